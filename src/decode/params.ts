@@ -1,0 +1,102 @@
+// adapter_config (google.protobuf.Any) -> validated HandlerConfig.
+import { createHash } from 'node:crypto';
+import type { Any__Output } from '../generated/google/protobuf/Any.js';
+import type { ConfigView } from '../record/types.js';
+import { PARAMS_MESSAGE, PARAMS_TYPE_URL, protoRoot } from '../protocol/load.js';
+import { InvalidInputError } from './errors.js';
+import { formatDuration } from './value.js';
+import { parseGoDuration } from './go-duration.js';
+
+export const FORMATS = ['text', 'json'] as const;
+export type FormatName = (typeof FORMATS)[number];
+
+/** The decoded Params the adapter acts on. Field names mirror config.proto. */
+export interface HandlerConfig {
+  filePath: string;
+  /** "" means: the server's --format default. */
+  format: FormatName | '';
+  validDuration: { seconds: number; nanos: number };
+  validUseCount: number;
+  /** The sink type key; always set ("file" or "stdout" when Params leave it empty). */
+  sink: string;
+  /** sha256 of auth_key, for comparisons that do not leak its length or content through timing. */
+  authKeyDigest: Buffer | null;
+  /** What records show of this config: auth_key masked. */
+  view: ConfigView;
+}
+
+interface RawParams {
+  file_path: string;
+  auth_key: string;
+  format: string;
+  valid_duration: string;
+  valid_use_count: number;
+  sink: string;
+}
+
+/**
+ * Decodes and validates the Params in `any`. Absent → defaults. Throws
+ * InvalidInputError naming what was expected and what arrived, listing every
+ * problem at once. `sinkTypes` are the registered sink keys.
+ */
+export function decodeParams(any: Any__Output | null | undefined, sinkTypes: readonly string[]): HandlerConfig {
+  if (!any) return validate(emptyParams(), sinkTypes);
+  if (any.type_url !== PARAMS_TYPE_URL) {
+    throw new InvalidInputError(
+      `adapter_config: expected type_url "${PARAMS_TYPE_URL}", got ${any.type_url === '' ? 'an empty type_url' : `"${any.type_url}"`}`,
+    );
+  }
+  let raw: RawParams;
+  try {
+    const type = protoRoot().lookupType(PARAMS_MESSAGE);
+    raw = type.toObject(type.decode(any.value), { defaults: true, longs: String }) as RawParams;
+  } catch (err) {
+    throw new InvalidInputError(
+      `adapter_config: ${any.value.length} bytes do not decode as ${PARAMS_MESSAGE}: ${(err as Error).message}`,
+    );
+  }
+  return validate(raw, sinkTypes);
+}
+
+function emptyParams(): RawParams {
+  return { file_path: '', auth_key: '', format: '', valid_duration: '', valid_use_count: 0, sink: '' };
+}
+
+function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
+  const problems: string[] = [];
+  if (raw.format !== '' && !(FORMATS as readonly string[]).includes(raw.format)) {
+    problems.push(`format: expected one of ${FORMATS.join(', ')} (or empty), got "${raw.format}"`);
+  }
+  let durationNanos = 0n;
+  if (raw.valid_duration !== '') {
+    const parsed = parseGoDuration(raw.valid_duration);
+    if (parsed === undefined) problems.push(`valid_duration: expected a duration such as "30s", got "${raw.valid_duration}"`);
+    else if (parsed < 0n) problems.push(`valid_duration: must not be negative, got "${raw.valid_duration}"`);
+    else durationNanos = parsed;
+  }
+  if (raw.valid_use_count < 0) problems.push(`valid_use_count: must not be negative, got ${raw.valid_use_count}`);
+  const sink = raw.sink !== '' ? raw.sink : raw.file_path !== '' ? 'file' : 'stdout';
+  if (!sinkTypes.includes(sink)) problems.push(`sink: expected one of ${sinkTypes.join(', ')} (or empty), got "${sink}"`);
+  if (sink === 'file' && raw.file_path === '') problems.push('file_path: required when sink is "file"');
+  if (problems.length > 0) throw new InvalidInputError(`adapter_config: invalid Params: ${problems.join('; ')}`);
+
+  const seconds = durationNanos / 1_000_000_000n;
+  const nanos = Number(durationNanos % 1_000_000_000n);
+  const format = raw.format as FormatName | '';
+  return {
+    filePath: raw.file_path,
+    format,
+    validDuration: { seconds: Number(seconds), nanos },
+    validUseCount: raw.valid_use_count,
+    sink,
+    authKeyDigest: raw.auth_key === '' ? null : createHash('sha256').update(raw.auth_key).digest(),
+    view: {
+      filePath: raw.file_path,
+      authKey: raw.auth_key === '' ? '' : '***',
+      format,
+      validDuration: formatDuration(seconds, nanos),
+      validUseCount: raw.valid_use_count,
+      sink,
+    },
+  };
+}

@@ -1,0 +1,56 @@
+// Go's fmt %v rendering of the values the walkthrough adapter prints, so the
+// text format matches its out.txt byte for byte.
+import type { PlainValue, ValueKind } from '../record/types.js';
+
+/** strconv.FormatFloat(f, 'g', -1, 64), which is what %v does for float64. */
+export function goFloat(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return '+Inf';
+  if (n === -Infinity) return '-Inf';
+  const sign = n < 0 || Object.is(n, -0) ? '-' : '';
+  const [mantissa = '0', exponent = '0'] = Math.abs(n).toExponential().split('e');
+  const digits = mantissa.replace('.', '');
+  const exp = Number(exponent);
+  // Shortest formatting switches to %e when the exponent is < -4 or >= 6.
+  if (exp < -4 || exp >= 6) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    const e = String(Math.abs(exp)).padStart(2, '0');
+    return `${sign}${m}e${exp < 0 ? '-' : '+'}${e}`;
+  }
+  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
+  const whole = digits.slice(0, exp + 1).padEnd(exp + 1, '0');
+  const frac = digits.slice(exp + 1);
+  return `${sign}${whole}${frac ? '.' + frac : ''}`;
+}
+
+/** Go's print of a map with string keys: `map[k1:v1 k2:v2]`, keys sorted by bytes. */
+export function goMap(entries: Record<string, string>): string {
+  const keys = Object.keys(entries).sort(byteOrder);
+  return `map[${keys.map((k) => `${k}:${entries[k]}`).join(' ')}]`;
+}
+
+export function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/**
+ * One attribute value as the walkthrough prints it: strings raw, integers in
+ * decimal, doubles as %v. Kinds that the Go sample prints as its internal
+ * wrapper get their readable text instead (address, RFC 3339, "1.5s").
+ */
+export function goValue(value: PlainValue, kind: ValueKind): string {
+  if (value === null) return '<nil>';
+  if (typeof value === 'object') return goMap(value);
+  if (kind === 'DOUBLE') {
+    return typeof value === 'number' ? goFloat(value) : goFloat(Number(value));
+  }
+  return String(value);
+}
+
+export function goValueMap(values: Record<string, PlainValue>, kinds: Record<string, ValueKind>): string {
+  const printed: Record<string, string> = {};
+  for (const key of Object.keys(values)) {
+    printed[key] = goValue(values[key] ?? null, kinds[key] ?? 'VALUE_TYPE_UNSPECIFIED');
+  }
+  return goMap(printed);
+}

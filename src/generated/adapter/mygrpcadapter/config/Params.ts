@@ -1,0 +1,19 @@
+// Original file: proto/mixer/adapter/mygrpcadapter/config/config.proto
+
+export interface Params {
+  file_path?: string;
+  auth_key?: string;
+  format?: string;
+  valid_duration?: string;
+  valid_use_count?: number;
+  sink?: string;
+}
+
+export interface Params__Output {
+  file_path: string;
+  auth_key: string;
+  format: string;
+  valid_duration: string;
+  valid_use_count: number;
+  sink: string;
+}

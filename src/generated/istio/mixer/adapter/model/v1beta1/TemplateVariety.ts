@@ -1,0 +1,23 @@
+// Original file: proto/mixer/adapter/model/v1beta1/extensions.proto
+
+export const TemplateVariety = {
+  TEMPLATE_VARIETY_CHECK: 'TEMPLATE_VARIETY_CHECK',
+  TEMPLATE_VARIETY_REPORT: 'TEMPLATE_VARIETY_REPORT',
+  TEMPLATE_VARIETY_QUOTA: 'TEMPLATE_VARIETY_QUOTA',
+  TEMPLATE_VARIETY_ATTRIBUTE_GENERATOR: 'TEMPLATE_VARIETY_ATTRIBUTE_GENERATOR',
+  TEMPLATE_VARIETY_CHECK_WITH_OUTPUT: 'TEMPLATE_VARIETY_CHECK_WITH_OUTPUT',
+} as const;
+
+export type TemplateVariety =
+  | 'TEMPLATE_VARIETY_CHECK'
+  | 0
+  | 'TEMPLATE_VARIETY_REPORT'
+  | 1
+  | 'TEMPLATE_VARIETY_QUOTA'
+  | 2
+  | 'TEMPLATE_VARIETY_ATTRIBUTE_GENERATOR'
+  | 3
+  | 'TEMPLATE_VARIETY_CHECK_WITH_OUTPUT'
+  | 4;
+
+export type TemplateVariety__Output = (typeof TemplateVariety)[keyof typeof TemplateVariety];

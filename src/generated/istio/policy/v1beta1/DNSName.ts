@@ -1,0 +1,9 @@
+// Original file: proto/policy/v1beta1/type.proto
+
+export interface DNSName {
+  value?: string;
+}
+
+export interface DNSName__Output {
+  value: string;
+}

@@ -1,0 +1,29 @@
+// Structured logs on stderr (stdout belongs to the stdout sink). Secrets are
+// redacted by path wherever they might be attached to a log object.
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger };
+
+export const REDACT_PATHS = [
+  'authKey',
+  'auth_key',
+  '*.authKey',
+  '*.auth_key',
+  '*.*.authKey',
+  '*.*.auth_key',
+  'token',
+  '*.token',
+  'headers.authorization',
+];
+
+export function createLogger(level: LevelWithSilent, destination: NodeJS.WritableStream = process.stderr): Logger {
+  return pino(
+    {
+      name: 'mygrpcadapter',
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: { pid: process.pid },
+    },
+    destination,
+  );
+}

@@ -1,0 +1,93 @@
+// The records that sinks receive: plain, JSON-safe objects with no gRPC or
+// generated types in them, so sinks and formats can be read on their own.
+
+/** Names follow istio.policy.v1beta1.ValueType; VALUE_TYPE_UNSPECIFIED marks a Value with no member set. */
+export type ValueKind =
+  | 'VALUE_TYPE_UNSPECIFIED'
+  | 'STRING'
+  | 'INT64'
+  | 'DOUBLE'
+  | 'BOOL'
+  | 'TIMESTAMP'
+  | 'IP_ADDRESS'
+  | 'EMAIL_ADDRESS'
+  | 'URI'
+  | 'DNS_NAME'
+  | 'DURATION'
+  | 'STRING_MAP';
+
+/**
+ * An attribute value as plain JSON. INT64 is a number when it is a safe
+ * integer, else its exact decimal string; DOUBLE NaN/Infinity are strings;
+ * IP addresses, timestamps (RFC 3339) and durations ("1.5s") are strings;
+ * null is a Value with no member set.
+ */
+export type PlainValue = string | number | boolean | null | { [key: string]: string };
+
+export interface ValueMap {
+  values: Record<string, PlainValue>;
+  /** The kind of each entry of `values`, so formats can print a DOUBLE 1e6 as Go does. */
+  kinds: Record<string, ValueKind>;
+}
+
+/** The handler's Params as records show them: secrets masked. */
+export interface ConfigView {
+  filePath: string;
+  /** "***" when an auth_key is set, else "". */
+  authKey: string;
+  format: string;
+  validDuration: string;
+  validUseCount: number;
+  sink: string;
+}
+
+interface RecordBase {
+  /** Full instance name, `<instance>.instance.<namespace>`. */
+  instance: string;
+  dedupId: string;
+  /** When the adapter received the call, RFC 3339 UTC with milliseconds. */
+  receivedAt: string;
+  config: ConfigView;
+}
+
+export interface MetricRecord extends RecordBase {
+  template: 'metric';
+  value: PlainValue;
+  valueKind: ValueKind;
+  dimensions: ValueMap;
+  monitoredResourceType: string;
+  monitoredResourceDimensions: ValueMap;
+}
+
+export interface SubjectView {
+  user: string;
+  groups: string;
+  properties: ValueMap;
+}
+
+export interface ActionView {
+  namespace: string;
+  service: string;
+  method: string;
+  path: string;
+  properties: ValueMap;
+}
+
+export interface Decision {
+  /** google.rpc.Code name of the answer. */
+  code: 'OK' | 'PERMISSION_DENIED';
+  message: string;
+  /** As sent in CheckResult.valid_duration, e.g. "30s" ("0s" lets Mixer choose). */
+  validDuration: string;
+  validUseCount: number;
+}
+
+export interface AuthorizationRecord extends RecordBase {
+  template: 'authorization';
+  /** null when the instance has no subject. Token-bearing properties are masked. */
+  subject: SubjectView | null;
+  action: ActionView | null;
+  decision: Decision;
+}
+
+export type AdapterRecord = MetricRecord | AuthorizationRecord;

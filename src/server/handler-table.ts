@@ -1,0 +1,89 @@
+// adapter_config bytes -> handler (validated config + sink spec), bounded LRU.
+// Mixer sends identical bytes on every call of one handler configuration, so
+// decoding and validating happen once per configuration.
+import { LRUCache } from 'lru-cache';
+import type { Any__Output } from '../generated/google/protobuf/Any.js';
+import { decodeParams, type FormatName, type HandlerConfig } from '../decode/params.js';
+import { resolveFilePath, SINK_TYPES, type SinkPool } from '../sinks/registry.js';
+import type { Sink, SinkSpec } from '../sinks/sink.js';
+
+export interface Handler {
+  /** The cache key: type_url and Params bytes. */
+  key: string;
+  config: HandlerConfig;
+  sinkSpec: SinkSpec;
+  /** Whether this cache entry holds a reference on its sink in the pool. */
+  holdsSink: boolean;
+}
+
+export interface HandlerTableOptions {
+  defaultFormat: FormatName;
+  /** Folder that relative file_path values resolve against. */
+  baseDir: string;
+  maxEntries: number;
+}
+
+const NO_CONFIG = '\u0000absent';
+
+export class HandlerTable {
+  private readonly cache: LRUCache<string, Handler>;
+
+  constructor(
+    private readonly sinks: SinkPool,
+    private readonly options: HandlerTableOptions,
+  ) {
+    this.cache = new LRUCache<string, Handler>({
+      max: options.maxEntries,
+      dispose: (handler) => {
+        if (handler.holdsSink) this.sinks.release(handler.sinkSpec);
+      },
+    });
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /** The handler for this adapter_config; throws InvalidInputError for bad Params (not cached). */
+  resolve(any: Any__Output | null): Handler {
+    const key = any ? `${any.type_url}\u0000${any.value.toString('latin1')}` : NO_CONFIG;
+    let handler = this.cache.get(key);
+    if (!handler) {
+      const config = decodeParams(any, SINK_TYPES);
+      handler = {
+        key,
+        config,
+        sinkSpec: {
+          type: config.sink,
+          path: config.sink === 'file' ? resolveFilePath(config.filePath, this.options.baseDir) : '',
+          format: config.format === '' ? this.options.defaultFormat : config.format,
+        },
+        holdsSink: false,
+      };
+      this.cache.set(key, handler);
+    }
+    return handler;
+  }
+
+  /**
+   * Runs `use` with the handler's sink open. The call holds its own reference
+   * so an eviction in the meantime cannot close the sink under it.
+   */
+  async withSink<T>(handler: Handler, use: (sink: Sink) => Promise<T>): Promise<T> {
+    const sink = await this.sinks.acquire(handler.sinkSpec);
+    try {
+      if (!handler.holdsSink && this.cache.peek(handler.key) === handler) {
+        this.sinks.retain(handler.sinkSpec);
+        handler.holdsSink = true;
+      }
+      return await use(sink);
+    } finally {
+      this.sinks.release(handler.sinkSpec);
+    }
+  }
+
+  /** Drops every handler (their sink references go back to the pool). */
+  clear(): void {
+    this.cache.clear();
+  }
+}

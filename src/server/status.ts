@@ -1,0 +1,19 @@
+// Maps what went wrong to the gRPC status Mixer receives. Every path ends in
+// a specific code and a message that says what to fix.
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { InvalidInputError } from '../decode/errors.js';
+import { SinkError } from '../sinks/sink.js';
+
+// Conditions of the destination that may clear up on their own.
+const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT', 'EROFS', 'EPIPE', 'ECLOSED']);
+
+export type CallError = Partial<ServiceError> & { code: status; details: string };
+
+export function toCallError(err: unknown): CallError {
+  if (err instanceof InvalidInputError) return { code: status.INVALID_ARGUMENT, details: err.message };
+  if (err instanceof SinkError) {
+    const code = err.code !== undefined && TRANSIENT.has(err.code) ? status.UNAVAILABLE : status.INTERNAL;
+    return { code, details: `records not written: ${err.message}` };
+  }
+  return { code: status.INTERNAL, details: `internal error: ${(err as Error | undefined)?.message ?? String(err)}` };
+}

@@ -1,0 +1,95 @@
+// Sink types by key, and the pool that shares one open sink per spec among
+// all handler configurations and calls that use it.
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { formatters } from '../format/index.js';
+import { FileSink } from './file.js';
+import type { Sink, SinkSpec } from './sink.js';
+import { StreamSink } from './stdout.js';
+
+export interface SinkEnvironment {
+  /** Where "stdout" sinks write; process.stdout outside tests. */
+  stdout: Writable;
+}
+
+/** Opens a sink; may reject (SinkError) so a bad destination fails on its first call. */
+export type SinkFactory = (spec: SinkSpec, env: SinkEnvironment) => Promise<Sink>;
+
+export const sinkFactories: Record<string, SinkFactory> = {
+  file: (spec) => FileSink.open(spec.path, formatters[spec.format]),
+  stdout: (spec, env) => Promise.resolve(new StreamSink(env.stdout, formatters[spec.format])),
+};
+
+export const SINK_TYPES: readonly string[] = Object.keys(sinkFactories);
+
+/** Resolves a Params file_path against the working folder. */
+export function resolveFilePath(filePath: string, baseDir: string): string {
+  return path.resolve(baseDir, filePath);
+}
+
+interface PoolEntry {
+  refs: number;
+  sink: Promise<Sink>;
+}
+
+/**
+ * Reference-counted sinks by spec. acquire() opens on first use; release()
+ * closes (after flushing) when the last user lets go. A failed open is not
+ * remembered, so the next call tries again (a volume may appear later).
+ */
+export class SinkPool {
+  private readonly entries = new Map<string, PoolEntry>();
+
+  constructor(
+    private readonly env: SinkEnvironment,
+    private readonly factories: Record<string, SinkFactory> = sinkFactories,
+    private readonly onCloseError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  static key(spec: SinkSpec): string {
+    return `${spec.type}\u0000${spec.format}\u0000${spec.path}`;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  acquire(spec: SinkSpec): Promise<Sink> {
+    const key = SinkPool.key(spec);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      const factory = this.factories[spec.type];
+      if (!factory) return Promise.reject(new Error(`no sink type "${spec.type}"`));
+      const created: PoolEntry = { refs: 0, sink: factory(spec, this.env) };
+      created.sink.catch(() => {
+        if (this.entries.get(key) === created) this.entries.delete(key);
+      });
+      this.entries.set(key, created);
+      entry = created;
+    }
+    entry.refs++;
+    return entry.sink;
+  }
+
+  /** Adds a reference to a sink already acquired (used by cached handlers). */
+  retain(spec: SinkSpec): void {
+    const entry = this.entries.get(SinkPool.key(spec));
+    if (entry) entry.refs++;
+  }
+
+  release(spec: SinkSpec): void {
+    const key = SinkPool.key(spec);
+    const entry = this.entries.get(key);
+    if (!entry || --entry.refs > 0) return;
+    this.entries.delete(key);
+    entry.sink.then((s) => s.close()).catch(this.onCloseError);
+  }
+
+  /** Flushes and closes every sink (shutdown). */
+  async closeAll(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    const results = await Promise.allSettled(all.map(async (e) => (await e.sink).close()));
+    for (const r of results) if (r.status === 'rejected') this.onCloseError(r.reason);
+  }
+}

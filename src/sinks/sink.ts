@@ -1,0 +1,46 @@
+// The sink contract. A sink appends the records of one call and resolves
+// only once they are handed to the operating system; that is what lets the
+// server answer OK to Mixer. Sinks know nothing of gRPC.
+import type { FormatName } from '../decode/params.js';
+import type { AdapterRecord } from '../record/types.js';
+
+export interface Sink {
+  /** Appends the records of one call. Rejects (SinkError) when they could not be written; never drops silently. */
+  write(records: readonly AdapterRecord[]): Promise<void>;
+  /** Resolves when everything accepted so far is written. */
+  flush(): Promise<void>;
+  /** Flushes, then releases the destination. Idempotent; later writes reject with SinkClosedError. */
+  close(): Promise<void>;
+}
+
+/** What identifies a sink: its type key, its destination and its record format. */
+export interface SinkSpec {
+  type: string;
+  /** File path (already resolved) for "file"; "" for stdout. */
+  path: string;
+  format: FormatName;
+}
+
+/** A write or open that failed; `code` is the errno code (ENOENT, ENOSPC, EACCES...) when there is one. */
+export class SinkError extends Error {
+  override name = 'SinkError';
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+
+  static from(action: string, err: unknown): SinkError {
+    if (err instanceof SinkError) return err;
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    return new SinkError(`${action}: ${(err as Error | undefined)?.message ?? String(err)}`, code);
+  }
+}
+
+export class SinkClosedError extends SinkError {
+  override name = 'SinkClosedError';
+  constructor(what: string) {
+    super(`${what} is closed`, 'ECLOSED');
+  }
+}

@@ -1,0 +1,110 @@
+// Reads operator config (the YAML that goes to the cluster or to mixs's
+// fs:// store): folders recursively, multi-document files, each document
+// remembered with its file and position for messages.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+export interface Resource {
+  file: string;
+  /** 0-based index of the document within its file. */
+  index: number;
+  /** 1-based line where the document starts. */
+  line: number;
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  /** The document's `spec` (an empty object when missing). */
+  spec: Record<string, unknown>;
+}
+
+/** A YAML syntax error or a document that is not a Kubernetes-style resource. */
+export interface LoadProblem {
+  file: string;
+  index: number;
+  line: number;
+  message: string;
+}
+
+export interface LoadResult {
+  resources: Resource[];
+  problems: LoadProblem[];
+}
+
+const YAML_FILE = /\.ya?ml$/i;
+const DEFAULT_NAMESPACE = 'istio-system';
+
+/** Lists YAML files under each path (a file is taken as is), sorted, like mixs's fs store. */
+export async function yamlFiles(paths: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    const info = await stat(p);
+    if (!info.isDirectory()) {
+      out.push(p);
+      continue;
+    }
+    const entries = await readdir(p, { recursive: true, withFileTypes: true });
+    for (const e of entries) {
+      if (e.isFile() && YAML_FILE.test(e.name)) out.push(path.join(e.parentPath, e.name));
+    }
+  }
+  return [...new Set(out)].sort();
+}
+
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+function asRecord(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+export function parseResources(file: string, text: string): LoadResult {
+  const resources: Resource[] = [];
+  const problems: LoadProblem[] = [];
+  parseAllDocuments(text).forEach((doc, index) => {
+    const line = lineOf(text, doc.range[0]);
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) problems.push({ file, index, line: e.linePos?.[0].line ?? line, message: e.message });
+      return;
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return; // empty document (e.g. after a trailing ---)
+    const obj = asRecord(value);
+    const metadata = asRecord(obj?.metadata);
+    if (!obj || typeof obj.kind !== 'string' || typeof metadata?.name !== 'string') {
+      problems.push({ file, index, line, message: 'not a resource: expected `kind` and `metadata.name`' });
+      return;
+    }
+    resources.push({
+      file,
+      index,
+      line,
+      apiVersion: typeof obj.apiVersion === 'string' ? obj.apiVersion : '',
+      kind: obj.kind,
+      name: metadata.name,
+      namespace: typeof metadata.namespace === 'string' ? metadata.namespace : DEFAULT_NAMESPACE,
+      spec: asRecord(obj.spec) ?? {},
+    });
+  });
+  return { resources, problems };
+}
+
+/** Loads every resource under `paths` (folders or files). */
+export async function loadResources(paths: readonly string[]): Promise<LoadResult> {
+  const result: LoadResult = { resources: [], problems: [] };
+  for (const file of await yamlFiles(paths)) {
+    const parsed = parseResources(file, await readFile(file, 'utf8'));
+    result.resources.push(...parsed.resources);
+    result.problems.push(...parsed.problems);
+  }
+  return result;
+}
+
+/** Where a resource is, for messages: `file:line (document N)`. */
+export function position(r: { file: string; line: number; index: number }): string {
+  return `${r.file}:${r.line} (document ${r.index + 1})`;
+}

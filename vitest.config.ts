@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Tests that spawn the CLI need the build; `npm test` builds first.
     pool: 'forks',
+    // .ci/run derives its closing count line from this report.
+    reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
   },
 });

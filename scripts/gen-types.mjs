@@ -55,7 +55,11 @@ for (const file of readdirSync(outDir, { recursive: true, withFileTypes: true })
   const text = readFileSync(full, 'utf8');
   writeFileSync(full, text.replaceAll(protoDir + path.sep, 'proto/'));
 }
-const prettier = spawnSync(path.join(root, 'node_modules/.bin/prettier'), ['--log-level', 'warn', '--write', outDir], {
-  stdio: 'inherit',
-});
+const prettier = spawnSync(
+  path.join(root, 'node_modules/.bin/prettier'),
+  ['--log-level', 'warn', '--config', path.join(root, '.prettierrc.json'), '--write', outDir],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exit(prettier.status ?? 1);

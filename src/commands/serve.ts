@@ -25,7 +25,7 @@ export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
       describe: 'TCP port to listen on; 0 picks a free one',
     })
     .option('host', { type: 'string', default: DEFAULT_OPTIONS.host, describe: 'address to bind ("::" = all)' })
-    .option('log-level', { choices: LEVELS, default: DEFAULT_OPTIONS.logLevel as ServeArgs['log-level'] })
+    .option('log-level', { choices: LEVELS, default: DEFAULT_OPTIONS.logLevel })
     .option('format', {
       choices: FORMATS,
       default: DEFAULT_OPTIONS.format,
@@ -50,7 +50,7 @@ export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
       type: 'number',
       default: DEFAULT_OPTIONS.shutdownGraceMs,
       describe: 'milliseconds in-flight calls get to finish on shutdown',
-    }) as unknown as Argv<T & ServeArgs>;
+    });
 }
 
 export function toAdapterOptions(args: ServeArgs): AdapterOptions {
@@ -71,10 +71,7 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
 
 export async function serve(args: ServeArgs): Promise<void> {
   const adapter = await startAdapter(toAdapterOptions(args));
-  // The walkthrough's start-up line, with the address really bound; on
-  // stderr because stdout carries records.
-  process.stderr.write(`listening on "${adapter.address}"\n`);
-  adapter.log.info({ address: adapter.address }, 'adapter started');
+  // Handlers go in before the listening line: whoever waits for that line may signal at once.
   const onSignal = (signal: NodeJS.Signals): void => {
     adapter.log.info({ signal }, 'shutting down');
     adapter.stop().then(
@@ -90,6 +87,10 @@ export async function serve(args: ServeArgs): Promise<void> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // The walkthrough's start-up line, with the address really bound; on
+  // stderr because stdout carries records.
+  process.stderr.write(`listening on "${adapter.address}"\n`);
+  adapter.log.info({ address: adapter.address }, 'adapter started');
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {

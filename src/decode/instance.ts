@@ -2,7 +2,15 @@
 // an instance is found here, before anything is written.
 import type { InstanceMsg__Output as AuthorizationInstance } from '../generated/authorization/InstanceMsg.js';
 import type { InstanceMsg__Output as MetricInstance } from '../generated/metric/InstanceMsg.js';
-import type { ActionView, ConfigView, MetricRecord, SubjectView, ValueMap } from '../record/types.js';
+import type {
+  ActionView,
+  AuthorizationRecord,
+  ConfigView,
+  Decision,
+  MetricRecord,
+  SubjectView,
+  ValueMap,
+} from '../record/types.js';
 import { decodeValue, decodeValueMap } from './value.js';
 
 /** What every record of one call shares. */
@@ -70,5 +78,23 @@ export function maskToken(m: ValueMap): ValueMap {
   return {
     values: { ...m.values, [TOKEN_PROPERTY]: token === '' || token === null ? token : '***' },
     kinds: m.kinds,
+  };
+}
+
+/** The record of one authorization decision; token-bearing properties masked. */
+export function authorizationRecord(
+  input: AuthorizationInput,
+  decision: Decision,
+  ctx: CallContext,
+): AuthorizationRecord {
+  return {
+    template: 'authorization',
+    instance: input.instance,
+    dedupId: ctx.dedupId,
+    receivedAt: ctx.receivedAt,
+    config: ctx.config,
+    subject: input.subject && { ...input.subject, properties: maskToken(input.subject.properties) },
+    action: input.action && { ...input.action, properties: maskToken(input.action.properties) },
+    decision,
   };
 }

@@ -6,6 +6,7 @@ import { PARAMS_MESSAGE, PARAMS_TYPE_URL, protoRoot } from '../protocol/load.js'
 import { InvalidInputError } from './errors.js';
 import { formatDuration } from './value.js';
 import { parseGoDuration } from './go-duration.js';
+import { checkWire } from './wire-check.js';
 
 export const FORMATS = ['text', 'json'] as const;
 export type FormatName = (typeof FORMATS)[number];
@@ -46,9 +47,11 @@ export function decodeParams(any: Any__Output | null | undefined, sinkTypes: rea
       `adapter_config: expected type_url "${PARAMS_TYPE_URL}", got ${any.type_url === '' ? 'an empty type_url' : `"${any.type_url}"`}`,
     );
   }
+  const type = protoRoot().lookupType(PARAMS_MESSAGE);
   let raw: RawParams;
   try {
-    const type = protoRoot().lookupType(PARAMS_MESSAGE);
+    const problem = checkWire(type, any.value);
+    if (problem !== undefined) throw new Error(problem);
     raw = type.toObject(type.decode(any.value), { defaults: true, longs: String }) as RawParams;
   } catch (err) {
     throw new InvalidInputError(
@@ -70,13 +73,15 @@ function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
   let durationNanos = 0n;
   if (raw.valid_duration !== '') {
     const parsed = parseGoDuration(raw.valid_duration);
-    if (parsed === undefined) problems.push(`valid_duration: expected a duration such as "30s", got "${raw.valid_duration}"`);
+    if (parsed === undefined)
+      problems.push(`valid_duration: expected a duration such as "30s", got "${raw.valid_duration}"`);
     else if (parsed < 0n) problems.push(`valid_duration: must not be negative, got "${raw.valid_duration}"`);
     else durationNanos = parsed;
   }
   if (raw.valid_use_count < 0) problems.push(`valid_use_count: must not be negative, got ${raw.valid_use_count}`);
   const sink = raw.sink !== '' ? raw.sink : raw.file_path !== '' ? 'file' : 'stdout';
-  if (!sinkTypes.includes(sink)) problems.push(`sink: expected one of ${sinkTypes.join(', ')} (or empty), got "${sink}"`);
+  if (!sinkTypes.includes(sink))
+    problems.push(`sink: expected one of ${sinkTypes.join(', ')} (or empty), got "${sink}"`);
   if (sink === 'file' && raw.file_path === '') problems.push('file_path: required when sink is "file"');
   if (problems.length > 0) throw new InvalidInputError(`adapter_config: invalid Params: ${problems.join('; ')}`);
 

@@ -1,0 +1,196 @@
+// A strict structural check of protobuf bytes against a message type.
+// protobufjs decodes leniently (a string whose length runs past the end is
+// cut short, a known field with the wrong wire type is read anyway, invalid
+// UTF-8 becomes U+FFFD), so bytes that Go's decoder would refuse would
+// otherwise turn into plausible-looking values.
+import protobuf from 'protobufjs';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+const WIRE_FIXED32 = 5;
+
+const SCALAR_WIRE: Record<string, number> = {
+  double: WIRE_FIXED64,
+  fixed64: WIRE_FIXED64,
+  sfixed64: WIRE_FIXED64,
+  float: WIRE_FIXED32,
+  fixed32: WIRE_FIXED32,
+  sfixed32: WIRE_FIXED32,
+  int32: WIRE_VARINT,
+  int64: WIRE_VARINT,
+  uint32: WIRE_VARINT,
+  uint64: WIRE_VARINT,
+  sint32: WIRE_VARINT,
+  sint64: WIRE_VARINT,
+  bool: WIRE_VARINT,
+  string: WIRE_LEN,
+  bytes: WIRE_LEN,
+};
+
+class Cursor {
+  pos: number;
+  constructor(
+    readonly buf: Uint8Array,
+    start: number,
+    readonly end: number,
+  ) {
+    this.pos = start;
+  }
+
+  varint(): number {
+    let result = 0;
+    let shift = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new Error(`varint runs past the end at offset ${this.pos}`);
+      const b = this.buf[this.pos++]!;
+      result += (b & 0x7f) * shift;
+      if ((b & 0x80) === 0) return result;
+      shift *= 128;
+    }
+    throw new Error(`varint longer than 10 bytes at offset ${this.pos}`);
+  }
+
+  skip(n: number): void {
+    if (n > this.end - this.pos)
+      throw new Error(`${n} bytes needed at offset ${this.pos}, ${this.end - this.pos} left`);
+    this.pos += n;
+  }
+}
+
+/** Returns undefined when `bytes` are a well-formed `type`, else what is wrong (with the field path). */
+export function checkWire(type: protobuf.Type, bytes: Uint8Array): string | undefined {
+  try {
+    checkMessage(type, new Cursor(bytes, 0, bytes.length), type.name);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function checkMessage(type: protobuf.Type, c: Cursor, where: string): void {
+  while (c.pos < c.end) {
+    const tag = c.varint();
+    const number = Math.floor(tag / 8);
+    const wire = tag % 8;
+    if (number < 1 || number > 536870911) throw new Error(`${where}: invalid field number ${number}`);
+    const field = type.fieldsById[number];
+    if (!field) {
+      skipUnknown(c, wire, `${where}.#${number}`);
+      continue;
+    }
+    checkField(field, wire, c, `${where}.${field.name}`);
+  }
+}
+
+function checkField(field: protobuf.Field, wire: number, c: Cursor, where: string): void {
+  field.resolve();
+  if (field instanceof protobuf.MapField) {
+    if (wire !== WIRE_LEN) throw new Error(`${where}: map entry with wire type ${wire}`);
+    const len = c.varint();
+    const entryEnd = c.pos + len;
+    c.skip(len);
+    checkMapEntry(field, new Cursor(c.buf, entryEnd - len, entryEnd), where);
+    return;
+  }
+  const target = field.resolvedType;
+  if (target instanceof protobuf.Type) {
+    if (wire !== WIRE_LEN) throw new Error(`${where}: message field with wire type ${wire}`);
+    const len = c.varint();
+    const start = c.pos;
+    c.skip(len);
+    checkMessage(target, new Cursor(c.buf, start, start + len), where);
+    return;
+  }
+  const expected = target instanceof protobuf.Enum ? WIRE_VARINT : SCALAR_WIRE[field.type];
+  if (expected === undefined) throw new Error(`${where}: unsupported field type ${field.type}`);
+  if (wire === expected) {
+    checkScalar(field.type, wire, c, where);
+    return;
+  }
+  // Repeated numeric fields may arrive packed.
+  if (field.repeated && wire === WIRE_LEN && expected !== WIRE_LEN) {
+    const len = c.varint();
+    const start = c.pos;
+    c.skip(len);
+    const packed = new Cursor(c.buf, start, start + len);
+    while (packed.pos < packed.end) checkScalar(field.type, expected, packed, where);
+    return;
+  }
+  throw new Error(`${where}: wire type ${wire}, expected ${expected}`);
+}
+
+function checkScalar(type: string, wire: number, c: Cursor, where: string): void {
+  switch (wire) {
+    case WIRE_VARINT:
+      c.varint();
+      return;
+    case WIRE_FIXED64:
+      c.skip(8);
+      return;
+    case WIRE_FIXED32:
+      c.skip(4);
+      return;
+    default: {
+      const len = c.varint();
+      const start = c.pos;
+      c.skip(len);
+      if (type === 'string') {
+        try {
+          utf8.decode(c.buf.subarray(start, start + len));
+        } catch {
+          throw new Error(`${where}: string is not valid UTF-8`);
+        }
+      }
+    }
+  }
+}
+
+function checkMapEntry(field: protobuf.MapField, c: Cursor, where: string): void {
+  while (c.pos < c.end) {
+    const tag = c.varint();
+    const number = Math.floor(tag / 8);
+    const wire = tag % 8;
+    if (number === 1) {
+      if (wire !== SCALAR_WIRE[field.keyType]) throw new Error(`${where}: map key with wire type ${wire}`);
+      checkScalar(field.keyType, wire, c, `${where}[key]`);
+    } else if (number === 2) {
+      const valueType = field.resolvedType;
+      if (valueType instanceof protobuf.Type) {
+        if (wire !== WIRE_LEN) throw new Error(`${where}: map value with wire type ${wire}`);
+        const len = c.varint();
+        const start = c.pos;
+        c.skip(len);
+        checkMessage(valueType, new Cursor(c.buf, start, start + len), `${where}[value]`);
+      } else {
+        const expected = valueType instanceof protobuf.Enum ? WIRE_VARINT : SCALAR_WIRE[field.type];
+        if (wire !== expected) throw new Error(`${where}: map value with wire type ${wire}`);
+        checkScalar(field.type, wire, c, `${where}[value]`);
+      }
+    } else {
+      skipUnknown(c, wire, `${where}.#${number}`);
+    }
+  }
+}
+
+function skipUnknown(c: Cursor, wire: number, where: string): void {
+  switch (wire) {
+    case WIRE_VARINT:
+      c.varint();
+      return;
+    case WIRE_FIXED64:
+      c.skip(8);
+      return;
+    case WIRE_LEN:
+      c.skip(c.varint());
+      return;
+    case WIRE_FIXED32:
+      c.skip(4);
+      return;
+    default:
+      // Groups (3, 4) are not used by any proto3 message; 6 and 7 do not exist.
+      throw new Error(`${where}: invalid wire type ${wire}`);
+  }
+}

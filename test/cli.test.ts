@@ -1,0 +1,86 @@
+// The CLI as a child process: start-up line, stdout sink, signals, help.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect } from './helpers/clients.js';
+import { BIN, ROOT, startCli, type CliProcess } from './helpers/cli.js';
+import { int } from './helpers/values.js';
+
+const run = promisify(execFile);
+let proc: CliProcess | undefined;
+
+afterEach(() => {
+  if (proc && proc.child.exitCode === null) process.kill(-proc.child.pid!, 'SIGKILL');
+  proc = undefined;
+});
+
+async function waitFor(predicate: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('mygrpcadapter [port]', () => {
+  it('prints the bound address, writes stdout records, logs JSON to stderr, exits 0 on SIGTERM', async () => {
+    proc = await startCli(['0', '--host', '127.0.0.1']);
+    expect(proc.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    const clients = connect(proc.address);
+    await clients.metric({
+      instances: [
+        { name: 'i1metric.instance.istio-system', value: int(1235), dimensions: { response_code: int(200) } },
+      ],
+    });
+    clients.close();
+    const p = proc;
+    await waitFor(() => p.stdout().includes('  }\n'));
+    expect(proc.stdout()).toBe(
+      "HandleMetric invoked with:\n  Adapter config: &Params{FilePath:,}\n  Instances: 'i1metric.instance.istio-system':\n  {\n\t\tValue = 1235\n\t\tDimensions = map[response_code:200]\n  }\n",
+    );
+    process.kill(proc.child.pid!, 'SIGTERM');
+    expect(await proc.exited).toBe(0);
+    const logLines = proc.stderr().trimEnd().split('\n').slice(1);
+    expect(logLines.length).toBeGreaterThan(0);
+    for (const line of logLines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    expect(proc.stderr()).toContain('"msg":"stopped"');
+  });
+
+  it('exits 0 on SIGINT too', async () => {
+    proc = await startCli(['0', '--host', '127.0.0.1', '--log-level', 'silent']);
+    process.kill(proc.child.pid!, 'SIGINT');
+    expect(await proc.exited).toBe(0);
+  });
+
+  it('binds all interfaces by default and prints it the Go way', async () => {
+    proc = await startCli(['0']);
+    expect(proc.address).toMatch(/^\[::\]:\d+$/);
+    process.kill(proc.child.pid!, 'SIGTERM');
+    expect(await proc.exited).toBe(0);
+  });
+
+  it('refuses a bad port with a clear message and exit code 1', async () => {
+    await expect(run(process.execPath, [BIN, '70000'], { cwd: ROOT })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('port: expected an integer 0..65535, got 70000'),
+    });
+  });
+
+  it('--help lists the flags', async () => {
+    const { stdout } = await run(process.execPath, [BIN, '--help'], { cwd: ROOT });
+    for (const flag of ['--host', '--log-level', '--format', '--data-dir', '--max-message-bytes']) {
+      expect(stdout).toContain(flag);
+    }
+  });
+
+  it('npm start -- 0 --host 127.0.0.1 builds and serves', async () => {
+    proc = await startCli(['start', '--silent', '--', '0', '--host', '127.0.0.1'], { command: 'npm' });
+    expect(proc.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    const clients = connect(proc.address);
+    const res = await clients.authorization({ instance: { name: 'x' } });
+    clients.close();
+    expect(res.status?.message).toContain('no auth_key configured');
+    process.kill(-proc.child.pid!, 'SIGTERM');
+    await proc.exited;
+  }, 120_000);
+});

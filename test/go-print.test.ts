@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { goFloat, goMap, goValue } from '../src/format/go-print.js';
+
+describe("goFloat matches Go's %v for float64", () => {
+  it.each([
+    [1.5, '1.5'],
+    [1e6, '1e+06'],
+    [123456, '123456'],
+    [1234567, '1.234567e+06'],
+    [0.0001, '0.0001'],
+    [0.00001, '1e-05'],
+    [0, '0'],
+    [-0, '-0'],
+    [-2.5, '-2.5'],
+    [2, '2'],
+    [1e21, '1e+21'],
+    [1e100, '1e+100'],
+    [5e-324, '5e-324'],
+    [0.1 + 0.2, '0.30000000000000004'],
+    [NaN, 'NaN'],
+    [Infinity, '+Inf'],
+    [-Infinity, '-Inf'],
+  ])('%d -> %s', (n, expected) => {
+    expect(goFloat(n)).toBe(expected);
+  });
+});
+
+describe('goMap and goValue', () => {
+  it('prints a map with sorted keys like Go', () => {
+    expect(goMap({ response_code: '200', destination_service: 'myservice' })).toBe(
+      'map[destination_service:myservice response_code:200]',
+    );
+    expect(goMap({})).toBe('map[]');
+  });
+
+  it('prints doubles as Go does but integers in decimal', () => {
+    expect(goValue(1000000, 'DOUBLE')).toBe('1e+06');
+    expect(goValue(1000000, 'INT64')).toBe('1000000');
+    expect(goValue('NaN', 'DOUBLE')).toBe('NaN');
+    expect(goValue(null, 'VALUE_TYPE_UNSPECIFIED')).toBe('<nil>');
+    expect(goValue({ b: '1', a: '2' }, 'STRING_MAP')).toBe('map[a:2 b:1]');
+  });
+});

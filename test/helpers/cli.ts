@@ -1,0 +1,40 @@
+// Runs the built CLI (dist/) as a child process, the way operators run it.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = path.join(ROOT, 'dist/src/bin.js');
+
+export interface CliProcess {
+  child: ChildProcessWithoutNullStreams;
+  stdout(): string;
+  stderr(): string;
+  /** The address from the `listening on "..."` line. */
+  address: string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `command args...` and resolves once it printed its listening line. */
+export async function startCli(args: string[], options: { cwd?: string; command?: string } = {}): Promise<CliProcess> {
+  const command = options.command ?? process.execPath;
+  const fullArgs = options.command ? args : [BIN, ...args];
+  const child = spawn(command, fullArgs, { cwd: options.cwd ?? ROOT, stdio: 'pipe', detached: true });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${err}`)), 60_000);
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+      const m = /listening on "([^"]+)"/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    void exited.then((code) => reject(new Error(`exited with ${code} before listening; stderr: ${err}`)));
+  });
+  return { child, stdout: () => out, stderr: () => err, address, exited };
+}

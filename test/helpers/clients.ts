@@ -1,0 +1,51 @@
+// Real grpc-js clients built from proto/, as any Mixer-side caller would.
+import * as grpc from '@grpc/grpc-js';
+import type { HandleAuthorizationRequest } from '../../src/generated/authorization/HandleAuthorizationRequest.js';
+import type { CheckResult__Output } from '../../src/generated/istio/mixer/adapter/model/v1beta1/CheckResult.js';
+import type { ReportResult__Output } from '../../src/generated/istio/mixer/adapter/model/v1beta1/ReportResult.js';
+import type { HandleMetricRequest } from '../../src/generated/metric/HandleMetricRequest.js';
+import { PARAMS_MESSAGE, PARAMS_TYPE_URL, protoRoot, serviceDefinitions } from '../../src/protocol/load.js';
+
+export interface Clients {
+  metric(req: HandleMetricRequest): Promise<ReportResult__Output>;
+  authorization(req: HandleAuthorizationRequest): Promise<CheckResult__Output>;
+  close(): void;
+}
+
+type Unary<Req, Res> = (req: Req, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void;
+
+function promisify<Req, Res>(fn: Unary<Req, Res>): (req: Req) => Promise<Res> {
+  return (req) => new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res as Res))));
+}
+
+export function connect(address: string): Clients {
+  const defs = serviceDefinitions();
+  const MetricClient = grpc.makeGenericClientConstructor(defs.metric, 'HandleMetricService');
+  const AuthClient = grpc.makeGenericClientConstructor(defs.authorization, 'HandleAuthorizationService');
+  const creds = grpc.credentials.createInsecure();
+  const metric = new MetricClient(address, creds) as unknown as Record<string, Unary<unknown, unknown>>;
+  const auth = new AuthClient(address, creds) as unknown as Record<string, Unary<unknown, unknown>>;
+  return {
+    metric: promisify(metric.HandleMetric!.bind(metric)) as Clients['metric'],
+    authorization: promisify(auth.HandleAuthorization!.bind(auth)) as Clients['authorization'],
+    close: () => {
+      (metric as unknown as grpc.Client).close();
+      (auth as unknown as grpc.Client).close();
+    },
+  };
+}
+
+export interface ParamsFields {
+  file_path?: string;
+  auth_key?: string;
+  format?: string;
+  valid_duration?: string;
+  valid_use_count?: number;
+  sink?: string;
+}
+
+/** adapter_config as Mixer sends it: Params encoded with protobufjs, packed in an Any. */
+export function paramsAny(fields: ParamsFields): { type_url: string; value: Buffer } {
+  const type = protoRoot().lookupType(PARAMS_MESSAGE);
+  return { type_url: PARAMS_TYPE_URL, value: Buffer.from(type.encode(type.fromObject(fields)).finish()) };
+}

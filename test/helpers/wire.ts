@@ -1,0 +1,25 @@
+// Sends objects through the real request codecs, so unit tests see exactly
+// what the server's handlers see after grpc-js deserialisation.
+import type { HandleAuthorizationRequest__Output } from '../../src/generated/authorization/HandleAuthorizationRequest.js';
+import type { HandleAuthorizationRequest } from '../../src/generated/authorization/HandleAuthorizationRequest.js';
+import type { Value, Value__Output } from '../../src/generated/istio/policy/v1beta1/Value.js';
+import type {
+  HandleMetricRequest,
+  HandleMetricRequest__Output,
+} from '../../src/generated/metric/HandleMetricRequest.js';
+import { serviceDefinitions } from '../../src/protocol/load.js';
+
+export function metricRequestOnWire(req: HandleMetricRequest): HandleMetricRequest__Output {
+  const m = serviceDefinitions().metric.HandleMetric;
+  return m.requestDeserialize(m.requestSerialize(req));
+}
+
+export function authorizationRequestOnWire(req: HandleAuthorizationRequest): HandleAuthorizationRequest__Output {
+  const m = serviceDefinitions().authorization.HandleAuthorization;
+  return m.requestDeserialize(m.requestSerialize(req));
+}
+
+export function valueOnWire(value: Value): Value__Output {
+  const instance = metricRequestOnWire({ instances: [{ value }] }).instances[0];
+  return instance!.value!;
+}

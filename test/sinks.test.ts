@@ -1,0 +1,187 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AdapterRecord, MetricRecord } from '../src/record/types.js';
+import { BatchingWriter } from '../src/sinks/batching-writer.js';
+import { FileSink } from '../src/sinks/file.js';
+import { SinkPool, type SinkFactory } from '../src/sinks/registry.js';
+import { SinkClosedError, type Sink, type SinkSpec } from '../src/sinks/sink.js';
+import { StreamSink } from '../src/sinks/stdout.js';
+
+const names = (records: readonly AdapterRecord[]) => records.map((r) => r.instance).join(',') + '\n';
+
+function record(instance: string): MetricRecord {
+  return {
+    template: 'metric',
+    instance,
+    dedupId: '1',
+    receivedAt: '2026-01-01T00:00:00.000Z',
+    config: { filePath: '', authKey: '', format: '', validDuration: '0s', validUseCount: 0, sink: 'stdout' },
+    value: 1,
+    valueKind: 'INT64',
+    dimensions: { values: {}, kinds: {} },
+    monitoredResourceType: '',
+    monitoredResourceDimensions: { values: {}, kinds: {} },
+  };
+}
+
+/** A stream whose writes complete only when the test says so. */
+class GatedStream extends Writable {
+  written: string[] = [];
+  pending: Array<() => void> = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error) => void): void {
+    this.pending.push(() => {
+      this.written.push(chunk.toString());
+      cb();
+    });
+  }
+  release(): void {
+    const all = this.pending;
+    this.pending = [];
+    for (const f of all) f();
+  }
+}
+
+describe('BatchingWriter', () => {
+  it('sends chunks that queue during a write together in the next one', async () => {
+    const groups: string[][] = [];
+    let finish: (() => void) | undefined;
+    const w = new BatchingWriter(async (chunks) => {
+      groups.push(chunks.map(String));
+      if (groups.length === 1) await new Promise<void>((r) => (finish = r));
+    });
+    const first = w.write(Buffer.from('a'));
+    const rest = [w.write(Buffer.from('b')), w.write(Buffer.from('c'))];
+    await new Promise((r) => setImmediate(r));
+    expect(groups).toEqual([['a']]);
+    finish!();
+    await Promise.all([first, ...rest]);
+    expect(groups).toEqual([['a'], ['b', 'c']]);
+  });
+
+  it('rejects every chunk of a failed group and goes on with the next', async () => {
+    let calls = 0;
+    const w = new BatchingWriter(() => (++calls === 1 ? Promise.reject(new Error('disk full')) : Promise.resolve()));
+    await expect(w.write(Buffer.from('a'))).rejects.toThrow('disk full');
+    await expect(w.write(Buffer.from('b'))).resolves.toBeUndefined();
+  });
+});
+
+describe('StreamSink', () => {
+  it('resolves a write only when the stream has taken it, one write outstanding at a time', async () => {
+    const stream = new GatedStream({ highWaterMark: 1 });
+    const sink = new StreamSink(stream, names);
+    let firstDone = false;
+    const first = sink.write([record('a')]).then(() => (firstDone = true));
+    const second = sink.write([record('b')]);
+    await new Promise((r) => setImmediate(r));
+    expect(firstDone).toBe(false);
+    expect(stream.pending).toHaveLength(1);
+    stream.release();
+    await first;
+    await new Promise((r) => setImmediate(r));
+    stream.release();
+    await second;
+    expect(stream.written).toEqual(['a\n', 'b\n']);
+  });
+
+  it('refuses writes after close with SinkClosedError', async () => {
+    const stream = new GatedStream();
+    const sink = new StreamSink(stream, names);
+    await sink.close();
+    await sink.close();
+    await expect(sink.write([record('a')])).rejects.toBeInstanceOf(SinkClosedError);
+  });
+
+  it('turns a stream error into a rejected write instead of a crash', async () => {
+    const stream = new Writable({ write: (_c, _e, cb) => cb(new Error('EPIPE')) });
+    const sink = new StreamSink(stream, names);
+    await expect(sink.write([record('a')])).rejects.toThrow(/cannot write to stdout: EPIPE/);
+  });
+});
+
+describe('FileSink', () => {
+  let dir: string;
+  beforeEach(async () => (dir = await mkdtemp(path.join(os.tmpdir(), 'sink-'))));
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('appends, flushes on close, then refuses writes', async () => {
+    const file = path.join(dir, 'out.txt');
+    const sink = await FileSink.open(file, names);
+    await Promise.all([sink.write([record('a'), record('b')]), sink.write([record('c')])]);
+    await sink.close();
+    expect(await readFile(file, 'utf8')).toBe('a,b\nc\n');
+    await expect(sink.write([record('d')])).rejects.toBeInstanceOf(SinkClosedError);
+  });
+
+  it('fails to open a path in a missing folder with the errno code', async () => {
+    await expect(FileSink.open(path.join(dir, 'no/such/out.txt'), names)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('SinkPool', () => {
+  const spec: SinkSpec = { type: 'memory', path: '', format: 'text' };
+
+  function countingFactory(): { factory: SinkFactory; opened: number; closed: number } {
+    const state = {
+      opened: 0,
+      closed: 0,
+      factory: (() => {
+        state.opened++;
+        const sink: Sink = {
+          write: () => Promise.resolve(),
+          flush: () => Promise.resolve(),
+          close: () => {
+            state.closed++;
+            return Promise.resolve();
+          },
+        };
+        return Promise.resolve(sink);
+      }) as SinkFactory,
+    };
+    return state;
+  }
+
+  it('shares one sink per spec and closes it when the last reference goes', async () => {
+    const c = countingFactory();
+    const pool = new SinkPool({ stdout: process.stdout }, { memory: c.factory });
+    const a = await pool.acquire(spec);
+    const b = await pool.acquire(spec);
+    expect(a).toBe(b);
+    expect(c.opened).toBe(1);
+    pool.release(spec);
+    expect(c.closed).toBe(0);
+    pool.release(spec);
+    await new Promise((r) => setImmediate(r));
+    expect(c.closed).toBe(1);
+    expect(pool.size).toBe(0);
+  });
+
+  it('forgets a failed open so the next acquire tries again', async () => {
+    let attempts = 0;
+    const pool = new SinkPool(
+      { stdout: process.stdout },
+      {
+        memory: () =>
+          ++attempts === 1
+            ? Promise.reject(new Error('not yet'))
+            : countingFactory().factory(spec, { stdout: process.stdout }),
+      },
+    );
+    await expect(pool.acquire(spec)).rejects.toThrow('not yet');
+    await new Promise((r) => setImmediate(r));
+    await expect(pool.acquire(spec)).resolves.toBeDefined();
+    expect(attempts).toBe(2);
+  });
+
+  it('closeAll closes every open sink', async () => {
+    const c = countingFactory();
+    const pool = new SinkPool({ stdout: process.stdout }, { memory: c.factory });
+    await pool.acquire(spec);
+    await pool.acquire({ ...spec, path: 'other' });
+    await pool.closeAll();
+    expect(c.closed).toBe(2);
+  });
+});

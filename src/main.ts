@@ -1,11 +1,14 @@
-// Composition root: options -> logger -> sinks -> handlers -> server.
+// Composition root: options -> logger -> sinks -> handlers -> server, and the
+// order things stop in.
 import type { Writable } from 'node:stream';
 import type { LevelWithSilent } from 'pino';
 import type { FormatName } from './decode/params.js';
 import { createLogger, type Logger } from './log.js';
 import { bind, createAdapterServer, shutdown } from './server/adapter-server.js';
 import { HandlerTable } from './server/handler-table.js';
-import { SinkPool } from './sinks/registry.js';
+import { AdapterHealth } from './server/health.js';
+import type { FsyncPolicy } from './sinks/file.js';
+import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
 
 export interface AdapterOptions {
   host: string;
@@ -18,8 +21,19 @@ export interface AdapterOptions {
   maxMessageBytes: number;
   /** Distinct handler configurations kept decoded. */
   handlerCacheSize: number;
+  /** On shutdown: how long health says NOT_SERVING before the server stops accepting calls. */
+  drainDelayMs: number;
   /** How long shutdown waits for in-flight calls before cancelling them. */
   shutdownGraceMs: number;
+  /** Most bytes a sink holds queued or in flight. */
+  sinkBufferBytes: number;
+  /** How long a call waits for room in a full sink buffer before RESOURCE_EXHAUSTED. */
+  sinkWaitMs: number;
+  fsync: FsyncPolicy;
+  fsyncIntervalMs: number;
+  /** Rotate file sinks past this size; 0 = never. */
+  rotateBytes: number;
+  rotateKeep: number;
 }
 
 export const DEFAULT_OPTIONS: AdapterOptions = {
@@ -30,7 +44,14 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   dataDir: process.cwd(),
   maxMessageBytes: 16 * 1024 * 1024,
   handlerCacheSize: 256,
+  drainDelayMs: 0,
   shutdownGraceMs: 10_000,
+  sinkBufferBytes: 64 * 1024 * 1024,
+  sinkWaitMs: 5_000,
+  fsync: 'never',
+  fsyncIntervalMs: 1_000,
+  rotateBytes: 0,
+  rotateKeep: 5,
 };
 
 export interface RunningAdapter {
@@ -38,39 +59,76 @@ export interface RunningAdapter {
   address: string;
   port: number;
   log: Logger;
-  /** Stop accepting, finish in-flight calls, flush and close sinks. Idempotent. */
+  health: AdapterHealth;
+  /**
+   * Health NOT_SERVING, wait the drain delay, stop accepting, let in-flight
+   * calls finish (cancel after the grace), flush and close every sink.
+   * Idempotent.
+   */
   stop(): Promise<void>;
+  /** Reopen every file sink (SIGHUP, after logrotate moved the files). */
+  reopenSinks(): Promise<void>;
 }
 
 export interface AdapterIo {
   stdout: Writable;
   stderr: NodeJS.WritableStream;
+  /** Sink types beyond file and stdout (tests use the memory sink). */
+  extraSinks?: Record<string, SinkFactory>;
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startAdapter(
   options: AdapterOptions,
   io: AdapterIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<RunningAdapter> {
   const log = createLogger(options.logLevel, io.stderr);
-  const sinks = new SinkPool({ stdout: io.stdout }, undefined, (err) => log.error({ err }, 'closing a sink failed'));
+  const sinks = new SinkPool(
+    {
+      stdout: io.stdout,
+      buffer: { maxBytes: options.sinkBufferBytes, maxWaitMs: options.sinkWaitMs },
+      file: {
+        fsync: options.fsync,
+        fsyncIntervalMs: options.fsyncIntervalMs,
+        rotateBytes: options.rotateBytes,
+        rotateKeep: options.rotateKeep,
+      },
+    },
+    { ...sinkFactories, ...io.extraSinks },
+    (err) => log.error({ err }, 'closing or reopening a sink failed'),
+  );
   const handlers = new HandlerTable(sinks, {
     defaultFormat: options.format,
     baseDir: options.dataDir,
     maxEntries: options.handlerCacheSize,
   });
+  const health = new AdapterHealth();
   const server = createAdapterServer(
     { handlers, log, now: () => new Date() },
     { maxReceiveMessageBytes: options.maxMessageBytes },
+    health,
   );
   const port = await bind(server, options.host, options.port);
   const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
+  health.serving(true);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      await shutdown(server, options.shutdownGraceMs);
+      health.serving(false);
+      if (options.drainDelayMs > 0) {
+        log.info({ drainDelayMs: options.drainDelayMs }, 'health is NOT_SERVING; draining');
+        await sleep(options.drainDelayMs);
+      }
+      const forced = await shutdown(server, options.shutdownGraceMs);
+      if (forced) log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight calls cancelled after the grace period');
       handlers.clear();
       await sinks.closeAll();
     })());
-  return { address, port, log, stop };
+  const reopenSinks = async (): Promise<void> => {
+    await sinks.reopenAll();
+    log.info('sinks reopened');
+  };
+  return { address, port, log, health, stop, reopenSinks };
 }

@@ -3,8 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HandlerTable } from '../src/server/handler-table.js';
-import { SinkPool } from '../src/sinks/registry.js';
+import { DEFAULT_SINK_ENVIRONMENT, SinkPool } from '../src/sinks/registry.js';
 import { paramsAny } from './helpers/clients.js';
+
+const ENV = { stdout: process.stdout, ...DEFAULT_SINK_ENVIRONMENT };
 
 describe('HandlerTable', () => {
   let dir: string;
@@ -12,7 +14,7 @@ describe('HandlerTable', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it('decodes each configuration once and returns the same handler for the same bytes', () => {
-    const table = new HandlerTable(new SinkPool({ stdout: process.stdout }), {
+    const table = new HandlerTable(new SinkPool(ENV), {
       defaultFormat: 'text',
       baseDir: dir,
       maxEntries: 4,
@@ -24,7 +26,7 @@ describe('HandlerTable', () => {
   });
 
   it('is bounded: an evicted configuration flushes and closes its sink', async () => {
-    const pool = new SinkPool({ stdout: process.stdout });
+    const pool = new SinkPool(ENV);
     const table = new HandlerTable(pool, { defaultFormat: 'json', baseDir: dir, maxEntries: 1 });
     const a = table.resolve(paramsAny({ file_path: 'a.txt' }));
     await table.withSink(a, (sink) => sink.write([]));
@@ -42,7 +44,7 @@ describe('HandlerTable', () => {
   });
 
   it('does not cache invalid Params', () => {
-    const table = new HandlerTable(new SinkPool({ stdout: process.stdout }), {
+    const table = new HandlerTable(new SinkPool(ENV), {
       defaultFormat: 'text',
       baseDir: dir,
       maxEntries: 4,

@@ -6,9 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AdapterRecord, MetricRecord } from '../src/record/types.js';
 import { BatchingWriter } from '../src/sinks/batching-writer.js';
 import { FileSink } from '../src/sinks/file.js';
-import { SinkPool, type SinkFactory } from '../src/sinks/registry.js';
+import { DEFAULT_SINK_ENVIRONMENT, SinkPool, type SinkFactory } from '../src/sinks/registry.js';
 import { SinkClosedError, type Sink, type SinkSpec } from '../src/sinks/sink.js';
 import { StreamSink } from '../src/sinks/stdout.js';
+
+const ENV = { stdout: process.stdout, ...DEFAULT_SINK_ENVIRONMENT };
 
 const names = (records: readonly AdapterRecord[]) => records.map((r) => r.instance).join(',') + '\n';
 
@@ -133,6 +135,9 @@ describe('SinkPool', () => {
         const sink: Sink = {
           write: () => Promise.resolve(),
           flush: () => Promise.resolve(),
+          reopen: () => Promise.resolve(),
+          bufferedBytes: 0,
+          counters: { bytesWritten: 0, groupsWritten: 0, failedChunks: 0, refusedChunks: 0 },
           close: () => {
             state.closed++;
             return Promise.resolve();
@@ -146,7 +151,7 @@ describe('SinkPool', () => {
 
   it('shares one sink per spec and closes it when the last reference goes', async () => {
     const c = countingFactory();
-    const pool = new SinkPool({ stdout: process.stdout }, { memory: c.factory });
+    const pool = new SinkPool(ENV, { memory: c.factory });
     const a = await pool.acquire(spec);
     const b = await pool.acquire(spec);
     expect(a).toBe(b);
@@ -161,15 +166,9 @@ describe('SinkPool', () => {
 
   it('forgets a failed open so the next acquire tries again', async () => {
     let attempts = 0;
-    const pool = new SinkPool(
-      { stdout: process.stdout },
-      {
-        memory: () =>
-          ++attempts === 1
-            ? Promise.reject(new Error('not yet'))
-            : countingFactory().factory(spec, { stdout: process.stdout }),
-      },
-    );
+    const pool = new SinkPool(ENV, {
+      memory: () => (++attempts === 1 ? Promise.reject(new Error('not yet')) : countingFactory().factory(spec, ENV)),
+    });
     await expect(pool.acquire(spec)).rejects.toThrow('not yet');
     await new Promise((r) => setImmediate(r));
     await expect(pool.acquire(spec)).resolves.toBeDefined();
@@ -178,7 +177,7 @@ describe('SinkPool', () => {
 
   it('closeAll closes every open sink', async () => {
     const c = countingFactory();
-    const pool = new SinkPool({ stdout: process.stdout }, { memory: c.factory });
+    const pool = new SinkPool(ENV, { memory: c.factory });
     await pool.acquire(spec);
     await pool.acquire({ ...spec, path: 'other' });
     await pool.closeAll();

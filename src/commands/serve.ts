@@ -2,9 +2,12 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { FORMATS, type FormatName } from '../decode/params.js';
-import { DEFAULT_OPTIONS, startAdapter, type AdapterOptions } from '../main.js';
+import { DEFAULT_OPTIONS, startAdapter, type AdapterOptions, type RunningAdapter } from '../main.js';
+import type { FsyncPolicy } from '../sinks/file.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const FSYNC: readonly FsyncPolicy[] = ['never', 'batch', 'interval'];
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 
 interface ServeArgs {
   port: number;
@@ -14,16 +17,22 @@ interface ServeArgs {
   'data-dir': string;
   'max-message-bytes': number;
   'handler-cache-size': number;
+  'drain-delay': number;
   'shutdown-grace': number;
+  'shutdown-timeout': number;
+  'sink-buffer-bytes': number;
+  'sink-wait': number;
+  fsync: FsyncPolicy;
+  'fsync-interval': number;
+  'rotate-bytes': number;
+  'rotate-keep': number;
 }
 
-export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
+const ms = (describe: string, value: number) => ({ type: 'number' as const, default: value, describe });
+
+export function serveOptions<T>(y: Argv<T>) {
   return y
-    .positional('port', {
-      type: 'number',
-      default: DEFAULT_OPTIONS.port,
-      describe: 'TCP port to listen on; 0 picks a free one',
-    })
+    .positional('port', { type: 'number', default: DEFAULT_OPTIONS.port, describe: 'TCP port; 0 picks a free one' })
     .option('host', { type: 'string', default: DEFAULT_OPTIONS.host, describe: 'address to bind ("::" = all)' })
     .option('log-level', { choices: LEVELS, default: DEFAULT_OPTIONS.logLevel })
     .option('format', {
@@ -36,57 +45,97 @@ export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
       default: '.',
       describe: 'folder that relative file_path values resolve against',
     })
-    .option('max-message-bytes', {
-      type: 'number',
-      default: DEFAULT_OPTIONS.maxMessageBytes,
-      describe: 'largest request accepted',
-    })
-    .option('handler-cache-size', {
-      type: 'number',
-      default: DEFAULT_OPTIONS.handlerCacheSize,
-      describe: 'distinct handler configurations kept decoded',
-    })
-    .option('shutdown-grace', {
-      type: 'number',
-      default: DEFAULT_OPTIONS.shutdownGraceMs,
-      describe: 'milliseconds in-flight calls get to finish on shutdown',
-    });
+    .option('max-message-bytes', ms('largest request accepted', DEFAULT_OPTIONS.maxMessageBytes))
+    .option('handler-cache-size', ms('distinct handler configurations kept decoded', DEFAULT_OPTIONS.handlerCacheSize))
+    .option(
+      'drain-delay',
+      ms('ms health reports NOT_SERVING before the server stops accepting', DEFAULT_OPTIONS.drainDelayMs),
+    )
+    .option('shutdown-grace', ms('ms in-flight calls get to finish on shutdown', DEFAULT_OPTIONS.shutdownGraceMs))
+    .option(
+      'shutdown-timeout',
+      ms('ms after a signal when the process exits 1 whatever it is doing', DEFAULT_SHUTDOWN_TIMEOUT_MS),
+    )
+    .option('sink-buffer-bytes', ms('most bytes a sink holds queued or in flight', DEFAULT_OPTIONS.sinkBufferBytes))
+    .option(
+      'sink-wait',
+      ms('ms a call waits for room in a full sink buffer, then RESOURCE_EXHAUSTED', DEFAULT_OPTIONS.sinkWaitMs),
+    )
+    .option('fsync', { choices: FSYNC, default: DEFAULT_OPTIONS.fsync, describe: 'when file sinks flush to disk' })
+    .option('fsync-interval', ms('ms between flushes with --fsync interval', DEFAULT_OPTIONS.fsyncIntervalMs))
+    .option(
+      'rotate-bytes',
+      ms('rotate a file sink before it grows past this size; 0 = never', DEFAULT_OPTIONS.rotateBytes),
+    )
+    .option('rotate-keep', ms('rotated files kept (path.1 .. path.N), at least 1', DEFAULT_OPTIONS.rotateKeep));
+}
+
+function wholeNumber(name: string, value: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name}: expected an integer ${min}..${max === Number.MAX_SAFE_INTEGER ? '' : max}, got ${value}`);
+  }
+  return value;
 }
 
 export function toAdapterOptions(args: ServeArgs): AdapterOptions {
-  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) {
-    throw new Error(`port: expected an integer 0..65535, got ${args.port}`);
-  }
   return {
     host: args.host,
-    port: args.port,
+    port: wholeNumber('port', args.port, 0, 65535),
     logLevel: args['log-level'],
     format: args.format,
     dataDir: path.resolve(args['data-dir']),
-    maxMessageBytes: args['max-message-bytes'],
-    handlerCacheSize: args['handler-cache-size'],
-    shutdownGraceMs: args['shutdown-grace'],
+    maxMessageBytes: wholeNumber('--max-message-bytes', args['max-message-bytes'], 1),
+    handlerCacheSize: wholeNumber('--handler-cache-size', args['handler-cache-size'], 1),
+    drainDelayMs: wholeNumber('--drain-delay', args['drain-delay']),
+    shutdownGraceMs: wholeNumber('--shutdown-grace', args['shutdown-grace']),
+    sinkBufferBytes: wholeNumber('--sink-buffer-bytes', args['sink-buffer-bytes'], 1),
+    sinkWaitMs: wholeNumber('--sink-wait', args['sink-wait']),
+    fsync: args.fsync,
+    fsyncIntervalMs: wholeNumber('--fsync-interval', args['fsync-interval'], 1),
+    rotateBytes: wholeNumber('--rotate-bytes', args['rotate-bytes']),
+    rotateKeep: wholeNumber('--rotate-keep', args['rotate-keep'], 1),
   };
 }
 
-export async function serve(args: ServeArgs): Promise<void> {
-  const adapter = await startAdapter(toAdapterOptions(args));
-  // Handlers go in before the listening line: whoever waits for that line may signal at once.
-  const onSignal = (signal: NodeJS.Signals): void => {
+/**
+ * SIGTERM/SIGINT: orderly stop, exit 0. Past the deadline: a log line, then
+ * SIGKILL to itself (status 137), because process.exit() waits for libuv's
+ * worker threads and a file operation stuck in the kernel (a hung NFS mount, a
+ * FIFO with no reader) would keep the process alive forever.
+ * SIGHUP: reopen file sinks.
+ */
+function handleSignals(adapter: RunningAdapter, deadlineMs: number): void {
+  const onStop = (signal: NodeJS.Signals): void => {
     adapter.log.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      adapter.log.error({ deadlineMs }, 'shutdown deadline passed; killing the process without finishing');
+      process.kill(process.pid, 'SIGKILL');
+    }, deadlineMs);
     adapter.stop().then(
       () => {
+        clearTimeout(deadline);
         adapter.log.info('stopped');
-        process.exitCode = 0;
+        process.exit(0);
       },
       (err: unknown) => {
         adapter.log.error({ err }, 'shutdown failed');
-        process.exitCode = 1;
+        process.exit(1);
       },
     );
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onStop);
+  process.once('SIGTERM', onStop);
+  process.on('SIGHUP', () => {
+    adapter.reopenSinks().catch((err: unknown) => adapter.log.error({ err }, 'reopening sinks failed'));
+  });
+}
+
+export async function serve(args: ServeArgs): Promise<void> {
+  const options = toAdapterOptions(args);
+  const deadlineMs = wholeNumber('--shutdown-timeout', args['shutdown-timeout'], 1);
+  const adapter = await startAdapter(options);
+  // Handlers go in before the listening line: whoever waits for that line may signal at once.
+  handleSignals(adapter, deadlineMs);
   // The walkthrough's start-up line, with the address really bound; on
   // stderr because stdout carries records.
   process.stderr.write(`listening on "${adapter.address}"\n`);

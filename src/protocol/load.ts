@@ -48,14 +48,18 @@ export interface ServiceDefinitions {
   authorization: HandleAuthorizationServiceDefinition;
 }
 
+let pkg: protoLoader.PackageDefinition | undefined;
 let definitions: ServiceDefinitions | undefined;
+
+/** Everything proto-loader made of the two handler-service protos (also what reflection serves). */
+export function packageDefinition(): protoLoader.PackageDefinition {
+  pkg ??= protoLoader.loadSync([METRIC_PROTO, AUTHORIZATION_PROTO], { ...loaderOptions, includeDirs: [PROTO_DIR] });
+  return pkg;
+}
 
 export function serviceDefinitions(): ServiceDefinitions {
   if (!definitions) {
-    const pkg = protoLoader.loadSync([METRIC_PROTO, AUTHORIZATION_PROTO], {
-      ...loaderOptions,
-      includeDirs: [PROTO_DIR],
-    });
+    const pkg = packageDefinition();
     definitions = {
       metric: pkg[METRIC_SERVICE] as unknown as HandleMetricServiceDefinition,
       authorization: pkg[AUTHORIZATION_SERVICE] as unknown as HandleAuthorizationServiceDefinition,

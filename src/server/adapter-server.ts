@@ -1,8 +1,10 @@
 // The grpc-js server with both handle services registered.
 import * as grpc from '@grpc/grpc-js';
-import { serviceDefinitions } from '../protocol/load.js';
+import { ReflectionService } from '@grpc/reflection';
+import { packageDefinition, serviceDefinitions } from '../protocol/load.js';
 import { handleAuthorization } from './authorization-service.js';
 import { handleMetric } from './metric-service.js';
+import type { AdapterHealth } from './health.js';
 import type { ServiceContext } from './service-context.js';
 
 export interface ServerLimits {
@@ -10,14 +12,24 @@ export interface ServerLimits {
   maxReceiveMessageBytes: number;
 }
 
-export function createAdapterServer(ctx: ServiceContext, limits: ServerLimits): grpc.Server {
+export function createAdapterServer(ctx: ServiceContext, limits: ServerLimits, health: AdapterHealth): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
   });
   const defs = serviceDefinitions();
-  server.addService(defs.metric, { HandleMetric: handleMetric(ctx) });
-  server.addService(defs.authorization, { HandleAuthorization: handleAuthorization(ctx) });
+  server.addService(rawRequests(defs.metric), { HandleMetric: handleMetric(ctx) });
+  server.addService(rawRequests(defs.authorization), { HandleAuthorization: handleAuthorization(ctx) });
+  health.addToServer(server);
+  // Reflection lets grpcurl list and call the services without local protos.
+  new ReflectionService(packageDefinition()).addToServer(server);
   return server;
+}
+
+/** The same service with requests left as bytes; handlers decode them (see decode/request.ts). */
+function rawRequests(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(def).map(([name, method]) => [name, { ...method, requestDeserialize: (bytes: Buffer) => bytes }]),
+  );
 }
 
 /** Binds insecurely to host:port and resolves with the port actually bound (port 0 picks one). */
@@ -30,16 +42,16 @@ export function bind(server: grpc.Server, host: string, port: number): Promise<n
   });
 }
 
-/** Stops accepting calls, lets in-flight ones finish; forces after `graceMs`. */
-export function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+/** Stops accepting calls, lets in-flight ones finish; cancels them after `graceMs`. Resolves true when it had to. */
+export function shutdown(server: grpc.Server, graceMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       server.forceShutdown();
-      resolve();
+      resolve(true);
     }, graceMs);
     server.tryShutdown(() => {
       clearTimeout(timer);
-      resolve();
+      resolve(false);
     });
   });
 }

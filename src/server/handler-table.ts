@@ -4,7 +4,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Any__Output } from '../generated/google/protobuf/Any.js';
 import { decodeParams, type FormatName, type HandlerConfig } from '../decode/params.js';
-import { resolveFilePath, SINK_TYPES, type SinkPool } from '../sinks/registry.js';
+import { resolveFilePath, type SinkPool } from '../sinks/registry.js';
 import type { Sink, SinkSpec } from '../sinks/sink.js';
 
 export interface Handler {
@@ -49,7 +49,7 @@ export class HandlerTable {
     const key = any ? `${any.type_url}\u0000${any.value.toString('latin1')}` : NO_CONFIG;
     let handler = this.cache.get(key);
     if (!handler) {
-      const config = decodeParams(any, SINK_TYPES);
+      const config = decodeParams(any, this.sinks.types);
       handler = {
         key,
         config,

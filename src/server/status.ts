@@ -2,6 +2,7 @@
 // a specific code and a message that says what to fix.
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { InvalidInputError } from '../decode/errors.js';
+import { BufferFullError } from '../sinks/batching-writer.js';
 import { SinkError } from '../sinks/sink.js';
 
 // Conditions of the destination that may clear up on their own.
@@ -22,6 +23,8 @@ export type CallError = Partial<ServiceError> & { code: status; details: string 
 
 export function toCallError(err: unknown): CallError {
   if (err instanceof InvalidInputError) return { code: status.INVALID_ARGUMENT, details: err.message };
+  if (err instanceof BufferFullError)
+    return { code: status.RESOURCE_EXHAUSTED, details: `records not written: ${err.message}` };
   if (err instanceof SinkError) {
     const code = err.code !== undefined && TRANSIENT.has(err.code) ? status.UNAVAILABLE : status.INTERNAL;
     return { code, details: `records not written: ${err.message}` };

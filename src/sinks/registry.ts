@@ -3,23 +3,46 @@
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { formatters } from '../format/index.js';
-import { FileSink } from './file.js';
+import { UNBOUNDED, type BufferLimits } from './batching-writer.js';
+import { DEFAULT_FILE_SINK_OPTIONS, FileSink, type FileSinkOptions } from './file.js';
 import type { Sink, SinkSpec } from './sink.js';
 import { StreamSink } from './stdout.js';
 
 export interface SinkEnvironment {
   /** Where "stdout" sinks write; process.stdout outside tests. */
   stdout: Writable;
+  /** Buffer bounds of every sink. */
+  buffer: BufferLimits;
+  /** fsync and rotation of file sinks. */
+  file: Omit<FileSinkOptions, 'buffer'>;
+  /** Called after each group write (for metrics). */
+  onGroupWritten?: (spec: SinkSpec, bytes: number, seconds: number) => void;
 }
+
+export const DEFAULT_SINK_ENVIRONMENT: Omit<SinkEnvironment, 'stdout'> = {
+  buffer: UNBOUNDED,
+  file: DEFAULT_FILE_SINK_OPTIONS,
+};
 
 /** Opens a sink; may reject (SinkError) so a bad destination fails on its first call. */
 export type SinkFactory = (spec: SinkSpec, env: SinkEnvironment) => Promise<Sink>;
 
 export const sinkFactories: Record<string, SinkFactory> = {
-  file: (spec) => FileSink.open(spec.path, formatters[spec.format]),
-  stdout: (spec, env) => Promise.resolve(new StreamSink(env.stdout, formatters[spec.format])),
+  file: (spec, env) =>
+    FileSink.open(spec.path, formatters[spec.format], {
+      ...env.file,
+      buffer: env.buffer,
+      onGroupWritten: (bytes, seconds) => env.onGroupWritten?.(spec, bytes, seconds),
+    }),
+  stdout: (spec, env) =>
+    Promise.resolve(
+      new StreamSink(env.stdout, formatters[spec.format], env.buffer, (bytes, seconds) =>
+        env.onGroupWritten?.(spec, bytes, seconds),
+      ),
+    ),
 };
 
+/** The built-in sink type keys. */
 export const SINK_TYPES: readonly string[] = Object.keys(sinkFactories);
 
 /** Resolves a Params file_path against the working folder. */
@@ -29,6 +52,7 @@ export function resolveFilePath(filePath: string, baseDir: string): string {
 
 interface PoolEntry {
   refs: number;
+  spec: SinkSpec;
   sink: Promise<Sink>;
 }
 
@@ -50,6 +74,11 @@ export class SinkPool {
     return `${spec.type}\u0000${spec.format}\u0000${spec.path}`;
   }
 
+  /** The sink type keys this pool can open. */
+  get types(): string[] {
+    return Object.keys(this.factories);
+  }
+
   get size(): number {
     return this.entries.size;
   }
@@ -60,7 +89,7 @@ export class SinkPool {
     if (!entry) {
       const factory = this.factories[spec.type];
       if (!factory) return Promise.reject(new Error(`no sink type "${spec.type}"`));
-      const created: PoolEntry = { refs: 0, sink: factory(spec, this.env) };
+      const created: PoolEntry = { refs: 0, spec, sink: factory(spec, this.env) };
       created.sink.catch(() => {
         if (this.entries.get(key) === created) this.entries.delete(key);
       });
@@ -83,6 +112,20 @@ export class SinkPool {
     if (!entry || --entry.refs > 0) return;
     this.entries.delete(key);
     entry.sink.then((s) => s.close()).catch(this.onCloseError);
+  }
+
+  /** The open sinks with their specs (for metrics: buffer depth, counters). */
+  async openSinks(): Promise<Array<{ spec: SinkSpec; sink: Sink }>> {
+    const settled = await Promise.allSettled(
+      [...this.entries.values()].map(async (e) => ({ spec: e.spec, sink: await e.sink })),
+    );
+    return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  }
+
+  /** Reopens every sink's destination (SIGHUP after logrotate). */
+  async reopenAll(): Promise<void> {
+    const results = await Promise.allSettled((await this.openSinks()).map(({ sink }) => sink.reopen()));
+    for (const r of results) if (r.status === 'rejected') this.onCloseError(r.reason);
   }
 
   /** Flushes and closes every sink (shutdown). */

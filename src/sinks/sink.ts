@@ -3,14 +3,24 @@
 // server answer OK to Mixer. Sinks know nothing of gRPC.
 import type { FormatName } from '../decode/params.js';
 import type { AdapterRecord } from '../record/types.js';
+import type { WriterCounters } from './batching-writer.js';
 
 export interface Sink {
-  /** Appends the records of one call. Rejects (SinkError) when they could not be written; never drops silently. */
+  /**
+   * Appends the records of one call. Rejects with SinkError when they could
+   * not be written, or BufferFullError when the buffer stayed full; never
+   * drops silently.
+   */
   write(records: readonly AdapterRecord[]): Promise<void>;
   /** Resolves when everything accepted so far is written. */
   flush(): Promise<void>;
   /** Flushes, then releases the destination. Idempotent; later writes reject with SinkClosedError. */
   close(): Promise<void>;
+  /** Reopens the destination (after logrotate moved the file); no-op where that means nothing. */
+  reopen(): Promise<void>;
+  /** Bytes accepted but not yet written. */
+  readonly bufferedBytes: number;
+  readonly counters: WriterCounters;
 }
 
 /** What identifies a sink: its type key, its destination and its record format. */

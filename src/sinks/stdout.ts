@@ -1,10 +1,10 @@
 // Writes formatted records to a stream (process stdout by default), one
-// write at a time, each awaited: the stream's buffer never grows beyond one
-// group of calls, which is how this sink respects backpressure.
+// write at a time, each awaited: the stream's own buffer never grows beyond
+// one group of calls, which is how this sink respects backpressure.
 import type { Writable } from 'node:stream';
 import type { Formatter } from '../format/index.js';
 import type { AdapterRecord } from '../record/types.js';
-import { BatchingWriter } from './batching-writer.js';
+import { BatchingWriter, BufferFullError, UNBOUNDED, type BufferLimits } from './batching-writer.js';
 import { SinkClosedError, SinkError, type Sink } from './sink.js';
 
 export class StreamSink implements Sink {
@@ -14,6 +14,8 @@ export class StreamSink implements Sink {
   constructor(
     private readonly stream: Writable,
     private readonly format: Formatter,
+    buffer: BufferLimits = UNBOUNDED,
+    onGroupWritten?: (bytes: number, seconds: number) => void,
   ) {
     // Errors also arrive through the write callbacks; without a listener an
     // EPIPE on stdout would be thrown as an uncaught exception.
@@ -24,7 +26,17 @@ export class StreamSink implements Sink {
           const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
           this.stream.write(data, (err) => (err ? reject(err) : resolve()));
         }),
+      buffer,
+      onGroupWritten,
     );
+  }
+
+  get bufferedBytes(): number {
+    return this.writer.bufferedBytes;
+  }
+
+  get counters() {
+    return this.writer.counters;
   }
 
   async write(records: readonly AdapterRecord[]): Promise<void> {
@@ -33,6 +45,7 @@ export class StreamSink implements Sink {
     try {
       await this.writer.write(Buffer.from(this.format(records)));
     } catch (err) {
+      if (err instanceof BufferFullError) throw err;
       throw SinkError.from('cannot write to stdout', err);
     }
   }
@@ -41,7 +54,12 @@ export class StreamSink implements Sink {
     return this.writer.flush();
   }
 
-  /** Flushes; the stream itself belongs to the process and stays open. */
+  /** Nothing to reopen: the stream belongs to the process. */
+  reopen(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Flushes; the stream itself stays open. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -1,6 +1,7 @@
 // Starts the real adapter in-process on 127.0.0.1:0 with its stdout captured.
 import { PassThrough } from 'node:stream';
 import { DEFAULT_OPTIONS, startAdapter, type AdapterOptions, type RunningAdapter } from '../../src/main.js';
+import type { SinkFactory } from '../../src/sinks/registry.js';
 import { connect, type Clients } from './clients.js';
 
 export interface TestAdapter {
@@ -13,7 +14,10 @@ export interface TestAdapter {
   stop(): Promise<void>;
 }
 
-export async function startTestAdapter(options: Partial<AdapterOptions> = {}): Promise<TestAdapter> {
+export async function startTestAdapter(
+  options: Partial<AdapterOptions> = {},
+  extraSinks: Record<string, SinkFactory> = {},
+): Promise<TestAdapter> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -22,7 +26,7 @@ export async function startTestAdapter(options: Partial<AdapterOptions> = {}): P
   stderr.on('data', (c: Buffer) => (err += c.toString()));
   const adapter = await startAdapter(
     { ...DEFAULT_OPTIONS, host: '127.0.0.1', port: 0, logLevel: 'debug', ...options },
-    { stdout, stderr },
+    { stdout, stderr, extraSinks },
   );
   const clients = connect(`127.0.0.1:${adapter.port}`);
   return {

@@ -5,6 +5,8 @@ import type { LevelWithSilent } from 'pino';
 import type { FormatName } from './decode/params.js';
 import { createLogger, type Logger } from './log.js';
 import { bind, createAdapterServer, shutdown } from './server/adapter-server.js';
+import { AdapterMetrics } from './observe/metrics.js';
+import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { HandlerTable } from './server/handler-table.js';
 import { AdapterHealth } from './server/health.js';
 import type { FsyncPolicy } from './sinks/file.js';
@@ -34,6 +36,10 @@ export interface AdapterOptions {
   /** Rotate file sinks past this size; 0 = never. */
   rotateBytes: number;
   rotateKeep: number;
+  /** Port of the Prometheus /metrics endpoint; undefined = no endpoint. */
+  metricsPort: number | undefined;
+  /** Address the /metrics endpoint binds (default: the gRPC host). */
+  metricsHost: string | undefined;
 }
 
 export const DEFAULT_OPTIONS: AdapterOptions = {
@@ -52,6 +58,8 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   fsyncIntervalMs: 1_000,
   rotateBytes: 0,
   rotateKeep: 5,
+  metricsPort: undefined,
+  metricsHost: undefined,
 };
 
 export interface RunningAdapter {
@@ -60,6 +68,9 @@ export interface RunningAdapter {
   port: number;
   log: Logger;
   health: AdapterHealth;
+  metrics: AdapterMetrics;
+  /** Port of the /metrics endpoint when one was asked for. */
+  metricsPort: number | undefined;
   /**
    * Health NOT_SERVING, wait the drain delay, stop accepting, let in-flight
    * calls finish (cancel after the grace), flush and close every sink.
@@ -84,6 +95,11 @@ export async function startAdapter(
   io: AdapterIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<RunningAdapter> {
   const log = createLogger(options.logLevel, io.stderr);
+  // The sources are read at scrape time, after the pool and table exist.
+  const metrics: AdapterMetrics = new AdapterMetrics({
+    sinkBuffers: async () => (await sinks.openSinks()).map(({ spec, sink }) => ({ spec, bytes: sink.bufferedBytes })),
+    handlerCacheSize: () => handlers.size,
+  });
   const sinks = new SinkPool(
     {
       stdout: io.stdout,
@@ -94,23 +110,36 @@ export async function startAdapter(
         rotateBytes: options.rotateBytes,
         rotateKeep: options.rotateKeep,
       },
+      events: (spec) => metrics.sinkEvents(spec),
     },
     { ...sinkFactories, ...io.extraSinks },
     (err) => log.error({ err }, 'closing or reopening a sink failed'),
   );
-  const handlers = new HandlerTable(sinks, {
-    defaultFormat: options.format,
-    baseDir: options.dataDir,
-    maxEntries: options.handlerCacheSize,
-  });
+  const handlers = new HandlerTable(
+    sinks,
+    { defaultFormat: options.format, baseDir: options.dataDir, maxEntries: options.handlerCacheSize },
+    {
+      created: (h) => log.info({ handler: h.id, config: h.config.view, sink: h.sinkSpec }, 'new handler configuration'),
+      evicted: (h) => {
+        metrics.handlerEvicted();
+        log.info({ handler: h.id }, 'handler configuration evicted from the cache');
+      },
+      refused: () => metrics.paramsDecodeError(),
+    },
+  );
   const health = new AdapterHealth();
   const server = createAdapterServer(
-    { handlers, log, now: () => new Date() },
+    { handlers, log, metrics, now: () => new Date() },
     { maxReceiveMessageBytes: options.maxMessageBytes },
     health,
   );
   const port = await bind(server, options.host, options.port);
   const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
+  let metricsServer: MetricsServer | undefined;
+  if (options.metricsPort !== undefined) {
+    metricsServer = await serveMetrics(metrics.registry, options.metricsHost ?? options.host, options.metricsPort);
+    log.info({ port: metricsServer.port }, 'serving Prometheus metrics on /metrics');
+  }
   health.serving(true);
 
   let stopping: Promise<void> | undefined;
@@ -125,10 +154,11 @@ export async function startAdapter(
       if (forced) log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight calls cancelled after the grace period');
       handlers.clear();
       await sinks.closeAll();
+      await metricsServer?.close();
     })());
   const reopenSinks = async (): Promise<void> => {
     await sinks.reopenAll();
     log.info('sinks reopened');
   };
-  return { address, port, log, health, stop, reopenSinks };
+  return { address, port, log, health, metrics, metricsPort: metricsServer?.port, stop, reopenSinks };
 }

@@ -26,6 +26,8 @@ interface ServeArgs {
   'fsync-interval': number;
   'rotate-bytes': number;
   'rotate-keep': number;
+  'metrics-port': number | undefined;
+  'metrics-host': string | undefined;
 }
 
 const ms = (describe: string, value: number) => ({ type: 'number' as const, default: value, describe });
@@ -67,7 +69,12 @@ export function serveOptions<T>(y: Argv<T>) {
       'rotate-bytes',
       ms('rotate a file sink before it grows past this size; 0 = never', DEFAULT_OPTIONS.rotateBytes),
     )
-    .option('rotate-keep', ms('rotated files kept (path.1 .. path.N), at least 1', DEFAULT_OPTIONS.rotateKeep));
+    .option('rotate-keep', ms('rotated files kept (path.1 .. path.N), at least 1', DEFAULT_OPTIONS.rotateKeep))
+    .option('metrics-port', {
+      type: 'number',
+      describe: 'serve Prometheus metrics on this port at /metrics (off when absent)',
+    })
+    .option('metrics-host', { type: 'string', describe: 'address for the metrics port (default: --host)' });
 }
 
 function wholeNumber(name: string, value: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
@@ -94,6 +101,9 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     fsyncIntervalMs: wholeNumber('--fsync-interval', args['fsync-interval'], 1),
     rotateBytes: wholeNumber('--rotate-bytes', args['rotate-bytes']),
     rotateKeep: wholeNumber('--rotate-keep', args['rotate-keep'], 1),
+    metricsPort:
+      args['metrics-port'] === undefined ? undefined : wholeNumber('--metrics-port', args['metrics-port'], 0, 65535),
+    metricsHost: args['metrics-host'],
   };
 }
 

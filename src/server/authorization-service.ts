@@ -18,6 +18,7 @@ export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer
       const handler = ctx.handlers.resolve(req.adapter_config);
       if (!req.instance) throw new InvalidInputError('instance: missing (an authorization call carries exactly one)');
       const input = authorizationInput(req.instance);
+      ctx.metrics.instances('authorization', handler.id, 1);
       const decision = authorize(handler.config, input.subject);
       const record = authorizationRecord(input, decision, {
         dedupId: req.dedup_id,

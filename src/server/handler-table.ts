@@ -1,6 +1,7 @@
 // adapter_config bytes -> handler (validated config + sink spec), bounded LRU.
 // Mixer sends identical bytes on every call of one handler configuration, so
 // decoding and validating happen once per configuration.
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Any__Output } from '../generated/google/protobuf/Any.js';
 import { decodeParams, type FormatName, type HandlerConfig } from '../decode/params.js';
@@ -10,6 +11,8 @@ import type { Sink, SinkSpec } from '../sinks/sink.js';
 export interface Handler {
   /** The cache key: type_url and Params bytes. */
   key: string;
+  /** Short stable id of this configuration (sha256 prefix), for logs and metric labels. */
+  id: string;
   config: HandlerConfig;
   sinkSpec: SinkSpec;
   /** Whether this cache entry holds a reference on its sink in the pool. */
@@ -23,6 +26,13 @@ export interface HandlerTableOptions {
   maxEntries: number;
 }
 
+/** What the table reports as it goes (logs and metrics hang off these). */
+export interface HandlerTableEvents {
+  created?(handler: Handler): void;
+  evicted?(handler: Handler): void;
+  refused?(err: unknown): void;
+}
+
 const NO_CONFIG = '\u0000absent';
 
 export class HandlerTable {
@@ -31,11 +41,13 @@ export class HandlerTable {
   constructor(
     private readonly sinks: SinkPool,
     private readonly options: HandlerTableOptions,
+    private readonly events: HandlerTableEvents = {},
   ) {
     this.cache = new LRUCache<string, Handler>({
       max: options.maxEntries,
-      dispose: (handler) => {
+      dispose: (handler, _key, reason) => {
         if (handler.holdsSink) this.sinks.release(handler.sinkSpec);
+        if (reason === 'evict') this.events.evicted?.(handler);
       },
     });
   }
@@ -49,9 +61,16 @@ export class HandlerTable {
     const key = any ? `${any.type_url}\u0000${any.value.toString('latin1')}` : NO_CONFIG;
     let handler = this.cache.get(key);
     if (!handler) {
-      const config = decodeParams(any, this.sinks.types);
+      let config: HandlerConfig;
+      try {
+        config = decodeParams(any, this.sinks.types);
+      } catch (err) {
+        this.events.refused?.(err);
+        throw err;
+      }
       handler = {
         key,
+        id: createHash('sha256').update(key, 'latin1').digest('hex').slice(0, 8),
         config,
         sinkSpec: {
           type: config.sink,
@@ -61,6 +80,7 @@ export class HandlerTable {
         holdsSink: false,
       };
       this.cache.set(key, handler);
+      this.events.created?.(handler);
     }
     return handler;
   }

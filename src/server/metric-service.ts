@@ -14,6 +14,7 @@ export function handleMetric(ctx: ServiceContext): handleUnaryCall<Buffer, Repor
       const handler = ctx.handlers.resolve(req.adapter_config);
       const callCtx = { dedupId: req.dedup_id, receivedAt: ctx.now().toISOString(), config: handler.config.view };
       const records = req.instances.map((instance, i) => metricRecord(instance, i, callCtx));
+      ctx.metrics.instances('metric', handler.id, records.length);
       if (records.length > 0) await ctx.handlers.withSink(handler, (sink) => sink.write(records));
       ctx.log.debug({ dedupId: req.dedup_id, instances: records.length }, 'HandleMetric done');
       return {};

@@ -1,5 +1,6 @@
-import type { sendUnaryData } from '@grpc/grpc-js';
+import { status, type sendUnaryData } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
+import type { AdapterMetrics } from '../observe/metrics.js';
 import type { HandlerTable } from './handler-table.js';
 import { toCallError } from './status.js';
 
@@ -7,6 +8,7 @@ import { toCallError } from './status.js';
 export interface ServiceContext {
   handlers: HandlerTable;
   log: Logger;
+  metrics: AdapterMetrics;
   now: () => Date;
 }
 
@@ -20,10 +22,16 @@ export function answer<T>(
   callback: sendUnaryData<T>,
   work: () => Promise<T>,
 ): void {
+  const started = process.hrtime.bigint();
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
   work().then(
-    (result) => callback(null, result),
+    (result) => {
+      ctx.metrics.callFinished(method, 'OK', seconds());
+      callback(null, result);
+    },
     (err: unknown) => {
       const callError = toCallError(err);
+      ctx.metrics.callFinished(method, status[callError.code], seconds());
       ctx.log.warn({ method, code: callError.code, err: callError.details }, `${method} failed`);
       callback(callError);
     },

@@ -31,6 +31,15 @@ export interface BufferLimits {
 
 export const UNBOUNDED: BufferLimits = { maxBytes: Number.POSITIVE_INFINITY, maxWaitMs: 0 };
 
+/** What a writer tells its owner as it goes (metrics hang off these). */
+export interface WriterEvents {
+  groupWritten?(bytes: number, seconds: number): void;
+  /** A chunk was refused because the buffer stayed full. */
+  refused?(): void;
+  /** A group write failed; `chunks` calls got the error. */
+  failed?(chunks: number): void;
+}
+
 /** What a writer reports about itself (read by metrics and tests). */
 export interface WriterCounters {
   bytesWritten: number;
@@ -49,7 +58,7 @@ export class BatchingWriter {
   constructor(
     private readonly writeChunks: WriteChunks,
     private readonly limits: BufferLimits = UNBOUNDED,
-    private readonly onGroupWritten: (bytes: number, seconds: number) => void = () => undefined,
+    private readonly events: WriterEvents = {},
   ) {}
 
   /** Bytes accepted but not yet written. */
@@ -87,6 +96,7 @@ export class BatchingWriter {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         this.counters.refusedChunks++;
+        this.events.refused?.();
         reject(
           new BufferFullError(
             `sink buffer full (${this.buffered} of ${this.limits.maxBytes} bytes queued) for ${this.limits.maxWaitMs} ms`,
@@ -120,10 +130,11 @@ export class BatchingWriter {
         await this.writeChunks(chunks);
         this.counters.bytesWritten += bytes;
         this.counters.groupsWritten++;
-        this.onGroupWritten(bytes, Number(process.hrtime.bigint() - started) / 1e9);
+        this.events.groupWritten?.(bytes, Number(process.hrtime.bigint() - started) / 1e9);
         for (const p of group) p.resolve();
       } catch (err) {
         this.counters.failedChunks += group.length;
+        this.events.failed?.(group.length);
         for (const p of group) p.reject(err);
       } finally {
         this.buffered -= bytes;

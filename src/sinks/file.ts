@@ -3,7 +3,7 @@
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import type { Formatter } from '../format/index.js';
 import type { AdapterRecord } from '../record/types.js';
-import { BatchingWriter, BufferFullError, UNBOUNDED, type BufferLimits } from './batching-writer.js';
+import { BatchingWriter, BufferFullError, UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
 import { SinkClosedError, SinkError, type Sink } from './sink.js';
 
 /**
@@ -22,7 +22,7 @@ export interface FileSinkOptions {
   rotateBytes: number;
   /** Rotated files kept: path.1 (newest) .. path.N; at least 1 (rotation never discards records). */
   rotateKeep: number;
-  onGroupWritten?: (bytes: number, seconds: number) => void;
+  events?: WriterEvents;
 }
 
 export const DEFAULT_FILE_SINK_OPTIONS: FileSinkOptions = {
@@ -80,7 +80,7 @@ export class FileSink implements Sink {
     this.writer = new BatchingWriter(
       (chunks) => this.serial(() => this.writeGroup(chunks)),
       options.buffer,
-      options.onGroupWritten,
+      options.events,
     );
     if (options.fsync === 'interval') {
       this.syncTimer = setInterval(() => void this.syncIfDirty(), options.fsyncIntervalMs);

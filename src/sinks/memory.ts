@@ -2,7 +2,7 @@
 // backpressure, error paths and shutdown, and for embedding the adapter.
 // It goes through the same BatchingWriter as the real sinks.
 import type { AdapterRecord } from '../record/types.js';
-import { BatchingWriter, UNBOUNDED, type BufferLimits } from './batching-writer.js';
+import { BatchingWriter, UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
 import { SinkClosedError, SinkError, type Sink } from './sink.js';
 
 export interface MemorySinkControl {
@@ -22,15 +22,20 @@ export class MemorySink implements Sink {
   constructor(
     readonly control: MemorySinkControl,
     buffer: BufferLimits = UNBOUNDED,
+    events?: WriterEvents,
   ) {
-    this.writer = new BatchingWriter(async (chunks) => {
-      if (control.delayMs > 0) await new Promise((r) => setTimeout(r, control.delayMs));
-      if (control.failWith) throw new SinkError(`memory sink told to fail: ${control.failWith}`, control.failWith);
-      for (const c of chunks) {
-        control.records.push(...(this.pending.get(c) ?? []));
-        this.pending.delete(c);
-      }
-    }, buffer);
+    this.writer = new BatchingWriter(
+      async (chunks) => {
+        if (control.delayMs > 0) await new Promise((r) => setTimeout(r, control.delayMs));
+        if (control.failWith) throw new SinkError(`memory sink told to fail: ${control.failWith}`, control.failWith);
+        for (const c of chunks) {
+          control.records.push(...(this.pending.get(c) ?? []));
+          this.pending.delete(c);
+        }
+      },
+      buffer,
+      events,
+    );
   }
 
   get bufferedBytes(): number {

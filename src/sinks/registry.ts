@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { formatters } from '../format/index.js';
-import { UNBOUNDED, type BufferLimits } from './batching-writer.js';
+import { UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
 import { DEFAULT_FILE_SINK_OPTIONS, FileSink, type FileSinkOptions } from './file.js';
 import type { Sink, SinkSpec } from './sink.js';
 import { StreamSink } from './stdout.js';
@@ -15,8 +15,8 @@ export interface SinkEnvironment {
   buffer: BufferLimits;
   /** fsync and rotation of file sinks. */
   file: Omit<FileSinkOptions, 'buffer'>;
-  /** Called after each group write (for metrics). */
-  onGroupWritten?: (spec: SinkSpec, bytes: number, seconds: number) => void;
+  /** Writer events of the sink opened for `spec` (metrics). */
+  events?: (spec: SinkSpec) => WriterEvents;
 }
 
 export const DEFAULT_SINK_ENVIRONMENT: Omit<SinkEnvironment, 'stdout'> = {
@@ -29,17 +29,9 @@ export type SinkFactory = (spec: SinkSpec, env: SinkEnvironment) => Promise<Sink
 
 export const sinkFactories: Record<string, SinkFactory> = {
   file: (spec, env) =>
-    FileSink.open(spec.path, formatters[spec.format], {
-      ...env.file,
-      buffer: env.buffer,
-      onGroupWritten: (bytes, seconds) => env.onGroupWritten?.(spec, bytes, seconds),
-    }),
+    FileSink.open(spec.path, formatters[spec.format], { ...env.file, buffer: env.buffer, events: env.events?.(spec) }),
   stdout: (spec, env) =>
-    Promise.resolve(
-      new StreamSink(env.stdout, formatters[spec.format], env.buffer, (bytes, seconds) =>
-        env.onGroupWritten?.(spec, bytes, seconds),
-      ),
-    ),
+    Promise.resolve(new StreamSink(env.stdout, formatters[spec.format], env.buffer, env.events?.(spec))),
 };
 
 /** The built-in sink type keys. */

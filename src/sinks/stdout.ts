@@ -4,7 +4,7 @@
 import type { Writable } from 'node:stream';
 import type { Formatter } from '../format/index.js';
 import type { AdapterRecord } from '../record/types.js';
-import { BatchingWriter, BufferFullError, UNBOUNDED, type BufferLimits } from './batching-writer.js';
+import { BatchingWriter, BufferFullError, UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
 import { SinkClosedError, SinkError, type Sink } from './sink.js';
 
 export class StreamSink implements Sink {
@@ -15,7 +15,7 @@ export class StreamSink implements Sink {
     private readonly stream: Writable,
     private readonly format: Formatter,
     buffer: BufferLimits = UNBOUNDED,
-    onGroupWritten?: (bytes: number, seconds: number) => void,
+    events?: WriterEvents,
   ) {
     // Errors also arrive through the write callbacks; without a listener an
     // EPIPE on stdout would be thrown as an uncaught exception.
@@ -27,7 +27,7 @@ export class StreamSink implements Sink {
           this.stream.write(data, (err) => (err ? reject(err) : resolve()));
         }),
       buffer,
-      onGroupWritten,
+      events,
     );
   }
 

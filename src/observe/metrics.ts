@@ -1,0 +1,145 @@
+// Prometheus metrics of the adapter itself, in a registry of its own so
+// several adapters in one process (tests) do not collide.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { WriterEvents } from '../sinks/batching-writer.js';
+import type { SinkSpec } from '../sinks/sink.js';
+
+const PREFIX = 'mygrpcadapter_';
+
+// Calls are sub-millisecond when all is well; sink waits can reach seconds.
+const LATENCY_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** Where a sink writes, as a label: the file path, or the sink type for stdout-like sinks. */
+function destination(spec: SinkSpec): string {
+  return spec.path === '' ? spec.type : spec.path;
+}
+
+export interface GaugeSources {
+  /** Bytes queued or in flight per open sink. */
+  sinkBuffers(): Promise<Array<{ spec: SinkSpec; bytes: number }>>;
+  handlerCacheSize(): number;
+}
+
+export class AdapterMetrics {
+  readonly registry = new Registry();
+  private readonly calls = new Counter({
+    name: `${PREFIX}calls_total`,
+    help: 'Handle calls answered, by method and gRPC status code name.',
+    labelNames: ['method', 'code'],
+    registers: [this.registry],
+  });
+  private readonly callSeconds = new Histogram({
+    name: `${PREFIX}call_duration_seconds`,
+    help: 'Time from a handle call arriving to its answer.',
+    labelNames: ['method'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly instanceCount = new Counter({
+    name: `${PREFIX}instances_total`,
+    help: 'Instances received, by template and handler (the id logged when a handler configuration is first seen).',
+    labelNames: ['template', 'handler'],
+    registers: [this.registry],
+  });
+  private readonly paramsErrors = new Counter({
+    name: `${PREFIX}params_decode_errors_total`,
+    help: 'adapter_config values refused (wrong type URL, undecodable or invalid Params).',
+    registers: [this.registry],
+  });
+  private readonly sinkBytes = new Counter({
+    name: `${PREFIX}sink_bytes_written_total`,
+    help: 'Bytes handed to the operating system by sinks.',
+    labelNames: ['sink', 'destination'],
+    registers: [this.registry],
+  });
+  private readonly sinkSeconds = new Histogram({
+    name: `${PREFIX}sink_write_duration_seconds`,
+    help: 'Time one group write took (one writev for a file sink).',
+    labelNames: ['sink'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly sinkRefused = new Counter({
+    name: `${PREFIX}sink_refused_writes_total`,
+    help: 'Calls refused with RESOURCE_EXHAUSTED because the sink buffer stayed full.',
+    labelNames: ['sink', 'destination'],
+    registers: [this.registry],
+  });
+  private readonly sinkFailed = new Counter({
+    name: `${PREFIX}sink_failed_writes_total`,
+    help: 'Calls whose records a sink could not write.',
+    labelNames: ['sink', 'destination'],
+    registers: [this.registry],
+  });
+  private readonly evictions = new Counter({
+    name: `${PREFIX}handler_cache_evictions_total`,
+    help: 'Handler configurations evicted from the bounded cache.',
+    registers: [this.registry],
+  });
+  private readonly tlsReloads = new Counter({
+    name: `${PREFIX}tls_reloads_total`,
+    help: 'Times the serving certificate or client CA was reloaded from disk, by outcome.',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
+  constructor(sources: GaugeSources) {
+    collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    new Gauge({
+      name: `${PREFIX}sink_buffer_bytes`,
+      help: 'Bytes a sink holds queued or being written.',
+      labelNames: ['sink', 'destination'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const { spec, bytes } of await sources.sinkBuffers()) {
+          this.set({ sink: spec.type, destination: destination(spec) }, bytes);
+        }
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}handler_cache_size`,
+      help: 'Handler configurations held decoded.',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.handlerCacheSize());
+      },
+    });
+  }
+
+  callFinished(method: string, code: string, seconds: number): void {
+    this.calls.inc({ method, code });
+    this.callSeconds.observe({ method }, seconds);
+  }
+
+  instances(template: string, handler: string, n: number): void {
+    this.instanceCount.inc({ template, handler }, n);
+  }
+
+  paramsDecodeError(): void {
+    this.paramsErrors.inc();
+  }
+
+  handlerEvicted(): void {
+    this.evictions.inc();
+  }
+
+  tlsReloaded(outcome: 'ok' | 'error'): void {
+    this.tlsReloads.inc({ outcome });
+  }
+
+  /** Writer events that feed the sink metrics of the sink opened for `spec`. */
+  sinkEvents(spec: SinkSpec): WriterEvents {
+    const labels = { sink: spec.type, destination: destination(spec) };
+    return {
+      groupWritten: (bytes, seconds) => {
+        this.sinkBytes.inc(labels, bytes);
+        this.sinkSeconds.observe({ sink: spec.type }, seconds);
+      },
+      refused: () => this.sinkRefused.inc(labels),
+      failed: (chunks) => this.sinkFailed.inc(labels, chunks),
+    };
+  }
+}

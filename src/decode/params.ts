@@ -1,5 +1,6 @@
 // adapter_config (google.protobuf.Any) -> validated HandlerConfig.
 import { createHash } from 'node:crypto';
+import type { Params__Output as RawParams } from '../generated/adapter/mygrpcadapter/config/Params.js';
 import type { Any__Output } from '../generated/google/protobuf/Any.js';
 import type { ConfigView } from '../record/types.js';
 import { PARAMS_MESSAGE, PARAMS_TYPE_URL, protoRoot } from '../protocol/load.js';
@@ -24,15 +25,6 @@ export interface HandlerConfig {
   authKeyDigest: Buffer | null;
   /** What records show of this config: auth_key masked. */
   view: ConfigView;
-}
-
-interface RawParams {
-  file_path: string;
-  auth_key: string;
-  format: string;
-  valid_duration: string;
-  valid_use_count: number;
-  sink: string;
 }
 
 /**

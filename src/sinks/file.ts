@@ -3,8 +3,9 @@
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import type { Formatter } from '../format/index.js';
 import type { AdapterRecord } from '../record/types.js';
-import { BatchingWriter, BufferFullError, UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
-import { SinkClosedError, SinkError, type Sink } from './sink.js';
+import { UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
+import { SinkError } from './sink.js';
+import { WriterSink } from './writer-sink.js';
 
 /**
  * never: the OS decides when data reaches the disk (fastest; a machine crash
@@ -62,12 +63,10 @@ async function openForAppend(filePath: string): Promise<{ handle: FileHandle; si
   }
 }
 
-export class FileSink implements Sink {
-  private closed = false;
+export class FileSink extends WriterSink {
   private dirty = false;
   /** Serialises group writes, rotation and reopen on the one file handle. */
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly writer: BatchingWriter;
   private readonly syncTimer: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -77,7 +76,8 @@ export class FileSink implements Sink {
     private readonly format: Formatter,
     private readonly options: FileSinkOptions,
   ) {
-    this.writer = new BatchingWriter(
+    super(
+      `file sink ${filePath}`,
       (chunks) => this.serial(() => this.writeGroup(chunks)),
       options.buffer,
       options.events,
@@ -102,27 +102,8 @@ export class FileSink implements Sink {
     }
   }
 
-  get bufferedBytes(): number {
-    return this.writer.bufferedBytes;
-  }
-
-  get counters() {
-    return this.writer.counters;
-  }
-
-  async write(records: readonly AdapterRecord[]): Promise<void> {
-    if (this.closed) throw new SinkClosedError(`file sink ${this.filePath}`);
-    if (records.length === 0) return;
-    try {
-      await this.writer.write(Buffer.from(this.format(records)));
-    } catch (err) {
-      if (err instanceof BufferFullError) throw err;
-      throw SinkError.from(`cannot append to ${this.filePath}`, err);
-    }
-  }
-
-  flush(): Promise<void> {
-    return this.writer.flush();
+  protected encode(records: readonly AdapterRecord[]): Buffer {
+    return Buffer.from(this.format(records));
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -154,14 +135,14 @@ export class FileSink implements Sink {
   }
 
   private async syncIfDirty(): Promise<void> {
-    if (!this.dirty || this.closed) return;
+    if (!this.dirty || this.isClosed) return;
     this.dirty = false;
     await this.handle.datasync().catch(() => (this.dirty = true));
   }
 
   /** Switches to a fresh handle on the same path (logrotate moved the old file away). */
-  reopen(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  override reopen(): Promise<void> {
+    if (this.isClosed) return Promise.resolve();
     return this.serial(async () => {
       const { handle, size } = await openForAppend(this.filePath);
       const old = this.handle;
@@ -171,12 +152,9 @@ export class FileSink implements Sink {
     });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  protected closeDestination(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
-    await this.writer.flush();
-    await this.serial(async () => {
+    return this.serial(async () => {
       if (this.options.fsync !== 'never') await this.handle.datasync().catch(() => undefined);
       await this.handle.close();
     });

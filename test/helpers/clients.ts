@@ -1,5 +1,6 @@
 // Real grpc-js clients built from proto/, as any Mixer-side caller would.
 import * as grpc from '@grpc/grpc-js';
+import type { Params } from '../../src/generated/adapter/mygrpcadapter/config/Params.js';
 import type { HandleAuthorizationRequest } from '../../src/generated/authorization/HandleAuthorizationRequest.js';
 import type { CheckResult__Output } from '../../src/generated/istio/mixer/adapter/model/v1beta1/CheckResult.js';
 import type { ReportResult__Output } from '../../src/generated/istio/mixer/adapter/model/v1beta1/ReportResult.js';
@@ -35,14 +36,7 @@ export function connect(address: string): Clients {
   };
 }
 
-export interface ParamsFields {
-  file_path?: string;
-  auth_key?: string;
-  format?: string;
-  valid_duration?: string;
-  valid_use_count?: number;
-  sink?: string;
-}
+export type ParamsFields = Params;
 
 /** adapter_config as Mixer sends it: Params encoded with protobufjs, packed in an Any. */
 export function paramsAny(fields: ParamsFields): { type_url: string; value: Buffer } {

@@ -1,0 +1,70 @@
+// What the file, stdout and memory sinks share: the closed state, the
+// bounded group-commit writer, and turning write failures into SinkErrors.
+import type { AdapterRecord } from '../record/types.js';
+import {
+  BatchingWriter,
+  BufferFullError,
+  type BufferLimits,
+  type WriteChunks,
+  type WriterEvents,
+} from './batching-writer.js';
+import { SinkClosedError, SinkError, type Sink } from './sink.js';
+
+export abstract class WriterSink implements Sink {
+  private closed = false;
+  private readonly writer: BatchingWriter;
+
+  constructor(
+    /** Names the destination in error messages, e.g. "file sink /volume/out.txt". */
+    private readonly what: string,
+    writeChunks: WriteChunks,
+    buffer: BufferLimits,
+    events: WriterEvents | undefined,
+  ) {
+    this.writer = new BatchingWriter(writeChunks, buffer, events);
+  }
+
+  /** The bytes that represent these records on the destination. */
+  protected abstract encode(records: readonly AdapterRecord[]): Buffer;
+
+  /** Releases the destination once everything is flushed. */
+  protected abstract closeDestination(): Promise<void>;
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get bufferedBytes(): number {
+    return this.writer.bufferedBytes;
+  }
+
+  get counters() {
+    return this.writer.counters;
+  }
+
+  async write(records: readonly AdapterRecord[]): Promise<void> {
+    if (this.closed) throw new SinkClosedError(this.what);
+    if (records.length === 0) return;
+    try {
+      await this.writer.write(this.encode(records));
+    } catch (err) {
+      if (err instanceof BufferFullError) throw err;
+      throw SinkError.from(`cannot write to ${this.what}`, err);
+    }
+  }
+
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+
+  reopen(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writer.flush();
+    await this.closeDestination();
+  }
+}

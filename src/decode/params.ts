@@ -70,13 +70,15 @@ function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
   let durationNanos = 0n;
   if (raw.valid_duration !== '') {
     const parsed = parseGoDuration(raw.valid_duration);
-    if (parsed === undefined) problems.push(`valid_duration: expected a duration such as "30s", got "${raw.valid_duration}"`);
+    if (parsed === undefined)
+      problems.push(`valid_duration: expected a duration such as "30s", got "${raw.valid_duration}"`);
     else if (parsed < 0n) problems.push(`valid_duration: must not be negative, got "${raw.valid_duration}"`);
     else durationNanos = parsed;
   }
   if (raw.valid_use_count < 0) problems.push(`valid_use_count: must not be negative, got ${raw.valid_use_count}`);
   const sink = raw.sink !== '' ? raw.sink : raw.file_path !== '' ? 'file' : 'stdout';
-  if (!sinkTypes.includes(sink)) problems.push(`sink: expected one of ${sinkTypes.join(', ')} (or empty), got "${sink}"`);
+  if (!sinkTypes.includes(sink))
+    problems.push(`sink: expected one of ${sinkTypes.join(', ')} (or empty), got "${sink}"`);
   if (sink === 'file' && raw.file_path === '') problems.push('file_path: required when sink is "file"');
   if (problems.length > 0) throw new InvalidInputError(`adapter_config: invalid Params: ${problems.join('; ')}`);
 

@@ -1,0 +1,36 @@
+// `mygrpcadapter manifests`: regenerate operatorconfig/'s adapter and
+// template resources from proto/.
+import path from 'node:path';
+import type { CommandModule } from 'yargs';
+import { generateManifests, writeManifests } from '../manifests/generate.js';
+import { projectRoot } from '../manifests/project.js';
+
+interface ManifestsArgs {
+  root: string;
+  out: string | undefined;
+}
+
+export async function manifests(args: ManifestsArgs): Promise<void> {
+  const root = path.resolve(args.root);
+  const out = path.resolve(args.out ?? path.join(root, 'operatorconfig'));
+  const written = await writeManifests(out, await generateManifests(root));
+  for (const file of written) process.stderr.write(`wrote ${path.relative(process.cwd(), file) || file}\n`);
+}
+
+export const manifestsCommand: CommandModule<object, ManifestsArgs> = {
+  command: 'manifests',
+  describe: 'generate the adapter and template resources in operatorconfig/ from proto/ (uses buf)',
+  builder: (y) =>
+    y
+      .option('root', {
+        type: 'string',
+        default: projectRoot(),
+        defaultDescription: 'this package',
+        describe: 'folder holding buf.yaml and proto/',
+      })
+      .option('out', {
+        type: 'string',
+        describe: 'output folder (default: <root>/operatorconfig)',
+      }),
+  handler: manifests,
+};

@@ -20,6 +20,8 @@ export interface AdapterOptions {
   handlerCacheSize: number;
   /** How long shutdown waits for in-flight calls before cancelling them. */
   shutdownGraceMs: number;
+  /** Connection age after which clients are sent GOAWAY and reconnect; 0 = never. */
+  maxConnectionAgeMs: number;
 }
 
 export const DEFAULT_OPTIONS: AdapterOptions = {
@@ -31,6 +33,7 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   maxMessageBytes: 16 * 1024 * 1024,
   handlerCacheSize: 256,
   shutdownGraceMs: 10_000,
+  maxConnectionAgeMs: 0,
 };
 
 export interface RunningAdapter {
@@ -60,7 +63,7 @@ export async function startAdapter(
   });
   const server = createAdapterServer(
     { handlers, log, now: () => new Date() },
-    { maxReceiveMessageBytes: options.maxMessageBytes },
+    { maxReceiveMessageBytes: options.maxMessageBytes, maxConnectionAgeMs: options.maxConnectionAgeMs },
   );
   const port = await bind(server, options.host, options.port);
   const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;

@@ -15,6 +15,7 @@ interface ServeArgs {
   'max-message-bytes': number;
   'handler-cache-size': number;
   'shutdown-grace': number;
+  'max-connection-age': number;
 }
 
 export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
@@ -50,12 +51,21 @@ export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
       type: 'number',
       default: DEFAULT_OPTIONS.shutdownGraceMs,
       describe: 'milliseconds in-flight calls get to finish on shutdown',
+    })
+    .option('max-connection-age', {
+      type: 'number',
+      default: DEFAULT_OPTIONS.maxConnectionAgeMs,
+      describe: 'milliseconds after which a client connection is asked to reconnect (0 = never)',
     });
 }
 
 export function toAdapterOptions(args: ServeArgs): AdapterOptions {
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) {
     throw new Error(`port: expected an integer 0..65535, got ${args.port}`);
+  }
+  const age = args['max-connection-age'];
+  if (!Number.isInteger(age) || age < 0) {
+    throw new Error(`max-connection-age: expected an integer number of ms >= 0, got ${age}`);
   }
   return {
     host: args.host,
@@ -66,6 +76,7 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     maxMessageBytes: args['max-message-bytes'],
     handlerCacheSize: args['handler-cache-size'],
     shutdownGraceMs: args['shutdown-grace'],
+    maxConnectionAgeMs: args['max-connection-age'],
   };
 }
 

@@ -6,12 +6,13 @@ import { generateManifests, writeManifests } from '../manifests/generate.js';
 import { projectRoot } from '../manifests/project.js';
 
 interface ManifestsArgs {
-  root: string;
+  root: string | undefined;
   out: string | undefined;
 }
 
 export async function manifests(args: ManifestsArgs): Promise<void> {
-  const root = path.resolve(args.root);
+  // Looked up only when this command runs: an installed image has no buf.yaml.
+  const root = path.resolve(args.root ?? projectRoot());
   const out = path.resolve(args.out ?? path.join(root, 'operatorconfig'));
   const written = await writeManifests(out, await generateManifests(root));
   for (const file of written) process.stderr.write(`wrote ${path.relative(process.cwd(), file) || file}\n`);
@@ -24,9 +25,7 @@ export const manifestsCommand: CommandModule<object, ManifestsArgs> = {
     y
       .option('root', {
         type: 'string',
-        default: projectRoot(),
-        defaultDescription: 'this package',
-        describe: 'folder holding buf.yaml and proto/',
+        describe: 'folder holding buf.yaml and proto/ (default: this package)',
       })
       .option('out', {
         type: 'string',

@@ -289,6 +289,26 @@ spec:
   });
 });
 
+describe('lint: attribute manifests', () => {
+  it('reports an unknown value type and an unknown key', () => {
+    const doc = `apiVersion: config.istio.io/v1alpha2
+kind: attributemanifest
+metadata: { name: attrs, namespace: istio-system }
+spec:
+  attributes:
+    request.size: { valueType: INT64 }
+    request.time: { value_type: TIMESTAMP, description: when }
+    request.bad: { valueType: INTEGER }
+    request.typo: { valuetype: STRING }
+`;
+    expect(brief(lintDocs(doc))).toEqual([
+      'error attrs.attributemanifest.istio-system spec.attributes.request.bad.valueType',
+      'error attrs.attributemanifest.istio-system spec.attributes.request.typo.valuetype',
+      'error attrs.attributemanifest.istio-system spec.attributes.request.typo.valueType',
+    ]);
+  });
+});
+
 describe('lint: names', () => {
   it('lists the candidates Mixer tries', () => {
     expect(candidates('h1', 'handler', 'ns')).toEqual(['h1.handler.ns']);

@@ -217,12 +217,47 @@ export function checkRule(r: Resource, ctx: LintContext, report: Report): void {
   });
 }
 
+const VALUE_TYPES = new Set([
+  'VALUE_TYPE_UNSPECIFIED',
+  'STRING',
+  'INT64',
+  'DOUBLE',
+  'BOOL',
+  'TIMESTAMP',
+  'IP_ADDRESS',
+  'EMAIL_ADDRESS',
+  'URI',
+  'DNS_NAME',
+  'DURATION',
+  'STRING_MAP',
+]);
+
+export function checkAttributeManifest(r: Resource, _ctx: LintContext, report: Report): void {
+  const attributes = get(r.spec, 'attributes');
+  if (attributes === undefined || attributes === null) return;
+  const byName = asRecord(attributes);
+  if (!byName) {
+    report('error', 'spec.attributes', 'expected a mapping of attribute name to {valueType}');
+    return;
+  }
+  for (const [name, info] of Object.entries(byName)) {
+    const at = `spec.attributes.${name}`;
+    const fields = asRecord(info) ?? {};
+    checkFields(fields, ['description', 'value_type'], at, report);
+    const type = get(fields, 'value_type');
+    if (typeof type !== 'string' || !VALUE_TYPES.has(type)) {
+      report('error', `${at}.valueType`, `expected one of ${[...VALUE_TYPES].join(', ')}, got ${JSON.stringify(type)}`);
+    }
+  }
+}
+
 const BY_KIND: Readonly<Record<string, (r: Resource, ctx: LintContext, report: Report) => void>> = {
   adapter: checkAdapter,
   template: checkTemplate,
   handler: checkHandler,
   instance: checkInstance,
   rule: checkRule,
+  attributemanifest: checkAttributeManifest,
 };
 
 /** All findings for one resource; kinds outside Mixer's config are skipped. */

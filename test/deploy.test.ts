@@ -46,7 +46,9 @@ function one<T>(kind: string, name: string, model: new (data: never) => T): T {
 }
 
 beforeAll(async () => {
-  const { stdout } = await run('kubectl', ['kustomize', DEPLOY]);
+  const { stdout } = await run('kubectl', ['kustomize', DEPLOY]).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? new Error('kubectl is not on PATH: it renders deploy/ (kubectl kustomize)') : err;
+  });
   objects = parseAllDocuments(stdout).map((d) => d.toJS() as Obj);
   deployment = one('Deployment', 'mygrpcadapter', Deployment);
   service = one('Service', 'mygrpcadapter', Service);

@@ -1,12 +1,12 @@
-// One check per resource kind. Each returns findings; none throws for bad
-// input, so every problem in a folder is reported in one run.
-import type { Resource } from '../opconfig/load.js';
+// One check per resource kind. Each reports through a callback and none
+// throws on bad input, so every problem in a folder is reported in one run.
+import type protobuf from 'protobufjs';
 import { parseGoDuration } from '../decode/go-duration.js';
+import type { Resource } from '../opconfig/load.js';
 import type { Finding, Severity } from './findings.js';
 import { checkKeys, jsonName } from './keys.js';
 import { resourceName, type ResourceIndex } from './names.js';
 import type { Decoded, TemplateSchema } from './schemas.js';
-import type protobuf from 'protobufjs';
 
 /** What the checks share: every resource by name and the decoded descriptors. */
 export interface LintContext {
@@ -151,7 +151,7 @@ export function checkInstance(r: Resource, ctx: LintContext, report: Report): vo
   }
 }
 
-/** Full template names an adapter serves (unresolvable entries are reported on the adapter). */
+/** The template resources an adapter serves (unresolvable entries are reported on the adapter). */
 function servedTemplates(adapter: Resource, ctx: LintContext): Set<Resource> {
   const templates = get(adapter.spec, 'templates');
   const out = new Set<Resource>();

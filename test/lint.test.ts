@@ -163,6 +163,12 @@ describe('lint: instance params', () => {
     expect(fs[0]?.message).toMatch(/unknown key "dimension" for InstanceMsg/);
   });
 
+  it('reports a mapping where an expression belongs', () => {
+    expect(brief(lintDocs(METRIC.replace('{ response_code: "200" }', '{ response_code: { a: b } }')))).toEqual([
+      'error i1metric.instance.istio-system spec.params.dimensions.response_code',
+    ]);
+  });
+
   it('reports a nested field of the authorization template', () => {
     expect(brief(lintDocs(CHECK.replace('properties:', 'propertiez:')))).toEqual([
       'error icheck.instance.istio-system spec.params.subject.propertiez',

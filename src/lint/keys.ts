@@ -92,10 +92,15 @@ function checkFieldValue(value: unknown, field: protobuf.Field, at: string): Key
   return checkSingle(value, type, at);
 }
 
+/** Istio's value messages are written as one expression (google.protobuf ones, e.g. Struct, may be mappings). */
+function isExpression(type: protobuf.Type): boolean {
+  return type.fullName.replace(/^\./, '').startsWith('istio.policy.v1beta1.');
+}
+
 function checkSingle(value: unknown, type: protobuf.Type | null, at: string): KeyProblem[] {
   if (type !== null && !isLeafMessage(type)) return checkKeys(value, type, at);
-  if (type === null && (isMapping(value) || Array.isArray(value))) {
-    return [{ field: at, message: 'expected a single value, got a mapping or list' }];
+  if ((type === null || isExpression(type)) && (isMapping(value) || Array.isArray(value))) {
+    return [{ field: at, message: 'expected a single value or expression, got a mapping or list' }];
   }
   return [];
 }

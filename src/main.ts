@@ -21,6 +21,8 @@ export interface AdapterOptions {
   /** Folder that relative file_path values resolve against. */
   dataDir: string;
   maxMessageBytes: number;
+  /** Connection age after which clients are sent GOAWAY and reconnect; 0 = never. */
+  maxConnectionAgeMs: number;
   /** Distinct handler configurations kept decoded. */
   handlerCacheSize: number;
   /** On shutdown: how long health says NOT_SERVING before the server stops accepting calls. */
@@ -49,6 +51,7 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   format: 'text',
   dataDir: process.cwd(),
   maxMessageBytes: 16 * 1024 * 1024,
+  maxConnectionAgeMs: 0,
   handlerCacheSize: 256,
   drainDelayMs: 0,
   shutdownGraceMs: 10_000,
@@ -130,7 +133,7 @@ export async function startAdapter(
   const health = new AdapterHealth();
   const server = createAdapterServer(
     { handlers, log, metrics, now: () => new Date() },
-    { maxReceiveMessageBytes: options.maxMessageBytes },
+    { maxReceiveMessageBytes: options.maxMessageBytes, maxConnectionAgeMs: options.maxConnectionAgeMs },
     health,
   );
   const port = await bind(server, options.host, options.port);

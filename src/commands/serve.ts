@@ -1,6 +1,6 @@
 // `mygrpcadapter [port]`: run the adapter until SIGINT/SIGTERM.
 import path from 'node:path';
-import type { Argv, CommandModule } from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { FORMATS, type FormatName } from '../decode/params.js';
 import { DEFAULT_OPTIONS, startAdapter, type AdapterOptions, type RunningAdapter } from '../main.js';
 import type { FsyncPolicy } from '../sinks/file.js';
@@ -16,6 +16,7 @@ interface ServeArgs {
   format: FormatName;
   'data-dir': string;
   'max-message-bytes': number;
+  'max-connection-age': number;
   'handler-cache-size': number;
   'drain-delay': number;
   'shutdown-grace': number;
@@ -48,6 +49,10 @@ export function serveOptions<T>(y: Argv<T>) {
       describe: 'folder that relative file_path values resolve against',
     })
     .option('max-message-bytes', ms('largest request accepted', DEFAULT_OPTIONS.maxMessageBytes))
+    .option(
+      'max-connection-age',
+      ms('ms after which a client connection is asked to reconnect, spreading Mixer over replicas (0 = never)', 0),
+    )
     .option('handler-cache-size', ms('distinct handler configurations kept decoded', DEFAULT_OPTIONS.handlerCacheSize))
     .option(
       'drain-delay',
@@ -92,6 +97,7 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     format: args.format,
     dataDir: path.resolve(args['data-dir']),
     maxMessageBytes: wholeNumber('--max-message-bytes', args['max-message-bytes'], 1),
+    maxConnectionAgeMs: wholeNumber('--max-connection-age', args['max-connection-age']),
     handlerCacheSize: wholeNumber('--handler-cache-size', args['handler-cache-size'], 1),
     drainDelayMs: wholeNumber('--drain-delay', args['drain-delay']),
     shutdownGraceMs: wholeNumber('--shutdown-grace', args['shutdown-grace']),
@@ -105,6 +111,12 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
       args['metrics-port'] === undefined ? undefined : wholeNumber('--metrics-port', args['metrics-port'], 0, 65535),
     metricsHost: args['metrics-host'],
   };
+}
+
+/** The adapter options that `mygrpcadapter [port] <argv>` would run with (for tests and tools). */
+export async function adapterOptionsFromArgv(argv: string[]): Promise<AdapterOptions> {
+  const args = await serveOptions(yargs(argv).command('$0 [port]', '')).strict().parseAsync();
+  return toAdapterOptions(args);
 }
 
 /**

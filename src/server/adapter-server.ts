@@ -10,11 +10,17 @@ import type { ServiceContext } from './service-context.js';
 export interface ServerLimits {
   /** Largest request accepted; Mixer's report batches can be large. */
   maxReceiveMessageBytes: number;
+  /**
+   * Mixer keeps one connection per handler for as long as it can; ending it
+   * after this many ms makes Mixer re-dial and so spread over the pods. 0 = never.
+   */
+  maxConnectionAgeMs?: number;
 }
 
 export function createAdapterServer(ctx: ServiceContext, limits: ServerLimits, health: AdapterHealth): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
+    ...(limits.maxConnectionAgeMs ? { 'grpc.max_connection_age_ms': limits.maxConnectionAgeMs } : {}),
   });
   const defs = serviceDefinitions();
   server.addService(rawRequests(defs.metric), { HandleMetric: handleMetric(ctx) });

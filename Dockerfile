@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# mygrpcadapter: docker build -t mygrpcadapter:0.1.0 .
+# test/dockerfile.test.ts replays the runtime stage without Docker (its COPY
+# lines, RUN npm ci, ENTRYPOINT); keep COPY sources plain paths.
+
+# Build: full dependencies, compile TypeScript to dist/.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# Runtime: production dependencies only. --omit=optional leaves out buf's
+# platform binary (~100 MB), which only the `manifests` command uses.
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund
+COPY --from=build /app/dist ./dist
+# Read at run time: the gRPC service definitions are loaded from these files.
+COPY proto ./proto
+# Numeric, so Kubernetes' runAsNonRoot can verify it (deploy/ uses 10001 too).
+USER 10001
+EXPOSE 8000
+ENTRYPOINT ["node", "dist/src/bin.js"]
+CMD ["8000"]

@@ -1,0 +1,360 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import protobuf from 'protobufjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { checkKeys, jsonName } from '../src/lint/keys.js';
+import { lintLoaded, lintPaths } from '../src/lint/lint.js';
+import { candidates, ResourceIndex } from '../src/lint/names.js';
+import type { Finding } from '../src/lint/findings.js';
+import { loadResources, parseResources, type LoadResult } from '../src/opconfig/load.js';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '..');
+const OPCONFIG = path.join(ROOT, 'operatorconfig');
+const BIN = path.join(ROOT, 'dist/src/bin.js');
+
+/** The generated adapter + template resources: what every fixture is checked against. */
+let base: LoadResult;
+beforeAll(async () => {
+  base = await loadResources(
+    ['mygrpcadapter.yaml', 'metric.yaml', 'authorization.yaml'].map((f) => path.join(OPCONFIG, f)),
+  );
+  expect(base.problems).toEqual([]);
+});
+
+const HANDLER = `apiVersion: config.istio.io/v1alpha2
+kind: handler
+metadata: { name: h1, namespace: istio-system }
+spec:
+  adapter: mygrpcadapter
+  connection: { address: "127.0.0.1:8000" }
+  params: { file_path: out.txt }
+`;
+const METRIC = `apiVersion: config.istio.io/v1alpha2
+kind: instance
+metadata: { name: i1metric, namespace: istio-system }
+spec:
+  template: metric
+  params:
+    value: request.size | 0
+    dimensions: { response_code: "200" }
+`;
+const CHECK = `apiVersion: config.istio.io/v1alpha2
+kind: instance
+metadata: { name: icheck, namespace: istio-system }
+spec:
+  template: authorization
+  params:
+    subject:
+      properties: { custom_token_header: 'request.headers["x-custom-token"] | ""' }
+`;
+const rule = (handler: string, ...instances: string[]): string => `apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: { name: r1, namespace: istio-system }
+spec:
+  actions:
+    - handler: ${handler}
+      instances: [${instances.join(', ')}]
+`;
+
+/** Lints the base resources plus `docs` (YAML documents) given as one fixture file. */
+function lintDocs(...docs: string[]): Finding[] {
+  const fixture = parseResources('fixture.yaml', docs.join('---\n'));
+  return lintLoaded({
+    resources: [...base.resources, ...fixture.resources],
+    problems: [...base.problems, ...fixture.problems],
+  });
+}
+
+const brief = (fs: Finding[]): string[] => fs.map((f) => `${f.severity} ${f.resource} ${f.field}`);
+
+describe('lint: the shipped operatorconfig/', () => {
+  it('is clean', async () => {
+    expect(await lintPaths([OPCONFIG])).toEqual([]);
+  });
+
+  it('the CLI exits 0 and says so', async () => {
+    const { stdout } = await run(process.execPath, [BIN, 'lint', OPCONFIG]);
+    expect(stdout).toBe('0 error(s), 0 warning(s)\n');
+  });
+
+  it('a valid fixture set gives no findings', () => {
+    expect(lintDocs(HANDLER, METRIC, CHECK, rule('h1', 'i1metric', 'icheck'))).toEqual([]);
+  });
+});
+
+describe('lint: handler params', () => {
+  it('reports an unknown key with position and the known names', () => {
+    const [f, ...rest] = lintDocs(HANDLER.replace('file_path', 'file_pth'));
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({
+      severity: 'error',
+      file: 'fixture.yaml',
+      line: 1,
+      index: 0,
+      resource: 'h1.handler.istio-system',
+      field: 'spec.params.file_pth',
+    });
+    expect(f?.message).toMatch(/unknown key "file_pth" for Params \(known: file_path, auth_key/);
+  });
+
+  it('accepts lowerCamel JSON names', () => {
+    expect(lintDocs(HANDLER.replace('file_path: out.txt', 'filePath: out.txt, authKey: k, validUseCount: 3'))).toEqual(
+      [],
+    );
+  });
+
+  it('reports a mapping given to a scalar field', () => {
+    expect(brief(lintDocs(HANDLER.replace('file_path: out.txt', 'file_path: { a: 1 }')))).toEqual([
+      'error h1.handler.istio-system spec.params.file_path',
+    ]);
+  });
+});
+
+describe('lint: nested messages', () => {
+  const { root } = protobuf.parse(
+    `
+    syntax = "proto3";
+    package t;
+    message Inner { string some_value = 1; }
+    message Outer {
+      Inner inner = 1;
+      repeated Inner items = 2;
+      map<string, Inner> by_name = 3;
+      map<string, string> tags = 4;
+    }
+  `,
+    { keepCase: true },
+  );
+  const outer = root.lookupType('t.Outer');
+
+  it('recurses into messages, repeated messages and map values', () => {
+    const problems = checkKeys(
+      {
+        inner: { someValue: 'ok', nope: 1 },
+        items: [{ some_value: 'ok' }, { bad: 2 }],
+        byName: { a: { some_value: 'x' }, b: { worse: 3 } },
+        tags: { anything: 'goes' },
+      },
+      outer,
+      'spec.params',
+    );
+    expect(problems.map((p) => p.field)).toEqual([
+      'spec.params.inner.nope',
+      'spec.params.items[1].bad',
+      'spec.params.byName.b.worse',
+    ]);
+  });
+
+  it('computes JSON names like protoc', () => {
+    expect(jsonName('file_path')).toBe('filePath');
+    expect(jsonName('valid_use_count')).toBe('validUseCount');
+    expect(jsonName('httpStatusCode')).toBe('httpStatusCode');
+  });
+});
+
+describe('lint: instance params', () => {
+  it('reports a field the template does not have', () => {
+    const fs = lintDocs(METRIC.replace('dimensions:', 'dimension:'));
+    expect(brief(fs)).toEqual(['error i1metric.instance.istio-system spec.params.dimension']);
+    expect(fs[0]?.message).toMatch(/unknown key "dimension" for InstanceMsg/);
+  });
+
+  it('reports a mapping where an expression belongs', () => {
+    expect(brief(lintDocs(METRIC.replace('{ response_code: "200" }', '{ response_code: { a: b } }')))).toEqual([
+      'error i1metric.instance.istio-system spec.params.dimensions.response_code',
+    ]);
+  });
+
+  it('reports a nested field of the authorization template', () => {
+    expect(brief(lintDocs(CHECK.replace('properties:', 'propertiez:')))).toEqual([
+      'error icheck.instance.istio-system spec.params.subject.propertiez',
+    ]);
+  });
+
+  it('reports `name`, which Mixer fills in', () => {
+    const fs = lintDocs(METRIC.replace('value: request.size | 0', 'value: request.size | 0\n    name: x'));
+    expect(brief(fs)).toEqual(['error i1metric.instance.istio-system spec.params.name']);
+    expect(fs[0]?.message).toMatch(/filled in by Mixer/);
+  });
+
+  it('reports a missing template', () => {
+    expect(brief(lintDocs(METRIC.replace('template: metric', 'template: metrics')))).toEqual([
+      'error i1metric.instance.istio-system spec.template',
+    ]);
+  });
+});
+
+describe('lint: rules', () => {
+  it('resolves short, name.namespace, old name.kind and full names', () => {
+    for (const h of ['h1', 'h1.istio-system', 'h1.handler', 'h1.handler.istio-system']) {
+      expect(lintDocs(HANDLER, METRIC, rule(h, 'i1metric.istio-system'))).toEqual([]);
+    }
+  });
+
+  it('reports a missing handler', () => {
+    const fs = lintDocs(HANDLER, METRIC, rule('h2', 'i1metric'));
+    expect(brief(fs)).toEqual(['error r1.rule.istio-system spec.actions[0].handler']);
+    expect(fs[0]?.message).toBe('handler "h2" not found');
+  });
+
+  it('does not find a handler in another namespace', () => {
+    expect(brief(lintDocs(HANDLER, METRIC, rule('h1.default', 'i1metric')))).toEqual([
+      'error r1.rule.istio-system spec.actions[0].handler',
+    ]);
+  });
+
+  it('reports a missing instance and a duplicate one', () => {
+    expect(
+      brief(lintDocs(HANDLER, METRIC, rule('h1', 'i2metric', 'i1metric', 'i1metric.instance.istio-system'))),
+    ).toEqual([
+      'error r1.rule.istio-system spec.actions[0].instances[0]',
+      'error r1.rule.istio-system spec.actions[0].instances[2]',
+    ]);
+  });
+
+  it('reports an instance whose template the adapter does not list', () => {
+    const metricOnly = base.resources.find((r) => r.kind === 'adapter')!;
+    const adapter2 = `apiVersion: config.istio.io/v1alpha2
+kind: adapter
+metadata: { name: metriconly, namespace: istio-system }
+spec:
+  session_based: false
+  templates: [metric]
+  config: ${String(metricOnly.spec.config)}
+`;
+    const fs = lintDocs(
+      adapter2,
+      HANDLER.replace('adapter: mygrpcadapter', 'adapter: metriconly'),
+      CHECK,
+      rule('h1', 'icheck'),
+    );
+    expect(brief(fs)).toEqual(['error r1.rule.istio-system spec.actions[0].instances[0]']);
+    expect(fs[0]?.message).toMatch(
+      /template authorization\.template\.istio-system, which adapter metriconly\.adapter\.istio-system does not list/,
+    );
+  });
+});
+
+describe('lint: adapter and connection', () => {
+  it('reports session_based: true', () => {
+    const adapter = base.resources.find((r) => r.kind === 'adapter')!;
+    const doc = `apiVersion: config.istio.io/v1alpha2
+kind: adapter
+metadata: { name: sess, namespace: istio-system }
+spec:
+  session_based: true
+  templates: [metric]
+  config: ${String(adapter.spec.config)}
+`;
+    const fs = lintDocs(doc);
+    expect(brief(fs)).toEqual(['error sess.adapter.istio-system spec.session_based']);
+  });
+
+  it('reports an adapter config without Params and a missing template', () => {
+    const tmpl = base.resources.find((r) => r.kind === 'template')!;
+    const doc = `apiVersion: config.istio.io/v1alpha2
+kind: adapter
+metadata: { name: bad, namespace: istio-system }
+spec:
+  templates: [metric, quota]
+  config: ${String(tmpl.spec.descriptor)}
+`;
+    expect(brief(lintDocs(doc))).toEqual([
+      'error bad.adapter.istio-system spec.config',
+      'error bad.adapter.istio-system spec.templates[1]',
+    ]);
+  });
+
+  it('reports a missing connection.address', () => {
+    expect(brief(lintDocs(HANDLER.replace('connection: { address: "127.0.0.1:8000" }', 'connection: {}')))).toEqual([
+      'error h1.handler.istio-system spec.connection.address',
+    ]);
+    expect(brief(lintDocs(HANDLER.replace('  connection: { address: "127.0.0.1:8000" }\n', '')))).toEqual([
+      'error h1.handler.istio-system spec.connection.address',
+    ]);
+  });
+
+  it('reports a connection.timeout that is not a duration', () => {
+    const withTimeout = (t: string): string[] =>
+      brief(lintDocs(HANDLER.replace('address: "127.0.0.1:8000"', `address: "127.0.0.1:8000", timeout: ${t}`)));
+    expect(withTimeout('5s')).toEqual([]);
+    expect(withTimeout('"1m30s"')).toEqual([]);
+    expect(withTimeout('500ms')).toEqual([]);
+    expect(withTimeout('5')).toEqual(['error h1.handler.istio-system spec.connection.timeout']);
+    expect(withTimeout('"5 seconds"')).toEqual(['error h1.handler.istio-system spec.connection.timeout']);
+  });
+
+  it('reports unknown spec and connection keys', () => {
+    expect(brief(lintDocs(HANDLER.replace('adapter: mygrpcadapter', 'adapter: mygrpcadapter\n  paramz: {}')))).toEqual([
+      'error h1.handler.istio-system spec.paramz',
+    ]);
+  });
+});
+
+describe('lint: attribute manifests', () => {
+  it('reports an unknown value type and an unknown key', () => {
+    const doc = `apiVersion: config.istio.io/v1alpha2
+kind: attributemanifest
+metadata: { name: attrs, namespace: istio-system }
+spec:
+  attributes:
+    request.size: { valueType: INT64 }
+    request.time: { value_type: TIMESTAMP, description: when }
+    request.bad: { valueType: INTEGER }
+    request.typo: { valuetype: STRING }
+`;
+    expect(brief(lintDocs(doc))).toEqual([
+      'error attrs.attributemanifest.istio-system spec.attributes.request.bad.valueType',
+      'error attrs.attributemanifest.istio-system spec.attributes.request.typo.valuetype',
+      'error attrs.attributemanifest.istio-system spec.attributes.request.typo.valueType',
+    ]);
+  });
+});
+
+describe('lint: names', () => {
+  it('lists the candidates Mixer tries', () => {
+    expect(candidates('h1', 'handler', 'ns')).toEqual(['h1.handler.ns']);
+    expect(candidates('h1.other', 'handler', 'ns')).toEqual(['h1.other.ns', 'h1.handler.other']);
+    expect(candidates('h1.handler.other', 'handler', 'ns')).toEqual(['h1.handler.other']);
+  });
+
+  it('does not resolve a name to a resource of another kind', () => {
+    const index = new ResourceIndex(base.resources);
+    expect(index.resolve('metric', 'template', 'istio-system')?.kind).toBe('template');
+    expect(index.resolve('metric.template.istio-system', 'handler', 'istio-system')).toBeUndefined();
+  });
+});
+
+describe('lint: CLI', () => {
+  it('exits 1 with positions, and --json gives the same findings', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lint-'));
+    try {
+      await writeFile(path.join(dir, 'bad.yaml'), `${HANDLER}---\n${rule('nohandler', 'i1metric')}`);
+      await writeFile(path.join(dir, 'broken.yaml'), 'kind: [unclosed\n');
+      const args = [BIN, 'lint', path.join(OPCONFIG, 'mygrpcadapter.yaml'), path.join(OPCONFIG, 'metric.yaml'), dir];
+      const human = await run(process.execPath, args).then(
+        () => expect.unreachable('lint should fail'),
+        (err: { code: number; stdout: string }) => err,
+      );
+      expect(human.code).toBe(1);
+      expect(human.stdout).toContain(
+        `${path.join(dir, 'bad.yaml')}:8 (document 2) error r1.rule.istio-system spec.actions[0].handler`,
+      );
+      expect(human.stdout).toContain(path.join(dir, 'broken.yaml'));
+      const json = await run(process.execPath, [...args, '--json']).then(
+        () => expect.unreachable('lint should fail'),
+        (err: { code: number; stdout: string }) => err,
+      );
+      expect(json.code).toBe(1);
+      const parsed = JSON.parse(json.stdout) as { errors: number; findings: Finding[] };
+      expect(parsed.errors).toBe(parsed.findings.length);
+      expect(parsed.findings.map((f) => f.field)).toContain('spec.actions[0].handler');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

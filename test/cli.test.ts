@@ -73,6 +73,18 @@ describe('mygrpcadapter [port]', () => {
     }
   });
 
+  it('health subcommand: SERVING and exit 0 for a running adapter, exit 1 when nothing answers', async () => {
+    proc = await startCli(['0', '--host', '127.0.0.1', '--log-level', 'silent']);
+    const { stdout } = await run(process.execPath, [BIN, 'health', '--address', proc.address], { cwd: ROOT });
+    expect(stdout).toBe('SERVING\n');
+    const port = proc.address.split(':')[1]!;
+    process.kill(proc.child.pid!, 'SIGTERM');
+    await proc.exited;
+    await expect(
+      run(process.execPath, [BIN, 'health', '--address', `127.0.0.1:${port}`, '--timeout', '500'], { cwd: ROOT }),
+    ).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('health check of 127.0.0.1:') });
+  });
+
   it('npm start -- 0 --host 127.0.0.1 builds and serves', async () => {
     proc = await startCli(['start', '--silent', '--', '0', '--host', '127.0.0.1'], { command: 'npm' });
     expect(proc.address).toMatch(/^127\.0\.0\.1:\d+$/);

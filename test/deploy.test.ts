@@ -11,6 +11,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Service, ServiceAccount } from 'kubernetes-models/v1';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { adapterOptionsFromArgv } from '../src/commands/serve.js';
 import { DEFAULT_OPTIONS } from '../src/main.js';
 import { loadResources } from '../src/opconfig/load.js';
 
@@ -109,11 +110,31 @@ describe('deploy/ consistency', () => {
     expect(service.spec!.clusterIP).toBeUndefined();
   });
 
-  it('the container listens where the probes and Services look', () => {
-    expect(container().args).toEqual([String(grpcPort().containerPort)]);
+  it('the container listens where the probes, the Services and the scrape annotations look', async () => {
+    const options = await adapterOptionsFromArgv(container().args!);
+    expect(options.port).toBe(grpcPort().containerPort);
     for (const probe of [container().readinessProbe!, container().livenessProbe!]) {
-      expect([grpcPort().name, grpcPort().containerPort]).toContain(probe.tcpSocket!.port);
+      expect(probe.grpc!.port).toBe(grpcPort().containerPort);
     }
+    const metricsPort = container().ports!.find((p) => p.name === 'metrics')!;
+    expect(options.metricsPort).toBe(metricsPort.containerPort);
+    const annotations = deployment.spec!.template.metadata!.annotations!;
+    expect(annotations['prometheus.io/scrape']).toBe('true');
+    expect(annotations['prometheus.io/port']).toBe(String(metricsPort.containerPort));
+    expect(annotations['prometheus.io/path']).toBe('/metrics');
+  });
+
+  it('file sinks are confined to the emptyDir and shutdown fits the grace period', async () => {
+    const options = await adapterOptionsFromArgv(container().args!);
+    const mount = container().volumeMounts!.find((m) => m.name === 'volume')!;
+    expect(options.dataDir).toBe(mount.mountPath);
+    const timeout = Number(
+      container()
+        .args!.find((a) => a.startsWith('--shutdown-timeout='))!
+        .split('=')[1],
+    );
+    expect(options.drainDelayMs + options.shutdownGraceMs).toBeLessThan(timeout);
+    expect(timeout).toBeLessThan(podSpec().terminationGracePeriodSeconds! * 1000);
   });
 
   it('the HPA and the PDB target the Deployment', () => {

@@ -2,25 +2,12 @@
 import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { checkHealth } from '../../src/commands/health.js';
 
 const require = createRequire(import.meta.url);
 
-type Unary = (req: object, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void) => void;
-
 export function healthCheck(address: string, service: string): Promise<string> {
-  const def = protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => grpc.Client & { Check: Unary } } } };
-  };
-  const client = new pkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
-  return new Promise((resolve, reject) =>
-    client.Check({ service }, (err, res) => {
-      client.close();
-      if (err) reject(err);
-      else resolve(res!.status);
-    }),
-  );
+  return checkHealth(address, service, 5000);
 }
 
 /** Lists services through grpc.reflection.v1, as grpcurl does. */

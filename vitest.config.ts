@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Tests that spawn the CLI need the build; `npm test` builds first.
     pool: 'forks',
+    // A focused test (it.only) must never hide the rest of the suite.
+    allowOnly: false,
     // .ci/run derives its closing count line from this report.
     reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
   },

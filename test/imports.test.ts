@@ -1,0 +1,52 @@
+// The module graph of src/ has no cycles: each folder depends only "down" the
+// request path, and a cycle would be the first sign of that eroding.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { ROOT } from './helpers/cli.js';
+
+const SRC = path.join(ROOT, 'src');
+const IMPORT = /^\s*(?:import|export)\s[^'"]*?from\s+['"](\.{1,2}\/[^'"]+)['"]/gm;
+
+async function graph(): Promise<Map<string, string[]>> {
+  const edges = new Map<string, string[]>();
+  for (const e of await readdir(SRC, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile() || !e.name.endsWith('.ts') || e.parentPath.includes(`${path.sep}generated`)) continue;
+    const file = path.join(e.parentPath, e.name);
+    const text = await readFile(file, 'utf8');
+    const targets = [...text.matchAll(IMPORT)]
+      // Type-only imports vanish at run time but still tie modules together: keep them.
+      .map((m) => path.resolve(path.dirname(file), m[1]!.replace(/\.js$/, '.ts')))
+      .filter((t) => !t.includes(`${path.sep}generated${path.sep}`) && !t.endsWith('.json'));
+    edges.set(file, targets);
+  }
+  return edges;
+}
+
+it('src/ has no circular imports', async () => {
+  const edges = await graph();
+  expect(edges.size).toBeGreaterThan(30);
+  const cycles: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (file: string): void => {
+    if (state.get(file) === 'done') return;
+    if (state.get(file) === 'visiting') {
+      cycles.push(
+        stack
+          .slice(stack.indexOf(file))
+          .concat(file)
+          .map((f) => path.relative(SRC, f))
+          .join(' -> '),
+      );
+      return;
+    }
+    state.set(file, 'visiting');
+    stack.push(file);
+    for (const next of edges.get(file) ?? []) visit(next);
+    stack.pop();
+    state.set(file, 'done');
+  };
+  for (const file of edges.keys()) visit(file);
+  expect(cycles).toEqual([]);
+});

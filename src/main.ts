@@ -52,9 +52,7 @@ export async function startAdapter(
   io: AdapterIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<RunningAdapter> {
   const log = createLogger(options.logLevel, io.stderr);
-  const sinks = new SinkPool({ stdout: io.stdout }, undefined, (err) =>
-    log.error({ err }, 'closing a sink failed'),
-  );
+  const sinks = new SinkPool({ stdout: io.stdout }, undefined, (err) => log.error({ err }, 'closing a sink failed'));
   const handlers = new HandlerTable(sinks, {
     defaultFormat: options.format,
     baseDir: options.dataDir,

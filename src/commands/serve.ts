@@ -25,7 +25,7 @@ export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
       describe: 'TCP port to listen on; 0 picks a free one',
     })
     .option('host', { type: 'string', default: DEFAULT_OPTIONS.host, describe: 'address to bind ("::" = all)' })
-    .option('log-level', { choices: LEVELS, default: DEFAULT_OPTIONS.logLevel as ServeArgs['log-level'] })
+    .option('log-level', { choices: LEVELS, default: DEFAULT_OPTIONS.logLevel })
     .option('format', {
       choices: FORMATS,
       default: DEFAULT_OPTIONS.format,
@@ -50,7 +50,7 @@ export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
       type: 'number',
       default: DEFAULT_OPTIONS.shutdownGraceMs,
       describe: 'milliseconds in-flight calls get to finish on shutdown',
-    }) as unknown as Argv<T & ServeArgs>;
+    });
 }
 
 export function toAdapterOptions(args: ServeArgs): AdapterOptions {

@@ -33,7 +33,10 @@ export function handleAuthorization(
         decision,
       };
       await ctx.handlers.withSink(handler, (sink) => sink.write([record]));
-      ctx.log.debug({ dedupId: req.dedup_id, instance: input.instance, decision: decision.code }, 'HandleAuthorization done');
+      ctx.log.debug(
+        { dedupId: req.dedup_id, instance: input.instance, decision: decision.code },
+        'HandleAuthorization done',
+      );
       const { seconds, nanos } = handler.config.validDuration;
       return {
         status: { code: GRPC_CODES[decision.code], message: decision.message },

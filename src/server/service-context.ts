@@ -14,7 +14,12 @@ export interface ServiceContext {
  * Runs one call's work and answers exactly once: the result, or the status
  * that says what went wrong (also logged). Never lets a rejection escape.
  */
-export function answer<T>(ctx: ServiceContext, method: string, callback: sendUnaryData<T>, work: () => Promise<T>): void {
+export function answer<T>(
+  ctx: ServiceContext,
+  method: string,
+  callback: sendUnaryData<T>,
+  work: () => Promise<T>,
+): void {
   work().then(
     (result) => callback(null, result),
     (err: unknown) => {

@@ -5,7 +5,18 @@ import { InvalidInputError } from '../decode/errors.js';
 import { SinkError } from '../sinks/sink.js';
 
 // Conditions of the destination that may clear up on their own.
-const TRANSIENT = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EAGAIN', 'EMFILE', 'ENFILE', 'ENOENT', 'EROFS', 'EPIPE', 'ECLOSED']);
+const TRANSIENT = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EIO',
+  'EAGAIN',
+  'EMFILE',
+  'ENFILE',
+  'ENOENT',
+  'EROFS',
+  'EPIPE',
+  'ECLOSED',
+]);
 
 export type CallError = Partial<ServiceError> & { code: status; details: string };
 

@@ -1,0 +1,266 @@
+// mixc-style attribute flags ("-s a=b,c=d", "--stringmap_attributes
+// m=k1:v1;k2:v2") and JSON attribute files -> attribute bags.
+import { isIP } from 'node:net';
+import { parseGoDuration } from '../decode/go-duration.js';
+import { parseRfc3339 } from './time.js';
+import { isStringLike, type TypedValue, type ValueType } from './values.js';
+
+export type Bag = ReadonlyMap<string, TypedValue>;
+
+/** Each flag kind and the value type its entries get. */
+export const ATTRIBUTE_FLAGS = {
+  string_attributes: 'STRING',
+  int64_attributes: 'INT64',
+  double_attributes: 'DOUBLE',
+  bool_attributes: 'BOOL',
+  timestamp_attributes: 'TIMESTAMP',
+  duration_attributes: 'DURATION',
+  bytes_attributes: 'IP_ADDRESS',
+  stringmap_attributes: 'STRING_MAP',
+} as const satisfies Record<string, ValueType>;
+export type AttributeFlag = keyof typeof ATTRIBUTE_FLAGS;
+
+export class AttributeError extends Error {}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+function int64(text: string): bigint | undefined {
+  if (!/^[+-]?\d+$/.test(text)) return undefined;
+  const n = BigInt(text);
+  return n < INT64_MIN || n > INT64_MAX ? undefined : n;
+}
+
+function double(text: string): number | undefined {
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : undefined;
+}
+
+// Go's strconv.ParseBool, which mixc uses.
+const BOOLS: Record<string, boolean> = {
+  '1': true,
+  t: true,
+  T: true,
+  true: true,
+  TRUE: true,
+  True: true,
+  '0': false,
+  f: false,
+  F: false,
+  false: false,
+  FALSE: false,
+  False: false,
+};
+
+/** "ac:11:0:3" -> bytes (each part one hex byte, as mixc's --bytes_attributes). */
+export function parseHexBytes(text: string): Uint8Array | undefined {
+  const parts = text.split(':');
+  if (parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) return undefined;
+  return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
+}
+
+/** "k1:v1;k2:v2" -> map; each entry split at its first ':'. */
+export function parseStringMap(text: string): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  if (text === '') return out;
+  for (const entry of text.split(';')) {
+    const colon = entry.indexOf(':');
+    if (colon <= 0) return undefined;
+    out[entry.slice(0, colon)] = entry.slice(colon + 1);
+  }
+  return out;
+}
+
+/** Parses one flag value's text as `type`; undefined when it does not parse. */
+export function parseTyped(type: ValueType, text: string): TypedValue | undefined {
+  switch (type) {
+    case 'STRING':
+    case 'EMAIL_ADDRESS':
+    case 'URI':
+    case 'DNS_NAME':
+      return { type, value: text };
+    case 'INT64': {
+      const v = int64(text);
+      return v === undefined ? undefined : { type, value: v };
+    }
+    case 'DOUBLE': {
+      const v = double(text);
+      return v === undefined ? undefined : { type, value: v };
+    }
+    case 'BOOL': {
+      const v = BOOLS[text];
+      return v === undefined ? undefined : { type, value: v };
+    }
+    case 'TIMESTAMP': {
+      const v = parseRfc3339(text);
+      return v && { type, value: v };
+    }
+    case 'DURATION': {
+      const v = parseGoDuration(text);
+      return v === undefined ? undefined : { type, value: v };
+    }
+    case 'IP_ADDRESS': {
+      const v = parseHexBytes(text);
+      return v && { type, value: v };
+    }
+    case 'STRING_MAP': {
+      const v = parseStringMap(text);
+      return v && { type, value: v };
+    }
+    default: {
+      const unreachable: never = type;
+      throw new Error(`unknown type ${String(unreachable)}`);
+    }
+  }
+}
+
+const EXAMPLES: Record<ValueType, string> = {
+  STRING: 'text',
+  EMAIL_ADDRESS: 'a@b.c',
+  URI: 'http://x',
+  DNS_NAME: 'a.b',
+  INT64: 'a 64-bit integer such as 1235',
+  DOUBLE: 'a number such as 1.5',
+  BOOL: 'true or false',
+  TIMESTAMP: 'an RFC 3339 time such as 2020-01-02T15:04:05Z',
+  DURATION: 'a Go duration such as 10ms',
+  IP_ADDRESS: 'hex bytes joined by ":" such as ac:11:0:3',
+  STRING_MAP: 'k1:v1;k2:v2',
+};
+
+/**
+ * Adds the entries of one flag occurrence (`name=v,name2=v2`) to `bag`.
+ * Throws AttributeError naming the flag, the entry and what was expected.
+ */
+export function addFlagAttributes(bag: Map<string, TypedValue>, flag: AttributeFlag, text: string): void {
+  const type = ATTRIBUTE_FLAGS[flag];
+  if (text === '') return;
+  for (const entry of text.split(',')) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new AttributeError(`--${flag}: "${entry}" is not name=value`);
+    const name = entry.slice(0, eq);
+    const value = parseTyped(type, entry.slice(eq + 1));
+    if (!value)
+      throw new AttributeError(`--${flag}: ${name}: expected ${EXAMPLES[type]}, got "${entry.slice(eq + 1)}"`);
+    bag.set(name, value);
+  }
+}
+
+/** Builds one bag from every attribute flag (each may be given several times). */
+export function bagFromFlags(flags: Partial<Record<AttributeFlag, readonly string[]>>): Map<string, TypedValue> {
+  const bag = new Map<string, TypedValue>();
+  for (const flag of Object.keys(ATTRIBUTE_FLAGS) as AttributeFlag[]) {
+    for (const text of flags[flag] ?? []) addFlagAttributes(bag, flag, text);
+  }
+  return bag;
+}
+
+/** A JSON attribute value converted to the manifest type of its attribute. */
+function fromJson(type: ValueType, v: unknown, where: string): TypedValue {
+  const fail = (): never => {
+    throw new AttributeError(`${where}: expected ${type} (${EXAMPLES[type]}), got ${JSON.stringify(v)}`);
+  };
+  if (type === 'STRING_MAP') {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail();
+    const map: Record<string, string> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (typeof x !== 'string') return fail();
+      map[k] = x;
+    }
+    return { type, value: map };
+  }
+  if (type === 'IP_ADDRESS' && typeof v === 'string' && isIP(v) !== 0) return { type, value: ipBytes(v) };
+  if (type === 'INT64' && typeof v === 'number' && Number.isSafeInteger(v)) return { type, value: BigInt(v) };
+  if (type === 'DOUBLE' && typeof v === 'number') return { type, value: v };
+  if (type === 'BOOL' && typeof v === 'boolean') return { type, value: v };
+  if (typeof v !== 'string') return fail();
+  return parseTyped(type, v) ?? fail();
+}
+
+/** Dotted IPv4 -> 4 bytes, IPv6 -> 16 bytes. */
+export function ipBytes(text: string): Uint8Array {
+  if (isIP(text) === 4) return Uint8Array.from(text.split('.').map(Number));
+  // Expand "::" and any embedded IPv4 tail, then read eight 16-bit groups.
+  let s = text;
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (v4?.[1]) {
+    const b = v4[1].split('.').map(Number) as [number, number, number, number];
+    s = s.slice(0, -v4[1].length) + `${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
+  }
+  const [head = '', tail] = s.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const n = parseInt(g, 16);
+    out[i * 2] = n >> 8;
+    out[i * 2 + 1] = n & 0xff;
+  });
+  return out;
+}
+
+/**
+ * An attributes file: one object (one attribute set) or an array of them,
+ * `{"request.size": 1235, "request.headers": {"x-custom-token": "abc"}}`.
+ * Values are read according to the manifest type of each attribute.
+ */
+export function bagsFromJson(
+  json: unknown,
+  typeOf: (name: string) => ValueType | undefined,
+  file: string,
+): Map<string, TypedValue>[] {
+  const sets = Array.isArray(json) ? (json as unknown[]) : [json];
+  return sets.map((set, i) => {
+    const where = Array.isArray(json) ? `${file}[${i}]` : file;
+    if (set === null || typeof set !== 'object' || Array.isArray(set)) {
+      throw new AttributeError(`${where}: expected an object of attribute name -> value`);
+    }
+    const bag = new Map<string, TypedValue>();
+    for (const [name, v] of Object.entries(set)) {
+      const type = typeOf(name);
+      if (!type) throw new AttributeError(`${where}: ${name}: not in the attribute manifest`);
+      bag.set(name, fromJson(type, v, `${where}: ${name}`));
+    }
+    return bag;
+  });
+}
+
+/**
+ * The bag value of `name` seen as `type` (the manifest type): string flags
+ * serve EMAIL_ADDRESS/DNS_NAME/URI too. Undefined when the kinds differ.
+ */
+export function asManifestType(v: TypedValue, type: ValueType): TypedValue | undefined {
+  if (v.type === type) return v;
+  if (isStringLike(v.type) && isStringLike(type)) return { type, value: v.value as string };
+  return undefined;
+}
+
+const FLAG_FOR: Record<ValueType, string> = {
+  STRING: '--string_attributes',
+  EMAIL_ADDRESS: '--string_attributes',
+  URI: '--string_attributes',
+  DNS_NAME: '--string_attributes',
+  INT64: '--int64_attributes',
+  DOUBLE: '--double_attributes',
+  BOOL: '--bool_attributes',
+  TIMESTAMP: '--timestamp_attributes',
+  DURATION: '--duration_attributes',
+  IP_ADDRESS: '--bytes_attributes',
+  STRING_MAP: '--stringmap_attributes',
+};
+
+/**
+ * Every bag value whose kind differs from its manifest type, as messages
+ * that name the right flag. Attributes the manifest does not declare are
+ * allowed (Mixer accepts and ignores them).
+ */
+export function manifestMismatches(bag: Bag, typeOf: (name: string) => ValueType | undefined): string[] {
+  const out: string[] = [];
+  for (const [name, v] of bag) {
+    const type = typeOf(name);
+    if (type && !asManifestType(v, type)) {
+      out.push(`${name}: the attribute manifest says ${type}, but it was given as ${v.type} (use ${FLAG_FOR[type]})`);
+    }
+  }
+  return out;
+}

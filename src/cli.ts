@@ -1,12 +1,19 @@
 // yargs only: argv -> the command to run. Each command lives in commands/.
 import yargs from 'yargs';
+import { mixerCommand } from './commands/mixer.js';
 import { serveCommand } from './commands/serve.js';
 
 export async function runCli(argv: string[]): Promise<void> {
   await yargs(argv)
     .scriptName('mygrpcadapter')
     .command(serveCommand)
+    .command(mixerCommand)
     .strict()
+    // Errors go to bin.ts, which prints one line; usage text only on request,
+    // so a failing command does not bury its message under the help.
+    .fail((msg: string | undefined, err: Error | undefined) => {
+      throw err ?? new Error(`${msg ?? 'invalid arguments'} (see --help)`);
+    })
     .help()
     .alias('h', 'help')
     .version()

@@ -1,6 +1,7 @@
 // yargs only: argv -> the command to run. Each command lives in commands/.
 import yargs from 'yargs';
 import { mixerCommand } from './commands/mixer.js';
+import { replayCommand } from './commands/replay.js';
 import { serveCommand } from './commands/serve.js';
 
 export async function runCli(argv: string[]): Promise<void> {
@@ -8,6 +9,7 @@ export async function runCli(argv: string[]): Promise<void> {
     .scriptName('mygrpcadapter')
     .command(serveCommand)
     .command(mixerCommand)
+    .command(replayCommand)
     .strict()
     // Errors go to bin.ts, which prints one line; usage text only on request,
     // so a failing command does not bury its message under the help.

@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import type { LevelWithSilent } from 'pino';
 import type { FormatName } from './decode/params.js';
 import { createLogger, type Logger } from './log.js';
+import { CallRecorder } from './recording/calls.js';
 import { bind, createAdapterServer, shutdown } from './server/adapter-server.js';
 import { HandlerTable } from './server/handler-table.js';
 import { SinkPool } from './sinks/registry.js';
@@ -20,6 +21,8 @@ export interface AdapterOptions {
   handlerCacheSize: number;
   /** How long shutdown waits for in-flight calls before cancelling them. */
   shutdownGraceMs: number;
+  /** Append every received call to this JSON-lines file (for `replay`). */
+  record?: string;
 }
 
 export const DEFAULT_OPTIONS: AdapterOptions = {
@@ -58,9 +61,11 @@ export async function startAdapter(
     baseDir: options.dataDir,
     maxEntries: options.handlerCacheSize,
   });
+  const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   const server = createAdapterServer(
     { handlers, log, now: () => new Date() },
     { maxReceiveMessageBytes: options.maxMessageBytes },
+    recorder,
   );
   const port = await bind(server, options.host, options.port);
   const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
@@ -71,6 +76,7 @@ export async function startAdapter(
       await shutdown(server, options.shutdownGraceMs);
       handlers.clear();
       await sinks.closeAll();
+      await recorder?.close();
     })());
   return { address, port, log, stop };
 }

@@ -15,6 +15,7 @@ interface ServeArgs {
   'max-message-bytes': number;
   'handler-cache-size': number;
   'shutdown-grace': number;
+  record: string | undefined;
 }
 
 export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
@@ -50,6 +51,10 @@ export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
       type: 'number',
       default: DEFAULT_OPTIONS.shutdownGraceMs,
       describe: 'milliseconds in-flight calls get to finish on shutdown',
+    })
+    .option('record', {
+      type: 'string',
+      describe: 'append every received call (raw request, decoded view, answer) to this JSON-lines file',
     });
 }
 
@@ -66,6 +71,7 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     maxMessageBytes: args['max-message-bytes'],
     handlerCacheSize: args['handler-cache-size'],
     shutdownGraceMs: args['shutdown-grace'],
+    ...(args.record ? { record: path.resolve(args.record) } : {}),
   };
 }
 

@@ -1,8 +1,10 @@
 // The grpc-js server with both handle services registered.
 import * as grpc from '@grpc/grpc-js';
 import { serviceDefinitions } from '../protocol/load.js';
+import type { CallRecorder } from '../recording/calls.js';
 import { handleAuthorization } from './authorization-service.js';
 import { handleMetric } from './metric-service.js';
+import { recordingService } from './recorder.js';
 import type { ServiceContext } from './service-context.js';
 
 export interface ServerLimits {
@@ -10,13 +12,18 @@ export interface ServerLimits {
   maxReceiveMessageBytes: number;
 }
 
-export function createAdapterServer(ctx: ServiceContext, limits: ServerLimits): grpc.Server {
+/** With `recorder`, every call is also appended to it (serve --record). */
+export function createAdapterServer(ctx: ServiceContext, limits: ServerLimits, recorder?: CallRecorder): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
   });
   const defs = serviceDefinitions();
-  server.addService(defs.metric, { HandleMetric: handleMetric(ctx) });
-  server.addService(defs.authorization, { HandleAuthorization: handleAuthorization(ctx) });
+  const add = (def: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation): void => {
+    if (recorder) server.addService(...recordingService(def, impl, recorder, ctx.now));
+    else server.addService(def, impl);
+  };
+  add(defs.metric, { HandleMetric: handleMetric(ctx) });
+  add(defs.authorization, { HandleAuthorization: handleAuthorization(ctx) });
   return server;
 }
 

@@ -1,6 +1,7 @@
 // End to end: the built CLI as a child process acting as Mixer, the real
 // adapter in-process on 127.0.0.1, plain loopback gRPC between them.
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAdapter } from '../src/main.js';
@@ -112,6 +113,25 @@ describe('mixer report (metric walkthrough)', () => {
     expect(r.stdout).toMatch(/^Report RPC returned OK\n20 runs in [\d.]+s \([\d.]+ per second\), 0 errors\n/);
     expect(r.stdout).toMatch(/latency ms: p50 [\d.]+, p99 [\d.]+, max [\d.]+\noutcomes: OK: 20\n$/);
     expect((await readFile(path.join(work, 'load.txt'), 'utf8')).match(/HandleMetric invoked/g)).toHaveLength(20);
+  });
+  it('honours connection.timeout as the call deadline', async () => {
+    // Accepts TCP connections and never answers, so only the deadline ends the call.
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const dir = await writeOpConfig('metric', { address: adapter.address, filePath: path.join(work, 'slow.txt') });
+      await editOperator(dir, "timeout: '5s'", "timeout: '0.3s'");
+      const port = (silent.address() as AddressInfo).port;
+      const started = Date.now();
+      const r = await runBin(['mixer', 'report', '--config', dir, '--address', `127.0.0.1:${port}`]);
+      expect(r.stdout).toMatch(/^Report RPC returned UNKNOWN \(h1\.handler\.istio-system: DEADLINE_EXCEEDED: /);
+      expect(r.code).toBe(1);
+      expect(Date.now() - started).toBeLessThan(4000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 

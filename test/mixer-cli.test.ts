@@ -110,7 +110,7 @@ describe('mixer report (metric walkthrough)', () => {
     const dir = await writeOpConfig('metric', { address: adapter.address, filePath: path.join(work, 'load.txt') });
     const r = await runBin(['mixer', 'report', '--config', dir, '-i', 'request.size=1', '--repeat', '20', '-c', '4']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Report RPC returned OK\n20 runs in [\d.]+s \([\d.]+ per second\), 0 errors\n/);
+    expect(r.stdout).toMatch(/^Report RPC returned OK\n20 calls in [\d.]+s \([\d.]+ per second\), 0 errors\n/);
     expect(r.stdout).toMatch(/latency ms: p50 [\d.]+, p99 [\d.]+, max [\d.]+\noutcomes: OK: 20\n$/);
     expect((await readFile(path.join(work, 'load.txt'), 'utf8')).match(/HandleMetric invoked/g)).toHaveLength(20);
   });

@@ -62,8 +62,20 @@ function builder(y: Argv): Argv<MixerArgs> {
     })
     .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
     .option('fail-on-deny', { type: 'boolean', default: false, describe: 'exit 1 when a check is denied' })
-    .option('repeat', { alias: 'r', type: 'number', default: 1, coerce: positiveInteger('repeat') })
-    .option('concurrency', { alias: 'c', type: 'number', default: 1, coerce: positiveInteger('concurrency') })
+    .option('repeat', {
+      alias: 'r',
+      type: 'number',
+      default: 1,
+      coerce: positiveInteger('repeat'),
+      describe: 'send the Report/Check this many times and print a summary',
+    })
+    .option('concurrency', {
+      alias: 'c',
+      type: 'number',
+      default: 1,
+      coerce: positiveInteger('concurrency'),
+      describe: 'how many runs are in flight at once',
+    })
     .option('rate', { type: 'number', default: 0, describe: 'runs started per second (0 = unlimited)' })
     .option('record', { type: 'string', describe: 'append every call sent (and its answer) to this JSON-lines file' });
   for (const flag of Object.keys(ATTRIBUTE_FLAGS) as AttributeFlag[]) {

@@ -113,7 +113,7 @@ export function formatSummary(s: LoadSummary): string {
     .map(([k, v]) => `${k}: ${v}`)
     .join(', ');
   return (
-    `${s.calls} runs in ${s.seconds}s (${s.rps} per second), ${s.errors} errors\n` +
+    `${s.calls} calls in ${s.seconds}s (${s.rps} per second), ${s.errors} errors\n` +
     `latency ms: p50 ${s.p50Ms}, p99 ${s.p99Ms}, max ${s.maxMs}\n` +
     `outcomes: ${outcomes}\n`
   );

@@ -3,11 +3,11 @@ import {
   AttributeError,
   addFlagAttributes,
   bagFromFlags,
-  bagsFromJson,
   manifestMismatches,
   parseHexBytes,
   parseStringMap,
 } from '../src/mixer/attributes.js';
+import { bagsFromJson } from '../src/mixer/attribute-sets.js';
 import type { TypedValue, ValueType } from '../src/mixer/values.js';
 import { formatGoDuration, parseRfc3339 } from '../src/mixer/time.js';
 

@@ -1,6 +1,5 @@
 // mixc-style attribute flags ("-s a=b,c=d", "--stringmap_attributes
-// m=k1:v1;k2:v2") and JSON attribute files -> attribute bags.
-import { isIP } from 'node:net';
+// m=k1:v1;k2:v2") -> attribute bags, and their check against the manifest.
 import { parseGoDuration } from '../decode/go-duration.js';
 import { parseRfc3339 } from './time.js';
 import { isStringLike, type TypedValue, type ValueType } from './values.js';
@@ -113,7 +112,8 @@ export function parseTyped(type: ValueType, text: string): TypedValue | undefine
   }
 }
 
-const EXAMPLES: Record<ValueType, string> = {
+/** What each type's text looks like, for messages. */
+export const EXAMPLES: Record<ValueType, string> = {
   STRING: 'text',
   EMAIL_ADDRESS: 'a@b.c',
   URI: 'http://x',
@@ -152,77 +152,6 @@ export function bagFromFlags(flags: Partial<Record<AttributeFlag, readonly strin
     for (const text of flags[flag] ?? []) addFlagAttributes(bag, flag, text);
   }
   return bag;
-}
-
-/** A JSON attribute value converted to the manifest type of its attribute. */
-function fromJson(type: ValueType, v: unknown, where: string): TypedValue {
-  const fail = (): never => {
-    throw new AttributeError(`${where}: expected ${type} (${EXAMPLES[type]}), got ${JSON.stringify(v)}`);
-  };
-  if (type === 'STRING_MAP') {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail();
-    const map: Record<string, string> = {};
-    for (const [k, x] of Object.entries(v)) {
-      if (typeof x !== 'string') return fail();
-      map[k] = x;
-    }
-    return { type, value: map };
-  }
-  if (type === 'IP_ADDRESS' && typeof v === 'string' && isIP(v) !== 0) return { type, value: ipBytes(v) };
-  if (type === 'INT64' && typeof v === 'number' && Number.isSafeInteger(v)) return { type, value: BigInt(v) };
-  if (type === 'DOUBLE' && typeof v === 'number') return { type, value: v };
-  if (type === 'BOOL' && typeof v === 'boolean') return { type, value: v };
-  if (typeof v !== 'string') return fail();
-  return parseTyped(type, v) ?? fail();
-}
-
-/** Dotted IPv4 -> 4 bytes, IPv6 -> 16 bytes. */
-export function ipBytes(text: string): Uint8Array {
-  if (isIP(text) === 4) return Uint8Array.from(text.split('.').map(Number));
-  // Expand "::" and any embedded IPv4 tail, then read eight 16-bit groups.
-  let s = text;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4?.[1]) {
-    const b = v4[1].split('.').map(Number) as [number, number, number, number];
-    s = s.slice(0, -v4[1].length) + `${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
-  }
-  const [head = '', tail] = s.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const n = parseInt(g, 16);
-    out[i * 2] = n >> 8;
-    out[i * 2 + 1] = n & 0xff;
-  });
-  return out;
-}
-
-/**
- * An attributes file: one object (one attribute set) or an array of them,
- * `{"request.size": 1235, "request.headers": {"x-custom-token": "abc"}}`.
- * Values are read according to the manifest type of each attribute.
- */
-export function bagsFromJson(
-  json: unknown,
-  typeOf: (name: string) => ValueType | undefined,
-  file: string,
-): Map<string, TypedValue>[] {
-  const sets = Array.isArray(json) ? (json as unknown[]) : [json];
-  return sets.map((set, i) => {
-    const where = Array.isArray(json) ? `${file}[${i}]` : file;
-    if (set === null || typeof set !== 'object' || Array.isArray(set)) {
-      throw new AttributeError(`${where}: expected an object of attribute name -> value`);
-    }
-    const bag = new Map<string, TypedValue>();
-    for (const [name, v] of Object.entries(set)) {
-      const type = typeOf(name);
-      if (!type) throw new AttributeError(`${where}: ${name}: not in the attribute manifest`);
-      bag.set(name, fromJson(type, v, `${where}: ${name}`));
-    }
-    return bag;
-  });
 }
 
 /**

@@ -2,14 +2,8 @@
 // output, once or as a small load run.
 import { readFile } from 'node:fs/promises';
 import { CallRecorder } from '../recording/calls.js';
-import {
-  AttributeError,
-  bagFromFlags,
-  bagsFromJson,
-  manifestMismatches,
-  type AttributeFlag,
-  type Bag,
-} from './attributes.js';
+import { bagsFromJson } from './attribute-sets.js';
+import { AttributeError, bagFromFlags, manifestMismatches, type AttributeFlag, type Bag } from './attributes.js';
 import { ClientPool } from './client.js';
 import { loadMixerConfig } from './config.js';
 import type { TypeOf } from './expr/index.js';

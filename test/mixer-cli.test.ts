@@ -299,6 +299,12 @@ describe('config and attribute errors', () => {
     );
   });
 
+  it('names a --config path that does not exist (the default is operatorconfig/)', async () => {
+    const r = await runBin(['mixer', 'report'], work);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^mygrpcadapter: --config operatorconfig\/: ENOENT/);
+  });
+
   it('says where the manifest is missing', async () => {
     const dir = await writeOpConfig('metric', { address: adapter.address, filePath: path.join(work, 'never.txt') });
     const r = await runBin([

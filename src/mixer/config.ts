@@ -251,7 +251,13 @@ export function buildConfig(resources: Resource[]): MixerConfig {
 
 /** Loads `paths` (folders or files) and builds the config; throws ConfigError listing every problem. */
 export async function loadMixerConfig(paths: readonly string[]): Promise<MixerConfig> {
-  const loaded = await loadResources(paths);
+  let loaded: Awaited<ReturnType<typeof loadResources>>;
+  try {
+    loaded = await loadResources(paths);
+  } catch (err) {
+    // Typically a --config path that does not exist (the default is operatorconfig/).
+    throw new Error(`--config ${paths.join(' ')}: ${(err as Error).message}`);
+  }
   const problems = loaded.problems.map((p) => `${position(p)}: ${p.message}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return buildConfig(loaded.resources);

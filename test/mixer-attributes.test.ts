@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AttributeError,
   addFlagAttributes,
+  addManifestTypedAttributes,
   bagFromFlags,
   manifestMismatches,
   parseHexBytes,
@@ -104,6 +105,31 @@ describe('mixc-style attribute flags', () => {
       'f.json[0]: request.size: expected INT64',
     );
     expect(() => bagsFromJson(3, typeOf, 'f.json')).toThrow(AttributeError);
+  });
+
+  it('reads -a/--attributes by manifest type', () => {
+    const bag = new Map<string, TypedValue>();
+    addManifestTypedAttributes(
+      bag,
+      'request.size=12,source.ip=10.0.0.1,request.headers=a:b,request.time=1970-01-01T00:00:02Z,source.email=a@b.c',
+      typeOf,
+    );
+    addManifestTypedAttributes(bag, 'response.duration=2ms,destination.service=s', typeOf);
+    expect(Object.fromEntries(bag)).toEqual({
+      'request.size': { type: 'INT64', value: 12n },
+      'source.ip': { type: 'IP_ADDRESS', value: Uint8Array.from([10, 0, 0, 1]) },
+      'request.headers': { type: 'STRING_MAP', value: { a: 'b' } },
+      'request.time': { type: 'TIMESTAMP', value: { seconds: 2n, nanos: 0 } },
+      'source.email': { type: 'EMAIL_ADDRESS', value: 'a@b.c' },
+      'response.duration': { type: 'DURATION', value: 2_000_000n },
+      'destination.service': { type: 'STRING', value: 's' },
+    });
+    expect(() => addManifestTypedAttributes(new Map(), 'nope=1', typeOf)).toThrow(
+      '--attributes: nope: not in the attribute manifest',
+    );
+    expect(() => addManifestTypedAttributes(new Map(), 'request.size=big', typeOf)).toThrow(
+      '--attributes: request.size is INT64: expected a 64-bit integer',
+    );
   });
 
   it('names the right flag when a value does not match the manifest', () => {

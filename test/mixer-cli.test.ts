@@ -57,6 +57,14 @@ describe('mixer report (metric walkthrough)', () => {
     );
   });
 
+  it('takes -a attributes typed by the manifest', async () => {
+    const out = path.join(work, 'untyped.txt');
+    const dir = await writeOpConfig('metric', { address: adapter.address, filePath: out });
+    const r = await runBin(['mixer', 'report', '--config', dir, '-a', 'request.size=42,destination.service=x']);
+    expect(r.stdout).toBe('Report RPC returned OK\n');
+    expect(await readFile(out, 'utf8')).toContain('Value = 42\n');
+  });
+
   it('uses the `| 0` fallback when request.size is missing, and batches attribute sets into one call', async () => {
     const out = path.join(work, 'batch.txt');
     const dir = await writeOpConfig('metric', { address: adapter.address, filePath: out });

@@ -77,6 +77,12 @@ function builder(y: Argv): Argv<MixerArgs> {
       describe: 'how many runs are in flight at once',
     })
     .option('rate', { type: 'number', default: 0, describe: 'runs started per second (0 = unlimited)' })
+    .option('attributes', {
+      alias: 'a',
+      type: 'string',
+      coerce: asList,
+      describe: 'attributes of any type: name=value,... read as the manifest type (IP_ADDRESS also as 1.2.3.4)',
+    })
     .option('record', { type: 'string', describe: 'append every call sent (and its answer) to this JSON-lines file' });
   for (const flag of Object.keys(ATTRIBUTE_FLAGS) as AttributeFlag[]) {
     const short = SHORT[flag];
@@ -100,6 +106,7 @@ async function handler(args: MixerArgs): Promise<void> {
       config: args.config,
       address: args.address,
       attributes,
+      untypedAttributes: asList(args.attributes),
       attributesFile: args['attributes-file'],
       json: args.json,
       failOnDeny: args['fail-on-deny'],

@@ -2,7 +2,7 @@
 // the manifest type of each attribute, so no type tags are needed.
 import { isIP } from 'node:net';
 import { AttributeError, EXAMPLES, parseTyped } from './attributes.js';
-import type { TypedValue, ValueType } from './values.js';
+import { ipBytes, type TypedValue, type ValueType } from './values.js';
 
 /** A JSON attribute value converted to the manifest type of its attribute. */
 function fromJson(type: ValueType, v: unknown, where: string): TypedValue {
@@ -24,29 +24,6 @@ function fromJson(type: ValueType, v: unknown, where: string): TypedValue {
   if (type === 'BOOL' && typeof v === 'boolean') return { type, value: v };
   if (typeof v !== 'string') return fail();
   return parseTyped(type, v) ?? fail();
-}
-
-/** Dotted IPv4 -> 4 bytes, IPv6 -> 16 bytes. */
-export function ipBytes(text: string): Uint8Array {
-  if (isIP(text) === 4) return Uint8Array.from(text.split('.').map(Number));
-  // Expand "::" and any embedded IPv4 tail, then read eight 16-bit groups.
-  let s = text;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4?.[1]) {
-    const b = v4[1].split('.').map(Number) as [number, number, number, number];
-    s = s.slice(0, -v4[1].length) + `${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
-  }
-  const [head = '', tail] = s.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const n = parseInt(g, 16);
-    out[i * 2] = n >> 8;
-    out[i * 2 + 1] = n & 0xff;
-  });
-  return out;
 }
 
 /**

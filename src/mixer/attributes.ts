@@ -2,7 +2,8 @@
 // m=k1:v1;k2:v2") -> attribute bags, and their check against the manifest.
 import { parseGoDuration } from '../decode/go-duration.js';
 import { parseRfc3339 } from './time.js';
-import { isStringLike, type TypedValue, type ValueType } from './values.js';
+import { isIP } from 'node:net';
+import { ipBytes, isStringLike, type TypedValue, type ValueType } from './values.js';
 
 export type Bag = ReadonlyMap<string, TypedValue>;
 
@@ -141,6 +142,31 @@ export function addFlagAttributes(bag: Map<string, TypedValue>, flag: AttributeF
     const value = parseTyped(type, entry.slice(eq + 1));
     if (!value)
       throw new AttributeError(`--${flag}: ${name}: expected ${EXAMPLES[type]}, got "${entry.slice(eq + 1)}"`);
+    bag.set(name, value);
+  }
+}
+
+/**
+ * `-a/--attributes name=v,...`: each value is read as its attribute's
+ * manifest type (mixc guesses the type from the text instead); IP_ADDRESS
+ * also takes dotted or colon text. Undeclared names are an error.
+ */
+export function addManifestTypedAttributes(
+  bag: Map<string, TypedValue>,
+  text: string,
+  typeOf: (name: string) => ValueType | undefined,
+): void {
+  if (text === '') return;
+  for (const entry of text.split(',')) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new AttributeError(`--attributes: "${entry}" is not name=value`);
+    const name = entry.slice(0, eq);
+    const raw = entry.slice(eq + 1);
+    const type = typeOf(name);
+    if (!type)
+      throw new AttributeError(`--attributes: ${name}: not in the attribute manifest (use a typed flag such as -s)`);
+    const value = type === 'IP_ADDRESS' && isIP(raw) !== 0 ? { type, value: ipBytes(raw) } : parseTyped(type, raw);
+    if (!value) throw new AttributeError(`--attributes: ${name} is ${type}: expected ${EXAMPLES[type]}, got "${raw}"`);
     bag.set(name, value);
   }
 }

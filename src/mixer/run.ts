@@ -3,12 +3,20 @@
 import { readFile } from 'node:fs/promises';
 import { CallRecorder } from '../recording/calls.js';
 import { bagsFromJson } from './attribute-sets.js';
-import { AttributeError, bagFromFlags, manifestMismatches, type AttributeFlag, type Bag } from './attributes.js';
+import {
+  addManifestTypedAttributes,
+  AttributeError,
+  bagFromFlags,
+  manifestMismatches,
+  type AttributeFlag,
+  type Bag,
+} from './attributes.js';
 import { ClientPool } from './client.js';
 import { loadMixerConfig } from './config.js';
 import type { TypeOf } from './expr/index.js';
 import { dispatchCheck, dispatchReport, type DispatchContext } from './dispatch.js';
 import { formatSummary, runLoad, type LoadOptions } from './load-run.js';
+import type { TypedValue } from './values.js';
 import { formatOutcome, isDenied, isError, outcomeJson, outcomeLabel, type Outcome } from './output.js';
 
 export interface MixerRunOptions extends LoadOptions {
@@ -16,6 +24,8 @@ export interface MixerRunOptions extends LoadOptions {
   config: string[];
   address: string | undefined;
   attributes: Partial<Record<AttributeFlag, string[]>>;
+  /** -a/--attributes: values typed by the manifest. */
+  untypedAttributes: string[];
   attributesFile: string | undefined;
   json: boolean;
   failOnDeny: boolean;
@@ -28,7 +38,10 @@ export interface MixerIo {
 }
 
 async function attributeSets(options: MixerRunOptions, typeOf: TypeOf): Promise<Bag[]> {
-  const flags = bagFromFlags(options.attributes);
+  const untyped = new Map<string, TypedValue>();
+  for (const text of options.untypedAttributes) addManifestTypedAttributes(untyped, text, typeOf);
+  // Typed flags win over -a for the same name.
+  const flags = new Map([...untyped, ...bagFromFlags(options.attributes)]);
   if (!options.attributesFile) return [flags];
   let json: unknown;
   try {

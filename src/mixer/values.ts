@@ -1,6 +1,7 @@
 // Typed attribute values as the stand-in holds them: one JS shape per
 // istio.policy.v1beta1.ValueType, so the evaluator and the Value encoder
 // share a single exhaustive switch.
+import { isIP } from 'node:net';
 
 export const VALUE_TYPES = [
   'STRING',
@@ -83,4 +84,27 @@ export function valuesEqual(a: TypedValue, b: TypedValue): boolean {
       throw new Error(`unknown value type ${String(unreachable)}`);
     }
   }
+}
+
+/** IP text (checked with net.isIP first) -> bytes: IPv4 gives 4, IPv6 16. */
+export function ipBytes(text: string): Uint8Array {
+  if (isIP(text) === 4) return Uint8Array.from(text.split('.').map(Number));
+  // Expand "::" and any embedded IPv4 tail, then read eight 16-bit groups.
+  let s = text;
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (v4?.[1]) {
+    const b = v4[1].split('.').map(Number) as [number, number, number, number];
+    s = s.slice(0, -v4[1].length) + `${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
+  }
+  const [head = '', tail] = s.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const n = parseInt(g, 16);
+    out[i * 2] = n >> 8;
+    out[i * 2 + 1] = n & 0xff;
+  });
+  return out;
 }

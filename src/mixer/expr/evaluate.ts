@@ -2,9 +2,8 @@
 // an error by itself: it travels up as `missing` until a `|` supplies the
 // fallback; only a missing value at the top is an error, as in Mixer.
 import { isIP } from 'node:net';
-import { ipBytes } from '../attribute-sets.js';
 import { asManifestType, type Bag } from '../attributes.js';
-import { isStringLike, valuesEqual, type TypedValue } from '../values.js';
+import { ipBytes, isStringLike, valuesEqual, type TypedValue } from '../values.js';
 import type { Node } from './ast.js';
 import type { TypeOf } from './check.js';
 

@@ -67,7 +67,13 @@ export async function startAdapter(
     { maxReceiveMessageBytes: options.maxMessageBytes },
     recorder,
   );
-  const port = await bind(server, options.host, options.port);
+  let port: number;
+  try {
+    port = await bind(server, options.host, options.port);
+  } catch (err) {
+    await recorder?.close(); // nothing was recorded; do not leave the file open
+    throw err;
+  }
   const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
 
   let stopping: Promise<void> | undefined;

@@ -6,6 +6,7 @@ import type { FormatName } from './decode/params.js';
 import { createLogger, type Logger } from './log.js';
 import { bind, createAdapterServer, shutdown } from './server/adapter-server.js';
 import { AdapterMetrics } from './observe/metrics.js';
+import { CallRecorder } from './recording/calls.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { HandlerTable } from './server/handler-table.js';
 import { AdapterHealth } from './server/health.js';
@@ -42,6 +43,8 @@ export interface AdapterOptions {
   metricsPort: number | undefined;
   /** Address the /metrics endpoint binds (default: the gRPC host). */
   metricsHost: string | undefined;
+  /** Append every received call to this JSON-lines file (for `replay`); undefined = off. */
+  record: string | undefined;
 }
 
 export const DEFAULT_OPTIONS: AdapterOptions = {
@@ -63,6 +66,7 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   rotateKeep: 5,
   metricsPort: undefined,
   metricsHost: undefined,
+  record: undefined,
 };
 
 export interface RunningAdapter {
@@ -131,12 +135,20 @@ export async function startAdapter(
     },
   );
   const health = new AdapterHealth();
+  const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   const server = createAdapterServer(
     { handlers, log, metrics, now: () => new Date() },
     { maxReceiveMessageBytes: options.maxMessageBytes, maxConnectionAgeMs: options.maxConnectionAgeMs },
     health,
+    recorder,
   );
-  const port = await bind(server, options.host, options.port);
+  let port: number;
+  try {
+    port = await bind(server, options.host, options.port);
+  } catch (err) {
+    await recorder?.close(); // nothing was recorded; do not leave the file open
+    throw err;
+  }
   const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
   let metricsServer: MetricsServer | undefined;
   if (options.metricsPort !== undefined) {
@@ -157,6 +169,7 @@ export async function startAdapter(
       if (forced) log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight calls cancelled after the grace period');
       handlers.clear();
       await sinks.closeAll();
+      await recorder?.close();
       await metricsServer?.close();
     })());
   const reopenSinks = async (): Promise<void> => {

@@ -29,6 +29,7 @@ interface ServeArgs {
   'rotate-keep': number;
   'metrics-port': number | undefined;
   'metrics-host': string | undefined;
+  record: string | undefined;
 }
 
 const ms = (describe: string, value: number) => ({ type: 'number' as const, default: value, describe });
@@ -79,7 +80,11 @@ export function serveOptions<T>(y: Argv<T>) {
       type: 'number',
       describe: 'serve Prometheus metrics on this port at /metrics (off when absent)',
     })
-    .option('metrics-host', { type: 'string', describe: 'address for the metrics port (default: --host)' });
+    .option('metrics-host', { type: 'string', describe: 'address for the metrics port (default: --host)' })
+    .option('record', {
+      type: 'string',
+      describe: 'append every received call (raw request, decoded view, answer) to this JSON-lines file',
+    });
 }
 
 function wholeNumber(name: string, value: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
@@ -110,6 +115,7 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     metricsPort:
       args['metrics-port'] === undefined ? undefined : wholeNumber('--metrics-port', args['metrics-port'], 0, 65535),
     metricsHost: args['metrics-host'],
+    record: args.record === undefined ? undefined : path.resolve(args.record),
   };
 }
 

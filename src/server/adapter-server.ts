@@ -4,7 +4,9 @@ import { ReflectionService } from '@grpc/reflection';
 import { packageDefinition, serviceDefinitions } from '../protocol/load.js';
 import { handleAuthorization } from './authorization-service.js';
 import { handleMetric } from './metric-service.js';
+import type { CallRecorder } from '../recording/calls.js';
 import type { AdapterHealth } from './health.js';
+import { recordingImplementation } from './recorder.js';
 import type { ServiceContext } from './service-context.js';
 
 export interface ServerLimits {
@@ -17,14 +19,24 @@ export interface ServerLimits {
   maxConnectionAgeMs?: number;
 }
 
-export function createAdapterServer(ctx: ServiceContext, limits: ServerLimits, health: AdapterHealth): grpc.Server {
+/** With `recorder`, every call is also appended to it (serve --record). */
+export function createAdapterServer(
+  ctx: ServiceContext,
+  limits: ServerLimits,
+  health: AdapterHealth,
+  recorder?: CallRecorder,
+): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
     ...(limits.maxConnectionAgeMs ? { 'grpc.max_connection_age_ms': limits.maxConnectionAgeMs } : {}),
   });
   const defs = serviceDefinitions();
-  server.addService(rawRequests(defs.metric), { HandleMetric: handleMetric(ctx) });
-  server.addService(rawRequests(defs.authorization), { HandleAuthorization: handleAuthorization(ctx) });
+  const add = (def: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation): void => {
+    const raw = rawRequests(def);
+    server.addService(raw, recorder ? recordingImplementation(raw, impl, recorder, ctx.now) : impl);
+  };
+  add(defs.metric, { HandleMetric: handleMetric(ctx) });
+  add(defs.authorization, { HandleAuthorization: handleAuthorization(ctx) });
   health.addToServer(server);
   // Reflection lets grpcurl list and call the services without local protos.
   new ReflectionService(packageDefinition()).addToServer(server);

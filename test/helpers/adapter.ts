@@ -40,3 +40,11 @@ export async function startTestAdapter(
     },
   };
 }
+
+/** The real adapter with silent logs and discarded stdout, for tests that only need its address. */
+export async function startQuietAdapter(dataDir: string, extra: Partial<AdapterOptions> = {}): Promise<RunningAdapter> {
+  return startAdapter(
+    { ...DEFAULT_OPTIONS, host: '127.0.0.1', port: 0, logLevel: 'silent', dataDir, ...extra },
+    { stdout: new PassThrough(), stderr: new PassThrough() },
+  );
+}

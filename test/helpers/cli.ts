@@ -1,5 +1,5 @@
 // Runs the built CLI (dist/) as a child process, the way operators run it.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,4 +37,20 @@ export async function startCli(args: string[], options: { cwd?: string; command?
     void exited.then((code) => reject(new Error(`exited with ${code} before listening; stderr: ${err}`)));
   });
   return { child, stdout: () => out, stderr: () => err, address, exited };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI to completion; never rejects (the exit code is in the result). */
+export function runBin(args: string[], cwd?: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, timeout: 20_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }

@@ -1,0 +1,46 @@
+// mixc's console lines for one result, and a JSON form for scripts.
+import type { CheckOutcome, ReportOutcome } from './dispatch.js';
+import { formatGoDuration } from './time.js';
+
+export type Outcome = ReportOutcome | CheckOutcome;
+
+export function formatOutcome(o: Outcome): string {
+  if (o.kind === 'report') {
+    return o.code === 'OK' ? 'Report RPC returned OK\n' : `Report RPC returned UNKNOWN (${o.message})\n`;
+  }
+  if (o.rpcError) return `Check RPC failed with: ${o.rpcError.code} (${o.rpcError.message})\n`;
+  const message = o.status.message === '' ? '' : ` (${o.status.message})`;
+  return (
+    `Check RPC completed successfully. Check status was ${o.status.name}${message}\n` +
+    `  Valid use count: ${o.validUseCount}, valid duration: ${formatGoDuration(o.validDuration)}\n`
+  );
+}
+
+/** True when the outcome is an error (not a completed RPC). */
+export function isError(o: Outcome): boolean {
+  return o.kind === 'report' ? o.code !== 'OK' : o.rpcError !== undefined;
+}
+
+export function isDenied(o: Outcome): boolean {
+  return o.kind === 'check' && !o.rpcError && o.status.code !== 0;
+}
+
+/** A short label to count outcomes by in load runs. */
+export function outcomeLabel(o: Outcome): string {
+  if (o.kind === 'report') return o.code;
+  return o.rpcError ? `RPC ${o.rpcError.code}` : o.status.name;
+}
+
+export function outcomeJson(o: Outcome): Record<string, unknown> {
+  const calls = o.calls.map((c) => ({ ...c, ms: Math.round(c.ms * 1000) / 1000 }));
+  if (o.kind === 'report') return { kind: o.kind, code: o.code, message: o.message, errors: o.errors, calls };
+  return {
+    kind: o.kind,
+    rpcError: o.rpcError ?? null,
+    status: o.status,
+    validUseCount: o.validUseCount,
+    validDuration: formatGoDuration(o.validDuration),
+    errors: o.errors,
+    calls,
+  };
+}

@@ -1,0 +1,101 @@
+// `mixer report|check`: config + attribute sets -> dispatch -> mixc-style
+// output, once or as a small load run.
+import { readFile } from 'node:fs/promises';
+import { CallRecorder } from '../recording/calls.js';
+import { bagsFromJson } from './attribute-sets.js';
+import {
+  addManifestTypedAttributes,
+  AttributeError,
+  bagFromFlags,
+  manifestMismatches,
+  type AttributeFlag,
+  type Bag,
+} from './attributes.js';
+import { ClientPool } from './client.js';
+import { loadMixerConfig } from './config.js';
+import type { TypeOf } from './expr/index.js';
+import { dispatchCheck, dispatchReport, type DispatchContext } from './dispatch.js';
+import { formatSummary, runLoad, type LoadOptions } from './load-run.js';
+import type { TypedValue } from './values.js';
+import { formatOutcome, isDenied, isError, outcomeJson, outcomeLabel, type Outcome } from './output.js';
+
+export interface MixerRunOptions extends LoadOptions {
+  method: 'report' | 'check';
+  config: string[];
+  address: string | undefined;
+  attributes: Partial<Record<AttributeFlag, string[]>>;
+  /** -a/--attributes: values typed by the manifest. */
+  untypedAttributes: string[];
+  attributesFile: string | undefined;
+  json: boolean;
+  failOnDeny: boolean;
+  record: string | undefined;
+}
+
+export interface MixerIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream;
+}
+
+async function attributeSets(options: MixerRunOptions, typeOf: TypeOf): Promise<Bag[]> {
+  const untyped = new Map<string, TypedValue>();
+  for (const text of options.untypedAttributes) addManifestTypedAttributes(untyped, text, typeOf);
+  // Typed flags win over -a for the same name.
+  const flags = new Map([...untyped, ...bagFromFlags(options.attributes)]);
+  if (!options.attributesFile) return [flags];
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(options.attributesFile, 'utf8'));
+  } catch (err) {
+    throw new Error(`--attributes-file ${options.attributesFile}: ${(err as Error).message}`);
+  }
+  // Flags apply on top of every set from the file.
+  return bagsFromJson(json, typeOf, options.attributesFile).map((bag) => new Map([...bag, ...flags]));
+}
+
+/** Runs the command; resolves with the process exit code. */
+export async function runMixer(options: MixerRunOptions, io: MixerIo): Promise<number> {
+  const config = await loadMixerConfig(options.config);
+  const bags = await attributeSets(options, config.typeOf);
+  const mismatches = bags.flatMap((bag) => manifestMismatches(bag, config.typeOf));
+  if (mismatches.length > 0)
+    throw new AttributeError(`attributes do not match the manifest:\n  ${mismatches.join('\n  ')}`);
+  const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
+  const pool = new ClientPool();
+  let dedup = 0;
+  const ctx: DispatchContext = { pool, address: options.address, nextDedupId: () => String(++dedup), recorder };
+  const once = async (): Promise<Outcome[]> =>
+    options.method === 'report'
+      ? [await dispatchReport(config, bags, ctx)]
+      : Promise.all(bags.map((bag) => dispatchCheck(config, bag, ctx)));
+  const failed = (o: Outcome): boolean => isError(o) || (options.failOnDeny && isDenied(o));
+  try {
+    if (options.repeat <= 1) {
+      const outcomes = await once();
+      if (options.json) io.stdout.write(JSON.stringify({ results: outcomes.map(outcomeJson) }, null, 2) + '\n');
+      else for (const o of outcomes) io.stdout.write(formatOutcome(o));
+      return outcomes.some(failed) ? 1 : 0;
+    }
+    let first: Outcome[] | undefined;
+    const summary = await runLoad(
+      options,
+      async () => {
+        const outcomes = await once();
+        first ??= outcomes;
+        const shown = outcomes.find(failed) ?? outcomes[0];
+        return { label: shown ? outcomeLabel(shown) : 'no result', error: shown !== undefined && failed(shown) };
+      },
+      io.stderr,
+    );
+    if (options.json)
+      io.stdout.write(JSON.stringify({ summary, first: first?.map(outcomeJson) ?? [] }, null, 2) + '\n');
+    else {
+      for (const o of first ?? []) io.stdout.write(formatOutcome(o));
+      io.stdout.write(formatSummary(summary));
+    }
+    return summary.errors > 0 ? 1 : 0;
+  } finally {
+    pool.close();
+    await recorder?.close();
+  }
+}

@@ -4,7 +4,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Any__Output } from '../generated/google/protobuf/Any.js';
 import { decodeParams, type FormatName, type HandlerConfig } from '../decode/params.js';
-import { resolveFilePath, SINK_TYPES, type SinkPool } from '../sinks/registry.js';
+import { confineToDataDir } from '../sinks/path-guard.js';
+import { SINK_TYPES, type SinkPool } from '../sinks/registry.js';
 import type { Sink, SinkSpec } from '../sinks/sink.js';
 
 export interface Handler {
@@ -18,7 +19,7 @@ export interface Handler {
 
 export interface HandlerTableOptions {
   defaultFormat: FormatName;
-  /** Folder that relative file_path values resolve against. */
+  /** Folder that relative file_path values resolve against and that no file_path may leave. */
   baseDir: string;
   maxEntries: number;
 }
@@ -44,7 +45,7 @@ export class HandlerTable {
     return this.cache.size;
   }
 
-  /** The handler for this adapter_config; throws InvalidInputError for bad Params (not cached). */
+  /** The handler for this adapter_config; throws InvalidInputError for bad Params or a file_path outside the data dir (not cached). */
   resolve(any: Any__Output | null): Handler {
     const key = any ? `${any.type_url}\u0000${any.value.toString('latin1')}` : NO_CONFIG;
     let handler = this.cache.get(key);
@@ -55,7 +56,7 @@ export class HandlerTable {
         config,
         sinkSpec: {
           type: config.sink,
-          path: config.sink === 'file' ? resolveFilePath(config.filePath, this.options.baseDir) : '',
+          path: config.sink === 'file' ? confineToDataDir(config.filePath, this.options.baseDir) : '',
           format: config.format === '' ? this.options.defaultFormat : config.format,
         },
         holdsSink: false,

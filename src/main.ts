@@ -5,6 +5,7 @@ import type { FormatName } from './decode/params.js';
 import { createLogger, type Logger } from './log.js';
 import { bind, createAdapterServer, shutdown } from './server/adapter-server.js';
 import { HandlerTable } from './server/handler-table.js';
+import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/security.js';
 import { SinkPool } from './sinks/registry.js';
 
 export interface AdapterOptions {
@@ -20,6 +21,8 @@ export interface AdapterOptions {
   handlerCacheSize: number;
   /** How long shutdown waits for in-flight calls before cancelling them. */
   shutdownGraceMs: number;
+  /** TLS, mutual TLS, client SAN allow-list, token; see docs/security.md. */
+  security: SecurityOptions;
 }
 
 export const DEFAULT_OPTIONS: AdapterOptions = {
@@ -31,6 +34,7 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   maxMessageBytes: 16 * 1024 * 1024,
   handlerCacheSize: 256,
   shutdownGraceMs: 10_000,
+  security: DEFAULT_SECURITY,
 };
 
 export interface RunningAdapter {
@@ -52,6 +56,8 @@ export async function startAdapter(
   io: AdapterIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<RunningAdapter> {
   const log = createLogger(options.logLevel, io.stderr);
+  // First, so a bad certificate or token file stops the start before anything opens.
+  const security = openSecurity(options.security, log);
   const sinks = new SinkPool({ stdout: io.stdout }, undefined, (err) => log.error({ err }, 'closing a sink failed'));
   const handlers = new HandlerTable(sinks, {
     defaultFormat: options.format,
@@ -61,14 +67,22 @@ export async function startAdapter(
   const server = createAdapterServer(
     { handlers, log, now: () => new Date() },
     { maxReceiveMessageBytes: options.maxMessageBytes },
+    security.interceptors,
   );
-  const port = await bind(server, options.host, options.port);
+  let port: number;
+  try {
+    port = await bind(server, options.host, options.port, security.credentials);
+  } catch (err) {
+    security.close();
+    throw err;
+  }
   const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       await shutdown(server, options.shutdownGraceMs);
+      security.close();
       handlers.clear();
       await sinks.closeAll();
     })());

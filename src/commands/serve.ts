@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { FORMATS, type FormatName } from '../decode/params.js';
 import { DEFAULT_OPTIONS, startAdapter, type AdapterOptions } from '../main.js';
+import type { TlsOptions } from '../server/tls.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -15,6 +16,14 @@ interface ServeArgs {
   'max-message-bytes': number;
   'handler-cache-size': number;
   'shutdown-grace': number;
+  'tls-cert'?: string | undefined;
+  'tls-key'?: string | undefined;
+  'tls-client-ca'?: string | undefined;
+  'require-client-cert': boolean;
+  'allowed-client-san': string[];
+  'token-file'?: string | undefined;
+  'token-header': string;
+  'reload-interval': number;
 }
 
 export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
@@ -50,7 +59,52 @@ export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
       type: 'number',
       default: DEFAULT_OPTIONS.shutdownGraceMs,
       describe: 'milliseconds in-flight calls get to finish on shutdown',
+    })
+    .option('tls-cert', { type: 'string', describe: 'serve TLS with this PEM certificate chain (leaf first)' })
+    .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
+    .option('tls-client-ca', {
+      type: 'string',
+      describe: 'PEM CA bundle client certificates are verified against (mutual TLS)',
+    })
+    .option('require-client-cert', {
+      type: 'boolean',
+      default: false,
+      describe: 'refuse clients without a certificate from --tls-client-ca',
+    })
+    .option('allowed-client-san', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'URI SAN (SPIFFE ID) a client certificate must carry; repeatable, any one suffices',
+    })
+    .option('token-file', { type: 'string', describe: 'every call must present the token in this file' })
+    .option('token-header', {
+      type: 'string',
+      default: DEFAULT_OPTIONS.security.tokenHeader,
+      describe: 'header carrying the token (authorization: "Bearer <token>" or "<token>")',
+    })
+    .option('reload-interval', {
+      type: 'number',
+      default: DEFAULT_OPTIONS.security.reloadIntervalMs,
+      describe: 'milliseconds between re-reads of certificate and token files',
     });
+}
+
+function tlsOptions(args: ServeArgs): TlsOptions | undefined {
+  const cert = args['tls-cert'];
+  const key = args['tls-key'];
+  if (cert === undefined && key === undefined) {
+    if (args['tls-client-ca'] !== undefined) throw new Error('--tls-client-ca needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (cert === undefined || key === undefined) throw new Error('--tls-cert and --tls-key go together');
+  const ca = args['tls-client-ca'];
+  return {
+    certFile: path.resolve(cert),
+    keyFile: path.resolve(key),
+    clientCaFile: ca === undefined ? undefined : path.resolve(ca),
+    requireClientCert: args['require-client-cert'],
+  };
 }
 
 export function toAdapterOptions(args: ServeArgs): AdapterOptions {
@@ -66,6 +120,13 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     maxMessageBytes: args['max-message-bytes'],
     handlerCacheSize: args['handler-cache-size'],
     shutdownGraceMs: args['shutdown-grace'],
+    security: {
+      tls: tlsOptions(args),
+      allowedClientSans: args['allowed-client-san'],
+      tokenFile: args['token-file'] === undefined ? undefined : path.resolve(args['token-file']),
+      tokenHeader: args['token-header'].toLowerCase(),
+      reloadIntervalMs: args['reload-interval'],
+    },
   };
 }
 

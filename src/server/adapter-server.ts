@@ -10,9 +10,14 @@ export interface ServerLimits {
   maxReceiveMessageBytes: number;
 }
 
-export function createAdapterServer(ctx: ServiceContext, limits: ServerLimits): grpc.Server {
+export function createAdapterServer(
+  ctx: ServiceContext,
+  limits: ServerLimits,
+  interceptors: grpc.ServerInterceptor[] = [],
+): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
+    interceptors,
   });
   const defs = serviceDefinitions();
   server.addService(defs.metric, { HandleMetric: handleMetric(ctx) });
@@ -20,13 +25,16 @@ export function createAdapterServer(ctx: ServiceContext, limits: ServerLimits): 
   return server;
 }
 
-/** Binds insecurely to host:port and resolves with the port actually bound (port 0 picks one). */
-export function bind(server: grpc.Server, host: string, port: number): Promise<number> {
+/** Binds to host:port and resolves with the port actually bound (port 0 picks one). */
+export function bind(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
   const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    );
+    server.bindAsync(target, credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
   });
 }
 

@@ -1,6 +1,6 @@
 // TLS, mutual TLS as Mixer dials it, the client SAN allow-list and
 // certificate reload, over real loopback connections.
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
@@ -178,6 +178,22 @@ describe('client SAN allow-list (--allowed-client-san)', () => {
 });
 
 describe('certificate reload', () => {
+  it('trusts a client CA added to the bundle without a restart', async () => {
+    const bundle = pki.file('live-ca.crt');
+    await copyFile(ca.cert, bundle);
+    const t = await start({
+      ...security({}, { clientCaFile: bundle, requireClientCert: true }),
+      reloadIntervalMs: 100,
+    });
+    expect((await rpcError(report(await asMixer(t, { client: rogueMixer })))).code).toBe(status.UNAVAILABLE);
+
+    await writeFile(bundle, Buffer.concat([await pki.read('ca.crt'), await pki.read('rogue-ca.crt')]));
+    await waitFor(() => t.logs().includes('"msg":"client CA bundle reloaded"'));
+    expect(t.logs()).toContain('"certificates":2');
+    await expect(report(await asMixer(t, { client: rogueMixer }))).resolves.toEqual({});
+    await expect(report(await asMixer(t, { client: mixer }))).resolves.toEqual({});
+  });
+
   it('serves a renewed certificate to new connections without a restart, and keeps the old one on a bad pair', async () => {
     const live = { cert: pki.file('live.crt'), key: pki.file('live.key') };
     await copyFile(server.cert, live.cert);

@@ -5,8 +5,23 @@ import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, type S
 import type { Logger } from '../log.js';
 import type { CallCheck } from './call-checks.js';
 
-export function callAuthInterceptor(checks: readonly CallCheck[], log: Logger): ServerInterceptor {
+/**
+ * Health checks stay open: kubelet and load-balancer probes carry neither
+ * Mixer's token nor its certificate, and the answer (serving or not) reveals
+ * nothing. The TLS handshake itself (--require-client-cert) still applies.
+ */
+export const UNCHECKED_METHODS: ReadonlySet<string> = new Set([
+  '/grpc.health.v1.Health/Check',
+  '/grpc.health.v1.Health/Watch',
+]);
+
+export function callAuthInterceptor(
+  checks: readonly CallCheck[],
+  log: Logger,
+  unchecked: ReadonlySet<string> = UNCHECKED_METHODS,
+): ServerInterceptor {
   return (method, call) => {
+    if (unchecked.has(method.path)) return new ServerInterceptingCall(call);
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         const auth = call.getAuthContext();

@@ -9,6 +9,7 @@ import { uriSans } from './san.js';
 export interface CertificateSummary {
   serial: string;
   subject: string;
+  notBefore: string;
   notAfter: string;
   fingerprint256: string;
   uriSans: string[];
@@ -32,6 +33,7 @@ export function summarize(cert: X509Certificate): CertificateSummary {
   return {
     serial: cert.serialNumber,
     subject: cert.subject.replace(/\n/g, ', '),
+    notBefore: new Date(cert.validFrom).toISOString(),
     notAfter: new Date(cert.validTo).toISOString(),
     fingerprint256: cert.fingerprint256,
     uriSans: uriSans(cert.subjectAltName),

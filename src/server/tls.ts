@@ -7,7 +7,7 @@
 // and logs each reload.
 import { experimental, type ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
-import { checkCaBundle, checkIdentity, readFileFor } from './tls-files.js';
+import { checkCaBundle, checkIdentity, readFileFor, type CertificateSummary } from './tls-files.js';
 
 type CaUpdate = experimental.CaCertificateUpdate;
 type IdentityUpdate = experimental.IdentityCertificateUpdate;
@@ -45,6 +45,14 @@ export function createTlsCredentials(options: TlsOptions, reloadIntervalMs: numb
   return { credentials, close: () => provider.close() };
 }
 
+/** Served anyway (the operator may be mid-rotation), but clients will refuse it: say so. */
+function warnIfOutOfDate(summary: CertificateSummary, log: Logger): void {
+  const now = Date.now();
+  if (Date.parse(summary.notAfter) < now) log.warn({ notAfter: summary.notAfter }, 'TLS certificate has expired');
+  if (Date.parse(summary.notBefore) > now)
+    log.warn({ notBefore: summary.notBefore }, 'TLS certificate is not valid yet');
+}
+
 class CheckedFileProvider implements experimental.CertificateProvider {
   private identity: IdentityUpdate;
   private ca: CaUpdate | null = null;
@@ -67,6 +75,7 @@ class CheckedFileProvider implements experimental.CertificateProvider {
     const summary = checkIdentity(certificate, privateKey);
     this.identity = { certificate, privateKey };
     log.info({ certFile: options.certFile, ...summary }, 'TLS certificate loaded');
+    warnIfOutOfDate(summary, log);
     if (options.clientCaFile !== undefined) {
       const caCertificate = readFileFor('--tls-client-ca', options.clientCaFile);
       const certificates = checkCaBundle(caCertificate);
@@ -127,6 +136,7 @@ class CheckedFileProvider implements experimental.CertificateProvider {
     this.identity = update;
     this.lastProblem.identity = '';
     this.log.info({ certFile: this.options.certFile, ...summary }, 'TLS certificate reloaded');
+    warnIfOutOfDate(summary, this.log);
     for (const listener of this.identityListeners) listener(update);
   };
 

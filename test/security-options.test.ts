@@ -20,7 +20,13 @@ import { int } from './helpers/values.js';
 const run = promisify(execFile);
 
 function parse(argv: string[]) {
-  return toAdapterOptions(serveOptions(yargs(argv)).strict().parseSync());
+  // The way the serve command declares them, so the positional port counts.
+  const args = yargs(argv)
+    .command('$0 [port]', 'serve', (y) => serveOptions(y))
+    .strict()
+    .exitProcess(false)
+    .parseSync();
+  return toAdapterOptions(args as unknown as Parameters<typeof toAdapterOptions>[0]);
 }
 
 describe('security flags', () => {
@@ -31,11 +37,14 @@ describe('security flags', () => {
       '--tls-client-ca=ca.pem',
       '--require-client-cert',
       '--allowed-client-san=spiffe://a/ns/x/sa/y',
-      '--allowed-client-san=spiffe://b/ns/x/sa/z',
+      '--allowed-client-san',
+      'spiffe://b/ns/x/sa/z',
+      '8001',
       '--token-file=tok',
       '--token-header=X-Api-Key',
       '--reload-interval=500',
     ]);
+    expect(options.port).toBe(8001);
     expect(options.security).toEqual({
       tls: {
         certFile: path.resolve('c.pem'),
@@ -57,6 +66,7 @@ describe('security flags', () => {
   it('refuse a certificate without its key, and a client CA without a certificate', () => {
     expect(() => parse(['--tls-cert=c.pem'])).toThrow('--tls-cert and --tls-key go together');
     expect(() => parse(['--tls-client-ca=ca.pem'])).toThrow('--tls-client-ca needs --tls-cert and --tls-key');
+    expect(() => parse(['--require-client-cert'])).toThrow('--require-client-cert needs --tls-cert and --tls-key');
   });
 });
 

@@ -74,6 +74,8 @@ export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
     .option('allowed-client-san', {
       type: 'string',
       array: true,
+      // One value per flag, so `--allowed-client-san X 8000` leaves the port alone.
+      nargs: 1,
       default: [] as string[],
       describe: 'URI SAN (SPIFFE ID) a client certificate must carry; repeatable, any one suffices',
     })
@@ -94,7 +96,9 @@ function tlsOptions(args: ServeArgs): TlsOptions | undefined {
   const cert = args['tls-cert'];
   const key = args['tls-key'];
   if (cert === undefined && key === undefined) {
-    if (args['tls-client-ca'] !== undefined) throw new Error('--tls-client-ca needs --tls-cert and --tls-key');
+    for (const flag of ['tls-client-ca', 'require-client-cert'] as const) {
+      if (args[flag]) throw new Error(`--${flag} needs --tls-cert and --tls-key`);
+    }
     return undefined;
   }
   if (cert === undefined || key === undefined) throw new Error('--tls-cert and --tls-key go together');

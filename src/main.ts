@@ -14,7 +14,7 @@ export interface AdapterOptions {
   logLevel: LevelWithSilent;
   /** Record format when a handler's Params leave `format` empty. */
   format: FormatName;
-  /** Folder that relative file_path values resolve against. */
+  /** Folder that relative file_path values resolve against and that no file_path may leave. */
   dataDir: string;
   maxMessageBytes: number;
   /** Distinct handler configurations kept decoded. */

@@ -43,7 +43,7 @@ export function serveOptions<T>(y: Argv<T>): Argv<T & ServeArgs> {
     .option('data-dir', {
       type: 'string',
       default: '.',
-      describe: 'folder that relative file_path values resolve against',
+      describe: 'folder that file_path values resolve against and may not leave',
     })
     .option('max-message-bytes', {
       type: 'number',

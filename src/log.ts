@@ -14,6 +14,13 @@ export const REDACT_PATHS = [
   'token',
   '*.token',
   'headers.authorization',
+  // Call metadata carries the token header; private keys never belong in a log.
+  'authorization',
+  '*.authorization',
+  'metadata',
+  '*.metadata',
+  'privateKey',
+  '*.privateKey',
 ];
 
 export function createLogger(level: LevelWithSilent, destination: NodeJS.WritableStream = process.stderr): Logger {

@@ -9,6 +9,7 @@ import { AdapterMetrics } from './observe/metrics.js';
 import { CallRecorder } from './recording/calls.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { HandlerTable } from './server/handler-table.js';
+import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/security.js';
 import { AdapterHealth } from './server/health.js';
 import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
@@ -19,7 +20,7 @@ export interface AdapterOptions {
   logLevel: LevelWithSilent;
   /** Record format when a handler's Params leave `format` empty. */
   format: FormatName;
-  /** Folder that relative file_path values resolve against. */
+  /** Folder that relative file_path values resolve against and that no file_path may leave. */
   dataDir: string;
   maxMessageBytes: number;
   /** Connection age after which clients are sent GOAWAY and reconnect; 0 = never. */
@@ -45,6 +46,8 @@ export interface AdapterOptions {
   metricsHost: string | undefined;
   /** Append every received call to this JSON-lines file (for `replay`); undefined = off. */
   record: string | undefined;
+  /** TLS, mutual TLS, client SAN allow-list, token. */
+  security: SecurityOptions;
 }
 
 export const DEFAULT_OPTIONS: AdapterOptions = {
@@ -67,6 +70,7 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   metricsPort: undefined,
   metricsHost: undefined,
   record: undefined,
+  security: DEFAULT_SECURITY,
 };
 
 export interface RunningAdapter {
@@ -107,6 +111,8 @@ export async function startAdapter(
     sinkBuffers: async () => (await sinks.openSinks()).map(({ spec, sink }) => ({ spec, bytes: sink.bufferedBytes })),
     handlerCacheSize: () => handlers.size,
   });
+  // First, so a bad certificate or token file stops the start before anything opens.
+  const security = openSecurity(options.security, log, (outcome) => metrics.tlsReloaded(outcome));
   const sinks = new SinkPool(
     {
       stdout: io.stdout,
@@ -140,12 +146,13 @@ export async function startAdapter(
     { handlers, log, metrics, now: () => new Date() },
     { maxReceiveMessageBytes: options.maxMessageBytes, maxConnectionAgeMs: options.maxConnectionAgeMs },
     health,
-    recorder,
+    { recorder, interceptors: security.interceptors },
   );
   let port: number;
   try {
-    port = await bind(server, options.host, options.port);
+    port = await bind(server, options.host, options.port, security.credentials);
   } catch (err) {
+    security.close();
     await recorder?.close(); // nothing was recorded; do not leave the file open
     throw err;
   }
@@ -167,6 +174,7 @@ export async function startAdapter(
       }
       const forced = await shutdown(server, options.shutdownGraceMs);
       if (forced) log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight calls cancelled after the grace period');
+      security.close();
       handlers.clear();
       await sinks.closeAll();
       await recorder?.close();

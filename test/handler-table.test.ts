@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../src/decode/errors.js';
 import { HandlerTable } from '../src/server/handler-table.js';
 import { DEFAULT_SINK_ENVIRONMENT, SinkPool } from '../src/sinks/registry.js';
 import { paramsAny } from './helpers/clients.js';
@@ -50,6 +51,16 @@ describe('HandlerTable', () => {
       maxEntries: 4,
     });
     expect(() => table.resolve(paramsAny({ format: 'xml' }))).toThrow(/format/);
+    expect(table.size).toBe(0);
+  });
+
+  it('does not cache a file_path outside the data dir', () => {
+    const table = new HandlerTable(new SinkPool(ENV), {
+      defaultFormat: 'text',
+      baseDir: dir,
+      maxEntries: 4,
+    });
+    expect(() => table.resolve(paramsAny({ file_path: '../escape.txt' }))).toThrow(InvalidInputError);
     expect(table.size).toBe(0);
   });
 });

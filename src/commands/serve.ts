@@ -3,6 +3,7 @@ import path from 'node:path';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { FORMATS, type FormatName } from '../decode/params.js';
 import { DEFAULT_OPTIONS, startAdapter, type AdapterOptions, type RunningAdapter } from '../main.js';
+import type { TlsOptions } from '../server/tls.js';
 import type { FsyncPolicy } from '../sinks/file.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -30,6 +31,14 @@ interface ServeArgs {
   'metrics-port': number | undefined;
   'metrics-host': string | undefined;
   record: string | undefined;
+  'tls-cert': string | undefined;
+  'tls-key': string | undefined;
+  'tls-client-ca': string | undefined;
+  'require-client-cert': boolean;
+  'allowed-client-san': string[];
+  'token-file': string | undefined;
+  'token-header': string;
+  'reload-interval': number;
 }
 
 const ms = (describe: string, value: number) => ({ type: 'number' as const, default: value, describe });
@@ -84,6 +93,36 @@ export function serveOptions<T>(y: Argv<T>) {
     .option('record', {
       type: 'string',
       describe: 'append every received call (raw request, decoded view, answer) to this JSON-lines file',
+    })
+    .option('tls-cert', { type: 'string', describe: 'serve TLS with this PEM certificate chain (leaf first)' })
+    .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
+    .option('tls-client-ca', {
+      type: 'string',
+      describe: 'PEM CA bundle client certificates are verified against (mutual TLS)',
+    })
+    .option('require-client-cert', {
+      type: 'boolean',
+      default: false,
+      describe: 'refuse clients without a certificate from --tls-client-ca',
+    })
+    .option('allowed-client-san', {
+      type: 'string',
+      array: true,
+      // One value per flag, so `--allowed-client-san X 8000` leaves the port alone.
+      nargs: 1,
+      default: [] as string[],
+      describe: 'URI SAN (SPIFFE ID) a client certificate must carry; repeatable, any one suffices',
+    })
+    .option('token-file', { type: 'string', describe: 'every call must present the token in this file' })
+    .option('token-header', {
+      type: 'string',
+      default: DEFAULT_OPTIONS.security.tokenHeader,
+      describe: 'header carrying the token (authorization: "Bearer <token>" or "<token>")',
+    })
+    .option('reload-interval', {
+      type: 'number',
+      default: DEFAULT_OPTIONS.security.reloadIntervalMs,
+      describe: 'ms between re-reads of certificate and token files',
     });
 }
 
@@ -92,6 +131,25 @@ function wholeNumber(name: string, value: number, min = 0, max = Number.MAX_SAFE
     throw new Error(`${name}: expected an integer ${min}..${max === Number.MAX_SAFE_INTEGER ? '' : max}, got ${value}`);
   }
   return value;
+}
+
+function tlsOptions(args: ServeArgs): TlsOptions | undefined {
+  const cert = args['tls-cert'];
+  const key = args['tls-key'];
+  if (cert === undefined && key === undefined) {
+    for (const flag of ['tls-client-ca', 'require-client-cert'] as const) {
+      if (args[flag]) throw new Error(`--${flag} needs --tls-cert and --tls-key`);
+    }
+    return undefined;
+  }
+  if (cert === undefined || key === undefined) throw new Error('--tls-cert and --tls-key go together');
+  const ca = args['tls-client-ca'];
+  return {
+    certFile: path.resolve(cert),
+    keyFile: path.resolve(key),
+    clientCaFile: ca === undefined ? undefined : path.resolve(ca),
+    requireClientCert: args['require-client-cert'],
+  };
 }
 
 export function toAdapterOptions(args: ServeArgs): AdapterOptions {
@@ -116,6 +174,13 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
       args['metrics-port'] === undefined ? undefined : wholeNumber('--metrics-port', args['metrics-port'], 0, 65535),
     metricsHost: args['metrics-host'],
     record: args.record === undefined ? undefined : path.resolve(args.record),
+    security: {
+      tls: tlsOptions(args),
+      allowedClientSans: args['allowed-client-san'],
+      tokenFile: args['token-file'] === undefined ? undefined : path.resolve(args['token-file']),
+      tokenHeader: args['token-header'].toLowerCase(),
+      reloadIntervalMs: args['reload-interval'],
+    },
   };
 }
 

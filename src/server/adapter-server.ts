@@ -19,16 +19,23 @@ export interface ServerLimits {
   maxConnectionAgeMs?: number;
 }
 
-/** With `recorder`, every call is also appended to it (serve --record). */
+export interface ServerExtras {
+  /** Every call is also appended to it (serve --record). */
+  recorder?: CallRecorder | undefined;
+  /** Per-call checks (client SAN allow-list, token), run before a request is decoded. */
+  interceptors?: grpc.ServerInterceptor[];
+}
+
 export function createAdapterServer(
   ctx: ServiceContext,
   limits: ServerLimits,
   health: AdapterHealth,
-  recorder?: CallRecorder,
+  { recorder, interceptors = [] }: ServerExtras = {},
 ): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
     ...(limits.maxConnectionAgeMs ? { 'grpc.max_connection_age_ms': limits.maxConnectionAgeMs } : {}),
+    interceptors,
   });
   const defs = serviceDefinitions();
   const add = (def: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation): void => {
@@ -50,13 +57,16 @@ function rawRequests(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
   );
 }
 
-/** Binds insecurely to host:port and resolves with the port actually bound (port 0 picks one). */
-export function bind(server: grpc.Server, host: string, port: number): Promise<number> {
+/** Binds to host:port and resolves with the port actually bound (port 0 picks one). */
+export function bind(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
   const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    );
+    server.bindAsync(target, credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
   });
 }
 

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Any__Output } from '../generated/google/protobuf/Any.js';
 import { decodeParams, type FormatName, type HandlerConfig } from '../decode/params.js';
-import { resolveFilePath, type SinkPool } from '../sinks/registry.js';
+import { confineToDataDir } from '../sinks/path-guard.js';
+import type { SinkPool } from '../sinks/registry.js';
 import type { Sink, SinkSpec } from '../sinks/sink.js';
 
 export interface Handler {
@@ -21,7 +22,7 @@ export interface Handler {
 
 export interface HandlerTableOptions {
   defaultFormat: FormatName;
-  /** Folder that relative file_path values resolve against. */
+  /** Folder that relative file_path values resolve against and that no file_path may leave. */
   baseDir: string;
   maxEntries: number;
 }
@@ -56,14 +57,16 @@ export class HandlerTable {
     return this.cache.size;
   }
 
-  /** The handler for this adapter_config; throws InvalidInputError for bad Params (not cached). */
+  /** The handler for this adapter_config; throws InvalidInputError for bad Params or a file_path outside the data dir (not cached). */
   resolve(any: Any__Output | null): Handler {
     const key = any ? `${any.type_url}\u0000${any.value.toString('latin1')}` : NO_CONFIG;
     let handler = this.cache.get(key);
     if (!handler) {
       let config: HandlerConfig;
+      let sinkPath = '';
       try {
         config = decodeParams(any, this.sinks.types);
+        if (config.sink === 'file') sinkPath = confineToDataDir(config.filePath, this.options.baseDir);
       } catch (err) {
         this.events.refused?.(err);
         throw err;
@@ -74,7 +77,7 @@ export class HandlerTable {
         config,
         sinkSpec: {
           type: config.sink,
-          path: config.sink === 'file' ? resolveFilePath(config.filePath, this.options.baseDir) : '',
+          path: sinkPath,
           format: config.format === '' ? this.options.defaultFormat : config.format,
         },
         holdsSink: false,

@@ -1,6 +1,5 @@
 // Sink types by key, and the pool that shares one open sink per spec among
 // all handler configurations and calls that use it.
-import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { formatters } from '../format/index.js';
 import { UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
@@ -36,11 +35,6 @@ export const sinkFactories: Record<string, SinkFactory> = {
 
 /** The built-in sink type keys. */
 export const SINK_TYPES: readonly string[] = Object.keys(sinkFactories);
-
-/** Resolves a Params file_path against the working folder. */
-export function resolveFilePath(filePath: string, baseDir: string): string {
-  return path.resolve(baseDir, filePath);
-}
 
 interface PoolEntry {
   refs: number;

@@ -19,13 +19,17 @@ function promisify<Req, Res>(fn: Unary<Req, Res>): (req: Req) => Promise<Res> {
   return (req) => new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res as Res))));
 }
 
-export function connect(address: string): Clients {
+/** Plaintext unless `creds` says otherwise (TLS tests pass their own). */
+export function connect(
+  address: string,
+  creds: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): Clients {
   const defs = serviceDefinitions();
   const MetricClient = grpc.makeGenericClientConstructor(defs.metric, 'HandleMetricService');
   const AuthClient = grpc.makeGenericClientConstructor(defs.authorization, 'HandleAuthorizationService');
-  const creds = grpc.credentials.createInsecure();
-  const metric = new MetricClient(address, creds) as unknown as Record<string, Unary<unknown, unknown>>;
-  const auth = new AuthClient(address, creds) as unknown as Record<string, Unary<unknown, unknown>>;
+  const metric = new MetricClient(address, creds, options) as unknown as Record<string, Unary<unknown, unknown>>;
+  const auth = new AuthClient(address, creds, options) as unknown as Record<string, Unary<unknown, unknown>>;
   return {
     metric: promisify(metric.HandleMetric!.bind(metric)) as Clients['metric'],
     authorization: promisify(auth.HandleAuthorization!.bind(auth)) as Clients['authorization'],

@@ -1,0 +1,179 @@
+// The token Mixer sends under connection.authentication.tls (token_path with
+// auth_header PLAIN/BEARER or custom_header), checked against --token-file,
+// and secrets kept out of logs and records.
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_OPTIONS } from '../src/main.js';
+import type { SecurityOptions } from '../src/server/security.js';
+import { connect, paramsAny, type Clients } from './helpers/clients.js';
+import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
+import { Pki, SERVER_SANS, type KeyPair } from './helpers/certs.js';
+import { mixerCredentials } from './helpers/mixer-tls.js';
+import { int, str } from './helpers/values.js';
+
+let pki: Pki;
+let server: KeyPair;
+let tokenFile: string;
+
+beforeAll(async () => {
+  pki = new Pki(await mkdtemp(path.join(os.tmpdir(), 'token-')));
+  server = await pki.leaf('server', await pki.ca('ca'), { sans: SERVER_SANS, serial: '1001' });
+  tokenFile = pki.file('token');
+});
+
+afterAll(() => rm(pki.dir, { recursive: true, force: true }));
+
+let adapter: TestAdapter | undefined;
+const opened: Clients[] = [];
+
+afterEach(async () => {
+  for (const c of opened.splice(0)) c.close();
+  await adapter?.stop();
+  adapter = undefined;
+});
+
+async function start(
+  token: string,
+  overrides: Partial<SecurityOptions> = {},
+  { dataDir = pki.dir, logLevel = 'info' as const }: { dataDir?: string; logLevel?: 'info' | 'trace' } = {},
+) {
+  await writeFile(tokenFile, token);
+  adapter = await startTestAdapter({
+    dataDir,
+    logLevel,
+    security: {
+      ...DEFAULT_OPTIONS.security,
+      tls: { certFile: server.cert, keyFile: server.key, requireClientCert: false },
+      tokenFile,
+      ...overrides,
+    },
+  });
+  return adapter;
+}
+
+/** A client sending `value` in `header` on every call, as Mixer does with token_path. */
+async function withToken(t: TestAdapter, header: string, value: string): Promise<Clients> {
+  const clients = connect(
+    `127.0.0.1:${t.adapter.port}`,
+    mixerCredentials({ ca: await pki.read('ca.crt'), token: { header, value } }),
+    { 'grpc.ssl_target_name_override': 'localhost' },
+  );
+  opened.push(clients);
+  return clients;
+}
+
+function report(clients: Clients): Promise<unknown> {
+  return clients.metric({ instances: [{ name: 'm', value: int(1) }] });
+}
+
+async function rpcError(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+async function waitFor(predicate: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('token in the authorization header (auth_header BEARER or PLAIN)', () => {
+  it('accepts "Bearer <token>" and "<token>"; the token file may end in a newline', async () => {
+    const t = await start('s3cret-token\n');
+    await expect(report(await withToken(t, 'authorization', 'Bearer s3cret-token'))).resolves.toEqual({});
+    await expect(report(await withToken(t, 'authorization', 's3cret-token'))).resolves.toEqual({});
+    await expect(report(await withToken(t, 'authorization', 'bearer s3cret-token'))).resolves.toEqual({});
+  });
+
+  it('answers UNAUTHENTICATED to a wrong token, a newline-padded one, or none, and logs why', async () => {
+    const t = await start('s3cret-token');
+    const wrong = await rpcError(report(await withToken(t, 'authorization', 'Bearer s3cret-tokeX')));
+    expect(wrong.code).toBe(status.UNAUTHENTICATED);
+    expect(wrong.details).toBe('token in header authorization does not match');
+    const prefixOnly = await rpcError(report(await withToken(t, 'authorization', 'Bearer s3cret')));
+    expect(prefixOnly.code).toBe(status.UNAUTHENTICATED);
+    const missing = await rpcError(report(await withToken(t, 'x-other', 's3cret-token')));
+    expect(missing.code).toBe(status.UNAUTHENTICATED);
+    expect(missing.details).toBe('token header authorization missing');
+    expect(t.logs()).toContain('"msg":"token header authorization missing"');
+  });
+});
+
+describe('token in a custom header (custom_header)', () => {
+  it('accepts the raw token in that header only', async () => {
+    const t = await start('k-123', { tokenHeader: 'x-api-key' });
+    await expect(report(await withToken(t, 'x-api-key', 'k-123'))).resolves.toEqual({});
+    expect((await rpcError(report(await withToken(t, 'x-api-key', 'Bearer k-123')))).code).toBe(status.UNAUTHENTICATED);
+    const elsewhere = await rpcError(report(await withToken(t, 'authorization', 'k-123')));
+    expect(elsewhere.details).toBe('token header x-api-key missing');
+  });
+});
+
+describe('token reload', () => {
+  it('takes a rotated token without a restart and keeps the old one when the file turns invalid', async () => {
+    const t = await start('old-token', { reloadIntervalMs: 100 });
+    const old = await withToken(t, 'authorization', 'old-token');
+    await expect(report(old)).resolves.toEqual({});
+
+    await writeFile(tokenFile, '');
+    await waitFor(() => t.logs().includes('token file not reloaded'));
+    expect(t.logs()).toContain('token file is empty');
+    await expect(report(old)).resolves.toEqual({});
+
+    await writeFile(tokenFile, 'new-token');
+    await waitFor(() => t.logs().includes('"msg":"token file reloaded"'));
+    expect((await rpcError(report(old))).code).toBe(status.UNAUTHENTICATED);
+    await expect(report(await withToken(t, 'authorization', 'new-token'))).resolves.toEqual({});
+  });
+});
+
+describe('secrets', () => {
+  it('never shows auth_key, the token or a presented token in logs (level trace) or records', async () => {
+    const secrets = {
+      authKey: 'AUTHKEY-7f3a9c51',
+      token: 'TOKEN-b81d2e66',
+      wrongToken: 'TOKEN-WRONG-91c0',
+      wrongKey: 'PRESENTED-WRONG-44aa',
+    };
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'secrets-'));
+    const a = await start(secrets.token, {}, { dataDir, logLevel: 'trace' });
+    const good = await withToken(a, 'authorization', `Bearer ${secrets.token}`);
+    const check = (presented: string, params: Parameters<typeof paramsAny>[0]) =>
+      good.authorization({
+        instance: { name: 'icheck', subject: { properties: { custom_token_header: str(presented) } } },
+        adapter_config: paramsAny(params),
+      });
+    for (const params of [
+      { file_path: 'text.txt', auth_key: secrets.authKey },
+      { file_path: 'json.jsonl', auth_key: secrets.authKey, format: 'json' },
+      { sink: 'stdout', auth_key: secrets.authKey },
+    ]) {
+      expect((await check(secrets.authKey, params)).status?.code).toBe(status.OK);
+      expect((await check(secrets.wrongKey, params)).status?.code).toBe(status.PERMISSION_DENIED);
+      await good.metric({ instances: [{ name: 'm', value: int(1) }], adapter_config: paramsAny(params) });
+    }
+    const bad = await withToken(a, 'authorization', `Bearer ${secrets.wrongToken}`);
+    expect((await rpcError(report(bad))).code).toBe(status.UNAUTHENTICATED);
+    await a.stop();
+    adapter = undefined;
+
+    const files = await Promise.all((await readdir(dataDir)).map((f) => readFile(path.join(dataDir, f), 'utf8')));
+    expect(files).toHaveLength(2);
+    const everything = [a.logs(), a.stdout(), ...files].join('\n');
+    // The calls happened and were logged and recorded at all.
+    expect(a.logs()).toContain('HandleAuthorization done');
+    expect(a.stdout()).toContain('AuthKey:***');
+    expect(files.join('')).toContain('"authKey":"***"');
+    for (const secret of Object.values(secrets)) expect(everything).not.toContain(secret);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+});

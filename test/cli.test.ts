@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from './helpers/clients.js';
 import { BIN, ROOT, startCli, type CliProcess } from './helpers/cli.js';
 import { int } from './helpers/values.js';
+import { waitFor } from './helpers/wait.js';
 
 const run = promisify(execFile);
 let proc: CliProcess | undefined;
@@ -13,14 +14,6 @@ afterEach(() => {
   if (proc && proc.child.exitCode === null) process.kill(-proc.child.pid!, 'SIGKILL');
   proc = undefined;
 });
-
-async function waitFor(predicate: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('mygrpcadapter [port]', () => {
   it('prints the bound address, writes stdout records, logs JSON to stderr, exits 0 on SIGTERM', async () => {

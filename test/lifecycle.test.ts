@@ -12,6 +12,7 @@ import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { startCli, type CliProcess } from './helpers/cli.js';
 import { healthCheck, listServices } from './helpers/ops-clients.js';
 import { int, str } from './helpers/values.js';
+import { rpcError } from './helpers/wait.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -26,15 +27,6 @@ afterEach(async () => {
   await adapter?.stop();
   adapter = undefined;
 });
-
-async function failure(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('health and reflection', () => {
   it('reports SERVING for the server and each handle service, NOT_SERVING while draining', async () => {
@@ -54,7 +46,7 @@ describe('health and reflection', () => {
 
   it('answers NOT_FOUND for an unknown service name', async () => {
     adapter = await startTestAdapter();
-    const err = await failure(healthCheck(`127.0.0.1:${adapter.adapter.port}`, 'nope.Service'));
+    const err = await rpcError(healthCheck(`127.0.0.1:${adapter.adapter.port}`, 'nope.Service'));
     expect(err.code).toBe(status.NOT_FOUND);
   });
 
@@ -223,7 +215,7 @@ describe('backpressure', () => {
     control.failWith = 'ENOSPC';
     adapter = await startTestAdapter({}, { memory: (_s, env) => Promise.resolve(new MemorySink(control, env.buffer)) });
     const req = { instances: [{ name: 'f', value: int(1) }], adapter_config: paramsAny({ sink: 'memory' }) };
-    const err = await failure(adapter.clients.metric(req));
+    const err = await rpcError(adapter.clients.metric(req));
     expect(err.code).toBe(status.UNAVAILABLE);
     expect(err.details).toContain('ENOSPC');
     control.failWith = undefined;
@@ -249,7 +241,7 @@ describe('backpressure', () => {
 describe('message size', () => {
   it('refuses a request over --max-message-bytes with RESOURCE_EXHAUSTED', async () => {
     adapter = await startTestAdapter({ maxMessageBytes: 4096 });
-    const err = await failure(adapter.clients.metric({ instances: [{ name: 'big', value: str('x'.repeat(5000)) }] }));
+    const err = await rpcError(adapter.clients.metric({ instances: [{ name: 'big', value: str('x'.repeat(5000)) }] }));
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
     await adapter.clients.metric({ instances: [{ name: 'small', value: int(1) }] });
   });

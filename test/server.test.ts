@@ -2,12 +2,13 @@
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstanceMsg } from '../src/generated/metric/InstanceMsg.js';
 import { paramsAny } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { bool, dbl, dns, dur, email, int, ip, smap, str, ts, uri } from './helpers/values.js';
+import { rpcError } from './helpers/wait.js';
 
 let t: TestAdapter;
 let dir: string;
@@ -21,15 +22,6 @@ afterAll(async () => {
   await t.stop();
   await rm(dir, { recursive: true, force: true });
 });
-
-async function rpcError(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 function mixedInstance(i: number): InstanceMsg {
   const values = [

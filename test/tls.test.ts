@@ -3,7 +3,7 @@
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SecurityOptions } from '../src/server/security.js';
 import { DEFAULT_OPTIONS } from '../src/main.js';
@@ -12,6 +12,7 @@ import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { INTRUDER_SPIFFE, MIXER_SPIFFE, Pki, SERVER_SANS, type KeyPair } from './helpers/certs.js';
 import { mixerCredentials, type MixerTlsOptions } from './helpers/mixer-tls.js';
 import { int } from './helpers/values.js';
+import { rpcError, waitFor } from './helpers/wait.js';
 
 let pki: Pki;
 let ca: KeyPair;
@@ -79,23 +80,6 @@ async function asMixer(t: TestAdapter, options: Partial<MixerTlsOptions> & { cli
 
 function report(clients: Clients): Promise<unknown> {
   return clients.metric({ instances: [{ name: 'm', value: int(1) }] });
-}
-
-async function rpcError(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-async function waitFor(predicate: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('TLS (connection.authentication.tls)', () => {

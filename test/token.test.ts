@@ -4,7 +4,7 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_OPTIONS } from '../src/main.js';
 import type { SecurityOptions } from '../src/server/security.js';
@@ -13,6 +13,7 @@ import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { Pki, SERVER_SANS, type KeyPair } from './helpers/certs.js';
 import { mixerCredentials } from './helpers/mixer-tls.js';
 import { int, str } from './helpers/values.js';
+import { rpcError, waitFor } from './helpers/wait.js';
 
 let pki: Pki;
 let server: KeyPair;
@@ -67,23 +68,6 @@ async function withToken(t: TestAdapter, header: string, value: string): Promise
 
 function report(clients: Clients): Promise<unknown> {
   return clients.metric({ instances: [{ name: 'm', value: int(1) }] });
-}
-
-async function rpcError(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-async function waitFor(predicate: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('token in the authorization header (auth_header BEARER or PLAIN)', () => {

@@ -7,6 +7,7 @@ import type { Finding, Severity } from './findings.js';
 import { checkKeys, jsonName } from './keys.js';
 import { resourceName, type ResourceIndex } from './names.js';
 import type { Decoded, TemplateSchema } from './schemas.js';
+import { ValueType } from '../generated/istio/policy/v1beta1/ValueType.js';
 
 /** What the checks share: every resource by name and the decoded descriptors. */
 export interface LintContext {
@@ -217,20 +218,7 @@ export function checkRule(r: Resource, ctx: LintContext, report: Report): void {
   });
 }
 
-const VALUE_TYPES = new Set([
-  'VALUE_TYPE_UNSPECIFIED',
-  'STRING',
-  'INT64',
-  'DOUBLE',
-  'BOOL',
-  'TIMESTAMP',
-  'IP_ADDRESS',
-  'EMAIL_ADDRESS',
-  'URI',
-  'DNS_NAME',
-  'DURATION',
-  'STRING_MAP',
-]);
+const VALUE_TYPES = new Set<string>(Object.keys(ValueType));
 
 export function checkAttributeManifest(r: Resource, _ctx: LintContext, report: Report): void {
   const attributes = get(r.spec, 'attributes');

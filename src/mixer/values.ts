@@ -2,21 +2,13 @@
 // istio.policy.v1beta1.ValueType, so the evaluator and the Value encoder
 // share a single exhaustive switch.
 import { isIP } from 'node:net';
+import { ValueType as ProtoValueType } from '../generated/istio/policy/v1beta1/ValueType.js';
 
-export const VALUE_TYPES = [
-  'STRING',
-  'INT64',
-  'DOUBLE',
-  'BOOL',
-  'TIMESTAMP',
-  'IP_ADDRESS',
-  'EMAIL_ADDRESS',
-  'URI',
-  'DNS_NAME',
-  'DURATION',
-  'STRING_MAP',
-] as const;
-export type ValueType = (typeof VALUE_TYPES)[number];
+/** Every istio.policy.v1beta1.ValueType an attribute can have (all but UNSPECIFIED). */
+export type ValueType = Exclude<keyof typeof ProtoValueType, 'VALUE_TYPE_UNSPECIFIED'>;
+export const VALUE_TYPES: readonly ValueType[] = Object.keys(ProtoValueType).filter(
+  (k): k is ValueType => k !== 'VALUE_TYPE_UNSPECIFIED',
+);
 
 export interface Timestamp {
   seconds: bigint;

@@ -1,20 +1,10 @@
 // The records that sinks receive: plain, JSON-safe objects with no gRPC or
-// generated types in them, so sinks and formats can be read on their own.
+// generated message types in them, so sinks and formats can be read on their
+// own. (Only the ValueType names come from proto/.)
+import type { ValueType } from '../generated/istio/policy/v1beta1/ValueType.js';
 
-/** Names follow istio.policy.v1beta1.ValueType; VALUE_TYPE_UNSPECIFIED marks a Value with no member set. */
-export type ValueKind =
-  | 'VALUE_TYPE_UNSPECIFIED'
-  | 'STRING'
-  | 'INT64'
-  | 'DOUBLE'
-  | 'BOOL'
-  | 'TIMESTAMP'
-  | 'IP_ADDRESS'
-  | 'EMAIL_ADDRESS'
-  | 'URI'
-  | 'DNS_NAME'
-  | 'DURATION'
-  | 'STRING_MAP';
+/** The istio.policy.v1beta1.ValueType names; VALUE_TYPE_UNSPECIFIED marks a Value with no member set. */
+export type ValueKind = keyof typeof ValueType;
 
 /**
  * An attribute value as plain JSON. INT64 is a number when it is a safe

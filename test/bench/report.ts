@@ -17,6 +17,8 @@ export interface PointResult {
   firstError?: string;
   /** Server CPU over the measurement window, percent of one core. */
   cpuPercent: number;
+  /** Server CPU time per call completed in the window: efficiency that holds up on a busy machine. */
+  cpuUsPerCall: number;
   peakRssMB: number;
   /** Size the sink file reached (file scenarios), else 0. */
   fileMB: number;
@@ -45,6 +47,7 @@ const COLUMNS: [string, number, (p: PointResult) => string][] = [
   ['maxms', 9, (p) => p.latencyMs.max.toFixed(3)],
   ['errors', 7, (p) => String(p.errors + p.wrongAnswers)],
   ['cpu%', 6, (p) => p.cpuPercent.toFixed(0)],
+  ['cpuus/call', 11, (p) => p.cpuUsPerCall.toFixed(0)],
   ['rssMB', 7, (p) => p.peakRssMB.toFixed(1)],
 ];
 

@@ -8,6 +8,7 @@
 //   --scenarios a,b         subset of the scenarios (default all)
 //   --workers N             worker threads, each with its own connection (1)
 //   --out FILE --svg FILE   results JSON and chart (bench-results.json / .svg)
+//   --profile DIR           run the server with node --cpu-prof, profiles into DIR
 //
 // Every point starts a fresh server, so CPU and peak RSS belong to that point.
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,7 @@ interface Options {
   workers: number;
   out: string;
   svg: string;
+  profileDir: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -57,6 +59,7 @@ function parseOptions(argv: string[]): Options {
       workers: { type: 'string', default: '1' },
       out: { type: 'string', default: 'bench-results.json' },
       svg: { type: 'string', default: 'bench-results.svg' },
+      profile: { type: 'string' },
     },
   });
   const positive = (name: string, text: string): number => {
@@ -86,15 +89,17 @@ function parseOptions(argv: string[]): Options {
     workers: Math.round(positive('workers', values.workers)),
     out: path.resolve(values.out),
     svg: path.resolve(values.svg),
+    profileDir: values.profile === undefined ? undefined : path.resolve(values.profile),
   };
 }
 
-function serverCommand(target: Options['target']): string[] {
+function serverCommand(target: Options['target'], profileDir?: string): string[] {
   const script =
     target === 'adapter' ? path.join(ROOT, 'dist/src/bin.js') : path.join(ROOT, 'dist/bench/test/bench/noop-server.js');
   const args = ['0', '--host', '127.0.0.1'];
   if (target === 'adapter') args.push('--log-level', 'warn');
-  return [process.execPath, script, ...args];
+  const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
+  return [process.execPath, ...nodeArgs, script, ...args];
 }
 
 /** Splits `total` calls in flight over at most `workers` workers. */
@@ -135,7 +140,7 @@ const sleepUntil = (epoch: number): Promise<void> => new Promise((r) => setTimeo
 async function runPoint(opts: Options, scenario: Scenario, concurrency: number): Promise<PointResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mygrpcadapter-bench-'));
   const filePath = path.join(dir, 'out.txt');
-  const [command, ...args] = serverCommand(opts.target);
+  const [command, ...args] = serverCommand(opts.target, opts.profileDir);
   let server: ServerProcess | undefined;
   try {
     server = await startServer(command!, args, ROOT);
@@ -199,6 +204,7 @@ async function runPoint(opts: Options, scenario: Scenario, concurrency: number):
       wrongAnswers: results.reduce((n, r) => n + r.wrongAnswers, 0),
       ...(firstError === undefined ? {} : { firstError }),
       cpuPercent: (cpuSeconds / seconds) * 100,
+      cpuUsPerCall: calls > 0 ? (cpuSeconds * 1e6) / calls : 0,
       peakRssMB: peakRss / 1e6,
       fileMB,
     };

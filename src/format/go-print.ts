@@ -25,8 +25,23 @@ export function goFloat(n: number): string {
 
 /** Go's print of a map with string keys: `map[k1:v1 k2:v2]`, keys sorted by bytes. */
 export function goMap(entries: Record<string, string>): string {
-  const keys = Object.keys(entries).sort(byteOrder);
-  return `map[${keys.map((k) => `${k}:${entries[k]}`).join(' ')}]`;
+  const keys = Object.keys(entries);
+  // Without surrogates, UTF-16 code unit order (the default sort) is UTF-8
+  // byte order; only keys beyond the BMP need the byte comparison.
+  if (keys.some(hasSurrogate)) keys.sort(byteOrder);
+  else keys.sort();
+  let s = 'map[';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    s += `${i === 0 ? '' : ' '}${k}:${entries[k]}`;
+  }
+  return s + ']';
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+function hasSurrogate(s: string): boolean {
+  return SURROGATE.test(s);
 }
 
 export function byteOrder(a: string, b: string): number {

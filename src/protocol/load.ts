@@ -7,6 +7,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import type { HandleAuthorizationServiceDefinition } from '../generated/authorization/HandleAuthorizationService.js';
 import type { HandleMetricServiceDefinition } from '../generated/metric/HandleMetricService.js';
+import { metricRequestDeserializer } from './metric-request.js';
 
 // Shared with scripts/gen-types.mjs so the generated types describe exactly
 // the objects the loader produces.
@@ -56,8 +57,17 @@ export function serviceDefinitions(): ServiceDefinitions {
       ...loaderOptions,
       includeDirs: [PROTO_DIR],
     });
+    const metric = pkg[METRIC_SERVICE] as unknown as HandleMetricServiceDefinition;
     definitions = {
-      metric: pkg[METRIC_SERVICE] as unknown as HandleMetricServiceDefinition,
+      // Report batches are the hot path: decode them straight from the wire
+      // (same objects; proto-loader's decoder stays the fallback).
+      metric: {
+        ...metric,
+        HandleMetric: {
+          ...metric.HandleMetric,
+          requestDeserialize: metricRequestDeserializer(metric.HandleMetric.requestDeserialize),
+        },
+      },
       authorization: pkg[AUTHORIZATION_SERVICE] as unknown as HandleAuthorizationServiceDefinition,
     };
   }

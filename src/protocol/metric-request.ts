@@ -1,0 +1,360 @@
+// A direct wire decoder for HandleMetricRequest, the adapter's hottest path
+// (Mixer batches hundreds of instances per call). It builds exactly the
+// object proto-loader's deserializer builds (keepCase, longs as decimal
+// strings, defaults, oneof names, bytes as Buffer) without protobufjs'
+// decode-then-toObject double pass and its Long objects.
+//
+// It only takes the shapes it knows: anything unusual (unknown fields, an
+// unexpected wire type, a Value with two members, a map entry without key or
+// value, a truncated message, a varint that does not fit) makes it hand the
+// whole message to proto-loader's deserializer, so odd input gets exactly the
+// old result or error.
+import type { Any__Output } from '../generated/google/protobuf/Any.js';
+import type { HandleMetricRequest__Output } from '../generated/metric/HandleMetricRequest.js';
+import type { InstanceMsg__Output } from '../generated/metric/InstanceMsg.js';
+import type { Value__Output } from '../generated/istio/policy/v1beta1/Value.js';
+
+const VARINT = 0;
+const FIXED64 = 1;
+const LEN = 2;
+
+/** Thrown inside the fast path to fall back; never escapes (see metricRequestDeserializer). */
+const FALL_BACK = new Error('metric request: not on the fast path');
+
+const EMPTY_BYTES = Buffer.alloc(0);
+
+class Reader {
+  pos: number;
+
+  constructor(
+    readonly buf: Buffer,
+    start: number,
+    readonly end: number,
+  ) {
+    this.pos = start;
+  }
+
+  /** A varint of up to 7 bytes (< 2^49) as an exact number; longer ones fall back to `varint64`. */
+  varint(): number {
+    const buf = this.buf;
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.end) throw FALL_BACK;
+      const b = buf[this.pos++]!;
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) return result;
+      scale *= 128;
+    }
+    throw FALL_BACK;
+  }
+
+  /** Any varint (up to 10 bytes) as its low 64 bits, unsigned. */
+  varint64(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw FALL_BACK;
+      const b = this.buf[this.pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) return BigInt.asUintN(64, result);
+      shift += 7n;
+    }
+    throw FALL_BACK;
+  }
+
+  /** The end offset of a length-delimited field whose length comes next. */
+  sub(): number {
+    const len = this.varint();
+    const end = this.pos + len;
+    if (end > this.end) throw FALL_BACK;
+    return end;
+  }
+
+  string(): string {
+    const end = this.sub();
+    const s = this.buf.toString('utf8', this.pos, end);
+    this.pos = end;
+    return s;
+  }
+
+  bytes(): Buffer {
+    const end = this.sub();
+    const b = this.buf.subarray(this.pos, end);
+    this.pos = end;
+    return b;
+  }
+
+  /** int64 as proto-loader prints it with longs: String (signed decimal). */
+  int64(): string {
+    const start = this.pos;
+    try {
+      const n = this.varint();
+      return String(n);
+    } catch {
+      this.pos = start;
+      return BigInt.asIntN(64, this.varint64()).toString();
+    }
+  }
+
+  /** int32: the low 32 bits, signed (negative values arrive as 10-byte varints). */
+  int32(): number {
+    return Number(BigInt.asIntN(32, this.varint64()));
+  }
+
+  bool(): boolean {
+    return BigInt.asUintN(32, this.varint64()) !== 0n;
+  }
+
+  double(): number {
+    if (this.pos + 8 > this.end) throw FALL_BACK;
+    const d = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return d;
+  }
+
+  /** Reads a tag and checks its wire type against the one expected for the field. */
+  tag(): [field: number, wire: number] {
+    const t = this.varint();
+    return [Math.floor(t / 8), t % 8];
+  }
+}
+
+function expectWire(wire: number, expected: number): void {
+  if (wire !== expected) throw FALL_BACK;
+}
+
+/** `{ value: <T> }` wrapper messages (IPAddress, EmailAddress, TimeStamp, ...): field 1, length-delimited. */
+function wrapped<T>(r: Reader, wire: number, read: (r: Reader) => T, dflt: T): { value: T } {
+  expectWire(wire, LEN);
+  const end = r.sub();
+  let value = dflt;
+  while (r.pos < end) {
+    const [field, w] = r.tag();
+    if (field !== 1) throw FALL_BACK;
+    expectWire(w, LEN);
+    value = read(r);
+  }
+  if (r.pos !== end) throw FALL_BACK;
+  return { value };
+}
+
+const readString = (r: Reader): string => r.string();
+const readBytes = (r: Reader): Buffer => r.bytes();
+
+interface SecondsNanos {
+  seconds: string;
+  nanos: number;
+}
+
+/** google.protobuf.Timestamp / Duration: seconds int64 (1), nanos int32 (2). */
+function readSecondsNanos(r: Reader): SecondsNanos {
+  const end = r.sub();
+  let seconds = '0';
+  let nanos = 0;
+  while (r.pos < end) {
+    const [field, wire] = r.tag();
+    expectWire(wire, VARINT);
+    if (field === 1) seconds = r.int64();
+    else if (field === 2) nanos = r.int32();
+    else throw FALL_BACK;
+  }
+  if (r.pos !== end) throw FALL_BACK;
+  return { seconds, nanos };
+}
+
+/** Map entry: key string (1), value (2) read by `read`; both must be there. */
+function readMapEntry<T>(r: Reader, read: (r: Reader, wire: number) => T): [string, T] {
+  const end = r.sub();
+  let key: string | undefined;
+  let value: T | undefined;
+  let hasValue = false;
+  while (r.pos < end) {
+    const [field, wire] = r.tag();
+    if (field === 1) {
+      expectWire(wire, LEN);
+      key = r.string();
+    } else if (field === 2) {
+      value = read(r, wire);
+      hasValue = true;
+    } else {
+      throw FALL_BACK;
+    }
+  }
+  if (r.pos !== end || key === undefined || !hasValue) throw FALL_BACK;
+  return [key, value as T];
+}
+
+const readStringValue = (r: Reader, wire: number): string => {
+  expectWire(wire, LEN);
+  return r.string();
+};
+
+/** StringMap: its map<string, string> is field 1, one entry per occurrence. */
+function readStringMap(r: Reader, wire: number): { value: Record<string, string> } {
+  expectWire(wire, LEN);
+  const end = r.sub();
+  const map: Record<string, string> = {};
+  while (r.pos < end) {
+    const [field, w] = r.tag();
+    if (field !== 1) throw FALL_BACK;
+    expectWire(w, LEN);
+    const [k, v] = readMapEntry(r, readStringValue);
+    map[k] = v;
+  }
+  if (r.pos !== end) throw FALL_BACK;
+  return { value: map };
+}
+
+function readValue(r: Reader, wire: number): Value__Output {
+  expectWire(wire, LEN);
+  const end = r.sub();
+  const v: Value__Output = {};
+  let member = 0;
+  while (r.pos < end) {
+    const [field, w] = r.tag();
+    if (member !== 0 && member !== field) throw FALL_BACK; // two members set
+    member = field;
+    switch (field) {
+      case 1:
+        expectWire(w, LEN);
+        v.string_value = r.string();
+        v.value = 'string_value';
+        break;
+      case 2:
+        expectWire(w, VARINT);
+        v.int64_value = r.int64();
+        v.value = 'int64_value';
+        break;
+      case 3:
+        expectWire(w, FIXED64);
+        v.double_value = r.double();
+        v.value = 'double_value';
+        break;
+      case 4:
+        expectWire(w, VARINT);
+        v.bool_value = r.bool();
+        v.value = 'bool_value';
+        break;
+      case 5:
+        v.ip_address_value = wrapped(r, w, readBytes, EMPTY_BYTES);
+        v.value = 'ip_address_value';
+        break;
+      case 6:
+        v.timestamp_value = wrapped<SecondsNanos | null>(r, w, readSecondsNanos, null);
+        v.value = 'timestamp_value';
+        break;
+      case 7:
+        v.duration_value = wrapped<SecondsNanos | null>(r, w, readSecondsNanos, null);
+        v.value = 'duration_value';
+        break;
+      case 8:
+        v.email_address_value = wrapped(r, w, readString, '');
+        v.value = 'email_address_value';
+        break;
+      case 9:
+        v.dns_name_value = wrapped(r, w, readString, '');
+        v.value = 'dns_name_value';
+        break;
+      case 10:
+        v.uri_value = wrapped(r, w, readString, '');
+        v.value = 'uri_value';
+        break;
+      case 11:
+        v.string_map_value = readStringMap(r, w);
+        v.value = 'string_map_value';
+        break;
+      default:
+        throw FALL_BACK;
+    }
+  }
+  if (r.pos !== end) throw FALL_BACK;
+  return v;
+}
+
+const INSTANCE_NAME_FIELD = 72295727;
+
+function readInstance(r: Reader): InstanceMsg__Output {
+  const end = r.sub();
+  const instance: InstanceMsg__Output = {
+    name: '',
+    value: null,
+    dimensions: {},
+    monitored_resource_type: '',
+    monitored_resource_dimensions: {},
+  };
+  while (r.pos < end) {
+    const [field, wire] = r.tag();
+    switch (field) {
+      case INSTANCE_NAME_FIELD:
+        expectWire(wire, LEN);
+        instance.name = r.string();
+        break;
+      case 1:
+        instance.value = readValue(r, wire);
+        break;
+      case 2: {
+        expectWire(wire, LEN);
+        const [k, v] = readMapEntry(r, readValue);
+        instance.dimensions[k] = v;
+        break;
+      }
+      case 3:
+        expectWire(wire, LEN);
+        instance.monitored_resource_type = r.string();
+        break;
+      case 4: {
+        expectWire(wire, LEN);
+        const [k, v] = readMapEntry(r, readValue);
+        instance.monitored_resource_dimensions[k] = v;
+        break;
+      }
+      default:
+        throw FALL_BACK;
+    }
+  }
+  if (r.pos !== end) throw FALL_BACK;
+  return instance;
+}
+
+function readAny(r: Reader): Any__Output {
+  const end = r.sub();
+  const any: Any__Output = { type_url: '', value: EMPTY_BYTES };
+  while (r.pos < end) {
+    const [field, wire] = r.tag();
+    expectWire(wire, LEN);
+    if (field === 1) any.type_url = r.string();
+    else if (field === 2) any.value = r.bytes();
+    else throw FALL_BACK;
+  }
+  if (r.pos !== end) throw FALL_BACK;
+  return any;
+}
+
+function decode(buf: Buffer): HandleMetricRequest__Output {
+  const r = new Reader(buf, 0, buf.length);
+  const req: HandleMetricRequest__Output = { instances: [], adapter_config: null, dedup_id: '' };
+  while (r.pos < r.end) {
+    const [field, wire] = r.tag();
+    expectWire(wire, LEN);
+    if (field === 1) req.instances.push(readInstance(r));
+    else if (field === 2) req.adapter_config = readAny(r);
+    else if (field === 3) req.dedup_id = r.string();
+    else throw FALL_BACK;
+  }
+  return req;
+}
+
+/** The fast decoder, falling back to `slow` (proto-loader's) for anything it does not take. */
+export function metricRequestDeserializer(
+  slow: (buf: Buffer) => HandleMetricRequest__Output,
+): (buf: Buffer) => HandleMetricRequest__Output {
+  return (buf) => {
+    try {
+      return decode(buf);
+    } catch {
+      // FALL_BACK, or anything unforeseen: the reference decoder decides.
+      return slow(buf);
+    }
+  };
+}

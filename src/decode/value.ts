@@ -72,9 +72,20 @@ export function decodeValueMap(map: Record<string, Value__Output> | null | undef
   const kinds: Record<string, ValueKind> = {};
   if (map) {
     for (const key of Object.keys(map)) {
-      const decoded = decodeValue(map[key], () => `${named(where)}[${JSON.stringify(key)}]`);
-      values[key] = decoded.value;
-      kinds[key] = decoded.kind;
+      const v = map[key];
+      // The members batches are made of, inline (same results as decodeValue):
+      // no intermediate object, no name closure per entry.
+      if (v?.value === 'string_value') {
+        values[key] = v.string_value ?? '';
+        kinds[key] = 'STRING';
+      } else if (v?.value === 'int64_value') {
+        values[key] = int64(v.int64_value ?? '0');
+        kinds[key] = 'INT64';
+      } else {
+        const decoded = decodeValue(v, () => `${named(where)}[${JSON.stringify(key)}]`);
+        values[key] = decoded.value;
+        kinds[key] = decoded.kind;
+      }
     }
   }
   return { values, kinds };

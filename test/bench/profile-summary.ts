@@ -36,6 +36,7 @@ const GROUPS: [string, (f: CallFrame) => boolean][] = [
   ['protobufjs', (f) => f.url.includes('/protobufjs/') || f.url.includes('/long/')],
   ['grpc-js', (f) => f.url.includes('@grpc/grpc-js')],
   ['http2/net (node)', (f) => /node:(internal\/)?(http2|net|stream|internal\/stream)/.test(f.url)],
+  ['our wire decoder (metric requests)', (f) => f.url.includes('/src/protocol/')],
   ['our decode', (f) => f.url.includes('/src/decode/')],
   ['our formatting', (f) => f.url.includes('/src/format/')],
   ['our sinks (+file writes)', (f) => f.url.includes('/src/sinks/')],

@@ -23,6 +23,40 @@ const FALL_BACK = new Error('metric request: not on the fast path');
 
 const EMPTY_BYTES = Buffer.alloc(0);
 
+// Batches repeat the same short strings (instance names, dimension keys,
+// service names) hundreds of times. Short ASCII strings are looked up in a
+// small direct-mapped table by a hash of their bytes and compared byte for
+// byte, so a repeat costs no native call and no new string. Bounded: one
+// string per slot, a new one replaces the old.
+const INTERN_MAX_BYTES = 64;
+const INTERN_SLOTS = 4096;
+const interned: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS);
+
+function shortString(buf: Buffer, start: number, end: number): string {
+  if (start === end) return '';
+  let h = 0x811c9dc5; // FNV-1a
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (b >= 0x80) return buf.toString('utf8', start, end);
+    h = Math.imul(h ^ b, 0x01000193);
+  }
+  const slot = (h >>> 0) & (INTERN_SLOTS - 1);
+  const cached = interned[slot];
+  if (cached !== undefined && cached.length === end - start) {
+    let same = true;
+    for (let i = 0; i < cached.length; i++) {
+      if (cached.charCodeAt(i) !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  const s = buf.toString('latin1', start, end); // ASCII: latin1 is the same text, decoded faster
+  interned[slot] = s;
+  return s;
+}
+
 class Reader {
   pos: number;
 
@@ -73,9 +107,9 @@ class Reader {
 
   string(): string {
     const end = this.sub();
-    const s = this.buf.toString('utf8', this.pos, end);
+    const start = this.pos;
     this.pos = end;
-    return s;
+    return end - start <= INTERN_MAX_BYTES ? shortString(this.buf, start, end) : this.buf.toString('utf8', start, end);
   }
 
   bytes(): Buffer {

@@ -38,6 +38,15 @@ describe('goMap and goValue', () => {
     // surrogate pair D800 DC00 sorts first.
     expect(goMap({ '\u{10000}': '2', '\uE000': '1', a: '0' })).toBe('map[a:0 \uE000:1 \u{10000}:2]');
     expect(goMap({ b: '2', a: '1', B: '0' })).toBe('map[B:0 a:1 b:2]');
+    const many = Array.from({ length: 20 }, (_, i) => `k${(i * 7) % 20}`);
+    const sorted = [...many].sort();
+    expect(goMap(Object.fromEntries(many.map((k) => [k, 'v'])))).toBe(`map[${sorted.map((k) => `${k}:v`).join(' ')}]`);
+    expect(goMap(Object.fromEntries(many.slice(0, 9).map((k) => [k, 'v'])))).toBe(
+      `map[${[...many.slice(0, 9)]
+        .sort()
+        .map((k) => `${k}:v`)
+        .join(' ')}]`,
+    );
   });
 
   it('prints doubles as Go does but integers in decimal', () => {

@@ -37,10 +37,22 @@ export function goMap(entries: Record<string, string>): string {
 /** The keys of `o` in UTF-8 byte order, as Go's fmt prints map keys. */
 function sortedKeys(o: object): string[] {
   const keys = Object.keys(o);
-  // Without surrogates, UTF-16 code unit order (the default sort) is UTF-8
-  // byte order; only keys beyond the BMP need the byte comparison.
+  // Without surrogates, UTF-16 code unit order (`<`, the default sort) is
+  // UTF-8 byte order; only keys beyond the BMP need the byte comparison.
   if (keys.some(hasSurrogate)) keys.sort(byteOrder);
-  else keys.sort();
+  else if (keys.length > 16) keys.sort();
+  else {
+    // Dimension maps are small: an insertion sort beats Array#sort's set-up.
+    for (let i = 1; i < keys.length; i++) {
+      const k = keys[i]!;
+      let j = i - 1;
+      while (j >= 0 && keys[j]! > k) {
+        keys[j + 1] = keys[j]!;
+        j--;
+      }
+      keys[j + 1] = k;
+    }
+  }
   return keys;
 }
 

@@ -147,10 +147,15 @@ class Reader {
     return d;
   }
 
-  /** Reads a tag and checks its wire type against the one expected for the field. */
-  tag(): [field: number, wire: number] {
+  /** Field number and wire type of the last tag read (fields, not a tuple: no garbage per tag). */
+  field = 0;
+  wire = 0;
+
+  /** Reads a tag into `field` and `wire`. */
+  tag(): void {
     const t = this.varint();
-    return [Math.floor(t / 8), t % 8];
+    this.field = Math.floor(t / 8);
+    this.wire = t % 8;
   }
 }
 
@@ -164,7 +169,9 @@ function wrapped<T>(r: Reader, wire: number, read: (r: Reader) => T, dflt: T): {
   const end = r.sub();
   let value = dflt;
   while (r.pos < end) {
-    const [field, w] = r.tag();
+    r.tag();
+    const field = r.field;
+    const w = r.wire;
     if (field !== 1) throw FALL_BACK;
     expectWire(w, LEN);
     value = read(r);
@@ -187,7 +194,9 @@ function readSecondsNanos(r: Reader): SecondsNanos {
   let seconds = '0';
   let nanos = 0;
   while (r.pos < end) {
-    const [field, wire] = r.tag();
+    r.tag();
+    const field = r.field;
+    const wire = r.wire;
     expectWire(wire, VARINT);
     if (field === 1) seconds = r.int64();
     else if (field === 2) nanos = r.int32();
@@ -197,26 +206,26 @@ function readSecondsNanos(r: Reader): SecondsNanos {
   return { seconds, nanos };
 }
 
-/** Map entry: key string (1), value (2) read by `read`; both must be there. */
-function readMapEntry<T>(r: Reader, read: (r: Reader, wire: number) => T): [string, T] {
+/** Map entry: key string (1), value (2) read by `read`; both must be there. Stored into `map`. */
+function readMapEntry<T>(r: Reader, map: Record<string, T>, read: (r: Reader, wire: number) => T): void {
   const end = r.sub();
   let key: string | undefined;
   let value: T | undefined;
   let hasValue = false;
   while (r.pos < end) {
-    const [field, wire] = r.tag();
-    if (field === 1) {
-      expectWire(wire, LEN);
+    r.tag();
+    if (r.field === 1) {
+      expectWire(r.wire, LEN);
       key = r.string();
-    } else if (field === 2) {
-      value = read(r, wire);
+    } else if (r.field === 2) {
+      value = read(r, r.wire);
       hasValue = true;
     } else {
       throw FALL_BACK;
     }
   }
   if (r.pos !== end || key === undefined || !hasValue) throw FALL_BACK;
-  return [key, value as T];
+  map[key] = value as T;
 }
 
 const readStringValue = (r: Reader, wire: number): string => {
@@ -230,11 +239,12 @@ function readStringMap(r: Reader, wire: number): { value: Record<string, string>
   const end = r.sub();
   const map: Record<string, string> = {};
   while (r.pos < end) {
-    const [field, w] = r.tag();
+    r.tag();
+    const field = r.field;
+    const w = r.wire;
     if (field !== 1) throw FALL_BACK;
     expectWire(w, LEN);
-    const [k, v] = readMapEntry(r, readStringValue);
-    map[k] = v;
+    readMapEntry(r, map, readStringValue);
   }
   if (r.pos !== end) throw FALL_BACK;
   return { value: map };
@@ -246,7 +256,9 @@ function readValue(r: Reader, wire: number): Value__Output {
   const v: Value__Output = {};
   let member = 0;
   while (r.pos < end) {
-    const [field, w] = r.tag();
+    r.tag();
+    const field = r.field;
+    const w = r.wire;
     if (member !== 0 && member !== field) throw FALL_BACK; // two members set
     member = field;
     switch (field) {
@@ -318,7 +330,9 @@ function readInstance(r: Reader): InstanceMsg__Output {
     monitored_resource_dimensions: {},
   };
   while (r.pos < end) {
-    const [field, wire] = r.tag();
+    r.tag();
+    const field = r.field;
+    const wire = r.wire;
     switch (field) {
       case INSTANCE_NAME_FIELD:
         expectWire(wire, LEN);
@@ -329,8 +343,7 @@ function readInstance(r: Reader): InstanceMsg__Output {
         break;
       case 2: {
         expectWire(wire, LEN);
-        const [k, v] = readMapEntry(r, readValue);
-        instance.dimensions[k] = v;
+        readMapEntry(r, instance.dimensions, readValue);
         break;
       }
       case 3:
@@ -339,8 +352,7 @@ function readInstance(r: Reader): InstanceMsg__Output {
         break;
       case 4: {
         expectWire(wire, LEN);
-        const [k, v] = readMapEntry(r, readValue);
-        instance.monitored_resource_dimensions[k] = v;
+        readMapEntry(r, instance.monitored_resource_dimensions, readValue);
         break;
       }
       default:
@@ -355,7 +367,9 @@ function readAny(r: Reader): Any__Output {
   const end = r.sub();
   const any: Any__Output = { type_url: '', value: EMPTY_BYTES };
   while (r.pos < end) {
-    const [field, wire] = r.tag();
+    r.tag();
+    const field = r.field;
+    const wire = r.wire;
     expectWire(wire, LEN);
     if (field === 1) any.type_url = r.string();
     else if (field === 2) any.value = r.bytes();
@@ -369,7 +383,9 @@ function decode(buf: Buffer): HandleMetricRequest__Output {
   const r = new Reader(buf, 0, buf.length);
   const req: HandleMetricRequest__Output = { instances: [], adapter_config: null, dedup_id: '' };
   while (r.pos < r.end) {
-    const [field, wire] = r.tag();
+    r.tag();
+    const field = r.field;
+    const wire = r.wire;
     expectWire(wire, LEN);
     if (field === 1) req.instances.push(readInstance(r));
     else if (field === 2) req.adapter_config = readAny(r);

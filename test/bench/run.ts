@@ -9,6 +9,7 @@
 //   --workers N             worker threads, each with its own connection (1)
 //   --out FILE --svg FILE   results JSON and chart (bench-results.json / .svg)
 //   --profile DIR           run the server with node --cpu-prof, profiles into DIR
+//   --node-args="A B"       extra node options for the server (e.g. --node-args=--max-semi-space-size=32)
 //
 // Every point starts a fresh server, so CPU and peak RSS belong to that point.
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -44,6 +45,7 @@ interface Options {
   out: string;
   svg: string;
   profileDir: string | undefined;
+  nodeArgs: string[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -60,6 +62,7 @@ function parseOptions(argv: string[]): Options {
       out: { type: 'string', default: 'bench-results.json' },
       svg: { type: 'string', default: 'bench-results.svg' },
       profile: { type: 'string' },
+      'node-args': { type: 'string', default: '' },
     },
   });
   const positive = (name: string, text: string): number => {
@@ -90,16 +93,17 @@ function parseOptions(argv: string[]): Options {
     out: path.resolve(values.out),
     svg: path.resolve(values.svg),
     profileDir: values.profile === undefined ? undefined : path.resolve(values.profile),
+    nodeArgs: values['node-args'].split(' ').filter((a) => a !== ''),
   };
 }
 
-function serverCommand(target: Options['target'], profileDir?: string): string[] {
+function serverCommand(target: Options['target'], nodeArgs: string[], profileDir?: string): string[] {
   const script =
     target === 'adapter' ? path.join(ROOT, 'dist/src/bin.js') : path.join(ROOT, 'dist/bench/test/bench/noop-server.js');
   const args = ['0', '--host', '127.0.0.1'];
   if (target === 'adapter') args.push('--log-level', 'warn');
-  const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
-  return [process.execPath, ...nodeArgs, script, ...args];
+  const profiling = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
+  return [process.execPath, ...nodeArgs, ...profiling, script, ...args];
 }
 
 /** Splits `total` calls in flight over at most `workers` workers. */
@@ -140,7 +144,7 @@ const sleepUntil = (epoch: number): Promise<void> => new Promise((r) => setTimeo
 async function runPoint(opts: Options, scenario: Scenario, concurrency: number): Promise<PointResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mygrpcadapter-bench-'));
   const filePath = path.join(dir, 'out.txt');
-  const [command, ...args] = serverCommand(opts.target, opts.profileDir);
+  const [command, ...args] = serverCommand(opts.target, opts.nodeArgs, opts.profileDir);
   let server: ServerProcess | undefined;
   try {
     server = await startServer(command!, args, ROOT);
@@ -256,10 +260,10 @@ class Progress {
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  const [, script = '', ...serverArgs] = serverCommand(opts.target);
+  const [, ...serverArgs] = serverCommand(opts.target, opts.nodeArgs);
   const results: BenchResults = {
     target: opts.target,
-    command: ['node', path.relative(ROOT, script), ...serverArgs].join(' '),
+    command: ['node', ...serverArgs.map((a) => (path.isAbsolute(a) ? path.relative(ROOT, a) : a))].join(' '),
     startedAt: new Date().toISOString(),
     node: process.version,
     cpus: os.cpus().length,

@@ -133,7 +133,10 @@ describe('metricRequestDeserializer', () => {
   });
 
   it('merges concatenated messages as proto-loader does (instances append, the last scalar wins)', () => {
-    const buf = Buffer.concat([encode(everyMember), encode({ instances: [yardstickInstance(1)], dedup_id: '2' })]);
+    const buf = Buffer.concat([
+      encode(everyMember),
+      encode({ instances: [yardstickInstance(1)], adapter_config: { type_url: 'other' }, dedup_id: '2' }),
+    ]);
     expect(fastOnly(buf)).toEqual(reference(buf));
   });
 

@@ -7,6 +7,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import type { HandleAuthorizationServiceDefinition } from '../generated/authorization/HandleAuthorizationService.js';
 import type { HandleMetricServiceDefinition } from '../generated/metric/HandleMetricService.js';
+import { authorizationRequestDeserializer } from './authorization-request.js';
 import { metricRequestDeserializer } from './metric-request.js';
 
 // Shared with scripts/gen-types.mjs so the generated types describe exactly
@@ -58,9 +59,10 @@ export function serviceDefinitions(): ServiceDefinitions {
       includeDirs: [PROTO_DIR],
     });
     const metric = pkg[METRIC_SERVICE] as unknown as HandleMetricServiceDefinition;
+    const authorization = pkg[AUTHORIZATION_SERVICE] as unknown as HandleAuthorizationServiceDefinition;
     definitions = {
-      // Report batches are the hot path: decode them straight from the wire
-      // (same objects; proto-loader's decoder stays the fallback).
+      // Both requests are decoded straight from the wire (same objects as
+      // proto-loader's; its decoder stays the fallback).
       metric: {
         ...metric,
         HandleMetric: {
@@ -68,7 +70,13 @@ export function serviceDefinitions(): ServiceDefinitions {
           requestDeserialize: metricRequestDeserializer(metric.HandleMetric.requestDeserialize),
         },
       },
-      authorization: pkg[AUTHORIZATION_SERVICE] as unknown as HandleAuthorizationServiceDefinition,
+      authorization: {
+        ...authorization,
+        HandleAuthorization: {
+          ...authorization.HandleAuthorization,
+          requestDeserialize: authorizationRequestDeserializer(authorization.HandleAuthorization.requestDeserialize),
+        },
+      },
     };
   }
   return definitions;

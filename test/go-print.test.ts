@@ -33,6 +33,22 @@ describe('goMap and goValue', () => {
     expect(goMap({})).toBe('map[]');
   });
 
+  it('sorts keys by UTF-8 bytes, also beyond the BMP (where UTF-16 order differs)', () => {
+    // U+E000 is EE 80 80 in UTF-8, U+10000 is F0 90 80 80; in UTF-16 the
+    // surrogate pair D800 DC00 sorts first.
+    expect(goMap({ '\u{10000}': '2', '\uE000': '1', a: '0' })).toBe('map[a:0 \uE000:1 \u{10000}:2]');
+    expect(goMap({ b: '2', a: '1', B: '0' })).toBe('map[B:0 a:1 b:2]');
+    const many = Array.from({ length: 20 }, (_, i) => `k${(i * 7) % 20}`);
+    const sorted = [...many].sort();
+    expect(goMap(Object.fromEntries(many.map((k) => [k, 'v'])))).toBe(`map[${sorted.map((k) => `${k}:v`).join(' ')}]`);
+    expect(goMap(Object.fromEntries(many.slice(0, 9).map((k) => [k, 'v'])))).toBe(
+      `map[${[...many.slice(0, 9)]
+        .sort()
+        .map((k) => `${k}:v`)
+        .join(' ')}]`,
+    );
+  });
+
   it('prints doubles as Go does but integers in decimal', () => {
     expect(goValue(1000000, 'DOUBLE')).toBe('1e+06');
     expect(goValue(1000000, 'INT64')).toBe('1000000');

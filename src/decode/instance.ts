@@ -24,8 +24,8 @@ export interface CallContext {
 export const TOKEN_PROPERTY = 'custom_token_header';
 
 export function metricRecord(instance: MetricInstance, index: number, ctx: CallContext): MetricRecord {
-  const where = `instances[${index}] ('${instance.name}')`;
-  const value = decodeValue(instance.value, `${where}.value`);
+  const where = (): string => `instances[${index}] ('${instance.name}')`;
+  const value = decodeValue(instance.value, () => `${where()}.value`);
   return {
     template: 'metric',
     instance: instance.name,
@@ -34,11 +34,11 @@ export function metricRecord(instance: MetricInstance, index: number, ctx: CallC
     config: ctx.config,
     value: value.value,
     valueKind: value.kind,
-    dimensions: decodeValueMap(instance.dimensions, `${where}.dimensions`),
+    dimensions: decodeValueMap(instance.dimensions, () => `${where()}.dimensions`),
     monitoredResourceType: instance.monitored_resource_type,
     monitoredResourceDimensions: decodeValueMap(
       instance.monitored_resource_dimensions,
-      `${where}.monitored_resource_dimensions`,
+      () => `${where()}.monitored_resource_dimensions`,
     ),
   };
 }

@@ -25,8 +25,41 @@ export function goFloat(n: number): string {
 
 /** Go's print of a map with string keys: `map[k1:v1 k2:v2]`, keys sorted by bytes. */
 export function goMap(entries: Record<string, string>): string {
-  const keys = Object.keys(entries).sort(byteOrder);
-  return `map[${keys.map((k) => `${k}:${entries[k]}`).join(' ')}]`;
+  const keys = sortedKeys(entries);
+  let s = 'map[';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    s += `${i === 0 ? '' : ' '}${k}:${entries[k]}`;
+  }
+  return s + ']';
+}
+
+/** The keys of `o` in UTF-8 byte order, as Go's fmt prints map keys. */
+function sortedKeys(o: object): string[] {
+  const keys = Object.keys(o);
+  // Without surrogates, UTF-16 code unit order (`<`, the default sort) is
+  // UTF-8 byte order; only keys beyond the BMP need the byte comparison.
+  if (keys.some(hasSurrogate)) keys.sort(byteOrder);
+  else if (keys.length > 16) keys.sort();
+  else {
+    // Dimension maps are small: an insertion sort beats Array#sort's set-up.
+    for (let i = 1; i < keys.length; i++) {
+      const k = keys[i]!;
+      let j = i - 1;
+      while (j >= 0 && keys[j]! > k) {
+        keys[j + 1] = keys[j]!;
+        j--;
+      }
+      keys[j + 1] = k;
+    }
+  }
+  return keys;
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+function hasSurrogate(s: string): boolean {
+  return SURROGATE.test(s);
 }
 
 export function byteOrder(a: string, b: string): number {
@@ -48,9 +81,12 @@ export function goValue(value: PlainValue, kind: ValueKind): string {
 }
 
 export function goValueMap(values: Record<string, PlainValue>, kinds: Record<string, ValueKind>): string {
-  const printed: Record<string, string> = {};
-  for (const key of Object.keys(values)) {
-    printed[key] = goValue(values[key] ?? null, kinds[key] ?? 'VALUE_TYPE_UNSPECIFIED');
+  // goMap's order and layout, printing each value in place (no intermediate map).
+  const keys = sortedKeys(values);
+  let s = 'map[';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    s += `${i === 0 ? '' : ' '}${k}:${goValue(values[k] ?? null, kinds[k] ?? 'VALUE_TYPE_UNSPECIFIED')}`;
   }
-  return goMap(printed);
+  return s + ']';
 }

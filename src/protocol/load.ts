@@ -7,6 +7,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import type { HandleAuthorizationServiceDefinition } from '../generated/authorization/HandleAuthorizationService.js';
 import type { HandleMetricServiceDefinition } from '../generated/metric/HandleMetricService.js';
+import { authorizationRequestDeserializer } from './authorization-request.js';
+import { metricRequestDeserializer } from './metric-request.js';
 
 // Shared with scripts/gen-types.mjs so the generated types describe exactly
 // the objects the loader produces.
@@ -60,9 +62,25 @@ export function packageDefinition(): protoLoader.PackageDefinition {
 export function serviceDefinitions(): ServiceDefinitions {
   if (!definitions) {
     const pkg = packageDefinition();
+    const metric = pkg[METRIC_SERVICE] as unknown as HandleMetricServiceDefinition;
+    const authorization = pkg[AUTHORIZATION_SERVICE] as unknown as HandleAuthorizationServiceDefinition;
     definitions = {
-      metric: pkg[METRIC_SERVICE] as unknown as HandleMetricServiceDefinition,
-      authorization: pkg[AUTHORIZATION_SERVICE] as unknown as HandleAuthorizationServiceDefinition,
+      // Both requests are decoded straight from the wire (same objects as
+      // proto-loader's; its decoder stays the fallback).
+      metric: {
+        ...metric,
+        HandleMetric: {
+          ...metric.HandleMetric,
+          requestDeserialize: metricRequestDeserializer(metric.HandleMetric.requestDeserialize),
+        },
+      },
+      authorization: {
+        ...authorization,
+        HandleAuthorization: {
+          ...authorization.HandleAuthorization,
+          requestDeserialize: authorizationRequestDeserializer(authorization.HandleAuthorization.requestDeserialize),
+        },
+      },
     };
   }
   return definitions;

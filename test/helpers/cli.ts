@@ -1,9 +1,19 @@
 // Runs the built CLI (dist/) as a child process, the way operators run it.
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The checkout: the nearest folder up with a package.json (this file also runs compiled, from dist/bench/). */
+export const ROOT: string = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('no package.json above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+  return dir;
+})();
 export const BIN = path.join(ROOT, 'dist/src/bin.js');
 
 export interface CliProcess {

@@ -1,0 +1,83 @@
+// A direct wire decoder for HandleMetricRequest, the adapter's hottest path
+// (Mixer batches hundreds of instances per call): one pass, no protobufjs
+// decode-then-toObject and no Long objects; proto-loader's deserializer stays
+// the fallback (see wire-reader.ts).
+import type { HandleMetricRequest__Output } from '../generated/metric/HandleMetricRequest.js';
+import type { InstanceMsg__Output } from '../generated/metric/InstanceMsg.js';
+import {
+  expectWire,
+  FALL_BACK,
+  INSTANCE_NAME_FIELD,
+  LEN,
+  Reader,
+  readAny,
+  readMapEntry,
+  readValue,
+  withFallback,
+} from './wire-reader.js';
+
+function readInstance(r: Reader): InstanceMsg__Output {
+  const end = r.sub();
+  const instance: InstanceMsg__Output = {
+    name: '',
+    value: null,
+    dimensions: {},
+    monitored_resource_type: '',
+    monitored_resource_dimensions: {},
+  };
+  while (r.pos < end) {
+    r.tag();
+    const field = r.field;
+    const wire = r.wire;
+    switch (field) {
+      case INSTANCE_NAME_FIELD:
+        expectWire(wire, LEN);
+        instance.name = r.string();
+        break;
+      case 1:
+        instance.value = readValue(r, wire);
+        break;
+      case 2: {
+        expectWire(wire, LEN);
+        readMapEntry(r, instance.dimensions, readValue);
+        break;
+      }
+      case 3:
+        expectWire(wire, LEN);
+        instance.monitored_resource_type = r.string();
+        break;
+      case 4: {
+        expectWire(wire, LEN);
+        readMapEntry(r, instance.monitored_resource_dimensions, readValue);
+        break;
+      }
+      default:
+        throw FALL_BACK;
+    }
+  }
+  if (r.pos !== end) throw FALL_BACK;
+  return instance;
+}
+
+function decode(buf: Buffer): HandleMetricRequest__Output {
+  const r = new Reader(buf, 0, buf.length);
+  const req: HandleMetricRequest__Output = { instances: [], adapter_config: null, dedup_id: '' };
+  while (r.pos < r.end) {
+    r.tag();
+    const field = r.field;
+    const wire = r.wire;
+    expectWire(wire, LEN);
+    if (field === 1) req.instances.push(readInstance(r));
+    else if (field === 2) req.adapter_config = readAny(r);
+    else if (field === 3) req.dedup_id = r.string();
+    else throw FALL_BACK;
+  }
+  return req;
+}
+
+/** The fast decoder, falling back to `slow` (proto-loader's) for anything it does not take. */
+export function metricRequestDeserializer(
+  slow: (buf: Buffer) => HandleMetricRequest__Output,
+): (buf: Buffer) => HandleMetricRequest__Output {
+  return withFallback(decode, slow);
+}

@@ -1,0 +1,77 @@
+// The bench's load shapes, each encoded once into the exact request bytes the
+// workers send on every call.
+import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH, PARAMS_TYPE_URL, protoRoot } from '../../src/protocol/load.js';
+
+/** Where the adapter writes the records: its stdout (sent to /dev/null) or a temp file. */
+export type Sink = 'stdout' | 'file';
+
+export interface Scenario {
+  name: string;
+  /** gRPC method path the calls go to. */
+  path: string;
+  /** Metric instances per call (1 for authorization: one check per call). */
+  instancesPerCall: number;
+  sink: Sink;
+  /** The CheckResult status code every call must get (authorization only). */
+  expectCheckCode?: number;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  { name: 'metric1_stdout', path: METRIC_METHOD_PATH, instancesPerCall: 1, sink: 'stdout' },
+  { name: 'metric100_file', path: METRIC_METHOD_PATH, instancesPerCall: 100, sink: 'file' },
+  { name: 'metric1000_file', path: METRIC_METHOD_PATH, instancesPerCall: 1000, sink: 'file' },
+  { name: 'auth_allow', path: AUTHORIZATION_METHOD_PATH, instancesPerCall: 1, sink: 'stdout', expectCheckCode: 0 },
+  { name: 'auth_deny', path: AUTHORIZATION_METHOD_PATH, instancesPerCall: 1, sink: 'stdout', expectCheckCode: 7 },
+];
+
+/** The key authorization scenarios configure and the allow scenario presents. */
+export const AUTH_KEY = 'secret';
+
+const INSTANCE_NAME = 'i1metric.instance.istio-system';
+const DEDUP_ID = '899657512539659575';
+
+function paramsAny(fields: Record<string, string>): { type_url: string; value: Uint8Array } {
+  const type = protoRoot().lookupType('adapter.mygrpcadapter.config.Params');
+  return { type_url: PARAMS_TYPE_URL, value: type.encode(type.fromObject(fields)).finish() };
+}
+
+/** One metric instance shaped like the yardstick's: an int64 value and four dimensions. */
+function metricInstance(i: number): Record<string, unknown> {
+  return {
+    name: INSTANCE_NAME,
+    value: { int64_value: 1000 + i },
+    dimensions: {
+      response_code: { int64_value: 200 },
+      request_size: { int64_value: 1235 + i },
+      destination_service: { string_value: 'details.default.svc.cluster.local' },
+      source_service: { string_value: 'productpage.default.svc.cluster.local' },
+    },
+  };
+}
+
+/**
+ * The request body of one call. `filePath` is where file-sink scenarios
+ * append (ignored by the others).
+ */
+export function encodeRequest(scenario: Scenario, filePath: string): Buffer {
+  const root = protoRoot();
+  if (scenario.path === METRIC_METHOD_PATH) {
+    const type = root.lookupType('metric.HandleMetricRequest');
+    const instances = Array.from({ length: scenario.instancesPerCall }, (_, i) => metricInstance(i));
+    const config = paramsAny(scenario.sink === 'file' ? { file_path: filePath } : {});
+    return Buffer.from(
+      type.encode(type.fromObject({ instances, adapter_config: config, dedup_id: DEDUP_ID })).finish(),
+    );
+  }
+  const type = root.lookupType('authorization.HandleAuthorizationRequest');
+  const token = scenario.expectCheckCode === 0 ? AUTH_KEY : 'wrong';
+  const request = {
+    instance: {
+      name: 'icheck.instance.istio-system',
+      subject: { properties: { custom_token_header: { string_value: token } } },
+    },
+    adapter_config: paramsAny({ auth_key: AUTH_KEY }),
+    dedup_id: DEDUP_ID,
+  };
+  return Buffer.from(type.encode(type.fromObject(request)).finish());
+}

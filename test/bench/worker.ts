@@ -1,0 +1,153 @@
+// One load worker: a single grpc-js channel (one HTTP/2 connection, as Mixer
+// uses) with `concurrency` calls kept in flight, each sending the same
+// pre-encoded bytes. Calls that complete inside the measurement window are
+// counted and their latencies go into an HDR histogram (microseconds).
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import * as grpc from '@grpc/grpc-js';
+import hdr from 'hdr-histogram-js';
+import { protoRoot } from '../../src/protocol/load.js';
+
+export interface WorkerJob {
+  address: string;
+  path: string;
+  request: Uint8Array;
+  concurrency: number;
+  /** CheckResult.status.code every answer must carry; undefined: no check. */
+  expectCheckCode: number | undefined;
+}
+
+/** Epoch milliseconds (performance.timeOrigin-based) of the phase boundaries. */
+export interface Schedule {
+  startAt: number;
+  measureAt: number;
+  stopAt: number;
+}
+
+/**
+ * Worker -> main: `ready` once connected, then `done` or `failed`.
+ * Main -> worker: one Schedule once every worker is ready.
+ */
+export type WorkerMessage =
+  { type: 'ready' } | { type: 'done'; result: WorkerResult } | { type: 'failed'; error: string };
+
+export interface WorkerResult {
+  /** Calls completed inside the measurement window. */
+  calls: number;
+  /**
+   * Epoch ms the window really ended: the schedule's stop, or later when no
+   * call had completed by then and the worker waited for the first one.
+   */
+  measuredUntil: number;
+  /** Failed calls during warm-up and measurement (gRPC errors). */
+  errors: number;
+  /** Calls that succeeded with another answer than expected. */
+  wrongAnswers: number;
+  firstError: string | undefined;
+  /** The latency histogram, hdr-histogram-js compressed base64. */
+  histogram: string;
+}
+
+/** Highest latency tracked: 60 s in microseconds. */
+export const HIGHEST_TRACKABLE_US = 60_000_000;
+
+export function newHistogram(): hdr.Histogram {
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: HIGHEST_TRACKABLE_US,
+    numberOfSignificantValueDigits: 3,
+  });
+}
+
+/** Epoch milliseconds with sub-millisecond precision, comparable across threads. */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+const identity = (b: Buffer): Buffer => b;
+
+async function run(job: WorkerJob, port: MessagePort): Promise<WorkerResult> {
+  const client = new grpc.Client(job.address, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  });
+  await new Promise<void>((resolve, reject) =>
+    client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())),
+  );
+  const request = Buffer.from(job.request.buffer, job.request.byteOffset, job.request.byteLength);
+  const checkResult = protoRoot().lookupType('istio.mixer.adapter.model.v1beta1.CheckResult');
+  const histogram = newHistogram();
+  const result: WorkerResult = {
+    calls: 0,
+    measuredUntil: 0,
+    errors: 0,
+    wrongAnswers: 0,
+    firstError: undefined,
+    histogram: '',
+  };
+
+  const wrongAnswer = (reply: Buffer): string | undefined => {
+    if (job.expectCheckCode === undefined) return undefined;
+    const decoded = checkResult.toObject(checkResult.decode(reply), { defaults: true }) as {
+      status?: { code?: number; message?: string };
+    };
+    const code = decoded.status?.code ?? 0;
+    return code === job.expectCheckCode
+      ? undefined
+      : `CheckResult code ${code} (${decoded.status?.message ?? ''}), expected ${job.expectCheckCode}`;
+  };
+
+  const lane = (): Promise<void> =>
+    new Promise((resolve) => {
+      const next = (): void => {
+        const started = epochMs();
+        // Past the stop, go on only while no call has been counted yet (slow
+        // points, short windows), and never past ten windows.
+        if (started >= schedule.stopAt && (result.calls > 0 || started >= hardStop)) {
+          resolve();
+          return;
+        }
+        client.makeUnaryRequest(job.path, identity, identity, request, (err, reply) => {
+          const ended = epochMs();
+          if (err || !reply) {
+            result.errors++;
+            result.firstError ??= err ? `${err.code} ${err.details}` : 'empty reply';
+          } else {
+            const wrong = wrongAnswer(reply);
+            if (wrong !== undefined) {
+              result.wrongAnswers++;
+              result.firstError ??= wrong;
+            }
+            // Closed loop: a call counts when it completes inside the window.
+            const inWindow = ended <= schedule.stopAt || (result.calls === 0 && ended <= hardStop);
+            if (ended >= schedule.measureAt && inWindow) {
+              result.calls++;
+              result.measuredUntil = Math.max(schedule.stopAt, ended);
+              histogram.recordValue(Math.max(1, Math.round((ended - started) * 1000)));
+            }
+          }
+          next();
+        });
+      };
+      next();
+    });
+
+  const schedule = await new Promise<Schedule>((resolve) => {
+    port.once('message', resolve);
+    port.postMessage({ type: 'ready' } satisfies WorkerMessage);
+  });
+  const hardStop = schedule.stopAt + 9 * (schedule.stopAt - schedule.measureAt);
+  result.measuredUntil = schedule.stopAt;
+  const wait = schedule.startAt - epochMs();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  await Promise.all(Array.from({ length: job.concurrency }, lane));
+  client.close();
+  result.histogram = hdr.encodeIntoCompressedBase64(histogram);
+  return result;
+}
+
+if (parentPort) {
+  const port = parentPort;
+  run(workerData as WorkerJob, port).then(
+    (result) => port.postMessage({ type: 'done', result } satisfies WorkerMessage),
+    (err: unknown) => port.postMessage({ type: 'failed', error: String(err) } satisfies WorkerMessage),
+  );
+}

@@ -10,6 +10,7 @@ import { CallRecorder } from './recording/calls.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { HandlerTable } from './server/handler-table.js';
 import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/security.js';
+import { DecodePool } from './server/decode-pool.js';
 import { AdapterHealth } from './server/health.js';
 import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
@@ -27,6 +28,8 @@ export interface AdapterOptions {
   maxConnectionAgeMs: number;
   /** Distinct handler configurations kept decoded. */
   handlerCacheSize: number;
+  /** Worker threads that decode and format large metric batches; 0 = all on the main thread. */
+  decodeWorkers: number;
   /** On shutdown: how long health says NOT_SERVING before the server stops accepting calls. */
   drainDelayMs: number;
   /** How long shutdown waits for in-flight calls before cancelling them. */
@@ -59,6 +62,7 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   maxMessageBytes: 16 * 1024 * 1024,
   maxConnectionAgeMs: 0,
   handlerCacheSize: 256,
+  decodeWorkers: 0,
   drainDelayMs: 0,
   shutdownGraceMs: 10_000,
   sinkBufferBytes: 64 * 1024 * 1024,
@@ -141,9 +145,10 @@ export async function startAdapter(
     },
   );
   const health = new AdapterHealth();
+  const decodePool = options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log) : undefined;
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   const server = createAdapterServer(
-    { handlers, log, metrics, now: () => new Date() },
+    { handlers, log, metrics, now: () => new Date(), decodePool },
     { maxReceiveMessageBytes: options.maxMessageBytes, maxConnectionAgeMs: options.maxConnectionAgeMs },
     health,
     { recorder, interceptors: security.interceptors },
@@ -153,6 +158,7 @@ export async function startAdapter(
     port = await bind(server, options.host, options.port, security.credentials);
   } catch (err) {
     security.close();
+    await decodePool?.close();
     await recorder?.close(); // nothing was recorded; do not leave the file open
     throw err;
   }
@@ -175,6 +181,7 @@ export async function startAdapter(
       const forced = await shutdown(server, options.shutdownGraceMs);
       if (forced) log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight calls cancelled after the grace period');
       security.close();
+      await decodePool?.close();
       handlers.clear();
       await sinks.closeAll();
       await recorder?.close();

@@ -134,6 +134,8 @@ describe('SinkPool', () => {
         state.opened++;
         const sink: Sink = {
           write: () => Promise.resolve(),
+          acceptsEncoded: false,
+          writeEncoded: () => Promise.resolve(),
           flush: () => Promise.resolve(),
           reopen: () => Promise.resolve(),
           bufferedBytes: 0,

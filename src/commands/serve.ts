@@ -1,4 +1,5 @@
 // `mygrpcadapter [port]`: run the adapter until SIGINT/SIGTERM.
+import os from 'node:os';
 import path from 'node:path';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { FORMATS, type FormatName } from '../decode/params.js';
@@ -9,6 +10,9 @@ import type { FsyncPolicy } from '../sinks/file.js';
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const FSYNC: readonly FsyncPolicy[] = ['never', 'batch', 'interval'];
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
+// One worker beside the main thread: the second core of a small node does the
+// decoding while the first keeps up with HTTP/2.
+const DEFAULT_DECODE_WORKERS = Math.min(2, Math.max(0, os.availableParallelism() - 1));
 
 interface ServeArgs {
   port: number;
@@ -19,6 +23,7 @@ interface ServeArgs {
   'max-message-bytes': number;
   'max-connection-age': number;
   'handler-cache-size': number;
+  'decode-workers': number;
   'drain-delay': number;
   'shutdown-grace': number;
   'shutdown-timeout': number;
@@ -64,6 +69,10 @@ export function serveOptions<T>(y: Argv<T>) {
       ms('ms after which a client connection is asked to reconnect, spreading Mixer over replicas (0 = never)', 0),
     )
     .option('handler-cache-size', ms('distinct handler configurations kept decoded', DEFAULT_OPTIONS.handlerCacheSize))
+    .option(
+      'decode-workers',
+      ms('worker threads that decode and format large metric batches (0 = main thread only)', DEFAULT_DECODE_WORKERS),
+    )
     .option(
       'drain-delay',
       ms('ms health reports NOT_SERVING before the server stops accepting', DEFAULT_OPTIONS.drainDelayMs),
@@ -162,6 +171,7 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     maxMessageBytes: wholeNumber('--max-message-bytes', args['max-message-bytes'], 1),
     maxConnectionAgeMs: wholeNumber('--max-connection-age', args['max-connection-age']),
     handlerCacheSize: wholeNumber('--handler-cache-size', args['handler-cache-size'], 1),
+    decodeWorkers: wholeNumber('--decode-workers', args['decode-workers'], 0, 64),
     drainDelayMs: wholeNumber('--drain-delay', args['drain-delay']),
     shutdownGraceMs: wholeNumber('--shutdown-grace', args['shutdown-grace']),
     sinkBufferBytes: wholeNumber('--sink-buffer-bytes', args['sink-buffer-bytes'], 1),

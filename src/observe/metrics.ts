@@ -109,13 +109,30 @@ export class AdapterMetrics {
     });
   }
 
+  // Label-bound children, kept: resolving label values costs more than the
+  // increment itself on the per-call path.
+  private readonly callChildren = new Map<string, { count: Counter.Internal; seconds: Histogram.Internal<'method'> }>();
+  private readonly instanceChildren = new Map<string, Counter.Internal>();
+
   callFinished(method: string, code: string, seconds: number): void {
-    this.calls.inc({ method, code });
-    this.callSeconds.observe({ method }, seconds);
+    const key = `${method} ${code}`;
+    let child = this.callChildren.get(key);
+    if (!child) {
+      child = { count: this.calls.labels({ method, code }), seconds: this.callSeconds.labels({ method }) };
+      this.callChildren.set(key, child);
+    }
+    child.count.inc();
+    child.seconds.observe(seconds);
   }
 
   instances(template: string, handler: string, n: number): void {
-    this.instanceCount.inc({ template, handler }, n);
+    const key = `${template} ${handler}`;
+    let child = this.instanceChildren.get(key);
+    if (!child) {
+      child = this.instanceCount.labels({ template, handler });
+      this.instanceChildren.set(key, child);
+    }
+    child.inc(n);
   }
 
   paramsDecodeError(): void {

@@ -2,6 +2,7 @@
 // (Mixer batches hundreds of instances per call): one pass, no protobufjs
 // decode-then-toObject and no Long objects; proto-loader's deserializer stays
 // the fallback (see wire-reader.ts).
+import type { Any__Output } from '../generated/google/protobuf/Any.js';
 import type { HandleMetricRequest__Output } from '../generated/metric/HandleMetricRequest.js';
 import type { InstanceMsg__Output } from '../generated/metric/InstanceMsg.js';
 import {
@@ -80,4 +81,36 @@ export function metricRequestDeserializer(
   slow: (buf: Buffer) => HandleMetricRequest__Output,
 ): (buf: Buffer) => HandleMetricRequest__Output {
   return withFallback(decode, slow);
+}
+
+/** What the server needs of a metric request before its instances are decoded. */
+export interface MetricEnvelope {
+  adapterConfig: Any__Output | null;
+  dedupId: string;
+  instanceCount: number;
+}
+
+/**
+ * Reads the top level of a HandleMetricRequest, skipping over the instances:
+ * enough to pick the handler while the instances are decoded elsewhere.
+ * Undefined for anything off the fast path (the caller decodes it all inline).
+ */
+export function scanMetricEnvelope(buf: Buffer): MetricEnvelope | undefined {
+  try {
+    const r = new Reader(buf, 0, buf.length);
+    const envelope: MetricEnvelope = { adapterConfig: null, dedupId: '', instanceCount: 0 };
+    while (r.pos < r.end) {
+      r.tag();
+      expectWire(r.wire, LEN);
+      if (r.field === 1) {
+        r.pos = r.sub();
+        envelope.instanceCount++;
+      } else if (r.field === 2) envelope.adapterConfig = readAny(r);
+      else if (r.field === 3) envelope.dedupId = r.string();
+      else throw FALL_BACK;
+    }
+    return envelope;
+  } catch {
+    return undefined;
+  }
 }

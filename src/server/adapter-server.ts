@@ -34,6 +34,8 @@ export function createAdapterServer(
 ): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
+    // Channelz keeps per-call statistics nobody reads here; off saves a few percent per small call.
+    'grpc.enable_channelz': 0,
     ...(limits.maxConnectionAgeMs ? { 'grpc.max_connection_age_ms': limits.maxConnectionAgeMs } : {}),
     interceptors,
   });

@@ -1,22 +1,52 @@
 // /metric.HandleMetricService/HandleMetric: decode every instance, then hand
 // the records of the call to the handler's sink; OK only once they are written.
+// Large batches are decoded and formatted by a worker thread when there is a
+// decode pool; small ones are not worth the hop.
 import type { handleUnaryCall } from '@grpc/grpc-js';
 import type { ReportResult } from '../generated/istio/mixer/adapter/model/v1beta1/ReportResult.js';
 import { metricRecord } from '../decode/instance.js';
 import { decodeMetricRequest } from '../decode/request.js';
+import { scanMetricEnvelope, type MetricEnvelope } from '../protocol/metric-request.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
+
+/** Requests smaller than this are decoded inline (a handful of instances). */
+export const OFFLOAD_MIN_BYTES = 4096;
+
+async function inline(ctx: ServiceContext, bytes: Buffer): Promise<void> {
+  const req = decodeMetricRequest(bytes);
+  const handler = ctx.handlers.resolve(req.adapter_config);
+  const callCtx = { dedupId: req.dedup_id, receivedAt: ctx.now().toISOString(), config: handler.config.view };
+  const records = req.instances.map((instance, i) => metricRecord(instance, i, callCtx));
+  ctx.metrics.instances('metric', handler.id, records.length);
+  if (records.length > 0) await ctx.handlers.withSink(handler, (sink) => sink.write(records));
+}
+
+async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnvelope): Promise<void> {
+  const pool = ctx.decodePool!;
+  const handler = ctx.handlers.resolve(envelope.adapterConfig);
+  if (envelope.instanceCount === 0) return;
+  const receivedAt = ctx.now().toISOString();
+  await ctx.handlers.withSink(handler, async (sink) => {
+    if (!sink.acceptsEncoded) return inline(ctx, bytes);
+    const { encoded, instances } = await pool.encodeMetric(
+      bytes,
+      handler.sinkSpec.format,
+      handler.config.view,
+      receivedAt,
+    );
+    ctx.metrics.instances('metric', handler.id, instances);
+    await sink.writeEncoded(encoded);
+  });
+}
 
 export function handleMetric(ctx: ServiceContext): handleUnaryCall<Buffer, ReportResult> {
   return (call, callback) => {
     answer(ctx, 'HandleMetric', callback, async () => {
-      const req = decodeMetricRequest(call.request);
-      const handler = ctx.handlers.resolve(req.adapter_config);
-      const callCtx = { dedupId: req.dedup_id, receivedAt: ctx.now().toISOString(), config: handler.config.view };
-      const records = req.instances.map((instance, i) => metricRecord(instance, i, callCtx));
-      ctx.metrics.instances('metric', handler.id, records.length);
-      if (records.length > 0) await ctx.handlers.withSink(handler, (sink) => sink.write(records));
-      ctx.log.debug({ dedupId: req.dedup_id, instances: records.length }, 'HandleMetric done');
+      const bytes = call.request;
+      const envelope = ctx.decodePool && bytes.length >= OFFLOAD_MIN_BYTES ? scanMetricEnvelope(bytes) : undefined;
+      if (envelope) await offloaded(ctx, bytes, envelope);
+      else await inline(ctx, bytes);
       return {};
     });
   };

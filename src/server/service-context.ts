@@ -1,6 +1,7 @@
 import { status, type sendUnaryData } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
 import type { AdapterMetrics } from '../observe/metrics.js';
+import type { DecodePool } from './decode-pool.js';
 import type { HandlerTable } from './handler-table.js';
 import { toCallError } from './status.js';
 
@@ -10,6 +11,8 @@ export interface ServiceContext {
   log: Logger;
   metrics: AdapterMetrics;
   now: () => Date;
+  /** Worker threads for large metric batches; undefined: everything on the main thread. */
+  decodePool?: DecodePool | undefined;
 }
 
 /**

@@ -102,6 +102,8 @@ export class FileSink extends WriterSink {
     }
   }
 
+  readonly acceptsEncoded = true;
+
   protected encode(records: readonly AdapterRecord[]): Buffer {
     return Buffer.from(this.format(records));
   }

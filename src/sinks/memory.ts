@@ -34,6 +34,8 @@ export class MemorySink extends WriterSink {
     );
   }
 
+  readonly acceptsEncoded = false;
+
   protected encode(records: readonly AdapterRecord[]): Buffer {
     return Buffer.from(JSON.stringify(records));
   }

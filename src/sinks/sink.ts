@@ -12,6 +12,13 @@ export interface Sink {
    * drops silently.
    */
   write(records: readonly AdapterRecord[]): Promise<void>;
+  /**
+   * True when the sink appends its spec's format as is, so records formatted
+   * elsewhere (a decode worker) can go through writeEncoded.
+   */
+  readonly acceptsEncoded: boolean;
+  /** Appends records already formatted in the sink's format; same guarantees as write(). */
+  writeEncoded(bytes: Buffer): Promise<void>;
   /** Resolves when everything accepted so far is written. */
   flush(): Promise<void>;
   /** Flushes, then releases the destination. Idempotent; later writes reject with SinkClosedError. */

@@ -29,6 +29,8 @@ export class StreamSink extends WriterSink {
     if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
   }
 
+  readonly acceptsEncoded = true;
+
   protected encode(records: readonly AdapterRecord[]): Buffer {
     return Buffer.from(this.format(records));
   }

@@ -42,11 +42,24 @@ export abstract class WriterSink implements Sink {
     return this.writer.counters;
   }
 
+  /** Sinks that write their format's bytes unchanged say so (the memory sink does not). */
+  abstract readonly acceptsEncoded: boolean;
+
   async write(records: readonly AdapterRecord[]): Promise<void> {
     if (this.closed) throw new SinkClosedError(this.what);
     if (records.length === 0) return;
+    await this.append(this.encode(records));
+  }
+
+  async writeEncoded(bytes: Buffer): Promise<void> {
+    if (this.closed) throw new SinkClosedError(this.what);
+    if (bytes.length === 0) return;
+    await this.append(bytes);
+  }
+
+  private async append(bytes: Buffer): Promise<void> {
     try {
-      await this.writer.write(this.encode(records));
+      await this.writer.write(bytes);
     } catch (err) {
       if (err instanceof BufferFullError) throw err;
       throw SinkError.from(`cannot write to ${this.what}`, err);

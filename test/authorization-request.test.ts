@@ -6,6 +6,7 @@ import type { HandleAuthorizationRequest__Output } from '../src/generated/author
 import { AUTHORIZATION_PROTO, AUTHORIZATION_SERVICE, PROTO_DIR, protoRoot } from '../src/protocol/load.js';
 import loaderOptions from '../src/protocol/loader-options.json' with { type: 'json' };
 import { authorizationRequestDeserializer } from '../src/protocol/authorization-request.js';
+import { outcome, prng } from './helpers/differential.js';
 
 type Deserialize = (buf: Buffer) => HandleAuthorizationRequest__Output;
 
@@ -66,24 +67,6 @@ const everyField = {
   },
   dedup_id: 'x',
 };
-
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function outcome(decode: Deserialize, buf: Buffer): { ok: HandleAuthorizationRequest__Output } | { threw: true } {
-  try {
-    return { ok: decode(buf) };
-  } catch {
-    return { threw: true };
-  }
-}
 
 describe('authorizationRequestDeserializer', () => {
   it.each([

@@ -7,6 +7,7 @@ import type { HandleMetricRequest__Output } from '../src/generated/metric/Handle
 import { METRIC_PROTO, METRIC_SERVICE, PROTO_DIR, protoRoot } from '../src/protocol/load.js';
 import loaderOptions from '../src/protocol/loader-options.json' with { type: 'json' };
 import { metricRequestDeserializer } from '../src/protocol/metric-request.js';
+import { outcome, prng } from './helpers/differential.js';
 
 type Deserialize = (buf: Buffer) => HandleMetricRequest__Output;
 
@@ -90,25 +91,6 @@ const everyMember = {
   },
   dedup_id: '899657512539659575',
 };
-
-/** A small deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function outcome(decode: Deserialize, buf: Buffer): { ok: HandleMetricRequest__Output } | { threw: true } {
-  try {
-    return { ok: decode(buf) };
-  } catch {
-    return { threw: true };
-  }
-}
 
 describe('metricRequestDeserializer', () => {
   it('decodes a yardstick batch on the fast path, equal to proto-loader', () => {

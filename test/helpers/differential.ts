@@ -1,0 +1,21 @@
+// For tests that compare a fast decoder with the reference one on many inputs.
+
+/** A small deterministic PRNG (mulberry32) so failures reproduce. */
+export function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What a decoder made of `buf`: its result, or that it threw. */
+export function outcome<T>(decode: (buf: Buffer) => T, buf: Buffer): { ok: T } | { threw: true } {
+  try {
+    return { ok: decode(buf) };
+  } catch {
+    return { threw: true };
+  }
+}

@@ -1,25 +1,14 @@
 // The direct HandleAuthorizationRequest decoder against proto-loader's: the
 // check Mixer sends, every field, merged messages and mutated bytes.
-import * as protoLoader from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import type { HandleAuthorizationRequest__Output } from '../src/generated/authorization/HandleAuthorizationRequest.js';
-import { AUTHORIZATION_PROTO, AUTHORIZATION_SERVICE, PROTO_DIR, protoRoot } from '../src/protocol/load.js';
-import loaderOptions from '../src/protocol/loader-options.json' with { type: 'json' };
+import { AUTHORIZATION_SERVICE, protoRoot } from '../src/protocol/load.js';
 import { authorizationRequestDeserializer } from '../src/protocol/authorization-request.js';
-import { outcome, prng } from './helpers/differential.js';
+import { outcome, prng, referenceDeserializer } from './helpers/differential.js';
 
 type Deserialize = (buf: Buffer) => HandleAuthorizationRequest__Output;
 
-const reference: Deserialize = (() => {
-  const pkg = protoLoader.loadSync([AUTHORIZATION_PROTO], {
-    ...loaderOptions,
-    longs: String,
-    enums: String,
-    includeDirs: [PROTO_DIR],
-  });
-  const service = pkg[AUTHORIZATION_SERVICE] as unknown as { HandleAuthorization: { requestDeserialize: Deserialize } };
-  return service.HandleAuthorization.requestDeserialize;
-})();
+const reference: Deserialize = referenceDeserializer(AUTHORIZATION_SERVICE, 'HandleAuthorization');
 
 const fastOnly = authorizationRequestDeserializer(() => {
   throw new Error('fell back to proto-loader');

@@ -1,26 +1,15 @@
 // The direct HandleMetricRequest decoder against proto-loader's, which it
 // must match object for object: typical batches, every Value member and edge
 // number, merged (concatenated) messages, and mutated bytes.
-import * as protoLoader from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import type { HandleMetricRequest__Output } from '../src/generated/metric/HandleMetricRequest.js';
-import { METRIC_PROTO, METRIC_SERVICE, PROTO_DIR, protoRoot } from '../src/protocol/load.js';
-import loaderOptions from '../src/protocol/loader-options.json' with { type: 'json' };
+import { METRIC_SERVICE, protoRoot } from '../src/protocol/load.js';
 import { metricRequestDeserializer } from '../src/protocol/metric-request.js';
-import { outcome, prng } from './helpers/differential.js';
+import { outcome, prng, referenceDeserializer } from './helpers/differential.js';
 
 type Deserialize = (buf: Buffer) => HandleMetricRequest__Output;
 
-const reference: Deserialize = (() => {
-  const pkg = protoLoader.loadSync([METRIC_PROTO], {
-    ...loaderOptions,
-    longs: String,
-    enums: String,
-    includeDirs: [PROTO_DIR],
-  });
-  const service = pkg[METRIC_SERVICE] as unknown as { HandleMetric: { requestDeserialize: Deserialize } };
-  return service.HandleMetric.requestDeserialize;
-})();
+const reference: Deserialize = referenceDeserializer(METRIC_SERVICE, 'HandleMetric');
 
 /** The fast path alone: fails the test instead of falling back. */
 const fastOnly = metricRequestDeserializer(() => {

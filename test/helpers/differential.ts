@@ -1,4 +1,11 @@
 // For tests that compare a fast decoder with the reference one on many inputs.
+import { packageDefinition } from '../../src/protocol/load.js';
+
+/** proto-loader's own request deserializer for a method: the reference the wire decoders must match. */
+export function referenceDeserializer<T>(service: string, method: string): (buf: Buffer) => T {
+  const def = packageDefinition()[service] as unknown as Record<string, { requestDeserialize: (buf: Buffer) => T }>;
+  return def[method]!.requestDeserialize;
+}
 
 /** A small deterministic PRNG (mulberry32) so failures reproduce. */
 export function prng(seed: number): () => number {

@@ -58,6 +58,14 @@ class Cursor {
       throw new Error(`${n} bytes needed at offset ${this.pos}, ${this.end - this.pos} left`);
     this.pos += n;
   }
+
+  /** A cursor over the length-delimited field that starts here; this one moves past it. */
+  sub(): Cursor {
+    const len = this.varint();
+    const start = this.pos;
+    this.skip(len);
+    return new Cursor(this.buf, start, start + len);
+  }
 }
 
 /** Returns undefined when `bytes` are a well-formed `type`, else what is wrong (with the field path). */
@@ -89,19 +97,13 @@ function checkField(field: protobuf.Field, wire: number, c: Cursor, where: strin
   field.resolve();
   if (field instanceof protobuf.MapField) {
     if (wire !== WIRE_LEN) throw new Error(`${where}: map entry with wire type ${wire}`);
-    const len = c.varint();
-    const entryEnd = c.pos + len;
-    c.skip(len);
-    checkMapEntry(field, new Cursor(c.buf, entryEnd - len, entryEnd), where);
+    checkMapEntry(field, c.sub(), where);
     return;
   }
   const target = field.resolvedType;
   if (target instanceof protobuf.Type) {
     if (wire !== WIRE_LEN) throw new Error(`${where}: message field with wire type ${wire}`);
-    const len = c.varint();
-    const start = c.pos;
-    c.skip(len);
-    checkMessage(target, new Cursor(c.buf, start, start + len), where);
+    checkMessage(target, c.sub(), where);
     return;
   }
   const expected = target instanceof protobuf.Enum ? WIRE_VARINT : SCALAR_WIRE[field.type];
@@ -112,10 +114,7 @@ function checkField(field: protobuf.Field, wire: number, c: Cursor, where: strin
   }
   // Repeated numeric fields may arrive packed.
   if (field.repeated && wire === WIRE_LEN && expected !== WIRE_LEN) {
-    const len = c.varint();
-    const start = c.pos;
-    c.skip(len);
-    const packed = new Cursor(c.buf, start, start + len);
+    const packed = c.sub();
     while (packed.pos < packed.end) checkScalar(field.type, expected, packed, where);
     return;
   }
@@ -134,12 +133,10 @@ function checkScalar(type: string, wire: number, c: Cursor, where: string): void
       c.skip(4);
       return;
     default: {
-      const len = c.varint();
-      const start = c.pos;
-      c.skip(len);
+      const bytes = c.sub();
       if (type === 'string') {
         try {
-          utf8.decode(c.buf.subarray(start, start + len));
+          utf8.decode(bytes.buf.subarray(bytes.pos, bytes.end));
         } catch {
           throw new Error(`${where}: string is not valid UTF-8`);
         }
@@ -160,10 +157,7 @@ function checkMapEntry(field: protobuf.MapField, c: Cursor, where: string): void
       const valueType = field.resolvedType;
       if (valueType instanceof protobuf.Type) {
         if (wire !== WIRE_LEN) throw new Error(`${where}: map value with wire type ${wire}`);
-        const len = c.varint();
-        const start = c.pos;
-        c.skip(len);
-        checkMessage(valueType, new Cursor(c.buf, start, start + len), `${where}[value]`);
+        checkMessage(valueType, c.sub(), `${where}[value]`);
       } else {
         const expected = valueType instanceof protobuf.Enum ? WIRE_VARINT : SCALAR_WIRE[field.type];
         if (wire !== expected) throw new Error(`${where}: map value with wire type ${wire}`);
@@ -176,21 +170,9 @@ function checkMapEntry(field: protobuf.MapField, c: Cursor, where: string): void
 }
 
 function skipUnknown(c: Cursor, wire: number, where: string): void {
-  switch (wire) {
-    case WIRE_VARINT:
-      c.varint();
-      return;
-    case WIRE_FIXED64:
-      c.skip(8);
-      return;
-    case WIRE_LEN:
-      c.skip(c.varint());
-      return;
-    case WIRE_FIXED32:
-      c.skip(4);
-      return;
-    default:
-      // Groups (3, 4) are not used by any proto3 message; 6 and 7 do not exist.
-      throw new Error(`${where}: invalid wire type ${wire}`);
+  // Groups (3, 4) are not used by any proto3 message; 6 and 7 do not exist.
+  if (wire !== WIRE_VARINT && wire !== WIRE_FIXED64 && wire !== WIRE_LEN && wire !== WIRE_FIXED32) {
+    throw new Error(`${where}: invalid wire type ${wire}`);
   }
+  checkScalar('bytes', wire, c, where);
 }

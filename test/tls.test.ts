@@ -10,8 +10,7 @@ import { DEFAULT_OPTIONS } from '../src/main.js';
 import { connect, type Clients } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { INTRUDER_SPIFFE, MIXER_SPIFFE, Pki, SERVER_SANS, type KeyPair } from './helpers/certs.js';
-import { mixerCredentials, type MixerTlsOptions } from './helpers/mixer-tls.js';
-import { int } from './helpers/values.js';
+import { connectAsMixer, report, type MixerTlsOptions } from './helpers/mixer-tls.js';
 import { rpcError, waitFor } from './helpers/wait.js';
 
 let pki: Pki;
@@ -68,18 +67,9 @@ async function asMixer(t: TestAdapter, options: Partial<MixerTlsOptions> & { cli
         key: await pki.read(path.basename(options.client.key)),
       }
     : undefined;
-  const clients = connect(
-    `127.0.0.1:${t.adapter.port}`,
-    mixerCredentials({ ca: await pki.read('ca.crt'), clientCert, ...options }),
-    // Mixer's server_name: SNI with a name, not the IP (RFC 6066).
-    { 'grpc.ssl_target_name_override': 'localhost' },
-  );
+  const clients = connectAsMixer(t.adapter.port, { ca: await pki.read('ca.crt'), clientCert, ...options });
   opened.push(clients);
   return clients;
-}
-
-function report(clients: Clients): Promise<unknown> {
-  return clients.metric({ instances: [{ name: 'm', value: int(1) }] });
 }
 
 describe('TLS (connection.authentication.tls)', () => {

@@ -8,10 +8,10 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_OPTIONS } from '../src/main.js';
 import type { SecurityOptions } from '../src/server/security.js';
-import { connect, paramsAny, type Clients } from './helpers/clients.js';
+import { paramsAny, type Clients } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { Pki, SERVER_SANS, type KeyPair } from './helpers/certs.js';
-import { mixerCredentials } from './helpers/mixer-tls.js';
+import { connectAsMixer, report } from './helpers/mixer-tls.js';
 import { int, str } from './helpers/values.js';
 import { rpcError, waitFor } from './helpers/wait.js';
 
@@ -57,17 +57,9 @@ async function start(
 
 /** A client sending `value` in `header` on every call, as Mixer does with token_path. */
 async function withToken(t: TestAdapter, header: string, value: string): Promise<Clients> {
-  const clients = connect(
-    `127.0.0.1:${t.adapter.port}`,
-    mixerCredentials({ ca: await pki.read('ca.crt'), token: { header, value } }),
-    { 'grpc.ssl_target_name_override': 'localhost' },
-  );
+  const clients = connectAsMixer(t.adapter.port, { ca: await pki.read('ca.crt'), token: { header, value } });
   opened.push(clients);
   return clients;
-}
-
-function report(clients: Clients): Promise<unknown> {
-  return clients.metric({ instances: [{ name: 'm', value: int(1) }] });
 }
 
 describe('token in the authorization header (auth_header BEARER or PLAIN)', () => {

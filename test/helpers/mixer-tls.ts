@@ -4,6 +4,8 @@ import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity as hostNameCheck, type PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { uriSans } from '../../src/server/san.js';
+import { connect, type Clients } from './clients.js';
+import { int } from './values.js';
 
 export interface MixerTlsOptions {
   /** ca_certificates */
@@ -43,4 +45,14 @@ export function mixerCredentials(options: MixerTlsOptions): grpc.ChannelCredenti
     callback(null, metadata);
   });
   return grpc.credentials.combineChannelCredentials(channel, perCall);
+}
+
+/** Clients on loopback with Mixer-style TLS; SNI carries a name, since RFC 6066 allows no IP there. */
+export function connectAsMixer(port: number, options: MixerTlsOptions): Clients {
+  return connect(`127.0.0.1:${port}`, mixerCredentials(options), { 'grpc.ssl_target_name_override': 'localhost' });
+}
+
+/** One small report: enough to see whether a call gets through. */
+export function report(clients: Clients): Promise<unknown> {
+  return clients.metric({ instances: [{ name: 'm', value: int(1) }] });
 }

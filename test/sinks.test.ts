@@ -46,21 +46,43 @@ class GatedStream extends Writable {
   }
 }
 
+/** Waits until a group begun by writes made before it has been handed to the destination. */
+function groupStarted(): Promise<void> {
+  // The writer queues a chunk a microtask after write() and starts its group
+  // on the setImmediate after that: two turns of the loop cover both.
+  return new Promise((r) => setImmediate(() => setImmediate(r)));
+}
+
 describe('BatchingWriter', () => {
-  it('sends chunks that queue during a write together in the next one', async () => {
+  it('writes the chunks of one event-loop turn together, and those that queue during a write in the next', async () => {
     const groups: string[][] = [];
     let finish: (() => void) | undefined;
     const w = new BatchingWriter(async (chunks) => {
       groups.push(chunks.map(String));
       if (groups.length === 1) await new Promise<void>((r) => (finish = r));
     });
-    const first = w.write(Buffer.from('a'));
-    const rest = [w.write(Buffer.from('b')), w.write(Buffer.from('c'))];
-    await new Promise((r) => setImmediate(r));
-    expect(groups).toEqual([['a']]);
+    const sameTurn = [w.write(Buffer.from('a')), w.write(Buffer.from('b'))];
+    await groupStarted();
+    expect(groups).toEqual([['a', 'b']]);
+    const duringWrite = [w.write(Buffer.from('c')), w.write(Buffer.from('d'))];
+    await groupStarted();
+    expect(groups).toEqual([['a', 'b']]);
     finish!();
-    await Promise.all([first, ...rest]);
-    expect(groups).toEqual([['a'], ['b', 'c']]);
+    await Promise.all([...sameTurn, ...duringWrite]);
+    expect(groups).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+  });
+
+  it("groups a turn's chunks even when the destination completes at once (stdout on a file)", async () => {
+    const groups: number[] = [];
+    const w = new BatchingWriter((chunks) => {
+      groups.push(chunks.length);
+      return Promise.resolve();
+    });
+    await Promise.all(Array.from({ length: 64 }, (_, i) => w.write(Buffer.from(String(i)))));
+    expect(groups).toEqual([64]);
   });
 
   it('rejects every chunk of a failed group and goes on with the next', async () => {
@@ -77,13 +99,16 @@ describe('StreamSink', () => {
     const sink = new StreamSink(stream, names);
     let firstDone = false;
     const first = sink.write([record('a')]).then(() => (firstDone = true));
+    await groupStarted();
+    expect(stream.pending).toHaveLength(1);
     const second = sink.write([record('b')]);
-    await new Promise((r) => setImmediate(r));
+    await groupStarted();
     expect(firstDone).toBe(false);
     expect(stream.pending).toHaveLength(1);
     stream.release();
     await first;
-    await new Promise((r) => setImmediate(r));
+    await groupStarted();
+    expect(stream.pending).toHaveLength(1);
     stream.release();
     await second;
     expect(stream.written).toEqual(['a\n', 'b\n']);

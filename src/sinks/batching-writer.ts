@@ -1,7 +1,9 @@
-// Group commit with a bounded buffer. While one write is in flight, later
-// chunks queue up and go out together in the next write: concurrent calls
-// cost one syscall per group, and every caller still learns whether its own
-// bytes reached the OS. Queued plus in-flight bytes are capped; a chunk that
+// Group commit with a bounded buffer. A group starts on setImmediate, after
+// every call that arrived in the same socket read has queued its chunk (a
+// synchronous destination such as stdout on a file would otherwise take one
+// syscall per call); while one write is in flight, later chunks queue up and
+// go out together in the next write. Every caller still learns whether its
+// own bytes reached the OS. Queued plus in-flight bytes are capped; a chunk that
 // does not fit waits for room, and after `maxWaitMs` it is refused with
 // BufferFullError (never dropped silently).
 
@@ -48,6 +50,11 @@ export interface WriterCounters {
   refusedChunks: number;
 }
 
+/** Resolves after the poll phase: the calls read together have all queued by then. */
+function nextCheckPhase(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export class BatchingWriter {
   private queue: Pending[] = [];
   private inFlight: Promise<void> | undefined;
@@ -70,7 +77,7 @@ export class BatchingWriter {
     await this.admit(chunk.length);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ chunk, resolve, reject });
-      this.inFlight ??= this.drain();
+      this.inFlight ??= nextCheckPhase().then(() => this.drain());
     });
   }
 

@@ -1,9 +1,9 @@
 // adapter_config (google.protobuf.Any) -> validated HandlerConfig.
-import { createHash } from 'node:crypto';
 import type { Params__Output as RawParams } from '../generated/adapter/mygrpcadapter/config/Params.js';
 import type { Any__Output } from '../generated/google/protobuf/Any.js';
 import type { ConfigView } from '../record/types.js';
 import { PARAMS_MESSAGE, PARAMS_TYPE_URL, protoRoot } from '../protocol/load.js';
+import { digestSecret, type SecretDigest } from '../policy/secret-digest.js';
 import { InvalidInputError } from './errors.js';
 import { formatDuration } from './value.js';
 import { parseGoDuration } from './go-duration.js';
@@ -22,7 +22,7 @@ export interface HandlerConfig {
   /** The sink type key; always set ("file" or "stdout" when Params leave it empty). */
   sink: string;
   /** sha256 of auth_key, for comparisons that do not leak its length or content through timing. */
-  authKeyDigest: Buffer | null;
+  authKeyDigest: SecretDigest | null;
   /** What records show of this config: auth_key masked. */
   view: ConfigView;
 }
@@ -86,7 +86,7 @@ function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
     validDuration: { seconds: Number(seconds), nanos },
     validUseCount: raw.valid_use_count,
     sink,
-    authKeyDigest: raw.auth_key === '' ? null : createHash('sha256').update(raw.auth_key).digest(),
+    authKeyDigest: raw.auth_key === '' ? null : digestSecret(raw.auth_key),
     view: {
       filePath: raw.file_path,
       authKey: raw.auth_key === '' ? '' : '***',

@@ -1,10 +1,10 @@
 // The walkthrough's rule: allow when the subject's custom_token_header equals
-// the handler's auth_key. Compared as SHA-256 digests with timingSafeEqual, so
+// the handler's auth_key. Compared as SHA-256 digests in constant time, so
 // the time taken says nothing about the key's length or content.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { HandlerConfig } from '../decode/params.js';
 import { TOKEN_PROPERTY } from '../decode/instance.js';
 import type { Decision, SubjectView } from '../record/types.js';
+import { digestSecret, sameDigest } from './secret-digest.js';
 
 export const UNAUTHORIZED = 'Unauthorized...';
 
@@ -17,7 +17,6 @@ export function authorize(config: HandlerConfig, subject: SubjectView | null): D
   if (typeof token !== 'string' || subject?.properties.kinds[TOKEN_PROPERTY] !== 'STRING') {
     return deny(`${UNAUTHORIZED} (subject property ${TOKEN_PROPERTY} is not a string)`);
   }
-  const presented = createHash('sha256').update(token).digest();
-  if (!timingSafeEqual(presented, config.authKeyDigest)) return deny(UNAUTHORIZED);
+  if (!sameDigest(digestSecret(token), config.authKeyDigest)) return deny(UNAUTHORIZED);
   return { code: 'OK', message: '', ...validity };
 }

@@ -1,37 +1,32 @@
 // The token Mixer sends with every call (`connection.authentication.tls`
 // with token_path), read from our own copy of that file and re-read while
 // running so a rotated token takes effect without a restart. Only its
-// SHA-256 digest is kept; comparisons hash the presented value too and use
-// timingSafeEqual, so timing reveals neither length nor content.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// SHA-256 digest is kept, compared in constant time (see secret-digest.ts).
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../log.js';
+import { digestSecret, sameDigest, type SecretDigest } from '../policy/secret-digest.js';
 import { readFileFor } from './tls-files.js';
 
 // A header value: visible ASCII, inner spaces allowed (HTTP/2 forbids
 // leading and trailing whitespace, and Mixer sends the bytes as they are).
 const HEADER_SAFE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
-function sha256(bytes: Buffer | string): Buffer {
-  return createHash('sha256').update(bytes).digest();
-}
-
 /**
  * The token in a token file. Trailing CR/LF are dropped: editors and
  * `echo` add them, and Mixer could not send them in a header anyway.
  * Everything else must be a valid header value. Messages never quote it.
  */
-export function tokenDigest(bytes: Buffer): Buffer {
+export function tokenDigest(bytes: Buffer): SecretDigest {
   const token = bytes.toString('latin1').replace(/[\r\n]+$/, '');
   if (token === '') throw new Error('token file is empty');
   if (!HEADER_SAFE.test(token)) {
     throw new Error('token file holds bytes a header cannot carry (only visible ASCII and inner spaces)');
   }
-  return sha256(token);
+  return digestSecret(Buffer.from(token, 'latin1'));
 }
 
 export class TokenFile {
-  private digest: Buffer;
+  private digest: SecretDigest;
   private readonly timer: NodeJS.Timeout;
   private lastProblem = '';
 
@@ -54,7 +49,7 @@ export class TokenFile {
   }
 
   matches(presented: string): boolean {
-    return timingSafeEqual(sha256(Buffer.from(presented, 'latin1')), this.digest);
+    return sameDigest(digestSecret(Buffer.from(presented, 'latin1')), this.digest);
   }
 
   close(): void {
@@ -62,7 +57,7 @@ export class TokenFile {
   }
 
   private async reload(): Promise<void> {
-    let digest: Buffer;
+    let digest: SecretDigest;
     try {
       digest = tokenDigest(await readFile(this.file));
     } catch (err) {
@@ -72,7 +67,7 @@ export class TokenFile {
       return;
     }
     this.lastProblem = '';
-    if (digest.equals(this.digest)) return;
+    if (digest === this.digest) return;
     this.digest = digest;
     this.log.info({ tokenFile: this.file }, 'token file reloaded');
   }

@@ -26,6 +26,20 @@ describe('HandlerTable', () => {
     expect(table.resolve(null).sinkSpec).toEqual({ type: 'stdout', path: '', format: 'text' });
   });
 
+  it('knows a recent configuration by its bytes, and decodes one evicted meanwhile again', () => {
+    const table = new HandlerTable(new SinkPool(ENV), { defaultFormat: 'text', baseDir: dir, maxEntries: 1 });
+    const a = table.resolve(paramsAny({ file_path: 'a.txt' }));
+    const sameBytesElsewhere = paramsAny({ file_path: 'a.txt' });
+    expect(table.resolve(sameBytesElsewhere)).toBe(a);
+    const b = table.resolve(paramsAny({ file_path: 'b.txt' }));
+    expect(b.sinkSpec.path).toBe(path.join(dir, 'b.txt'));
+    const again = table.resolve(paramsAny({ file_path: 'a.txt' }));
+    expect(again).not.toBe(a);
+    expect(again.sinkSpec).toEqual(a.sinkSpec);
+    expect(table.size).toBe(1);
+    expect(table.resolve(paramsAny({ file_path: 'c.txt' })).sinkSpec.path).toBe(path.join(dir, 'c.txt'));
+  });
+
   it('is bounded: an evicted configuration flushes and closes its sink', async () => {
     const pool = new SinkPool(ENV);
     const table = new HandlerTable(pool, { defaultFormat: 'json', baseDir: dir, maxEntries: 1 });

@@ -35,6 +35,8 @@ export interface HandlerTableEvents {
 }
 
 const NO_CONFIG = '\u0000absent';
+/** How many recent adapter_configs resolve() recognises without building a key. */
+const RECENT_CONFIGS = 4;
 
 export class HandlerTable {
   private readonly cache: LRUCache<string, Handler>;
@@ -59,7 +61,7 @@ export class HandlerTable {
 
   /** The handler for this adapter_config; throws InvalidInputError for bad Params or a file_path outside the data dir (not cached). */
   resolve(any: Any__Output | null): Handler {
-    const key = any ? `${any.type_url}\u0000${any.value.toString('latin1')}` : NO_CONFIG;
+    const key = this.recentKey(any) ?? (any ? `${any.type_url}\u0000${any.value.toString('latin1')}` : NO_CONFIG);
     let handler = this.cache.get(key);
     if (!handler) {
       let config: HandlerConfig;
@@ -85,7 +87,28 @@ export class HandlerTable {
       this.cache.set(key, handler);
       this.events.created?.(handler);
     }
+    this.remember(any, key);
     return handler;
+  }
+
+  // The last few adapter_configs seen, compared by bytes: Mixer repeats the
+  // same one or two on every call, and this skips building (and hashing) the
+  // cache key string, a copy of the Params bytes, each time.
+  private readonly recent: { typeUrl: string; value: Buffer; key: string }[] = [];
+
+  private recentKey(any: Any__Output | null): string | undefined {
+    if (!any) return NO_CONFIG;
+    for (const r of this.recent) {
+      if (r.typeUrl === any.type_url && r.value.equals(any.value)) return r.key;
+    }
+    return undefined;
+  }
+
+  private remember(any: Any__Output | null, key: string): void {
+    if (!any || this.recent.some((r) => r.key === key)) return;
+    // A copy: the request's buffer may be a slice of a pooled or reused one.
+    this.recent.unshift({ typeUrl: any.type_url, value: Buffer.from(any.value), key });
+    if (this.recent.length > RECENT_CONFIGS) this.recent.pop();
   }
 
   /**

@@ -41,8 +41,8 @@ export function createAdapterServer(
   });
   const defs = serviceDefinitions();
   const add = (def: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation): void => {
-    const raw = rawRequests(def);
-    server.addService(raw, recorder ? recordingImplementation(raw, impl, recorder, ctx.now) : impl);
+    const raw = rawMessages(def);
+    server.addService(raw, recorder ? recordingImplementation(raw, impl, recorder, () => new Date()) : impl);
   };
   add(defs.metric, { HandleMetric: handleMetric(ctx) });
   add(defs.authorization, { HandleAuthorization: handleAuthorization(ctx) });
@@ -52,10 +52,21 @@ export function createAdapterServer(
   return server;
 }
 
-/** The same service with requests left as bytes; handlers decode them (see decode/request.ts). */
-function rawRequests(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
+/**
+ * The same service with requests left as bytes (handlers decode them, see
+ * decode/request.ts) and answers that may already be bytes (a handler that
+ * gives the same answer often encodes it once).
+ */
+function rawMessages(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
   return Object.fromEntries(
-    Object.entries(def).map(([name, method]) => [name, { ...method, requestDeserialize: (bytes: Buffer) => bytes }]),
+    Object.entries(def).map(([name, method]) => [
+      name,
+      {
+        ...method,
+        requestDeserialize: (bytes: Buffer) => bytes,
+        responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : method.responseSerialize(value)),
+      },
+    ]),
   );
 }
 

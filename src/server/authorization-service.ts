@@ -1,17 +1,16 @@
 // /authorization.HandleAuthorizationService/HandleAuthorization: decide,
-// record the decision, then answer with a CheckResult.
+// record the decision, then answer with its CheckResult (encoded once per
+// handler and decision, see check-results.ts).
 import type { handleUnaryCall } from '@grpc/grpc-js';
-import type { CheckResult } from '../generated/istio/mixer/adapter/model/v1beta1/CheckResult.js';
 import { authorizationInput, authorizationRecord } from '../decode/instance.js';
 import { InvalidInputError } from '../decode/errors.js';
 import { decodeAuthorizationRequest } from '../decode/request.js';
 import { authorize } from '../policy/authorize.js';
+import { encodedCheckResult } from './check-results.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
 
-const GRPC_CODES = { OK: 0, PERMISSION_DENIED: 7 } as const;
-
-export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer, CheckResult> {
+export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     answer(ctx, 'HandleAuthorization', callback, async () => {
       const req = decodeAuthorizationRequest(call.request);
@@ -22,7 +21,7 @@ export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer
       const decision = authorize(handler.config, input.subject);
       const record = authorizationRecord(input, decision, {
         dedupId: req.dedup_id,
-        receivedAt: ctx.now().toISOString(),
+        receivedAt: ctx.receivedAt(),
         config: handler.config.view,
       });
       await ctx.handlers.withSink(handler, (sink) => sink.write([record]));
@@ -30,12 +29,7 @@ export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer
         { dedupId: req.dedup_id, instance: input.instance, decision: decision.code },
         'HandleAuthorization done',
       );
-      const { seconds, nanos } = handler.config.validDuration;
-      return {
-        status: { code: GRPC_CODES[decision.code], message: decision.message },
-        valid_duration: { seconds, nanos },
-        valid_use_count: decision.validUseCount,
-      };
+      return encodedCheckResult(handler.config, decision);
     });
   };
 }

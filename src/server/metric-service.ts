@@ -3,12 +3,14 @@
 // Large batches are decoded and formatted by a worker thread when there is a
 // decode pool; small ones are not worth the hop.
 import type { handleUnaryCall } from '@grpc/grpc-js';
-import type { ReportResult } from '../generated/istio/mixer/adapter/model/v1beta1/ReportResult.js';
 import { metricRecord } from '../decode/instance.js';
 import { decodeMetricRequest } from '../decode/request.js';
 import { scanMetricEnvelope, type MetricEnvelope } from '../protocol/metric-request.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
+
+/** ReportResult has no fields: its encoding is empty. */
+const REPORT_RESULT = Buffer.alloc(0);
 
 /** Requests smaller than this are decoded inline (a handful of instances). */
 export const OFFLOAD_MIN_BYTES = 4096;
@@ -16,7 +18,7 @@ export const OFFLOAD_MIN_BYTES = 4096;
 async function inline(ctx: ServiceContext, bytes: Buffer): Promise<void> {
   const req = decodeMetricRequest(bytes);
   const handler = ctx.handlers.resolve(req.adapter_config);
-  const callCtx = { dedupId: req.dedup_id, receivedAt: ctx.now().toISOString(), config: handler.config.view };
+  const callCtx = { dedupId: req.dedup_id, receivedAt: ctx.receivedAt(), config: handler.config.view };
   const records = req.instances.map((instance, i) => metricRecord(instance, i, callCtx));
   ctx.metrics.instances('metric', handler.id, records.length);
   if (records.length > 0) await ctx.handlers.withSink(handler, (sink) => sink.write(records));
@@ -26,7 +28,7 @@ async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnv
   const pool = ctx.decodePool!;
   const handler = ctx.handlers.resolve(envelope.adapterConfig);
   if (envelope.instanceCount === 0) return;
-  const receivedAt = ctx.now().toISOString();
+  const receivedAt = ctx.receivedAt();
   await ctx.handlers.withSink(handler, async (sink) => {
     if (!sink.acceptsEncoded) return inline(ctx, bytes);
     const { encoded, instances } = await pool.encodeMetric(
@@ -40,14 +42,14 @@ async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnv
   });
 }
 
-export function handleMetric(ctx: ServiceContext): handleUnaryCall<Buffer, ReportResult> {
+export function handleMetric(ctx: ServiceContext): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     answer(ctx, 'HandleMetric', callback, async () => {
       const bytes = call.request;
       const envelope = ctx.decodePool && bytes.length >= OFFLOAD_MIN_BYTES ? scanMetricEnvelope(bytes) : undefined;
       if (envelope) await offloaded(ctx, bytes, envelope);
       else await inline(ctx, bytes);
-      return {};
+      return REPORT_RESULT;
     });
   };
 }

@@ -1,0 +1,38 @@
+// The CheckResult bytes of each decision a handler gives. A handler has a few
+// distinct answers (allow, and a deny per reason), all fixed by its config,
+// so each is encoded once and the same bytes go out on every call after.
+import type { HandlerConfig } from '../decode/params.js';
+import type { CheckResult } from '../generated/istio/mixer/adapter/model/v1beta1/CheckResult.js';
+import { serviceDefinitions } from '../protocol/load.js';
+import type { Decision } from '../record/types.js';
+
+const STATUS_CODES = { OK: 0, PERMISSION_DENIED: 7 } as const;
+
+/** Distinct decisions kept per config; the messages come from a fixed set, this is only a guard. */
+const MAX_PER_CONFIG = 16;
+
+const encoded = new WeakMap<HandlerConfig, Map<string, Buffer>>();
+
+function checkResult(config: HandlerConfig, decision: Decision): CheckResult {
+  const { seconds, nanos } = config.validDuration;
+  return {
+    status: { code: STATUS_CODES[decision.code], message: decision.message },
+    valid_duration: { seconds, nanos },
+    valid_use_count: decision.validUseCount,
+  };
+}
+
+export function encodedCheckResult(config: HandlerConfig, decision: Decision): Buffer {
+  let byDecision = encoded.get(config);
+  if (!byDecision) {
+    byDecision = new Map();
+    encoded.set(config, byDecision);
+  }
+  const key = `${decision.code}\u0000${decision.validUseCount}\u0000${decision.message}`;
+  let bytes = byDecision.get(key);
+  if (!bytes) {
+    bytes = serviceDefinitions().authorization.HandleAuthorization.responseSerialize(checkResult(config, decision));
+    if (byDecision.size < MAX_PER_CONFIG) byDecision.set(key, bytes);
+  }
+  return bytes;
+}

@@ -10,6 +10,7 @@ import { CallRecorder } from './recording/calls.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { HandlerTable } from './server/handler-table.js';
 import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/security.js';
+import { isoClock } from './server/clock.js';
 import { DecodePool } from './server/decode-pool.js';
 import { AdapterHealth } from './server/health.js';
 import type { FsyncPolicy } from './sinks/file.js';
@@ -148,7 +149,7 @@ export async function startAdapter(
   const decodePool = options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log) : undefined;
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   const server = createAdapterServer(
-    { handlers, log, metrics, now: () => new Date(), decodePool },
+    { handlers, log, metrics, receivedAt: isoClock(), decodePool },
     { maxReceiveMessageBytes: options.maxMessageBytes, maxConnectionAgeMs: options.maxConnectionAgeMs },
     health,
     { recorder, interceptors: security.interceptors },

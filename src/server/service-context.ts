@@ -2,6 +2,7 @@ import { status, type sendUnaryData } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
 import type { AdapterMetrics } from '../observe/metrics.js';
 import type { DecodePool } from './decode-pool.js';
+import type { IsoClock } from './clock.js';
 import type { HandlerTable } from './handler-table.js';
 import { toCallError } from './status.js';
 
@@ -10,7 +11,8 @@ export interface ServiceContext {
   handlers: HandlerTable;
   log: Logger;
   metrics: AdapterMetrics;
-  now: () => Date;
+  /** The current time as records carry it (RFC 3339). */
+  receivedAt: IsoClock;
   /** Worker threads for large metric batches; undefined: everything on the main thread. */
   decodePool?: DecodePool | undefined;
 }

@@ -47,6 +47,8 @@ interface PoolEntry {
  * closes (after flushing) when the last user lets go. A failed open is not
  * remembered, so the next call tries again (a volume may appear later).
  */
+const specKeys = new WeakMap<SinkSpec, string>();
+
 export class SinkPool {
   private readonly entries = new Map<string, PoolEntry>();
 
@@ -57,7 +59,13 @@ export class SinkPool {
   ) {}
 
   static key(spec: SinkSpec): string {
-    return `${spec.type}\u0000${spec.format}\u0000${spec.path}`;
+    // Every call acquires and releases its sink: build each spec's key once.
+    let key = specKeys.get(spec);
+    if (key === undefined) {
+      key = `${spec.type}\u0000${spec.format}\u0000${spec.path}`;
+      specKeys.set(spec, key);
+    }
+    return key;
   }
 
   /** The sink type keys this pool can open. */

@@ -32,10 +32,10 @@ export interface Sink {
 
 /** What identifies a sink: its type key, its destination and its record format. */
 export interface SinkSpec {
-  type: string;
+  readonly type: string;
   /** File path (already resolved) for "file"; "" for stdout. */
-  path: string;
-  format: FormatName;
+  readonly path: string;
+  readonly format: FormatName;
 }
 
 /** A write or open that failed; `code` is the errno code (ENOENT, ENOSPC, EACCES...) when there is one. */

@@ -8,13 +8,15 @@ import { ROOT } from './helpers/cli.js';
 const SRC = path.join(ROOT, 'src');
 const IMPORT = /^\s*(?:import|export)\s[^'"]*?from\s+['"](\.{1,2}\/[^'"]+)['"]/gm;
 
-async function graph(): Promise<Map<string, string[]>> {
+/** Static imports between src/ modules; runtimeOnly leaves out `import type` (erased at build). */
+async function graph({ runtimeOnly = false } = {}): Promise<Map<string, string[]>> {
   const edges = new Map<string, string[]>();
   for (const e of await readdir(SRC, { recursive: true, withFileTypes: true })) {
     if (!e.isFile() || !e.name.endsWith('.ts') || e.parentPath.includes(`${path.sep}generated`)) continue;
     const file = path.join(e.parentPath, e.name);
     const text = await readFile(file, 'utf8');
     const targets = [...text.matchAll(IMPORT)]
+      .filter((m) => !runtimeOnly || !/^\s*(?:import|export)\s+type\s/.test(m[0]))
       // Type-only imports vanish at run time but still tie modules together: keep them.
       .map((m) => path.resolve(path.dirname(file), m[1]!.replace(/\.js$/, '.ts')))
       .filter((t) => !t.includes(`${path.sep}generated${path.sep}`) && !t.endsWith('.json'));
@@ -49,4 +51,21 @@ it('src/ has no circular imports', async () => {
   };
   for (const file of edges.keys()) visit(file);
   expect(cycles).toEqual([]);
+});
+
+it('serving loads no other command implementation (they are imported when their command runs)', async () => {
+  const edges = await graph({ runtimeOnly: true });
+  const loaded = new Set<string>();
+  const visit = (file: string): void => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    for (const next of edges.get(file) ?? []) visit(next);
+  };
+  visit(path.join(SRC, 'bin.ts'));
+  const rel = [...loaded].map((f) => path.relative(SRC, f));
+  expect(rel).toContain(path.join('server', 'adapter-server.ts'));
+  for (const folder of ['lint', 'manifests', 'replay']) {
+    expect(rel.filter((f) => f.startsWith(folder + path.sep))).toEqual([]);
+  }
+  expect(rel).not.toContain(path.join('mixer', 'run.ts'));
 });

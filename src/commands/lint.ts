@@ -1,8 +1,6 @@
 // `mygrpcadapter lint <folder-or-file>...`: check operator config before
 // Mixer sees it. Exit code 1 when there is at least one error.
 import type { CommandModule } from 'yargs';
-import { countErrors, formatFinding } from '../lint/findings.js';
-import { lintPaths } from '../lint/lint.js';
 
 interface LintArgs {
   paths: string[];
@@ -10,6 +8,12 @@ interface LintArgs {
 }
 
 export async function lint(args: LintArgs): Promise<void> {
+  // Loaded on use, like every command's implementation: `serve` keeps only
+  // what serving needs in memory (see cli.ts).
+  const [{ countErrors, formatFinding }, { lintPaths }] = await Promise.all([
+    import('../lint/findings.js'),
+    import('../lint/lint.js'),
+  ]);
   const findings = await lintPaths(args.paths);
   const errors = countErrors(findings);
   const warnings = findings.length - errors;

@@ -2,8 +2,6 @@
 // template resources from proto/.
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { generateManifests, writeManifests } from '../manifests/generate.js';
-import { projectRoot } from '../manifests/project.js';
 
 interface ManifestsArgs {
   root: string | undefined;
@@ -11,6 +9,10 @@ interface ManifestsArgs {
 }
 
 export async function manifests(args: ManifestsArgs): Promise<void> {
+  const [{ generateManifests, writeManifests }, { projectRoot }] = await Promise.all([
+    import('../manifests/generate.js'),
+    import('../manifests/project.js'),
+  ]);
   // Looked up only when this command runs: an installed image has no buf.yaml.
   const root = path.resolve(args.root ?? projectRoot());
   const out = path.resolve(args.out ?? path.join(root, 'operatorconfig'));

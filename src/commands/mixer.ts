@@ -2,7 +2,6 @@
 // follow mixc so commands from the Istio docs can be reused.
 import type { Argv, CommandModule } from 'yargs';
 import { ATTRIBUTE_FLAGS, type AttributeFlag } from '../mixer/attributes.js';
-import { runMixer } from '../mixer/run.js';
 
 interface MixerArgs {
   method: 'report' | 'check';
@@ -100,6 +99,7 @@ async function handler(args: MixerArgs): Promise<void> {
   if (!Number.isFinite(args.rate) || args.rate < 0) throw new Error(`--rate: expected a number >= 0, got ${args.rate}`);
   const attributes: Partial<Record<AttributeFlag, string[]>> = {};
   for (const flag of Object.keys(ATTRIBUTE_FLAGS) as AttributeFlag[]) attributes[flag] = asList(args[flag]);
+  const { runMixer } = await import('../mixer/run.js');
   process.exitCode = await runMixer(
     {
       method: args.method,

@@ -1,6 +1,5 @@
 // `mygrpcadapter replay FILE --address A`: resend recorded calls, compare answers.
 import type { CommandModule } from 'yargs';
-import { replayFile } from '../replay/replay.js';
 
 interface ReplayArgs {
   file: string;
@@ -10,6 +9,7 @@ interface ReplayArgs {
 }
 
 async function handler(args: ReplayArgs): Promise<void> {
+  const { replayFile } = await import('../replay/replay.js');
   const summary = await replayFile(args.file, args.address, args.timeout);
   if (args.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   else {

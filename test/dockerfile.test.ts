@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandleAuthorizationServiceClient } from '../src/generated/authorization/HandleAuthorizationService.js';
+import { startCommand } from './bench/start-command.js';
 import type { CheckResult__Output } from '../src/generated/istio/mixer/adapter/model/v1beta1/CheckResult.js';
 
 const exec = promisify(execFile);
@@ -77,7 +78,8 @@ describe('Dockerfile', () => {
     const user = values(runtime, 'USER').at(-1);
     expect(user === '10001' || user === 'node').toBe(true);
     expect(values(runtime, 'EXPOSE')).toEqual(['8000']);
-    expect(JSON.parse(values(runtime, 'ENTRYPOINT')[0]!)).toEqual(['node', 'dist/src/bin.js']);
+    // The image runs the adapter exactly as `npm start` does (same node flags).
+    expect(JSON.parse(values(runtime, 'ENTRYPOINT')[0]!)).toEqual(startCommand(ROOT));
     expect(JSON.parse(values(runtime, 'CMD')[0]!)).toEqual(['8000']);
     expect(values(runtime, 'RUN').every((r) => r.startsWith('npm ci ') && r.includes('--omit=dev'))).toBe(true);
   });

@@ -9,7 +9,7 @@
 //   --workers N             worker threads, each with its own connection (1)
 //   --out FILE --svg FILE   results JSON and chart (bench-results.json / .svg)
 //   --profile DIR           run the server with node --cpu-prof, profiles into DIR
-//   --node-args="A B"       extra node options for the server (e.g. --node-args=--max-semi-space-size=32)
+//   --node-args="A B"       node options for the server (default: those of `npm start`, as the image runs it)
 //
 // Every point starts a fresh server, so CPU and peak RSS belong to that point.
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ import hdr from 'hdr-histogram-js';
 import { formatTable, renderSvg, type BenchResults, type PointResult } from './report.js';
 import { encodeRequest, SCENARIOS, type Scenario } from './scenarios.js';
 import { startServer, type ServerProcess } from './server-process.js';
+import { startNodeFlags } from './start-command.js';
 import {
   epochMs,
   newHistogram,
@@ -62,7 +63,7 @@ function parseOptions(argv: string[]): Options {
       out: { type: 'string', default: 'bench-results.json' },
       svg: { type: 'string', default: 'bench-results.svg' },
       profile: { type: 'string' },
-      'node-args': { type: 'string', default: '' },
+      'node-args': { type: 'string', default: startNodeFlags(ROOT).join(' ') },
     },
   });
   const positive = (name: string, text: string): number => {

@@ -5,7 +5,8 @@ import type { LevelWithSilent } from 'pino';
 import type { FormatName } from './decode/params.js';
 import { createLogger, type Logger } from './log.js';
 import { bind, createAdapterServer, shutdown } from './server/adapter-server.js';
-import { AdapterMetrics } from './observe/metrics.js';
+import type { AdapterMetrics } from './observe/metrics.js';
+import { NO_METRICS, type MetricEvents } from './observe/metric-events.js';
 import { CallRecorder } from './recording/calls.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { HandlerTable } from './server/handler-table.js';
@@ -84,7 +85,8 @@ export interface RunningAdapter {
   port: number;
   log: Logger;
   health: AdapterHealth;
-  metrics: AdapterMetrics;
+  /** The Prometheus metrics, when --metrics-port asked for them. */
+  metrics: AdapterMetrics | undefined;
   /** Port of the /metrics endpoint when one was asked for. */
   metricsPort: number | undefined;
   /**
@@ -111,11 +113,17 @@ export async function startAdapter(
   io: AdapterIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<RunningAdapter> {
   const log = createLogger(options.logLevel, io.stderr);
-  // The sources are read at scrape time, after the pool and table exist.
-  const metrics: AdapterMetrics = new AdapterMetrics({
-    sinkBuffers: async () => (await sinks.openSinks()).map(({ spec, sink }) => ({ spec, bytes: sink.bufferedBytes })),
-    handlerCacheSize: () => handlers.size,
-  });
+  // prom-client is loaded only when its endpoint is asked for. The sources
+  // are read at scrape time, after the pool and table exist.
+  const prometheus =
+    options.metricsPort === undefined
+      ? undefined
+      : new (await import('./observe/metrics.js')).AdapterMetrics({
+          sinkBuffers: async () =>
+            (await sinks.openSinks()).map(({ spec, sink }) => ({ spec, bytes: sink.bufferedBytes })),
+          handlerCacheSize: () => handlers.size,
+        });
+  const metrics: MetricEvents = prometheus ?? NO_METRICS;
   // First, so a bad certificate or token file stops the start before anything opens.
   const security = openSecurity(options.security, log, (outcome) => metrics.tlsReloaded(outcome));
   const sinks = new SinkPool(
@@ -165,8 +173,8 @@ export async function startAdapter(
   }
   const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
   let metricsServer: MetricsServer | undefined;
-  if (options.metricsPort !== undefined) {
-    metricsServer = await serveMetrics(metrics.registry, options.metricsHost ?? options.host, options.metricsPort);
+  if (prometheus && options.metricsPort !== undefined) {
+    metricsServer = await serveMetrics(prometheus.registry, options.metricsHost ?? options.host, options.metricsPort);
     log.info({ port: metricsServer.port }, 'serving Prometheus metrics on /metrics');
   }
   health.serving(true);
@@ -192,5 +200,5 @@ export async function startAdapter(
     await sinks.reopenAll();
     log.info('sinks reopened');
   };
-  return { address, port, log, health, metrics, metricsPort: metricsServer?.port, stop, reopenSinks };
+  return { address, port, log, health, metrics: prometheus, metricsPort: metricsServer?.port, stop, reopenSinks };
 }

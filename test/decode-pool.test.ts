@@ -98,7 +98,7 @@ describe('decode workers', () => {
   });
 
   it('count instances for the metrics like the main thread does', async () => {
-    const text = await offloaded.adapter.metrics.registry.getSingleMetricAsString('mygrpcadapter_instances_total');
+    const text = await offloaded.adapter.metrics!.registry.getSingleMetricAsString('mygrpcadapter_instances_total');
     const total = [...text.matchAll(/^mygrpcadapter_instances_total\{[^}]*\} (\d+)$/gm)].reduce(
       (n, m) => n + Number(m[1]),
       0,

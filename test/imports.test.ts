@@ -68,4 +68,6 @@ it('serving loads no other command implementation (they are imported when their 
     expect(rel.filter((f) => f.startsWith(folder + path.sep))).toEqual([]);
   }
   expect(rel).not.toContain(path.join('mixer', 'run.ts'));
+  // prom-client comes with --metrics-port only (main.ts imports it then).
+  expect(rel).not.toContain(path.join('observe', 'metrics.ts'));
 });

@@ -56,7 +56,7 @@ function security(overrides: Partial<SecurityOptions>, tls: Partial<NonNullable<
 }
 
 async function start(sec: SecurityOptions): Promise<TestAdapter> {
-  adapter = await startTestAdapter({ security: sec, logLevel: 'info' });
+  adapter = await startTestAdapter({ security: sec, logLevel: 'info', metricsPort: 0, metricsHost: '127.0.0.1' });
   return adapter;
 }
 
@@ -194,7 +194,7 @@ describe('certificate reload', () => {
     expect(t.logs()).toContain('"serial":"1003"');
     expect(await seen()).toBe('1003');
     // One refused pair, one reload: both counted for Prometheus.
-    const metrics = await t.adapter.metrics.registry.getSingleMetricAsString('mygrpcadapter_tls_reloads_total');
+    const metrics = await t.adapter.metrics!.registry.getSingleMetricAsString('mygrpcadapter_tls_reloads_total');
     expect(metrics).toContain('mygrpcadapter_tls_reloads_total{outcome="error"} 1');
     expect(metrics).toContain('mygrpcadapter_tls_reloads_total{outcome="ok"} 1');
   });

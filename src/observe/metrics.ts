@@ -3,6 +3,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
+import type { MetricEvents } from './metric-events.js';
 
 const PREFIX = 'mygrpcadapter_';
 
@@ -22,7 +23,7 @@ export interface GaugeSources {
   handlerCacheSize(): number;
 }
 
-export class AdapterMetrics {
+export class AdapterMetrics implements MetricEvents {
   readonly registry = new Registry();
   private readonly calls = new Counter({
     name: `${PREFIX}calls_total`,
@@ -147,7 +148,6 @@ export class AdapterMetrics {
     this.tlsReloads.inc({ outcome });
   }
 
-  /** Writer events that feed the sink metrics of the sink opened for `spec`. */
   sinkEvents(spec: SinkSpec): WriterEvents {
     const labels = { sink: spec.type, destination: destination(spec) };
     return {

@@ -1,6 +1,6 @@
 import { status, type sendUnaryData } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
-import type { AdapterMetrics } from '../observe/metrics.js';
+import type { MetricEvents } from '../observe/metric-events.js';
 import type { DecodePool } from './decode-pool.js';
 import type { IsoClock } from './clock.js';
 import type { HandlerTable } from './handler-table.js';
@@ -10,7 +10,7 @@ import { toCallError } from './status.js';
 export interface ServiceContext {
   handlers: HandlerTable;
   log: Logger;
-  metrics: AdapterMetrics;
+  metrics: MetricEvents;
   /** The current time as records carry it (RFC 3339). */
   receivedAt: IsoClock;
   /** Worker threads for large metric batches; undefined: everything on the main thread. */

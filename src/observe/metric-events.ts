@@ -1,0 +1,26 @@
+// What the server reports as it goes. Prometheus (metrics.ts) implements it
+// when --metrics-port is set; otherwise NO_METRICS does, and prom-client is
+// never loaded: no per-call bookkeeping and no registry for nobody to read.
+import type { WriterEvents } from '../sinks/batching-writer.js';
+import type { SinkSpec } from '../sinks/sink.js';
+
+export interface MetricEvents {
+  callFinished(method: string, code: string, seconds: number): void;
+  instances(template: string, handler: string, n: number): void;
+  paramsDecodeError(): void;
+  handlerEvicted(): void;
+  tlsReloaded(outcome: 'ok' | 'error'): void;
+  /** Writer events that feed the sink metrics of the sink opened for `spec`. */
+  sinkEvents(spec: SinkSpec): WriterEvents;
+}
+
+const NO_WRITER_EVENTS: WriterEvents = {};
+
+export const NO_METRICS: MetricEvents = {
+  callFinished: () => undefined,
+  instances: () => undefined,
+  paramsDecodeError: () => undefined,
+  handlerEvicted: () => undefined,
+  tlsReloaded: () => undefined,
+  sinkEvents: () => NO_WRITER_EVENTS,
+};

@@ -25,8 +25,10 @@ COPY proto ./proto
 # Numeric, so Kubernetes' runAsNonRoot can verify it (deploy/ uses 10001 too).
 USER 10001
 EXPOSE 8000
-# V8's young generation capped at 2 x 8 MB (default 2 x 16 MB): ~20-40 MB
-# less peak RSS under load at the same calls/s (README, Performance).
-# package.json's start script runs the same flags.
-ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/src/bin.js"]
+# V8 sized for a small, busy server (README, Performance): young generation
+# 2 x 8 MB instead of 2 x 16 MB, and a full GC when the old generation has
+# tripled since the last one instead of V8's ~4x, which also frees the native
+# memory of finished HTTP/2 streams sooner. ~30-60 MB less peak RSS under
+# load for a few percent of calls/s. package.json's start script matches.
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=200", "dist/src/bin.js"]
 CMD ["8000"]

@@ -28,7 +28,8 @@ export function encodedCheckResult(config: HandlerConfig, decision: Decision): B
     byDecision = new Map();
     encoded.set(config, byDecision);
   }
-  const key = `${decision.code}\u0000${decision.validUseCount}\u0000${decision.message}`;
+  // Validity and use count come from the config this map belongs to.
+  const key = `${decision.code}\u0000${decision.message}`;
   let bytes = byDecision.get(key);
   if (!bytes) {
     bytes = serviceDefinitions().authorization.HandleAuthorization.responseSerialize(checkResult(config, decision));

@@ -61,7 +61,7 @@ export class HandlerTable {
 
   /** The handler for this adapter_config; throws InvalidInputError for bad Params or a file_path outside the data dir (not cached). */
   resolve(any: Any__Output | null): Handler {
-    const key = this.recentKey(any) ?? (any ? `${any.type_url}\u0000${any.value.toString('latin1')}` : NO_CONFIG);
+    const key = any ? (this.recentKey(any) ?? `${any.type_url}\u0000${any.value.toString('latin1')}`) : NO_CONFIG;
     let handler = this.cache.get(key);
     if (!handler) {
       let config: HandlerConfig;
@@ -96,8 +96,7 @@ export class HandlerTable {
   // cache key string, a copy of the Params bytes, each time.
   private readonly recent: { typeUrl: string; value: Buffer; key: string }[] = [];
 
-  private recentKey(any: Any__Output | null): string | undefined {
-    if (!any) return NO_CONFIG;
+  private recentKey(any: Any__Output): string | undefined {
     for (const r of this.recent) {
       if (r.typeUrl === any.type_url && r.value.equals(any.value)) return r.key;
     }

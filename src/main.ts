@@ -16,6 +16,11 @@ import { DecodePool } from './server/decode-pool.js';
 import { AdapterHealth } from './server/health.js';
 import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
+import { createRepeatLog } from './observe/repeat-log.js';
+import { loadSinkModule, type SinkModuleOption } from './sinks/plugin-loader.js';
+import { prometheusSinkFactory } from './sinks/prometheus/factory.js';
+import { SeriesRegistry } from './sinks/prometheus/series.js';
+import type { SinkSpec } from './sinks/sink.js';
 
 export interface AdapterOptions {
   host: string;
@@ -53,6 +58,16 @@ export interface AdapterOptions {
   record: string | undefined;
   /** TLS, mutual TLS, client SAN allow-list, token. */
   security: SecurityOptions;
+  /** --sink-module plug-ins: sink type NAME -> MODULE. */
+  sinkModules: SinkModuleOption[];
+  /** How long a plug-in's write, flush or close may take before it counts as failed. */
+  pluginWriteTimeoutMs: number;
+  /** Port of the Prometheus sink's series endpoint; undefined = no "prometheus" sink. */
+  prometheusPort: number | undefined;
+  /** Address of that endpoint (default: the gRPC host). */
+  prometheusHost: string | undefined;
+  /** Series per metric when a handler's max_series_per_metric is 0. */
+  prometheusMaxSeries: number;
 }
 
 export const DEFAULT_OPTIONS: AdapterOptions = {
@@ -77,6 +92,11 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   metricsHost: undefined,
   record: undefined,
   security: DEFAULT_SECURITY,
+  sinkModules: [],
+  pluginWriteTimeoutMs: 10_000,
+  prometheusPort: undefined,
+  prometheusHost: undefined,
+  prometheusMaxSeries: 10_000,
 };
 
 export interface RunningAdapter {
@@ -89,6 +109,8 @@ export interface RunningAdapter {
   metrics: AdapterMetrics | undefined;
   /** Port of the /metrics endpoint when one was asked for. */
   metricsPort: number | undefined;
+  /** Port of the Prometheus sink's /metrics endpoint when one was asked for. */
+  prometheusPort: number | undefined;
   /**
    * Health NOT_SERVING, wait the drain delay, stop accepting, let in-flight
    * calls finish (cancel after the grace), flush and close every sink.
@@ -126,6 +148,18 @@ export async function startAdapter(
   const metrics: MetricEvents = prometheus ?? NO_METRICS;
   // First, so a bad certificate or token file stops the start before anything opens.
   const security = openSecurity(options.security, log, (outcome) => metrics.tlsReloaded(outcome));
+  const plugins: Record<string, SinkFactory> = {};
+  for (const option of options.sinkModules) {
+    plugins[option.name] = (await loadSinkModule(option, options.pluginWriteTimeoutMs)).factory;
+  }
+  const repeats = createRepeatLog(log);
+  const series = options.prometheusPort === undefined ? undefined : new SeriesRegistry();
+  const builtIns: Record<string, SinkFactory> = { ...sinkFactories };
+  if (series) {
+    builtIns.prometheus = prometheusSinkFactory(series, options.prometheusMaxSeries, (reason, fields) =>
+      repeats.note('warn', `prometheus sink did not apply an instance: ${reason} (${String(fields.metric)})`, fields),
+    );
+  }
   const sinks = new SinkPool(
     {
       stdout: io.stdout,
@@ -137,8 +171,9 @@ export async function startAdapter(
         rotateKeep: options.rotateKeep,
       },
       events: (spec) => metrics.sinkEvents(spec),
+      log,
     },
-    { ...sinkFactories, ...io.extraSinks },
+    { ...builtIns, ...plugins, ...io.extraSinks },
     (err) => log.error({ err }, 'closing or reopening a sink failed'),
   );
   const handlers = new HandlerTable(
@@ -153,6 +188,20 @@ export async function startAdapter(
       refused: () => metrics.paramsDecodeError(),
     },
   );
+  // Each plug-in opens once now, as a handler with `sink: NAME` and no format
+  // would, so a factory that throws stops the start; the pool keeps it open.
+  const pluginSpecs: SinkSpec[] = Object.keys(plugins).map((type) => ({ type, path: '', format: options.format }));
+  const closeEarly = async (): Promise<void> => {
+    security.close();
+    repeats.close();
+    await sinks.closeAll();
+  };
+  try {
+    for (const spec of pluginSpecs) await sinks.acquire(spec);
+  } catch (err) {
+    await closeEarly();
+    throw err;
+  }
   const health = new AdapterHealth();
   const decodePool = options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log) : undefined;
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
@@ -166,7 +215,7 @@ export async function startAdapter(
   try {
     port = await bind(server, options.host, options.port, security.credentials);
   } catch (err) {
-    security.close();
+    await closeEarly();
     await decodePool?.close();
     await recorder?.close(); // nothing was recorded; do not leave the file open
     throw err;
@@ -176,6 +225,11 @@ export async function startAdapter(
   if (prometheus && options.metricsPort !== undefined) {
     metricsServer = await serveMetrics(prometheus.registry, options.metricsHost ?? options.host, options.metricsPort);
     log.info({ port: metricsServer.port }, 'serving Prometheus metrics on /metrics');
+  }
+  let seriesServer: MetricsServer | undefined;
+  if (series && options.prometheusPort !== undefined) {
+    seriesServer = await serveMetrics(series.registry, options.prometheusHost ?? options.host, options.prometheusPort);
+    log.info({ port: seriesServer.port }, 'serving the prometheus sink series on /metrics');
   }
   health.serving(true);
 
@@ -193,12 +247,25 @@ export async function startAdapter(
       await decodePool?.close();
       handlers.clear();
       await sinks.closeAll();
+      series?.close();
+      repeats.close();
       await recorder?.close();
       await metricsServer?.close();
+      await seriesServer?.close();
     })());
   const reopenSinks = async (): Promise<void> => {
     await sinks.reopenAll();
     log.info('sinks reopened');
   };
-  return { address, port, log, health, metrics: prometheus, metricsPort: metricsServer?.port, stop, reopenSinks };
+  return {
+    address,
+    port,
+    log,
+    health,
+    metrics: prometheus,
+    metricsPort: metricsServer?.port,
+    prometheusPort: seriesServer?.port,
+    stop,
+    reopenSinks,
+  };
 }

@@ -6,6 +6,8 @@ import { FORMATS, type FormatName } from '../decode/params.js';
 import { DEFAULT_OPTIONS, startAdapter, type AdapterOptions, type RunningAdapter } from '../main.js';
 import type { TlsOptions } from '../server/tls.js';
 import type { FsyncPolicy } from '../sinks/file.js';
+import { parseSinkModule } from '../sinks/plugin-loader.js';
+import { sinkFactories } from '../sinks/registry.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const FSYNC: readonly FsyncPolicy[] = ['never', 'batch', 'interval'];
@@ -44,6 +46,11 @@ interface ServeArgs {
   'token-file': string | undefined;
   'token-header': string;
   'reload-interval': number;
+  'sink-module': string[];
+  'plugin-write-timeout': number;
+  'prometheus-port': number | undefined;
+  'prometheus-host': string | undefined;
+  'prometheus-max-series': number;
 }
 
 const ms = (describe: string, value: number) => ({ type: 'number' as const, default: value, describe });
@@ -132,7 +139,34 @@ export function serveOptions<T>(y: Argv<T>) {
       type: 'number',
       default: DEFAULT_OPTIONS.security.reloadIntervalMs,
       describe: 'ms between re-reads of certificate and token files',
-    });
+    })
+    .option('sink-module', {
+      type: 'string',
+      array: true,
+      nargs: 1,
+      default: [] as string[],
+      describe:
+        'NAME=MODULE: a sink plug-in (package name or file path) that handlers select with `sink: NAME`; repeatable',
+    })
+    .option(
+      'plugin-write-timeout',
+      ms(
+        'ms a sink plug-in write, flush or close may take before it counts as failed',
+        DEFAULT_OPTIONS.pluginWriteTimeoutMs,
+      ),
+    )
+    .option('prometheus-port', {
+      type: 'number',
+      describe: 'enable sink "prometheus" and serve its series on this port at /metrics (off when absent)',
+    })
+    .option('prometheus-host', { type: 'string', describe: 'address for --prometheus-port (default: --host)' })
+    .option(
+      'prometheus-max-series',
+      ms(
+        'series per metric of sink "prometheus" when Params leave max_series_per_metric 0',
+        DEFAULT_OPTIONS.prometheusMaxSeries,
+      ),
+    );
 }
 
 function wholeNumber(name: string, value: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
@@ -191,6 +225,16 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
       tokenHeader: args['token-header'].toLowerCase(),
       reloadIntervalMs: args['reload-interval'],
     },
+    sinkModules: args['sink-module'].map((text) =>
+      parseSinkModule(text, [...Object.keys(sinkFactories), 'prometheus']),
+    ),
+    pluginWriteTimeoutMs: wholeNumber('--plugin-write-timeout', args['plugin-write-timeout'], 1),
+    prometheusPort:
+      args['prometheus-port'] === undefined
+        ? undefined
+        : wholeNumber('--prometheus-port', args['prometheus-port'], 0, 65535),
+    prometheusHost: args['prometheus-host'],
+    prometheusMaxSeries: wholeNumber('--prometheus-max-series', args['prometheus-max-series'], 1),
   };
 }
 

@@ -8,6 +8,7 @@ import { InvalidInputError } from './errors.js';
 import { formatDuration } from './value.js';
 import { parseGoDuration } from './go-duration.js';
 import { checkWire } from './wire-check.js';
+import { prometheusSettings, type PrometheusSettings } from './prometheus-params.js';
 
 export const FORMATS = ['text', 'json'] as const;
 export type FormatName = (typeof FORMATS)[number];
@@ -21,6 +22,8 @@ export interface HandlerConfig {
   validUseCount: number;
   /** The sink type key; always set ("file" or "stdout" when Params leave it empty). */
   sink: string;
+  /** The series of sink "prometheus"; undefined under other sinks. */
+  prometheus: PrometheusSettings | undefined;
   /** sha256 of auth_key, for comparisons that do not leak its length or content through timing. */
   authKeyDigest: SecretDigest | null;
   /** What records show of this config: auth_key masked. */
@@ -44,7 +47,7 @@ export function decodeParams(any: Any__Output | null | undefined, sinkTypes: rea
   try {
     const problem = checkWire(type, any.value);
     if (problem !== undefined) throw new Error(problem);
-    raw = type.toObject(type.decode(any.value), { defaults: true, longs: String }) as RawParams;
+    raw = type.toObject(type.decode(any.value), { defaults: true, longs: String, enums: String }) as RawParams;
   } catch (err) {
     throw new InvalidInputError(
       `adapter_config: ${any.value.length} bytes do not decode as ${PARAMS_MESSAGE}: ${(err as Error).message}`,
@@ -54,7 +57,17 @@ export function decodeParams(any: Any__Output | null | undefined, sinkTypes: rea
 }
 
 function emptyParams(): RawParams {
-  return { file_path: '', auth_key: '', format: '', valid_duration: '', valid_use_count: 0, sink: '' };
+  return {
+    file_path: '',
+    auth_key: '',
+    format: '',
+    valid_duration: '',
+    valid_use_count: 0,
+    sink: '',
+    metrics: [],
+    metrics_expiration_policy: null,
+    max_series_per_metric: 0,
+  };
 }
 
 function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
@@ -75,6 +88,7 @@ function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
   if (!sinkTypes.includes(sink))
     problems.push(`sink: expected one of ${sinkTypes.join(', ')} (or empty), got "${sink}"`);
   if (sink === 'file' && raw.file_path === '') problems.push('file_path: required when sink is "file"');
+  const prometheus = prometheusSettings(raw, sink, problems);
   if (problems.length > 0) throw new InvalidInputError(`adapter_config: invalid Params: ${problems.join('; ')}`);
 
   const seconds = durationNanos / 1_000_000_000n;
@@ -86,6 +100,7 @@ function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
     validDuration: { seconds: Number(seconds), nanos },
     validUseCount: raw.valid_use_count,
     sink,
+    prometheus,
     authKeyDigest: raw.auth_key === '' ? null : digestSecret(raw.auth_key),
     view: {
       filePath: raw.file_path,

@@ -81,6 +81,7 @@ export class HandlerTable {
           type: config.sink,
           path: sinkPath,
           format: config.format === '' ? this.options.defaultFormat : config.format,
+          prometheus: config.prometheus,
         },
         holdsSink: false,
       };

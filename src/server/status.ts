@@ -17,6 +17,8 @@ const TRANSIENT = new Set([
   'EROFS',
   'EPIPE',
   'ECLOSED',
+  // A sink plug-in whose write did not settle within --plugin-write-timeout.
+  'ETIMEDOUT',
 ]);
 
 export type CallError = Partial<ServiceError> & { code: status; details: string };
@@ -25,6 +27,10 @@ export function toCallError(err: unknown): CallError {
   if (err instanceof InvalidInputError) return { code: status.INVALID_ARGUMENT, details: err.message };
   if (err instanceof BufferFullError)
     return { code: status.RESOURCE_EXHAUSTED, details: `records not written: ${err.message}` };
+  if (err instanceof SinkError && err.code === 'ECONFLICT') {
+    // Two handler configurations define one Prometheus metric differently: fix the config.
+    return { code: status.FAILED_PRECONDITION, details: `records not written: ${err.message}` };
+  }
   if (err instanceof SinkError) {
     const code = err.code !== undefined && TRANSIENT.has(err.code) ? status.UNAVAILABLE : status.INTERNAL;
     return { code, details: `records not written: ${err.message}` };

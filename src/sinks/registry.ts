@@ -2,6 +2,7 @@
 // all handler configurations and calls that use it.
 import type { Writable } from 'node:stream';
 import { formatters } from '../format/index.js';
+import type { Logger } from '../log.js';
 import { UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
 import { DEFAULT_FILE_SINK_OPTIONS, FileSink, type FileSinkOptions } from './file.js';
 import type { Sink, SinkSpec } from './sink.js';
@@ -16,6 +17,8 @@ export interface SinkEnvironment {
   file: Omit<FileSinkOptions, 'buffer'>;
   /** Writer events of the sink opened for `spec` (metrics). */
   events?: (spec: SinkSpec) => WriterEvents;
+  /** The adapter's logger; plug-ins get a child of it naming their sink. */
+  log?: Logger;
 }
 
 export const DEFAULT_SINK_ENVIRONMENT: Omit<SinkEnvironment, 'stdout'> = {
@@ -23,9 +26,14 @@ export const DEFAULT_SINK_ENVIRONMENT: Omit<SinkEnvironment, 'stdout'> = {
   file: DEFAULT_FILE_SINK_OPTIONS,
 };
 
-/** Opens a sink; may reject (SinkError) so a bad destination fails on its first call. */
+/**
+ * Opens a sink; may reject (SinkError) so a bad destination fails on its
+ * first call. Built-in sinks and --sink-module plug-ins (wrapped by
+ * plugin-loader.ts) are all factories of this shape.
+ */
 export type SinkFactory = (spec: SinkSpec, env: SinkEnvironment) => Promise<Sink>;
 
+/** The built-in file and stdout sinks; "prometheus" joins them when its port is set (main.ts). */
 export const sinkFactories: Record<string, SinkFactory> = {
   file: (spec, env) =>
     FileSink.open(spec.path, formatters[spec.format], { ...env.file, buffer: env.buffer, events: env.events?.(spec) }),
@@ -63,6 +71,7 @@ export class SinkPool {
     let key = specKeys.get(spec);
     if (key === undefined) {
       key = `${spec.type}\u0000${spec.format}\u0000${spec.path}`;
+      if (spec.prometheus) key += `\u0000${JSON.stringify(spec.prometheus)}`;
       specKeys.set(spec, key);
     }
     return key;

@@ -1,11 +1,30 @@
 // The sink contract. A sink appends the records of one call and resolves
-// only once they are handed to the operating system; that is what lets the
-// server answer OK to Mixer. Sinks know nothing of gRPC.
+// only once they are handed on (to the operating system, a registry, a
+// peer); that is what lets the server answer OK to Mixer. Sinks know nothing
+// of gRPC: they see the record types of src/record/ only.
 import type { FormatName } from '../decode/params.js';
+import type { PrometheusSettings } from '../decode/prometheus-params.js';
 import type { AdapterRecord } from '../record/types.js';
 import type { WriterCounters } from './batching-writer.js';
 
-export interface Sink {
+/**
+ * What every sink does, and all a --sink-module plug-in implements (its
+ * module exports `createSink(spec, env)` returning one, or a promise of one).
+ */
+export interface RecordSink {
+  /**
+   * Hands on the records (of one call, or of several calls grouped). Resolves
+   * only once they are handed on; rejects (ideally with an Error whose `code`
+   * says why, e.g. "ECONNREFUSED") otherwise. Never drops records silently.
+   */
+  write(records: readonly AdapterRecord[]): Promise<void>;
+  /** Resolves when everything accepted so far is handed on. Optional for plug-ins. Idempotent. */
+  flush?(): Promise<void>;
+  /** Flushes, then releases the destination. Idempotent; later writes reject. */
+  close(): Promise<void>;
+}
+
+export interface Sink extends RecordSink {
   /**
    * Appends the records of one call. Rejects with SinkError when they could
    * not be written, or BufferFullError when the buffer stayed full; never
@@ -32,10 +51,13 @@ export interface Sink {
 
 /** What identifies a sink: its type key, its destination and its record format. */
 export interface SinkSpec {
+  /** "file", "stdout", "prometheus", or a --sink-module NAME. */
   readonly type: string;
-  /** File path (already resolved) for "file"; "" for stdout. */
+  /** File path (already resolved) for "file"; "" for every other type. */
   readonly path: string;
   readonly format: FormatName;
+  /** The metrics of sink "prometheus" (from Params fields 10-12). */
+  readonly prometheus?: PrometheusSettings | undefined;
 }
 
 /** A write or open that failed; `code` is the errno code (ENOENT, ENOSPC, EACCES...) when there is one. */

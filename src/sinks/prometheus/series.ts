@@ -1,0 +1,165 @@
+// The Prometheus sink's own prom-client Registry (never the adapter's
+// self-metrics): the metrics that handler configurations define, the series
+// each holds (bounded per metric), and the dropping of idle series.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PrometheusMetricSpec } from '../../decode/prometheus-params.js';
+import type { Misfit } from './values.js';
+
+/** How one metric keeps its series; part of what two handlers must agree on to share it. */
+export interface SeriesPolicy {
+  /** Most series; a new one beyond it is refused. */
+  maxSeries: number;
+  /** Idle series are dropped after this long; 0 = never. */
+  expiryMs: number;
+  checkIntervalMs: number;
+}
+
+type PromMetric = Counter<string> | Gauge<string> | Histogram<string>;
+
+/** One registered metric with the label sets it has seen and when each was last updated. */
+export class TrackedMetric {
+  /** Label values (JSON array) -> last update, ms since the epoch. */
+  private readonly series = new Map<string, number>();
+  private readonly timer: NodeJS.Timeout | undefined;
+  refs = 0;
+
+  constructor(
+    readonly spec: PrometheusMetricSpec,
+    readonly policy: SeriesPolicy,
+    readonly definitionKey: string,
+    private readonly metric: PromMetric,
+    private readonly onExpired: (count: number) => void,
+    private readonly now: () => number,
+  ) {
+    if (policy.expiryMs > 0) {
+      this.timer = setInterval(() => this.expire(), policy.checkIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  get seriesCount(): number {
+    return this.series.size;
+  }
+
+  /** Applies one value; false when it would open a series beyond the cap. */
+  apply(labels: readonly string[], value: number): boolean {
+    const key = JSON.stringify(labels);
+    if (!this.series.has(key) && this.series.size >= this.policy.maxSeries) return false;
+    this.series.set(key, this.now());
+    const labelSet = Object.fromEntries(this.spec.labelNames.map((name, i) => [name, labels[i]!]));
+    if (this.metric instanceof Counter) this.metric.inc(labelSet, value);
+    else if (this.metric instanceof Gauge) this.metric.set(labelSet, value);
+    else this.metric.observe(labelSet, value);
+    return true;
+  }
+
+  /** Drops every series idle for longer than the expiry duration. */
+  expire(): void {
+    const oldest = this.now() - this.policy.expiryMs;
+    let dropped = 0;
+    for (const [key, last] of this.series) {
+      if (last > oldest) continue;
+      const labels = JSON.parse(key) as string[];
+      this.metric.remove(Object.fromEntries(this.spec.labelNames.map((name, i) => [name, labels[i]!])));
+      this.series.delete(key);
+      dropped++;
+    }
+    if (dropped > 0) this.onExpired(dropped);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
+export class MetricConflictError extends Error {
+  override name = 'MetricConflictError';
+}
+
+export class SeriesRegistry {
+  readonly registry = new Registry();
+  private readonly metrics = new Map<string, TrackedMetric>();
+  private readonly refused: Counter<'metric' | 'reason'>;
+  private readonly expired: Counter<'metric'>;
+
+  constructor(private readonly now: () => number = Date.now) {
+    // The sink's own accounting sits beside the series it is about.
+    this.refused = new Counter({
+      name: 'mygrpcadapter_prometheus_sink_refused_instances_total',
+      help: 'Metric instances the Prometheus sink did not apply, by metric and reason',
+      labelNames: ['metric', 'reason'],
+      registers: [this.registry],
+    });
+    this.expired = new Counter({
+      name: 'mygrpcadapter_prometheus_sink_expired_series_total',
+      help: 'Series dropped by the expiry policy after being idle',
+      labelNames: ['metric'],
+      registers: [this.registry],
+    });
+  }
+
+  /**
+   * The metric named by `spec`, registered on first use. Two handler
+   * configurations share a metric when they define it identically; a
+   * different definition under the same name throws MetricConflictError.
+   */
+  acquire(spec: PrometheusMetricSpec, policy: SeriesPolicy): TrackedMetric {
+    const definitionKey = JSON.stringify([spec, policy]);
+    let tracked = this.metrics.get(spec.fullName);
+    if (tracked && tracked.definitionKey !== definitionKey) {
+      throw new MetricConflictError(
+        `metric ${spec.fullName} is already defined differently by another handler configuration (${describe(tracked)})`,
+      );
+    }
+    if (!tracked) {
+      tracked = new TrackedMetric(
+        spec,
+        policy,
+        definitionKey,
+        this.create(spec),
+        (n) => this.expired.inc({ metric: spec.fullName }, n),
+        this.now,
+      );
+      this.metrics.set(spec.fullName, tracked);
+    }
+    tracked.refs++;
+    return tracked;
+  }
+
+  /** Unregisters the metric (and its series) when its last handler configuration lets go. */
+  release(tracked: TrackedMetric): void {
+    if (--tracked.refs > 0 || this.metrics.get(tracked.spec.fullName) !== tracked) return;
+    tracked.stop();
+    this.metrics.delete(tracked.spec.fullName);
+    this.registry.removeSingleMetric(tracked.spec.fullName);
+  }
+
+  countRefused(metric: string, reason: Misfit): void {
+    this.refused.inc({ metric, reason });
+  }
+
+  /** Stops every expiry timer (shutdown). */
+  close(): void {
+    for (const tracked of this.metrics.values()) tracked.stop();
+  }
+
+  private create(spec: PrometheusMetricSpec): PromMetric {
+    const base = { name: spec.fullName, help: spec.help, labelNames: [...spec.labelNames], registers: [this.registry] };
+    switch (spec.kind) {
+      case 'COUNTER':
+        return new Counter(base);
+      case 'GAUGE':
+        return new Gauge(base);
+      case 'DISTRIBUTION':
+        return new Histogram({ ...base, buckets: [...spec.buckets] });
+      default: {
+        const never: never = spec.kind;
+        throw new Error(`unknown metric kind ${String(never)}`);
+      }
+    }
+  }
+}
+
+function describe(t: TrackedMetric): string {
+  return `${t.spec.kind} of ${t.spec.instanceName} with labels [${t.spec.labelNames.join(', ')}]`;
+}

@@ -30,8 +30,19 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.js', '**/*.mjs'],
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      // Plain JavaScript (plug-in examples and fixtures too) is parsed without the TypeScript project.
+      parserOptions: { ...tseslint.configs.disableTypeChecked.languageOptions?.parserOptions, projectService: false },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        module: 'writable',
+        fetch: 'readonly',
+        URL: 'readonly',
+        AbortSignal: 'readonly',
+      },
+    },
   },
 );

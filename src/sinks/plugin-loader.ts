@@ -2,6 +2,7 @@
 // into a SinkFactory like the built-ins'. Everything that can be wrong with a
 // module (not found, no createSink export, createSink throws or returns the
 // wrong shape) stops the start with a message naming the flag.
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,7 +13,7 @@ import { PluginSink } from './plugin-sink.js';
 export interface SinkModuleOption {
   /** The sink type key handlers select with `sink: NAME`. */
   name: string;
-  /** An installed package name, or a file path (starts with "." or "/"). */
+  /** An installed package name, or a file path (starts with "." or "/", or names an existing file). */
   module: string;
 }
 
@@ -40,8 +41,14 @@ export function parseSinkModule(text: string, reserved: readonly string[]): Sink
   return { name, module };
 }
 
+/** "./x.mjs", "/opt/x.js", or an existing file such as "examples/http-sink/index.mjs"; else a package name. */
 function isPath(module: string): boolean {
-  return module.startsWith('.') || path.isAbsolute(module);
+  if (module.startsWith('.') || path.isAbsolute(module)) return true;
+  try {
+    return statSync(path.resolve(module)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function isNotFound(err: unknown): boolean {

@@ -26,10 +26,18 @@ export interface CliProcess {
 }
 
 /** Starts `command args...` and resolves once it printed its listening line. */
-export async function startCli(args: string[], options: { cwd?: string; command?: string } = {}): Promise<CliProcess> {
+export async function startCli(
+  args: string[],
+  options: { cwd?: string; command?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliProcess> {
   const command = options.command ?? process.execPath;
   const fullArgs = options.command ? args : [BIN, ...args];
-  const child = spawn(command, fullArgs, { cwd: options.cwd ?? ROOT, stdio: 'pipe', detached: true });
+  const child = spawn(command, fullArgs, {
+    cwd: options.cwd ?? ROOT,
+    stdio: 'pipe',
+    detached: true,
+    env: options.env ?? process.env,
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));

@@ -1,12 +1,15 @@
 // Composition root: options -> logger -> sinks -> handlers -> server, and the
 // order things stop in.
 import type { Writable } from 'node:stream';
+import { status } from '@grpc/grpc-js';
 import type { LevelWithSilent } from 'pino';
 import type { FormatName } from './decode/params.js';
 import { createLogger, type Logger } from './log.js';
 import { bind, createAdapterServer, shutdown } from './server/adapter-server.js';
 import type { AdapterMetrics } from './observe/metrics.js';
 import { NO_METRICS, type MetricEvents } from './observe/metric-events.js';
+import { routeGrpcLogs } from './observe/grpc-log.js';
+import { createRepeatLog } from './observe/repeat-log.js';
 import { CallRecorder } from './recording/calls.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { HandlerTable } from './server/handler-table.js';
@@ -95,7 +98,7 @@ export interface RunningAdapter {
    * Idempotent.
    */
   stop(): Promise<void>;
-  /** Reopen every file sink (SIGHUP, after logrotate moved the files). */
+  /** Reopen every file sink (SIGHUP, after logrotate moved the files); logs which. */
   reopenSinks(): Promise<void>;
 }
 
@@ -113,6 +116,9 @@ export async function startAdapter(
   io: AdapterIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<RunningAdapter> {
   const log = createLogger(options.logLevel, io.stderr);
+  routeGrpcLogs(log);
+  // Lines that can come once per call: failures, refusals, denies.
+  const notes = createRepeatLog(log);
   // prom-client is loaded only when its endpoint is asked for. The sources
   // are read at scrape time, after the pool and table exist.
   const prometheus =
@@ -125,7 +131,16 @@ export async function startAdapter(
         });
   const metrics: MetricEvents = prometheus ?? NO_METRICS;
   // First, so a bad certificate or token file stops the start before anything opens.
-  const security = openSecurity(options.security, log, (outcome) => metrics.tlsReloaded(outcome));
+  const security = openSecurity(
+    options.security,
+    log,
+    (outcome) => metrics.tlsReloaded(outcome),
+    (method, peer, rejection) => {
+      const code = status[rejection.code];
+      metrics.callRefused(method, code);
+      notes.note('warn', `call refused: ${rejection.details}`, { method, peer, code: rejection.code });
+    },
+  );
   const sinks = new SinkPool(
     {
       stdout: io.stdout,
@@ -145,19 +160,23 @@ export async function startAdapter(
     sinks,
     { defaultFormat: options.format, baseDir: options.dataDir, maxEntries: options.handlerCacheSize },
     {
-      created: (h) => log.info({ handler: h.id, config: h.config.view, sink: h.sinkSpec }, 'new handler configuration'),
+      created: (h) => {
+        metrics.handlerCreated(h.id, h.sinkSpec);
+        log.info({ handler: h.id, config: h.config.view, sink: h.sinkSpec }, 'new handler configuration');
+      },
       evicted: (h) => {
         metrics.handlerEvicted();
         log.info({ handler: h.id }, 'handler configuration evicted from the cache');
       },
       refused: () => metrics.paramsDecodeError(),
+      sinkOpenFailed: (h) => metrics.sinkOpenFailed(h.sinkSpec),
     },
   );
   const health = new AdapterHealth();
   const decodePool = options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log) : undefined;
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   const server = createAdapterServer(
-    { handlers, log, metrics, receivedAt: isoClock(), decodePool },
+    { handlers, log, notes, metrics, receivedAt: isoClock(), decodePool },
     { maxReceiveMessageBytes: options.maxMessageBytes, maxConnectionAgeMs: options.maxConnectionAgeMs },
     health,
     { recorder, interceptors: security.interceptors },
@@ -195,10 +214,11 @@ export async function startAdapter(
       await sinks.closeAll();
       await recorder?.close();
       await metricsServer?.close();
+      notes.close();
     })());
   const reopenSinks = async (): Promise<void> => {
-    await sinks.reopenAll();
-    log.info('sinks reopened');
+    const reopened = await sinks.reopenAll();
+    log.info({ sinks: reopened.map(({ type, path }) => (path === '' ? type : `${type}:${path}`)) }, 'sinks reopened');
   };
   return { address, port, log, health, metrics: prometheus, metricsPort: metricsServer?.port, stop, reopenSinks };
 }

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { FORMATS, type FormatName } from '../decode/params.js';
+import { createLogger } from '../log.js';
 import { DEFAULT_OPTIONS, startAdapter, type AdapterOptions, type RunningAdapter } from '../main.js';
+import { adapterVersion } from '../observe/version.js';
 import type { TlsOptions } from '../server/tls.js';
 import type { FsyncPolicy } from '../sinks/file.js';
 
@@ -226,6 +228,13 @@ function handleSignals(adapter: RunningAdapter, deadlineMs: number): void {
       },
     );
   };
+  // Crashes end as one JSON line too, then exit 1 as Node would.
+  const crash = (what: string) => (err: unknown) => {
+    adapter.log.fatal({ err }, what);
+    process.exit(1);
+  };
+  process.once('uncaughtException', crash('uncaught exception'));
+  process.once('unhandledRejection', crash('unhandled promise rejection'));
   process.once('SIGINT', onStop);
   process.once('SIGTERM', onStop);
   process.on('SIGHUP', () => {
@@ -236,13 +245,36 @@ function handleSignals(adapter: RunningAdapter, deadlineMs: number): void {
 export async function serve(args: ServeArgs): Promise<void> {
   const options = toAdapterOptions(args);
   const deadlineMs = wholeNumber('--shutdown-timeout', args['shutdown-timeout'], 1);
-  const adapter = await startAdapter(options);
-  // Handlers go in before the listening line: whoever waits for that line may signal at once.
+  let adapter: RunningAdapter;
+  try {
+    adapter = await startAdapter(options);
+  } catch (err) {
+    // Still JSON: whatever reads stderr as a log stream sees why the start failed.
+    createLogger(options.logLevel).fatal({ err }, 'start-up failed');
+    process.exitCode = 1;
+    return;
+  }
+  // Handlers go in before the start line: whoever waits for that line may signal at once.
   handleSignals(adapter, deadlineMs);
-  // The walkthrough's start-up line, with the address really bound; on
-  // stderr because stdout carries records.
-  process.stderr.write(`listening on "${adapter.address}"\n`);
-  adapter.log.info({ address: adapter.address }, 'adapter started');
+  logStartLine(adapter, options);
+}
+
+/**
+ * The start line: the address really bound (the walkthrough prints
+ * `listening on "<addr>"`; tools and tests wait for this line and read its
+ * `address`), the version, and the effective configuration. Written whatever
+ * --log-level says, because starting tools depend on it.
+ */
+function logStartLine(adapter: RunningAdapter, options: AdapterOptions): void {
+  const level = adapter.log.level;
+  adapter.log.level = 'info';
+  adapter.log.info(
+    // The options hold paths and sizes, never a secret (token and key files
+    // are named, not read); the logger's redaction paths apply regardless.
+    { address: adapter.address, version: adapterVersion(), config: options },
+    `listening on ${adapter.address}`,
+  );
+  adapter.log.level = level;
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {

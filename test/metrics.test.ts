@@ -259,6 +259,29 @@ describe('Prometheus metrics', () => {
 });
 
 describe('deploy/grafana-dashboard.json', () => {
+  it('imports into the Grafana Istio 1.4-1.6 ship (6.x; 7.0.5 with 1.6): schema 16, graph panels, string data sources', async () => {
+    const dashboard = JSON.parse(await readFile(path.join(ROOT, 'deploy/grafana-dashboard.json'), 'utf8')) as {
+      schemaVersion: number;
+      panels: Array<{ id: number; type: string; datasource: unknown; targets: Array<{ refId: string }> }>;
+      templating: { list: Array<{ name: string; type: string; datasource?: unknown }> };
+    };
+    // Grafana migrates older schemas forward, never newer ones back; Istio's own
+    // dashboards in those releases are schemaVersion 16 with graph panels
+    // (timeseries panels and {type, uid} data source objects need Grafana 8.3+).
+    expect(dashboard.schemaVersion).toBeLessThanOrEqual(16);
+    expect(new Set(dashboard.panels.map((p) => p.type))).toEqual(new Set(['graph']));
+    expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
+    for (const panel of dashboard.panels) {
+      expect(panel.datasource).toBe('$datasource');
+      expect(new Set(panel.targets.map((t) => t.refId)).size).toBe(panel.targets.length);
+    }
+    expect(dashboard.templating.list.map((v) => [v.name, v.type])).toEqual([
+      ['datasource', 'datasource'],
+      ['job', 'query'],
+    ]);
+    expect(dashboard.templating.list[1]!.datasource).toBe('$datasource');
+  });
+
   it('queries only metrics the adapter exports', async () => {
     t = await startTestAdapter({ metricsPort: 0, metricsHost: '127.0.0.1' });
     const exported = new Set(

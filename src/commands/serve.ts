@@ -1,4 +1,5 @@
 // `mygrpcadapter [port]`: run the adapter until SIGINT/SIGTERM.
+import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yargs, { type Argv, type CommandModule } from 'yargs';
@@ -46,6 +47,7 @@ interface ServeArgs {
   'token-file': string | undefined;
   'token-header': string;
   'reload-interval': number;
+  'pid-file': string | undefined;
 }
 
 const ms = (describe: string, value: number) => ({ type: 'number' as const, default: value, describe });
@@ -129,6 +131,10 @@ export function serveOptions<T>(y: Argv<T>) {
       type: 'string',
       default: DEFAULT_OPTIONS.security.tokenHeader,
       describe: 'header carrying the token (authorization: "Bearer <token>" or "<token>")',
+    })
+    .option('pid-file', {
+      type: 'string',
+      describe: "write the adapter's own process id here once it listens (for logrotate's postrotate kill -HUP)",
     })
     .option('reload-interval', {
       type: 'number',
@@ -254,8 +260,21 @@ export async function serve(args: ServeArgs): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  // Handlers go in before the start line: whoever waits for that line may signal at once.
+  // Handlers go in before the pid file and the start line: whoever waits for either may signal at once.
   handleSignals(adapter, deadlineMs);
+  const pidFile = args['pid-file'];
+  if (pidFile !== undefined) {
+    // The process that handles SIGHUP: `npm start` puts npm and a shell in
+    // front of it, and npm forwards only SIGINT and SIGTERM (a SIGHUP kills npm).
+    try {
+      writeFileSync(pidFile, `${process.pid}\n`);
+    } catch (err) {
+      adapter.log.fatal({ err }, '--pid-file cannot be written');
+      await adapter.stop();
+      process.exit(1);
+    }
+    process.once('exit', () => rmSync(pidFile, { force: true }));
+  }
   logStartLine(adapter, options);
 }
 

@@ -1,12 +1,15 @@
 // Composition root: options -> logger -> sinks -> handlers -> server, and the
 // order things stop in.
 import type { Writable } from 'node:stream';
+import { status } from '@grpc/grpc-js';
 import type { LevelWithSilent } from 'pino';
 import type { FormatName } from './decode/params.js';
 import { createLogger, type Logger } from './log.js';
 import { bind, createAdapterServer, shutdown } from './server/adapter-server.js';
 import type { AdapterMetrics } from './observe/metrics.js';
 import { NO_METRICS, type MetricEvents } from './observe/metric-events.js';
+import { routeGrpcLogs } from './observe/grpc-log.js';
+import { createRepeatLog } from './observe/repeat-log.js';
 import { CallRecorder } from './recording/calls.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { HandlerTable } from './server/handler-table.js';
@@ -16,7 +19,6 @@ import { DecodePool } from './server/decode-pool.js';
 import { AdapterHealth } from './server/health.js';
 import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
-import { createRepeatLog } from './observe/repeat-log.js';
 import { loadSinkModule, type SinkModuleOption } from './sinks/plugin-loader.js';
 import { prometheusSinkFactory } from './sinks/prometheus/factory.js';
 import { SeriesRegistry } from './sinks/prometheus/series.js';
@@ -117,7 +119,7 @@ export interface RunningAdapter {
    * Idempotent.
    */
   stop(): Promise<void>;
-  /** Reopen every file sink (SIGHUP, after logrotate moved the files). */
+  /** Reopen every file sink (SIGHUP, after logrotate moved the files); logs which. */
   reopenSinks(): Promise<void>;
 }
 
@@ -135,6 +137,9 @@ export async function startAdapter(
   io: AdapterIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<RunningAdapter> {
   const log = createLogger(options.logLevel, io.stderr);
+  routeGrpcLogs(log);
+  // Lines that can come once per call: failures, refusals, denies.
+  const notes = createRepeatLog(log);
   // prom-client is loaded only when its endpoint is asked for. The sources
   // are read at scrape time, after the pool and table exist.
   const prometheus =
@@ -147,17 +152,25 @@ export async function startAdapter(
         });
   const metrics: MetricEvents = prometheus ?? NO_METRICS;
   // First, so a bad certificate or token file stops the start before anything opens.
-  const security = openSecurity(options.security, log, (outcome) => metrics.tlsReloaded(outcome));
+  const security = openSecurity(
+    options.security,
+    log,
+    (outcome) => metrics.tlsReloaded(outcome),
+    (method, peer, rejection) => {
+      const code = status[rejection.code];
+      metrics.callRefused(method, code);
+      notes.note('warn', `call refused: ${rejection.details}`, { method, peer, code: rejection.code });
+    },
+  );
   const plugins: Record<string, SinkFactory> = {};
   for (const option of options.sinkModules) {
     plugins[option.name] = (await loadSinkModule(option, options.pluginWriteTimeoutMs)).factory;
   }
-  const repeats = createRepeatLog(log);
   const series = options.prometheusPort === undefined ? undefined : new SeriesRegistry();
   const builtIns: Record<string, SinkFactory> = { ...sinkFactories };
   if (series) {
     builtIns.prometheus = prometheusSinkFactory(series, options.prometheusMaxSeries, (reason, fields) =>
-      repeats.note('warn', `prometheus sink did not apply an instance: ${reason} (${String(fields.metric)})`, fields),
+      notes.note('warn', `prometheus sink did not apply an instance: ${reason} (${String(fields.metric)})`, fields),
     );
   }
   const sinks = new SinkPool(
@@ -180,12 +193,16 @@ export async function startAdapter(
     sinks,
     { defaultFormat: options.format, baseDir: options.dataDir, maxEntries: options.handlerCacheSize },
     {
-      created: (h) => log.info({ handler: h.id, config: h.config.view, sink: h.sinkSpec }, 'new handler configuration'),
+      created: (h) => {
+        metrics.handlerCreated(h.id, h.sinkSpec);
+        log.info({ handler: h.id, config: h.config.view, sink: h.sinkSpec }, 'new handler configuration');
+      },
       evicted: (h) => {
         metrics.handlerEvicted();
         log.info({ handler: h.id }, 'handler configuration evicted from the cache');
       },
       refused: () => metrics.paramsDecodeError(),
+      sinkOpenFailed: (h) => metrics.sinkOpenFailed(h.sinkSpec),
     },
   );
   // Each plug-in opens once now, as a handler with `sink: NAME` and no format
@@ -193,7 +210,7 @@ export async function startAdapter(
   const pluginSpecs: SinkSpec[] = Object.keys(plugins).map((type) => ({ type, path: '', format: options.format }));
   const closeEarly = async (): Promise<void> => {
     security.close();
-    repeats.close();
+    notes.close();
     await sinks.closeAll();
   };
   try {
@@ -206,7 +223,7 @@ export async function startAdapter(
   const decodePool = options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log) : undefined;
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   const server = createAdapterServer(
-    { handlers, log, metrics, receivedAt: isoClock(), decodePool },
+    { handlers, log, notes, metrics, receivedAt: isoClock(), decodePool },
     { maxReceiveMessageBytes: options.maxMessageBytes, maxConnectionAgeMs: options.maxConnectionAgeMs },
     health,
     { recorder, interceptors: security.interceptors },
@@ -248,14 +265,14 @@ export async function startAdapter(
       handlers.clear();
       await sinks.closeAll();
       series?.close();
-      repeats.close();
+      notes.close();
       await recorder?.close();
       await metricsServer?.close();
       await seriesServer?.close();
     })());
   const reopenSinks = async (): Promise<void> => {
-    await sinks.reopenAll();
-    log.info('sinks reopened');
+    const reopened = await sinks.reopenAll();
+    log.info({ sinks: reopened.map(({ type, path }) => (path === '' ? type : `${type}:${path}`)) }, 'sinks reopened');
   };
   return {
     address,

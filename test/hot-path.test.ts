@@ -39,8 +39,8 @@ describe('isoClock', () => {
 describe('encodedCheckResult', () => {
   const decode = serviceDefinitions().authorization.HandleAuthorization.responseDeserialize;
   const config = decodeParams(paramsAny({ auth_key: 'k', valid_duration: '30s', valid_use_count: 5 }), ['stdout']);
-  const allow = authorize(config, { user: '', groups: '', properties: tokenProperty('k') });
-  const deny = authorize(config, { user: '', groups: '', properties: tokenProperty('x') });
+  const allow = authorize(config, { user: '', groups: '', properties: tokenProperty('k') }).decision;
+  const deny = authorize(config, { user: '', groups: '', properties: tokenProperty('x') }).decision;
 
   function tokenProperty(token: string) {
     return { values: { custom_token_header: token }, kinds: { custom_token_header: 'STRING' as const } };

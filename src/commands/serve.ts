@@ -1,9 +1,12 @@
 // `mygrpcadapter [port]`: run the adapter until SIGINT/SIGTERM.
+import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { FORMATS, type FormatName } from '../decode/params.js';
+import { createLogger } from '../log.js';
 import { DEFAULT_OPTIONS, startAdapter, type AdapterOptions, type RunningAdapter } from '../main.js';
+import { adapterVersion } from '../observe/version.js';
 import type { TlsOptions } from '../server/tls.js';
 import type { FsyncPolicy } from '../sinks/file.js';
 import { parseSinkModule } from '../sinks/plugin-loader.js';
@@ -51,6 +54,7 @@ interface ServeArgs {
   'prometheus-port': number | undefined;
   'prometheus-host': string | undefined;
   'prometheus-max-series': number;
+  'pid-file': string | undefined;
 }
 
 const ms = (describe: string, value: number) => ({ type: 'number' as const, default: value, describe });
@@ -134,6 +138,10 @@ export function serveOptions<T>(y: Argv<T>) {
       type: 'string',
       default: DEFAULT_OPTIONS.security.tokenHeader,
       describe: 'header carrying the token (authorization: "Bearer <token>" or "<token>")',
+    })
+    .option('pid-file', {
+      type: 'string',
+      describe: "write the adapter's own process id here once it listens (for logrotate's postrotate kill -HUP)",
     })
     .option('reload-interval', {
       type: 'number',
@@ -270,6 +278,13 @@ function handleSignals(adapter: RunningAdapter, deadlineMs: number): void {
       },
     );
   };
+  // Crashes end as one JSON line too, then exit 1 as Node would.
+  const crash = (what: string) => (err: unknown) => {
+    adapter.log.fatal({ err }, what);
+    process.exit(1);
+  };
+  process.once('uncaughtException', crash('uncaught exception'));
+  process.once('unhandledRejection', crash('unhandled promise rejection'));
   process.once('SIGINT', onStop);
   process.once('SIGTERM', onStop);
   process.on('SIGHUP', () => {
@@ -280,13 +295,49 @@ function handleSignals(adapter: RunningAdapter, deadlineMs: number): void {
 export async function serve(args: ServeArgs): Promise<void> {
   const options = toAdapterOptions(args);
   const deadlineMs = wholeNumber('--shutdown-timeout', args['shutdown-timeout'], 1);
-  const adapter = await startAdapter(options);
-  // Handlers go in before the listening line: whoever waits for that line may signal at once.
+  let adapter: RunningAdapter;
+  try {
+    adapter = await startAdapter(options);
+  } catch (err) {
+    // Still JSON: whatever reads stderr as a log stream sees why the start failed.
+    createLogger(options.logLevel).fatal({ err }, 'start-up failed');
+    process.exitCode = 1;
+    return;
+  }
+  // Handlers go in before the pid file and the start line: whoever waits for either may signal at once.
   handleSignals(adapter, deadlineMs);
-  // The walkthrough's start-up line, with the address really bound; on
-  // stderr because stdout carries records.
-  process.stderr.write(`listening on "${adapter.address}"\n`);
-  adapter.log.info({ address: adapter.address }, 'adapter started');
+  const pidFile = args['pid-file'];
+  if (pidFile !== undefined) {
+    // The process that handles SIGHUP: `npm start` puts npm and a shell in
+    // front of it, and npm forwards only SIGINT and SIGTERM (a SIGHUP kills npm).
+    try {
+      writeFileSync(pidFile, `${process.pid}\n`);
+    } catch (err) {
+      adapter.log.fatal({ err }, '--pid-file cannot be written');
+      await adapter.stop();
+      process.exit(1);
+    }
+    process.once('exit', () => rmSync(pidFile, { force: true }));
+  }
+  logStartLine(adapter, options);
+}
+
+/**
+ * The start line: the address really bound (the walkthrough prints
+ * `listening on "<addr>"`; tools and tests wait for this line and read its
+ * `address`), the version, and the effective configuration. Written whatever
+ * --log-level says, because starting tools depend on it.
+ */
+function logStartLine(adapter: RunningAdapter, options: AdapterOptions): void {
+  const level = adapter.log.level;
+  adapter.log.level = 'info';
+  adapter.log.info(
+    // The options hold paths and sizes, never a secret (token and key files
+    // are named, not read); the logger's redaction paths apply regardless.
+    { address: adapter.address, version: adapterVersion(), config: options },
+    `listening on ${adapter.address}`,
+  );
+  adapter.log.level = level;
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {

@@ -1,11 +1,20 @@
 // What the server reports as it goes. Prometheus (metrics.ts) implements it
 // when --metrics-port is set; otherwise NO_METRICS does, and prom-client is
 // never loaded: no per-call bookkeeping and no registry for nobody to read.
+import type { DecisionReason } from '../policy/authorize.js';
 import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
 
 export interface MetricEvents {
   callFinished(method: string, code: string, seconds: number): void;
+  /** A call refused before its handler ran (token, client certificate); `method` is the full path. */
+  callRefused(method: string, code: string): void;
+  /** An authorization decision answered. */
+  decided(handler: string, allowed: boolean, reason: DecisionReason): void;
+  /** A handler configuration seen for the first time: its series start at zero. */
+  handlerCreated(handler: string, sink: SinkSpec): void;
+  /** A call could not open the sink for `spec`, so its records were not written. */
+  sinkOpenFailed(spec: SinkSpec): void;
   instances(template: string, handler: string, n: number): void;
   paramsDecodeError(): void;
   handlerEvicted(): void;
@@ -18,6 +27,10 @@ const NO_WRITER_EVENTS: WriterEvents = {};
 
 export const NO_METRICS: MetricEvents = {
   callFinished: () => undefined,
+  callRefused: () => undefined,
+  decided: () => undefined,
+  handlerCreated: () => undefined,
+  sinkOpenFailed: () => undefined,
   instances: () => undefined,
   paramsDecodeError: () => undefined,
   handlerEvicted: () => undefined,

@@ -1,11 +1,38 @@
 // Prometheus metrics of the adapter itself, in a registry of its own so
 // several adapters in one process (tests) do not collide.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DECISION_REASONS, type DecisionReason } from '../policy/authorize.js';
 import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
 import type { MetricEvents } from './metric-events.js';
 
 const PREFIX = 'mygrpcadapter_';
+
+/** The handle methods and every status the adapter answers them with: their series exist from the start. */
+export const METHODS = ['HandleMetric', 'HandleAuthorization'] as const;
+export const ANSWERED_CODES = [
+  'OK',
+  'INVALID_ARGUMENT',
+  'RESOURCE_EXHAUSTED',
+  'UNAVAILABLE',
+  'INTERNAL',
+  'UNAUTHENTICATED',
+  'PERMISSION_DENIED',
+] as const;
+const TLS_OUTCOMES = ['ok', 'error'] as const;
+const SINK_FAILURE_STAGES = ['open', 'write'] as const;
+
+/**
+ * prom-client's totals of the per-type active handle/request/resource gauges
+ * are gauges named `_total`, which `promtool check metrics` refuses (a
+ * `_total` suffix means a counter); the per-type gauges stay, and
+ * `sum without (type)` gives the same total.
+ */
+const DROPPED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 // Calls are sub-millisecond when all is well; sink waits can reach seconds.
 const LATENCY_BUCKETS = [
@@ -70,8 +97,14 @@ export class AdapterMetrics implements MetricEvents {
   });
   private readonly sinkFailed = new Counter({
     name: `${PREFIX}sink_failed_writes_total`,
-    help: 'Calls whose records a sink could not write.',
-    labelNames: ['sink', 'destination'],
+    help: 'Calls whose records a sink could not write, by stage: open (the sink could not be opened) or write.',
+    labelNames: ['sink', 'destination', 'stage'],
+    registers: [this.registry],
+  });
+  private readonly decisions = new Counter({
+    name: `${PREFIX}decisions_total`,
+    help: 'Authorization decisions answered, by handler, decision (allow, deny) and reason class.',
+    labelNames: ['handler', 'decision', 'reason'],
     registers: [this.registry],
   });
   private readonly evictions = new Counter({
@@ -88,6 +121,14 @@ export class AdapterMetrics implements MetricEvents {
 
   constructor(sources: GaugeSources) {
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(`${PREFIX}${name}`);
+    // Counters with known label sets start at zero, so rate() and increase()
+    // see their first event (a series born at 1 has no earlier sample).
+    for (const method of METHODS) {
+      for (const code of ANSWERED_CODES) this.calls.inc({ method, code }, 0);
+      this.callSeconds.zero({ method });
+    }
+    for (const outcome of TLS_OUTCOMES) this.tlsReloads.inc({ outcome }, 0);
     new Gauge({
       name: `${PREFIX}sink_buffer_bytes`,
       help: 'Bytes a sink holds queued or being written.',
@@ -114,6 +155,7 @@ export class AdapterMetrics implements MetricEvents {
   // increment itself on the per-call path.
   private readonly callChildren = new Map<string, { count: Counter.Internal; seconds: Histogram.Internal<'method'> }>();
   private readonly instanceChildren = new Map<string, Counter.Internal>();
+  private readonly sinkTypesSeen = new Set<string>();
 
   callFinished(method: string, code: string, seconds: number): void {
     const key = `${method} ${code}`;
@@ -124,6 +166,37 @@ export class AdapterMetrics implements MetricEvents {
     }
     child.count.inc();
     child.seconds.observe(seconds);
+  }
+
+  callRefused(method: string, code: string): void {
+    this.calls.inc({ method: method.slice(method.lastIndexOf('/') + 1), code });
+  }
+
+  decided(handler: string, allowed: boolean, reason: DecisionReason): void {
+    this.decisions.inc({ handler, decision: allowed ? 'allow' : 'deny', reason });
+  }
+
+  handlerCreated(handler: string, sink: SinkSpec): void {
+    for (const reason of DECISION_REASONS) {
+      this.decisions.inc({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason }, 0);
+    }
+    this.sinkSeriesAtZero(sink);
+  }
+
+  sinkOpenFailed(spec: SinkSpec): void {
+    this.sinkFailed.inc({ sink: spec.type, destination: destination(spec), stage: 'open' });
+  }
+
+  private sinkSeriesAtZero(spec: SinkSpec): void {
+    const labels = { sink: spec.type, destination: destination(spec) };
+    for (const stage of SINK_FAILURE_STAGES) this.sinkFailed.inc({ ...labels, stage }, 0);
+    this.sinkRefused.inc(labels, 0);
+    this.sinkBytes.inc(labels, 0);
+    // zero() resets a histogram that has observations: only once per sink type.
+    if (!this.sinkTypesSeen.has(spec.type)) {
+      this.sinkTypesSeen.add(spec.type);
+      this.sinkSeconds.zero({ sink: spec.type });
+    }
   }
 
   instances(template: string, handler: string, n: number): void {
@@ -150,13 +223,14 @@ export class AdapterMetrics implements MetricEvents {
 
   sinkEvents(spec: SinkSpec): WriterEvents {
     const labels = { sink: spec.type, destination: destination(spec) };
+    this.sinkSeriesAtZero(spec);
     return {
       groupWritten: (bytes, seconds) => {
         this.sinkBytes.inc(labels, bytes);
         this.sinkSeconds.observe({ sink: spec.type }, seconds);
       },
       refused: () => this.sinkRefused.inc(labels),
-      failed: (chunks) => this.sinkFailed.inc(labels, chunks),
+      failed: (chunks) => this.sinkFailed.inc({ ...labels, stage: 'write' }, chunks),
     };
   }
 }

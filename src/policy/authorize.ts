@@ -8,15 +8,40 @@ import { digestSecret, sameDigest } from './secret-digest.js';
 
 export const UNAUTHORIZED = 'Unauthorized...';
 
-export function authorize(config: HandlerConfig, subject: SubjectView | null): Decision {
+/**
+ * Why a decision went its way, as a metric label and a log field. A class,
+ * never anything derived from the token.
+ */
+export const DECISION_REASONS = [
+  'token_matches',
+  'no_key_configured',
+  'missing_token',
+  'token_not_string',
+  'wrong_token',
+] as const;
+export type DecisionReason = (typeof DECISION_REASONS)[number];
+
+export interface Verdict {
+  decision: Decision;
+  reason: DecisionReason;
+}
+
+export function authorize(config: HandlerConfig, subject: SubjectView | null): Verdict {
   const validity = { validDuration: config.view.validDuration, validUseCount: config.validUseCount };
-  const deny = (message: string): Decision => ({ code: 'PERMISSION_DENIED', message, ...validity });
-  if (!config.authKeyDigest) return deny(`${UNAUTHORIZED} (the handler has no auth_key configured)`);
-  const token = subject?.properties.values[TOKEN_PROPERTY];
-  if (token === undefined) return deny(`${UNAUTHORIZED} (the instance has no subject property ${TOKEN_PROPERTY})`);
-  if (typeof token !== 'string' || subject?.properties.kinds[TOKEN_PROPERTY] !== 'STRING') {
-    return deny(`${UNAUTHORIZED} (subject property ${TOKEN_PROPERTY} is not a string)`);
+  const deny = (message: string, reason: DecisionReason): Verdict => ({
+    decision: { code: 'PERMISSION_DENIED', message, ...validity },
+    reason,
+  });
+  if (!config.authKeyDigest) {
+    return deny(`${UNAUTHORIZED} (the handler has no auth_key configured)`, 'no_key_configured');
   }
-  if (!sameDigest(digestSecret(token), config.authKeyDigest)) return deny(UNAUTHORIZED);
-  return { code: 'OK', message: '', ...validity };
+  const token = subject?.properties.values[TOKEN_PROPERTY];
+  if (token === undefined) {
+    return deny(`${UNAUTHORIZED} (the instance has no subject property ${TOKEN_PROPERTY})`, 'missing_token');
+  }
+  if (typeof token !== 'string' || subject?.properties.kinds[TOKEN_PROPERTY] !== 'STRING') {
+    return deny(`${UNAUTHORIZED} (subject property ${TOKEN_PROPERTY} is not a string)`, 'token_not_string');
+  }
+  if (!sameDigest(digestSecret(token), config.authKeyDigest)) return deny(UNAUTHORIZED, 'wrong_token');
+  return { decision: { code: 'OK', message: '', ...validity }, reason: 'token_matches' };
 }

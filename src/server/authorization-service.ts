@@ -18,15 +18,19 @@ export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer
       if (!req.instance) throw new InvalidInputError('instance: missing (an authorization call carries exactly one)');
       const input = authorizationInput(req.instance);
       ctx.metrics.instances('authorization', handler.id, 1);
-      const decision = authorize(handler.config, input.subject);
+      const { decision, reason } = authorize(handler.config, input.subject);
       const record = authorizationRecord(input, decision, {
         dedupId: req.dedup_id,
         receivedAt: ctx.receivedAt(),
         config: handler.config.view,
       });
       await ctx.handlers.withSink(handler, (sink) => sink.write([record]));
+      const allowed = decision.code === 'OK';
+      ctx.metrics.decided(handler.id, allowed, reason);
+      // The reason class only: the token and its digest never reach a log.
+      if (!allowed) ctx.notes.note('info', `authorization denied: ${reason}`, { handler: handler.id, reason });
       ctx.log.debug(
-        { dedupId: req.dedup_id, instance: input.instance, decision: decision.code },
+        { dedupId: req.dedup_id, instance: input.instance, decision: decision.code, reason },
         'HandleAuthorization done',
       );
       return encodedCheckResult(handler.config, decision);

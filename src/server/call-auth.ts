@@ -2,8 +2,10 @@
 // server interceptor: one place for every method, and a refused call never
 // decodes its request or touches a sink.
 import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder, type ServerInterceptor } from '@grpc/grpc-js';
-import type { Logger } from '../log.js';
-import type { CallCheck } from './call-checks.js';
+import type { CallCheck, CallRejection } from './call-checks.js';
+
+/** Told about every refused call (metrics and the rate-limited log); `method` is the full path. */
+export type RefusalListener = (method: string, peer: string, rejection: CallRejection) => void;
 
 /**
  * Health checks stay open: kubelet and load-balancer probes carry neither
@@ -17,7 +19,7 @@ export const UNCHECKED_METHODS: ReadonlySet<string> = new Set([
 
 export function callAuthInterceptor(
   checks: readonly CallCheck[],
-  log: Logger,
+  refused: RefusalListener,
   unchecked: ReadonlySet<string> = UNCHECKED_METHODS,
 ): ServerInterceptor {
   return (method, call) => {
@@ -29,7 +31,7 @@ export function callAuthInterceptor(
           const rejection = check(metadata, auth);
           if (rejection) {
             // The reason names headers and SANs, never a token's value.
-            log.warn({ method: method.path, peer: call.getPeer(), code: rejection.code }, rejection.details);
+            refused(method.path, call.getPeer(), rejection);
             call.sendStatus({ code: rejection.code, details: rejection.details });
             return;
           }

@@ -32,6 +32,8 @@ export interface HandlerTableEvents {
   created?(handler: Handler): void;
   evicted?(handler: Handler): void;
   refused?(err: unknown): void;
+  /** A call could not open its handler's sink (its records are not written). */
+  sinkOpenFailed?(handler: Handler, err: unknown): void;
 }
 
 const NO_CONFIG = '\u0000absent';
@@ -116,7 +118,13 @@ export class HandlerTable {
    * so an eviction in the meantime cannot close the sink under it.
    */
   async withSink<T>(handler: Handler, use: (sink: Sink) => Promise<T>): Promise<T> {
-    const sink = await this.sinks.acquire(handler.sinkSpec);
+    let sink: Sink;
+    try {
+      sink = await this.sinks.acquire(handler.sinkSpec);
+    } catch (err) {
+      this.events.sinkOpenFailed?.(handler, err);
+      throw err;
+    }
     try {
       if (!handler.holdsSink && this.cache.peek(handler.key) === handler) {
         this.sinks.retain(handler.sinkSpec);

@@ -3,7 +3,7 @@
 // from options in one place for the composition root.
 import { ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
-import { callAuthInterceptor } from './call-auth.js';
+import { callAuthInterceptor, type RefusalListener } from './call-auth.js';
 import { clientSanAllowList, tokenHeader, type CallCheck } from './call-checks.js';
 import { createTlsCredentials, type ReloadListener, type TlsOptions } from './tls.js';
 import { TokenFile } from './token-file.js';
@@ -65,7 +65,13 @@ export function securityProblems(options: SecurityOptions): string[] {
 }
 
 /** Reads the files (throws with the reason) and starts watching them. */
-export function openSecurity(options: SecurityOptions, log: Logger, onTlsReload?: ReloadListener): Security {
+export function openSecurity(
+  options: SecurityOptions,
+  log: Logger,
+  onTlsReload?: ReloadListener,
+  onRefused: RefusalListener = (method, peer, rejection) =>
+    log.warn({ method, peer, code: rejection.code }, `call refused: ${rejection.details}`),
+): Security {
   const problems = securityProblems(options);
   if (problems.length > 0) throw new Error(problems.join('; '));
   const closers: (() => void)[] = [];
@@ -86,7 +92,7 @@ export function openSecurity(options: SecurityOptions, log: Logger, onTlsReload?
       closers.push(() => token.close());
       checks.push(tokenHeader(token, options.tokenHeader));
     }
-    const interceptors = checks.length > 0 ? [callAuthInterceptor(checks, log)] : [];
+    const interceptors = checks.length > 0 ? [callAuthInterceptor(checks, onRefused)] : [];
     return { credentials, interceptors, close };
   } catch (err) {
     close();

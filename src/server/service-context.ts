@@ -1,6 +1,7 @@
 import { status, type sendUnaryData } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
 import type { MetricEvents } from '../observe/metric-events.js';
+import type { RepeatLog } from '../observe/repeat-log.js';
 import type { DecodePool } from './decode-pool.js';
 import type { IsoClock } from './clock.js';
 import type { HandlerTable } from './handler-table.js';
@@ -11,6 +12,8 @@ export interface ServiceContext {
   handlers: HandlerTable;
   log: Logger;
   metrics: MetricEvents;
+  /** Per-call log lines (failures, denies), repeats summed per interval. */
+  notes: RepeatLog;
   /** The current time as records carry it (RFC 3339). */
   receivedAt: IsoClock;
   /** Worker threads for large metric batches; undefined: everything on the main thread. */
@@ -19,7 +22,8 @@ export interface ServiceContext {
 
 /**
  * Runs one call's work and answers exactly once: the result, or the status
- * that says what went wrong (also logged). Never lets a rejection escape.
+ * that says what went wrong (also logged: the same failure repeated within
+ * an interval is one line with a count). Never lets a rejection escape.
  */
 export function answer<T>(
   ctx: ServiceContext,
@@ -36,8 +40,9 @@ export function answer<T>(
     },
     (err: unknown) => {
       const callError = toCallError(err);
-      ctx.metrics.callFinished(method, status[callError.code], seconds());
-      ctx.log.warn({ method, code: callError.code, err: callError.details }, `${method} failed`);
+      const codeName = status[callError.code];
+      ctx.metrics.callFinished(method, codeName, seconds());
+      ctx.notes.note('warn', `${method} failed (${codeName}): ${callError.details}`, { method, code: callError.code });
       callback(callError);
     },
   );

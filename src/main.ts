@@ -17,6 +17,8 @@ import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/s
 import { isoClock } from './server/clock.js';
 import { DecodePool } from './server/decode-pool.js';
 import { AdapterHealth } from './server/health.js';
+import { DEFAULT_SINK_WRITE_TIMEOUT_MS } from './server/sink-call.js';
+import { SinkHealth } from './server/sink-health.js';
 import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
 import { loadSinkModule, type SinkModuleOption } from './sinks/plugin-loader.js';
@@ -47,6 +49,10 @@ export interface AdapterOptions {
   sinkBufferBytes: number;
   /** How long a call waits for room in a full sink buffer before RESOURCE_EXHAUSTED. */
   sinkWaitMs: number;
+  /** How long a call waits for its sink to take its records (open, room, write) before DEADLINE_EXCEEDED. */
+  sinkWriteTimeoutMs: number;
+  /** Fail a check whose decision record cannot be written, instead of answering it and counting the loss. */
+  strictDecisionRecords: boolean;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   /** Rotate file sinks past this size; 0 = never. */
@@ -62,8 +68,6 @@ export interface AdapterOptions {
   security: SecurityOptions;
   /** --sink-module plug-ins: sink type NAME -> MODULE. */
   sinkModules: SinkModuleOption[];
-  /** How long a plug-in's write, flush or close may take before it counts as failed. */
-  pluginWriteTimeoutMs: number;
   /** Port of the Prometheus sink's series endpoint; undefined = no "prometheus" sink. */
   prometheusPort: number | undefined;
   /** Address of that endpoint (default: the gRPC host). */
@@ -85,7 +89,9 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   drainDelayMs: 0,
   shutdownGraceMs: 10_000,
   sinkBufferBytes: 64 * 1024 * 1024,
-  sinkWaitMs: 5_000,
+  sinkWaitMs: 2_000,
+  sinkWriteTimeoutMs: DEFAULT_SINK_WRITE_TIMEOUT_MS,
+  strictDecisionRecords: false,
   fsync: 'never',
   fsyncIntervalMs: 1_000,
   rotateBytes: 0,
@@ -95,7 +101,6 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   record: undefined,
   security: DEFAULT_SECURITY,
   sinkModules: [],
-  pluginWriteTimeoutMs: 10_000,
   prometheusPort: undefined,
   prometheusHost: undefined,
   prometheusMaxSeries: 10_000,
@@ -164,7 +169,7 @@ export async function startAdapter(
   );
   const plugins: Record<string, SinkFactory> = {};
   for (const option of options.sinkModules) {
-    plugins[option.name] = (await loadSinkModule(option, options.pluginWriteTimeoutMs)).factory;
+    plugins[option.name] = (await loadSinkModule(option, options.sinkWriteTimeoutMs)).factory;
   }
   const series = options.prometheusPort === undefined ? undefined : new SeriesRegistry();
   const builtIns: Record<string, SinkFactory> = { ...sinkFactories };
@@ -220,10 +225,24 @@ export async function startAdapter(
     throw err;
   }
   const health = new AdapterHealth();
+  const sinkHealth = new SinkHealth(health, options.strictDecisionRecords);
   const decodePool = options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log) : undefined;
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   const server = createAdapterServer(
-    { handlers, log, notes, metrics, receivedAt: isoClock(), decodePool },
+    {
+      handlers,
+      log,
+      notes,
+      metrics,
+      receivedAt: isoClock(),
+      decodePool,
+      sinkCalls: {
+        writeTimeoutMs: options.sinkWriteTimeoutMs,
+        strictDecisionRecords: options.strictDecisionRecords,
+        health: sinkHealth,
+        repeatLog: notes,
+      },
+    },
     { maxReceiveMessageBytes: options.maxMessageBytes, maxConnectionAgeMs: options.maxConnectionAgeMs },
     health,
     { recorder, interceptors: security.interceptors },
@@ -232,6 +251,7 @@ export async function startAdapter(
   try {
     port = await bind(server, options.host, options.port, security.credentials);
   } catch (err) {
+    sinkHealth.close();
     await closeEarly();
     await decodePool?.close();
     await recorder?.close(); // nothing was recorded; do not leave the file open
@@ -265,6 +285,7 @@ export async function startAdapter(
       handlers.clear();
       await sinks.closeAll();
       series?.close();
+      sinkHealth.close();
       notes.close();
       await recorder?.close();
       await metricsServer?.close();

@@ -5,6 +5,7 @@ import type { RepeatLog } from '../observe/repeat-log.js';
 import type { DecodePool } from './decode-pool.js';
 import type { IsoClock } from './clock.js';
 import type { HandlerTable } from './handler-table.js';
+import type { SinkCallPolicy } from './sink-call.js';
 import { toCallError } from './status.js';
 
 /** What the handle-service implementations share. */
@@ -18,6 +19,8 @@ export interface ServiceContext {
   receivedAt: IsoClock;
   /** Worker threads for large metric batches; undefined: everything on the main thread. */
   decodePool?: DecodePool | undefined;
+  /** Write deadline, decision-record policy and sink health. */
+  sinkCalls: SinkCallPolicy;
 }
 
 /**

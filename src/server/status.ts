@@ -3,7 +3,8 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { InvalidInputError } from '../decode/errors.js';
 import { BufferFullError } from '../sinks/batching-writer.js';
-import { SinkError } from '../sinks/sink.js';
+import { DESTINATION_TAKEN, NOT_REGULAR_FILE, SinkError } from '../sinks/sink.js';
+import { SinkTimeoutError } from './sink-call.js';
 
 // Conditions of the destination that may clear up on their own.
 const TRANSIENT = new Set([
@@ -17,9 +18,13 @@ const TRANSIENT = new Set([
   'EROFS',
   'EPIPE',
   'ECLOSED',
-  // A sink plug-in whose write did not settle within --plugin-write-timeout.
+  // A sink plug-in's write, flush or close that did not settle within --sink-write-timeout.
   'ETIMEDOUT',
 ]);
+
+// The destination is there but unusable as configured: fixing it takes an operator.
+// ECONFLICT: two handler configurations define one Prometheus metric differently.
+const PRECONDITION = new Set([NOT_REGULAR_FILE, DESTINATION_TAKEN, 'ECONFLICT']);
 
 export type CallError = Partial<ServiceError> & { code: status; details: string };
 
@@ -27,8 +32,8 @@ export function toCallError(err: unknown): CallError {
   if (err instanceof InvalidInputError) return { code: status.INVALID_ARGUMENT, details: err.message };
   if (err instanceof BufferFullError)
     return { code: status.RESOURCE_EXHAUSTED, details: `records not written: ${err.message}` };
-  if (err instanceof SinkError && err.code === 'ECONFLICT') {
-    // Two handler configurations define one Prometheus metric differently: fix the config.
+  if (err instanceof SinkTimeoutError) return { code: status.DEADLINE_EXCEEDED, details: err.message };
+  if (err instanceof SinkError && err.code !== undefined && PRECONDITION.has(err.code)) {
     return { code: status.FAILED_PRECONDITION, details: `records not written: ${err.message}` };
   }
   if (err instanceof SinkError) {

@@ -1,8 +1,10 @@
 // A plug-in's sink behind the same bounded group-commit writer as the file
 // and stdout sinks, so backpressure (--sink-buffer-bytes, --sink-wait)
-// applies to it unchanged. Each group is handed to the plug-in as one
-// write(records); a write that does not settle within the write timeout fails
-// that group (ETIMEDOUT) so one stuck plug-in call cannot wedge the sink.
+// applies to it unchanged, and so does the call deadline (--sink-write-timeout,
+// server/sink-call.ts). Each group is handed to the plug-in as one
+// write(records); a write that does not settle within that same timeout
+// fails its group (ETIMEDOUT), so one stuck plug-in call cannot wedge the
+// writer for the calls after it.
 import type { AdapterRecord } from '../record/types.js';
 import type { BufferLimits, WriterEvents } from './batching-writer.js';
 import type { RecordSink } from './sink.js';
@@ -27,7 +29,13 @@ export async function callPlugin(what: string, method: string, timeoutMs: number
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new SinkError(`${what}: ${method}() did not settle within ${timeoutMs} ms`, 'ETIMEDOUT')),
+      () =>
+        reject(
+          new SinkError(
+            `${what}: ${method}() did not settle within ${timeoutMs} ms (--sink-write-timeout)`,
+            'ETIMEDOUT',
+          ),
+        ),
       timeoutMs,
     );
   });

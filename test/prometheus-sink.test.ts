@@ -260,10 +260,10 @@ describe('the Prometheus sink, read back from a real Prometheus', () => {
 
     expect(await samples('test_capped')).toEqual(['__name__=test_capped,k=one 11', '__name__=test_capped,k=two 2']);
     expect(await samples('mygrpcadapter_prometheus_sink_refused_instances_total')).toEqual([
-      '__name__=mygrpcadapter_prometheus_sink_refused_instances_total,reason=no_metric 1',
       '__name__=mygrpcadapter_prometheus_sink_refused_instances_total,metric=test_capped,reason=missing_label 1',
       '__name__=mygrpcadapter_prometheus_sink_refused_instances_total,metric=test_capped,reason=not_numeric 1',
       '__name__=mygrpcadapter_prometheus_sink_refused_instances_total,metric=test_capped,reason=series_cap 1',
+      '__name__=mygrpcadapter_prometheus_sink_refused_instances_total,reason=no_metric 1',
     ]);
     const logs = other.logs();
     expect(logs).toContain('prometheus sink did not apply an instance: series_cap (test_capped)');

@@ -2,6 +2,7 @@
 // (realmixer fixture) decodes to the settings the handler YAML says; bad
 // settings are refused all at once, each naming its field.
 import { readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,8 @@ import { decodeMetricRequest } from '../src/decode/request.js';
 import type { Params } from '../src/generated/adapter/mygrpcadapter/config/Params.js';
 import { paramsAny } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
-import { ROOT } from './helpers/cli.js';
+import { ROOT, runBin } from './helpers/cli.js';
+import { tempDir } from './helpers/opconfig.js';
 import { int, str } from './helpers/values.js';
 import { rpcError } from './helpers/wait.js';
 
@@ -194,5 +196,36 @@ describe('sink "prometheus" in the adapter', () => {
     await withPort.clients.metric(call({ ...counter, valid_use_count: 3 }));
     const text = await (await fetch(`http://127.0.0.1:${withPort.adapter.prometheusPort!}/metrics`)).text();
     expect(text).toContain('istio_shared{k="v"} 3');
+  });
+});
+
+describe('lint and the Prometheus sample', () => {
+  const shipped = ['attributes', 'metric', 'authorization', 'mygrpcadapter'].map((f) =>
+    path.join(ROOT, `operatorconfig/${f}.yaml`),
+  );
+  const sample = path.join(ROOT, 'operatorconfig/prometheus_sample.yaml');
+
+  it('passes the shipped sample handler, instances and rule', async () => {
+    const r = await runBin(['lint', ...shipped, sample]);
+    expect(r.stdout).toContain('0 error(s), 0 warning(s)');
+    expect(r.code).toBe(0);
+  });
+
+  it('names a misspelt kind and an unknown nested key, as Mixer would refuse them', async () => {
+    const dir = await tempDir('lint-prometheus-');
+    try {
+      const bad = readFileSync(sample, 'utf8')
+        .replace('kind: COUNTER', 'kind: COUNTR')
+        .replace('growth_factor:', 'growth:');
+      await writeFile(path.join(dir, 'bad.yaml'), bad);
+      const r = await runBin(['lint', ...shipped, path.join(dir, 'bad.yaml')]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(
+        'spec.params.metrics[0].kind: expected one of UNSPECIFIED, GAUGE, COUNTER, DISTRIBUTION, got "COUNTR"',
+      );
+      expect(r.stdout).toContain('spec.params.metrics[1].buckets.exponential_buckets.growth: unknown key "growth"');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

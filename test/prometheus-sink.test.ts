@@ -11,6 +11,8 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Params } from '../src/generated/adapter/mygrpcadapter/config/Params.js';
+import type { Value } from '../src/generated/istio/policy/v1beta1/Value.js';
+import type { HandleMetricRequest } from '../src/generated/metric/HandleMetricRequest.js';
 import { paramsAny } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { ROOT, runBin } from './helpers/cli.js';
@@ -142,9 +144,10 @@ const EXPIRING: Params = {
   metrics_expiration_policy: { metrics_expiry_duration: '1500ms', expiry_check_interval_duration: '250ms' },
 };
 
-function gaugeCall(params: Params, instance: string, k: string | undefined, value = dbl(1)) {
+function gaugeCall(params: Params, instance: string, k: string | undefined, value = dbl(1)): HandleMetricRequest {
+  const dimensions: Record<string, Value> = k === undefined ? {} : { k: str(k) };
   return {
-    instances: [{ name: instance, value, dimensions: k === undefined ? {} : { k: str(k) } }],
+    instances: [{ name: instance, value, dimensions }],
     adapter_config: paramsAny(params),
     dedup_id: '1',
   };
@@ -155,9 +158,8 @@ beforeAll(async () => {
   // operatorconfig/'s sample as shipped, pointed at loopback.
   const sample = readFileSync(path.join(ROOT, 'operatorconfig/prometheus_sample.yaml'), 'utf8');
   await writeFile(path.join(dir, 'prometheus_sample.yaml'), sample.replace(/address: .*/, 'address: 127.0.0.1:1'));
-  [replicaA, replicaB, other] = await Promise.all(
-    [0, 1, 2].map(() => startTestAdapter({ logLevel: 'warn', prometheusPort: 0 })),
-  );
+  const start = () => startTestAdapter({ logLevel: 'warn', prometheusPort: 0 });
+  [replicaA, replicaB, other] = await Promise.all([start(), start(), start()]);
   const job = (name: string, t: TestAdapter) =>
     [`  - job_name: ${name}`, `    static_configs: [{ targets: ['127.0.0.1:${t.adapter.prometheusPort!}'] }]`].join(
       '\n',

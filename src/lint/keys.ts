@@ -41,7 +41,7 @@ export interface KeyCheckOptions {
   reserved?: ReadonlyMap<string, string>;
 }
 
-/** Every unknown key under `value`, recursing into nested messages, repeated messages and map values. */
+/** Every unknown key (and enum value) under `value`, recursing into nested messages, repeated messages and map values. */
 export function checkKeys(
   value: unknown,
   type: protobuf.Type,
@@ -85,6 +85,18 @@ function checkFieldValue(value: unknown, field: protobuf.Field, at: string): Key
     const valueType =
       entry === undefined ? type : valueField?.resolvedType instanceof protobuf.Type ? valueField.resolvedType : null;
     return Object.entries(value).flatMap(([k, v]) => checkSingle(v, valueType, `${at}.${k}`));
+  }
+  if (field.resolvedType instanceof protobuf.Enum) {
+    const values = field.resolvedType.values;
+    const items = field.repeated && Array.isArray(value) ? value : [value];
+    return items.flatMap((item: unknown, i) => {
+      const known =
+        typeof item === 'string' ? Object.hasOwn(values, item) : Object.values(values).includes(item as number);
+      const where = items === value ? `${at}[${i}]` : at;
+      return known || item === null || item === undefined
+        ? []
+        : [{ field: where, message: `expected one of ${Object.keys(values).join(', ')}, got ${JSON.stringify(item)}` }];
+    });
   }
   if (field.repeated && Array.isArray(value)) {
     return value.flatMap((item, i) => checkSingle(item, type, `${at}[${i}]`));

@@ -122,6 +122,9 @@ describe('deploy/ consistency', () => {
     expect(annotations['prometheus.io/scrape']).toBe('true');
     expect(annotations['prometheus.io/port']).toBe(String(metricsPort.containerPort));
     expect(annotations['prometheus.io/path']).toBe('/metrics');
+    // The Prometheus sink's series have their own port, which the sample handler needs.
+    const seriesPort = container().ports!.find((p) => p.name === 'series')!;
+    expect(options.prometheusPort).toBe(seriesPort.containerPort);
   });
 
   it('file sinks are confined to the emptyDir and shutdown fits the grace period', async () => {

@@ -8,6 +8,8 @@ import { SinkError, WRITE_DEADLINE } from '../sinks/sink.js';
 import type { Handler } from './handler-table.js';
 import type { ServiceContext } from './service-context.js';
 
+export type { SinkCallPolicy } from './service-context.js';
+
 export const DEFAULT_SINK_WRITE_TIMEOUT_MS = 4_000;
 
 /** The sink did not take a call's records within --sink-write-timeout. */

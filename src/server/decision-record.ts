@@ -3,12 +3,12 @@
 // authorization must not hang on a disk): the loss is counted and logged,
 // rate-limited. --strict-decision-records fails the check instead, with the
 // sink's status, and Mixer's fail policy decides.
+import { status } from '@grpc/grpc-js';
 import type { AdapterRecord } from '../record/types.js';
 import type { Handler } from './handler-table.js';
 import type { ServiceContext } from './service-context.js';
 import { writeToSink } from './sink-call.js';
 import { toCallError } from './status.js';
-import { status } from '@grpc/grpc-js';
 
 export async function keepDecisionRecord(ctx: ServiceContext, handler: Handler, record: AdapterRecord): Promise<void> {
   try {

@@ -4,29 +4,20 @@
 // to health. A sink that honours the abort signal also takes back records it
 // has not started writing, so a call that timed out leaves none of them.
 import type { Sink, SinkSpec } from '../sinks/sink.js';
-import { SinkError } from '../sinks/sink.js';
-import type { RepeatLog } from '../observe/repeat-log.js';
+import { SinkError, WRITE_DEADLINE } from '../sinks/sink.js';
 import type { Handler } from './handler-table.js';
 import type { ServiceContext } from './service-context.js';
-import type { SinkHealth } from './sink-health.js';
 
-/** How calls wait for sinks and what happens when a decision record cannot be kept. */
-export interface SinkCallPolicy {
-  /** Longest a call waits for its sink to take its records (--sink-write-timeout). */
-  writeTimeoutMs: number;
-  /** Fail a check whose decision record cannot be written (--strict-decision-records). */
-  strictDecisionRecords: boolean;
-  /** Sinks that cannot write, for health; undefined: not tracked. */
-  health?: SinkHealth | undefined;
-  /** Rate-limited log for records lost on purpose (decision records in the default mode). */
-  repeatLog?: RepeatLog | undefined;
-}
+export type { SinkCallPolicy } from './service-context.js';
 
 export const DEFAULT_SINK_WRITE_TIMEOUT_MS = 4_000;
 
 /** The sink did not take a call's records within --sink-write-timeout. */
-export class SinkTimeoutError extends Error {
+export class SinkTimeoutError extends SinkError {
   override name = 'SinkTimeoutError';
+  constructor(message: string) {
+    super(message, WRITE_DEADLINE);
+  }
 }
 
 function destination(spec: SinkSpec): string {
@@ -60,7 +51,7 @@ export async function writeToSink(
     health?.written(spec);
   } catch (err) {
     if (err instanceof SinkTimeoutError) ctx.metrics.sinkWriteTimedOut(spec);
-    if (err instanceof SinkTimeoutError || err instanceof SinkError) health?.failed(spec);
+    if (err instanceof SinkError) health?.failed(spec);
     throw err;
   } finally {
     clearTimeout(timer);

@@ -3,8 +3,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { InvalidInputError } from '../decode/errors.js';
 import { BufferFullError } from '../sinks/batching-writer.js';
-import { DESTINATION_TAKEN, NOT_REGULAR_FILE, SinkError } from '../sinks/sink.js';
-import { SinkTimeoutError } from './sink-call.js';
+import { DESTINATION_TAKEN, NOT_REGULAR_FILE, SinkError, WRITE_DEADLINE } from '../sinks/sink.js';
 
 // Conditions of the destination that may clear up on their own.
 const TRANSIENT = new Set([
@@ -32,7 +31,9 @@ export function toCallError(err: unknown): CallError {
   if (err instanceof InvalidInputError) return { code: status.INVALID_ARGUMENT, details: err.message };
   if (err instanceof BufferFullError)
     return { code: status.RESOURCE_EXHAUSTED, details: `records not written: ${err.message}` };
-  if (err instanceof SinkTimeoutError) return { code: status.DEADLINE_EXCEEDED, details: err.message };
+  if (err instanceof SinkError && err.code === WRITE_DEADLINE) {
+    return { code: status.DEADLINE_EXCEEDED, details: err.message };
+  }
   if (err instanceof SinkError && err.code !== undefined && PRECONDITION.has(err.code)) {
     return { code: status.FAILED_PRECONDITION, details: `records not written: ${err.message}` };
   }

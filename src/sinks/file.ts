@@ -91,7 +91,11 @@ function kindOf(st: Stats): string {
 interface OpenFile {
   handle: FileHandle;
   size: number;
+  /** Identity of the file opened, "dev:ino". */
+  identity: string;
 }
+
+const identityOf = (st: Stats): string => `${st.dev}:${st.ino}`;
 
 /**
  * Opens `filePath` for appending, creating it. Only a regular file is kept:
@@ -113,7 +117,7 @@ async function openForAppend(filePath: string): Promise<OpenFile> {
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw notRegular(filePath, kindOf(st));
-    return { handle, size: st.size };
+    return { handle, size: st.size, identity: identityOf(st) };
   } catch (err) {
     await handle.close();
     throw err;
@@ -136,6 +140,8 @@ export class FileSink extends WriterSink {
     /** undefined once the file was found deleted and could not be created again; the next group retries. */
     private handle: FileHandle | undefined,
     private size: number,
+    /** "dev:ino" of the file `handle` writes. */
+    private identity: string,
     private readonly filePath: string,
     private readonly format: Formatter,
     private readonly options: FileSinkOptions,
@@ -159,8 +165,8 @@ export class FileSink extends WriterSink {
     options: FileSinkOptions = DEFAULT_FILE_SINK_OPTIONS,
   ): Promise<FileSink> {
     try {
-      const { handle, size } = await openForAppend(filePath);
-      return new FileSink(handle, size, filePath, format, options);
+      const { handle, size, identity } = await openForAppend(filePath);
+      return new FileSink(handle, size, identity, filePath, format, options);
     } catch (err) {
       throw SinkError.from(`cannot open ${filePath} for appending`, err);
     }
@@ -195,12 +201,21 @@ export class FileSink extends WriterSink {
       handle = await this.rotate(handle);
     }
     await this.appendGroup(handle, chunks, bytes);
-    if ((await handle.stat()).nlink === 0) {
+    const written = await handle.stat();
+    if (written.nlink === 0) {
       // Deleted from outside: what went into this file, nobody can find.
       // Write the group again into a new file at the path (or fail).
+      // The old handle stays open until the new file is: a freed inode number
+      // could otherwise come back for the new file and look like the old one.
       this.handle = undefined;
-      await handle.close().catch(() => undefined);
-      await this.appendGroup(await this.currentHandle(), chunks, bytes);
+      try {
+        const fresh = await this.currentHandle();
+        // A file system that reports no links for a file the path still names
+        // would otherwise get every group twice.
+        if (this.identity !== identityOf(written)) await this.appendGroup(fresh, chunks, bytes);
+      } finally {
+        await handle.close().catch(() => undefined);
+      }
     }
   }
 
@@ -242,9 +257,10 @@ export class FileSink extends WriterSink {
   /** The open handle, or a new file at the path when the last one was found deleted. */
   private async currentHandle(): Promise<FileHandle> {
     if (this.handle) return this.handle;
-    const { handle, size } = await openForAppend(this.filePath);
+    const { handle, size, identity } = await openForAppend(this.filePath);
     this.handle = handle;
     this.size = size;
+    this.identity = identity;
     this.tornAt = undefined;
     return handle;
   }
@@ -259,6 +275,7 @@ export class FileSink extends WriterSink {
     const reopened = await openForAppend(this.filePath);
     this.handle = reopened.handle;
     this.size = reopened.size;
+    this.identity = reopened.identity;
     await old.close().catch(() => undefined);
     return reopened.handle;
   }
@@ -273,10 +290,11 @@ export class FileSink extends WriterSink {
   override reopen(): Promise<void> {
     if (this.isClosed) return Promise.resolve();
     return this.serial(async () => {
-      const { handle, size } = await openForAppend(this.filePath);
+      const { handle, size, identity } = await openForAppend(this.filePath);
       const old = this.handle;
       this.handle = handle;
       this.size = size;
+      this.identity = identity;
       this.tornAt = undefined;
       await old?.close();
     });

@@ -64,6 +64,8 @@ export interface SinkSpec {
 
 /** SinkError code: the destination exists but is not a regular file (FIFO, socket, device). */
 export const NOT_REGULAR_FILE = 'ENOTREG';
+/** SinkError code: the caller stopped waiting for the write (its deadline passed). */
+export const WRITE_DEADLINE = 'EDEADLINE';
 /** SinkError code: another sink already writes this destination in another format. */
 export const DESTINATION_TAKEN = 'ETAKEN';
 

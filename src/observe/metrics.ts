@@ -167,6 +167,7 @@ export class AdapterMetrics implements MetricEvents {
   // increment itself on the per-call path.
   private readonly callChildren = new Map<string, { count: Counter.Internal; seconds: Histogram.Internal<'method'> }>();
   private readonly instanceChildren = new Map<string, Counter.Internal>();
+  private readonly decisionChildren = new Map<string, Counter.Internal>();
   private readonly sinkTypesSeen = new Set<string>();
 
   callFinished(method: string, code: string, seconds: number): void {
@@ -185,7 +186,14 @@ export class AdapterMetrics implements MetricEvents {
   }
 
   decided(handler: string, allowed: boolean, reason: DecisionReason): void {
-    this.decisions.inc({ handler, decision: allowed ? 'allow' : 'deny', reason });
+    // The reason implies the decision, so handler and reason make the key.
+    const key = `${handler} ${reason}`;
+    let child = this.decisionChildren.get(key);
+    if (!child) {
+      child = this.decisions.labels({ handler, decision: allowed ? 'allow' : 'deny', reason });
+      this.decisionChildren.set(key, child);
+    }
+    child.inc();
   }
 
   handlerCreated(handler: string, sink: SinkSpec): void {

@@ -5,7 +5,6 @@ import type { RepeatLog } from '../observe/repeat-log.js';
 import type { DecodePool } from './decode-pool.js';
 import type { IsoClock } from './clock.js';
 import type { HandlerTable } from './handler-table.js';
-import type { RepeatLog } from '../observe/repeat-log.js';
 import type { SinkHealth } from './sink-health.js';
 import { toCallError } from './status.js';
 

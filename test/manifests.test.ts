@@ -92,8 +92,8 @@ describe('adapter resource', () => {
       valid_duration: [4, 'string'],
       valid_use_count: [5, 'int32'],
       sink: [6, 'string'],
-      metrics: [10, 'MetricInfo'],
-      metrics_expiration_policy: [11, 'MetricsExpirationPolicy'],
+      metrics: [10, '.adapter.mygrpcadapter.config.Params.MetricInfo'],
+      metrics_expiration_policy: [11, '.adapter.mygrpcadapter.config.Params.MetricsExpirationPolicy'],
       max_series_per_metric: [12, 'int32'],
     });
   });

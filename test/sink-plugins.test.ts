@@ -44,7 +44,7 @@ describe('the example http-sink plug-in in the built adapter', () => {
   afterAll(async () => {
     if (proc && proc.child.exitCode === null && proc.child.signalCode === null)
       process.kill(-proc.child.pid!, 'SIGKILL');
-    await new Promise((r) => receiver.close(r));
+    if (receiver.listening) await new Promise((r) => receiver.close(r));
   });
 
   it('loads it by path and POSTs the records of a stand-in Report as JSON lines', async () => {
@@ -85,6 +85,26 @@ describe('the example http-sink plug-in in the built adapter', () => {
       dimensions: { values: { destination_service: 'svc.cluster.local' } },
       config: { sink: 'http' },
     });
+    // The endpoint goes away: the next call says so with a status that invites a retry.
+    receiver.closeAllConnections();
+    await new Promise((r) => receiver.close(r));
+    const down = await runBin(
+      [
+        'mixer',
+        'report',
+        ...config,
+        '--config',
+        'examples/http-sink/operator_local.yaml',
+        '--address',
+        proc.address,
+        '-i',
+        'request.size=1',
+      ],
+      ROOT,
+    );
+    expect(down.stdout).toMatch(
+      /Report RPC returned UNKNOWN \(hhttp\.handler\.istio-system: UNAVAILABLE: .*ECONNREFUSED/,
+    );
     process.kill(proc.child.pid!, 'SIGTERM');
     expect(await proc.exited).toBe(0);
   }, 60_000);

@@ -19,6 +19,9 @@ const TRANSIENT = new Set([
   'ECLOSED',
   // A sink plug-in's write, flush or close that did not settle within --sink-write-timeout.
   'ETIMEDOUT',
+  // A plug-in's network peer that is down or went away.
+  'ECONNREFUSED',
+  'ECONNRESET',
 ]);
 
 // The destination is there but unusable as configured: fixing it takes an operator.

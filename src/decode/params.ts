@@ -54,7 +54,16 @@ export function decodeParams(any: Any__Output | null | undefined, sinkTypes: rea
 }
 
 function emptyParams(): RawParams {
-  return { file_path: '', auth_key: '', format: '', valid_duration: '', valid_use_count: 0, sink: '' };
+  return {
+    file_path: '',
+    auth_key: '',
+    format: '',
+    valid_duration: '',
+    valid_use_count: 0,
+    sink: '',
+    deny_valid_duration: '',
+    deny_valid_use_count: 0,
+  };
 }
 
 function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {

@@ -92,6 +92,8 @@ describe('adapter resource', () => {
       valid_duration: [4, 'string'],
       valid_use_count: [5, 'int32'],
       sink: [6, 'string'],
+      deny_valid_duration: [7, 'string'],
+      deny_valid_use_count: [8, 'int32'],
       metrics: [10, '.adapter.mygrpcadapter.config.Params.MetricInfo'],
       metrics_expiration_policy: [11, '.adapter.mygrpcadapter.config.Params.MetricsExpirationPolicy'],
       max_series_per_metric: [12, 'int32'],

@@ -98,6 +98,8 @@ export interface Params {
   valid_duration?: string;
   valid_use_count?: number;
   sink?: string;
+  deny_valid_duration?: string;
+  deny_valid_use_count?: number;
   metrics?: _adapter_mygrpcadapter_config_Params_MetricInfo[];
   metrics_expiration_policy?: _adapter_mygrpcadapter_config_Params_MetricsExpirationPolicy | null;
   max_series_per_metric?: number;
@@ -110,6 +112,8 @@ export interface Params__Output {
   valid_duration: string;
   valid_use_count: number;
   sink: string;
+  deny_valid_duration: string;
+  deny_valid_use_count: number;
   metrics: _adapter_mygrpcadapter_config_Params_MetricInfo__Output[];
   metrics_expiration_policy: _adapter_mygrpcadapter_config_Params_MetricsExpirationPolicy__Output | null;
   max_series_per_metric: number;

@@ -3,14 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { CallRecorder } from '../recording/calls.js';
 import { bagsFromJson } from './attribute-sets.js';
-import {
-  addManifestTypedAttributes,
-  AttributeError,
-  bagFromFlags,
-  manifestMismatches,
-  type AttributeFlag,
-  type Bag,
-} from './attributes.js';
+import { randomBytes } from 'node:crypto';
+import { addGuessedAttributes, bagFromFlags, type AttributeFlag, type Bag } from './attributes.js';
 import { ClientPool } from './client.js';
 import { loadMixerConfig } from './config.js';
 import type { TypeOf } from './expr/index.js';
@@ -24,7 +18,7 @@ export interface MixerRunOptions extends LoadOptions {
   config: string[];
   address: string | undefined;
   attributes: Partial<Record<AttributeFlag, string[]>>;
-  /** -a/--attributes: values typed by the manifest. */
+  /** -a/--attributes: types guessed from the text, as mixc does. */
   untypedAttributes: string[];
   attributesFile: string | undefined;
   json: boolean;
@@ -39,7 +33,7 @@ export interface MixerIo {
 
 async function attributeSets(options: MixerRunOptions, typeOf: TypeOf): Promise<Bag[]> {
   const untyped = new Map<string, TypedValue>();
-  for (const text of options.untypedAttributes) addManifestTypedAttributes(untyped, text, typeOf);
+  for (const text of options.untypedAttributes) addGuessedAttributes(untyped, text);
   // Typed flags win over -a for the same name.
   const flags = new Map([...untyped, ...bagFromFlags(options.attributes)]);
   if (!options.attributesFile) return [flags];
@@ -53,17 +47,26 @@ async function attributeSets(options: MixerRunOptions, typeOf: TypeOf): Promise<
   return bagsFromJson(json, typeOf, options.attributesFile).map((bag) => new Map([...bag, ...flags]));
 }
 
+/**
+ * Mixer's dedup ids: one unsigned 64-bit counter per handler, starting at a
+ * random value, as decimal text (contract §5.2).
+ */
+export function dedupCounters(): (handler: string) => string {
+  const next = new Map<string, bigint>();
+  return (handler) => {
+    const n = next.get(handler) ?? randomBytes(8).readBigUInt64BE();
+    next.set(handler, BigInt.asUintN(64, n + 1n));
+    return n.toString();
+  };
+}
+
 /** Runs the command; resolves with the process exit code. */
 export async function runMixer(options: MixerRunOptions, io: MixerIo): Promise<number> {
   const config = await loadMixerConfig(options.config);
   const bags = await attributeSets(options, config.typeOf);
-  const mismatches = bags.flatMap((bag) => manifestMismatches(bag, config.typeOf));
-  if (mismatches.length > 0)
-    throw new AttributeError(`attributes do not match the manifest:\n  ${mismatches.join('\n  ')}`);
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   const pool = new ClientPool();
-  let dedup = 0;
-  const ctx: DispatchContext = { pool, address: options.address, nextDedupId: () => String(++dedup), recorder };
+  const ctx: DispatchContext = { pool, address: options.address, nextDedupId: dedupCounters(), recorder };
   const once = async (): Promise<Outcome[]> =>
     options.method === 'report'
       ? [await dispatchReport(config, bags, ctx)]

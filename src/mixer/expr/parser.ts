@@ -1,9 +1,9 @@
 // Recursive descent with Go's precedences (Mixer parses with go/parser):
 // || < && < == != < | (fallback, Go's additive level) < unary ! < index.
 import type { BinaryOp, FunctionName, Node } from './ast.js';
-import { ExprError, tokenize, type Op, type Token } from './lexer.js';
+import { ExprError, SUPPORTED_FUNCTIONS, tokenize, type Op, type Token } from './lexer.js';
 
-const FUNCTIONS: Record<FunctionName, number> = { match: 2, ip: 1 };
+const FUNCTIONS: Record<FunctionName, number> = { match: 2, ip: 1, timestamp: 1, email: 1, dnsName: 1, uri: 1 };
 
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -58,7 +58,7 @@ class Parser {
       this.i++;
       const n = this.peek();
       if (n.kind !== 'int' && n.kind !== 'float') {
-        throw new ExprError('unary "-" is only supported before a number literal', t.pos);
+        throw new ExprError('unary "-" is only supported before a number literal', t.pos, true);
       }
       this.i++;
       return number(n, '-', t.pos);
@@ -111,7 +111,7 @@ class Parser {
 
   private call(name: string, pos: number): Node {
     if (!Object.hasOwn(FUNCTIONS, name)) {
-      throw new ExprError(`function ${name}() is not supported (supported: match(str, pattern), ip(text))`, pos);
+      throw new ExprError(`function ${name}() is not supported (supported: ${SUPPORTED_FUNCTIONS})`, pos, true);
     }
     const fn = name as FunctionName;
     this.expect('(', 'after the function name');

@@ -207,8 +207,18 @@ function goText(v: TypedValue): string {
       return `[${[...v.value].join(' ')}]`;
     case 'STRING_MAP':
       return goMap(v.value);
-    default:
+    case 'INT64':
+    case 'BOOL':
       return String(v.value);
+    case 'STRING':
+    case 'EMAIL_ADDRESS':
+    case 'URI':
+    case 'DNS_NAME':
+      return v.value;
+    default: {
+      const unreachable: never = v;
+      throw new Error(`unknown value ${JSON.stringify(unreachable)}`);
+    }
   }
 }
 
@@ -220,12 +230,14 @@ function goText(v: TypedValue): string {
  */
 export function fromBag(v: TypedValue, type: ValueType): TypedValue | { error: string } {
   if (v.type === type) return v;
-  if (isStringLike(type)) {
-    return isStringLike(v.type)
-      ? { type, value: v.value as string }
-      : { error: `error converting value to string: '${goText(v)}'` };
-  }
   switch (type) {
+    case 'STRING':
+    case 'EMAIL_ADDRESS':
+    case 'URI':
+    case 'DNS_NAME':
+      return isStringLike(v.type)
+        ? { type, value: v.value as string }
+        : { error: `error converting value to string: '${goText(v)}'` };
     case 'INT64':
     case 'DURATION':
       if (v.type === 'INT64' || v.type === 'DURATION') return { type, value: v.value };
@@ -234,7 +246,13 @@ export function fromBag(v: TypedValue, type: ValueType): TypedValue | { error: s
       return { error: `error converting value to double: '${goText(v)}'` };
     case 'BOOL':
       return { error: `error converting value to bool: '${goText(v)}'` };
-    default:
+    case 'IP_ADDRESS':
+    case 'TIMESTAMP':
+    case 'STRING_MAP':
       return { error: `incorrect type for ${type}. got: ${GO_TYPE[v.type]}, want: ${GO_TYPE[type]}` };
+    default: {
+      const unreachable: never = type;
+      throw new Error(`unknown type ${String(unreachable)}`);
+    }
   }
 }

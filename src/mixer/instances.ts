@@ -5,7 +5,7 @@
 // and map entries with a two-byte length, Values minimal.
 import { compile, CompileError, evaluate, EvalError, type Compiled, type TypeOf } from './expr/index.js';
 import type { Bag } from './attributes.js';
-import type { TypedValue } from './values.js';
+import { isStringLike, type TypedValue } from './values.js';
 import { jsonName } from './params-encoding.js';
 import { WireWriter } from './wire.js';
 
@@ -189,6 +189,12 @@ export function encodeValue(v: TypedValue): Buffer {
   }
 }
 
+/** A STRING field's value (the type checker guarantees a string-like result). */
+function stringOf(v: TypedValue): string {
+  if (!isStringLike(v.type)) throw new EvalError(`expected a STRING, got ${v.type}`);
+  return v.value as string;
+}
+
 function valueOf(s: ValueSource, bag: Bag, typeOf: TypeOf): TypedValue {
   return 'literal' in s ? s.literal : evaluate(s.expr, bag, typeOf);
 }
@@ -213,7 +219,7 @@ function encodeTree(tree: CompiledTree, bag: Bag, typeOf: TypeOf, w: WireWriter)
         case 'string':
           w.stringField(
             number,
-            'literal' in f.source ? f.source.literal : String(evaluate(f.source.expr, bag, typeOf).value),
+            'literal' in f.source ? f.source.literal : stringOf(evaluate(f.source.expr, bag, typeOf)),
           );
           break;
         case 'valueMap':

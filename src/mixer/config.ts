@@ -62,7 +62,8 @@ function jsonDurationMs(v: unknown): number | undefined {
   return Number(v.slice(0, -1)) * 1000;
 }
 
-function manifest(resources: Resource[], problems: string[]): Map<string, ValueType> {
+/** The attribute manifest(s) as name -> type; bad declarations go to `problems`. */
+export function manifest(resources: Resource[], problems: string[]): Map<string, ValueType> {
   const types = new Map<string, ValueType>();
   for (const r of resources) {
     const attributes = record(r.spec.attributes) ?? {};

@@ -112,31 +112,71 @@ function stringSource(v: unknown, typeOf: TypeOf, where: string): StringSource {
   return { expr };
 }
 
-function compileShape(shape: Shape, params: unknown, typeOf: TypeOf, where: string): CompiledTree {
+/** Runs `compileOne`; an InstanceConfigError goes to `problems` instead (so all of them are found). */
+function collect<T>(problems: InstanceConfigError[], compileOne: () => T): T | undefined {
+  try {
+    return compileOne();
+  } catch (err) {
+    if (!(err instanceof InstanceConfigError)) throw err;
+    problems.push(err);
+    return undefined;
+  }
+}
+
+function compileShape(
+  shape: Shape,
+  params: unknown,
+  typeOf: TypeOf,
+  where: string,
+  problems: InstanceConfigError[],
+): CompiledTree {
   if (params === null || typeof params !== 'object' || Array.isArray(params)) {
-    throw new InstanceConfigError(`${where}: expected a mapping, got ${JSON.stringify(params)}`);
+    problems.push(new InstanceConfigError(`${where}: expected a mapping, got ${JSON.stringify(params)}`));
+    return [];
   }
   const out: CompiledTree = [];
   // Keys are compiled in sorted order, as Mixer does, so the first error is the one Mixer reports.
   for (const [key, v] of Object.entries(params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const name = Object.keys(shape).find((f) => f === key || jsonName(f) === key);
     const at = `${where}.${key}`;
-    if (!name) throw new InstanceConfigError(`${at}: unknown field (expected one of ${Object.keys(shape).join(', ')})`);
+    if (!name) {
+      problems.push(new InstanceConfigError(`${at}: unknown field (expected one of ${Object.keys(shape).join(', ')})`));
+      continue;
+    }
     const [number, kind] = shape[name] as [number, Leaf | Shape];
-    let field: CompiledField;
-    if (kind === 'value') field = { kind, source: valueSource(v, typeOf, at) };
-    else if (kind === 'string') field = { kind, source: stringSource(v, typeOf, at) };
-    else if (kind === 'valueMap') {
-      if (v === null || typeof v !== 'object' || Array.isArray(v))
-        throw new InstanceConfigError(`${at}: expected a mapping`);
-      const entries = Object.entries(v as Record<string, unknown>).map(
-        ([k, x]) => [k, valueSource(x, typeOf, `${at}.${k}`)] as [string, ValueSource],
-      );
+    let field: CompiledField | undefined;
+    if (kind === 'value') {
+      const source = collect(problems, () => valueSource(v, typeOf, at));
+      if (source) field = { kind, source };
+    } else if (kind === 'string') {
+      const source = collect(problems, () => stringSource(v, typeOf, at));
+      if (source) field = { kind, source };
+    } else if (kind === 'valueMap') {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+        problems.push(new InstanceConfigError(`${at}: expected a mapping`));
+        continue;
+      }
+      const entries: [string, ValueSource][] = [];
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        const source = collect(problems, () => valueSource(x, typeOf, `${at}.${k}`));
+        if (source) entries.push([k, source]);
+      }
       field = { kind, entries };
-    } else field = { kind: 'message', fields: compileShape(kind, v ?? {}, typeOf, at) };
-    out.push({ name, number, field });
+    } else field = { kind: 'message', fields: compileShape(kind, v ?? {}, typeOf, at, problems) };
+    if (field) out.push({ name, number, field });
   }
   return out.sort((a, b) => a.number - b.number);
+}
+
+/**
+ * Every problem Mixer (or the stand-in) has with an instance's params of
+ * `template`, each naming its field (`params.dimensions.x: ...`). The linter
+ * and the stand-in share this check.
+ */
+export function instanceProblems(template: TemplateName, params: unknown, typeOf: TypeOf): InstanceConfigError[] {
+  const problems: InstanceConfigError[] = [];
+  compileShape(SHAPES[template], params ?? {}, typeOf, 'params', problems);
+  return problems;
 }
 
 /** google.protobuf.Duration / Timestamp: zero fields left out, as gogo writes them. */
@@ -259,7 +299,9 @@ export function instanceBuilder(
   params: unknown,
   typeOf: TypeOf,
 ): InstanceBuilder {
-  const tree = compileShape(SHAPES[template], params ?? {}, typeOf, 'params');
+  const problems: InstanceConfigError[] = [];
+  const tree = compileShape(SHAPES[template], params ?? {}, typeOf, 'params', problems);
+  if (problems.length > 0) throw new InstanceConfigError(problems.map((p) => p.message).join('; '));
   return {
     fullName,
     template,

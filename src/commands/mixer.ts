@@ -14,6 +14,7 @@ interface MixerArgs {
   concurrency: number;
   rate: number;
   record: string | undefined;
+  report_batch_size: number;
   [flag: string]: unknown;
 }
 
@@ -76,6 +77,12 @@ function builder(y: Argv): Argv<MixerArgs> {
       describe: 'how many runs are in flight at once',
     })
     .option('rate', { type: 'number', default: 0, describe: 'runs started per second (0 = unlimited)' })
+    .option('report_batch_size', {
+      type: 'number',
+      default: 1,
+      coerce: positiveInteger('report_batch_size'),
+      describe: "report: put the attribute set(s) this many times in one Report, as mixc's flag does",
+    })
     .option('attributes', {
       alias: 'a',
       type: 'string',
@@ -111,6 +118,7 @@ async function handler(args: MixerArgs): Promise<void> {
       json: args.json,
       failOnDeny: args['fail-on-deny'],
       record: args.record,
+      reportBatchSize: args.report_batch_size,
       repeat: args.repeat,
       concurrency: args.concurrency,
       rate: args.rate,

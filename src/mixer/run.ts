@@ -24,6 +24,8 @@ export interface MixerRunOptions extends LoadOptions {
   json: boolean;
   failOnDeny: boolean;
   record: string | undefined;
+  /** mixc's --report_batch_size: the attribute sets repeated this many times in one Report. */
+  reportBatchSize?: number;
 }
 
 export interface MixerIo {
@@ -63,7 +65,9 @@ export function dedupCounters(): (handler: string) => string {
 /** Runs the command; resolves with the process exit code. */
 export async function runMixer(options: MixerRunOptions, io: MixerIo): Promise<number> {
   const config = await loadMixerConfig(options.config);
-  const bags = await attributeSets(options, config.typeOf);
+  const sets = await attributeSets(options, config.typeOf);
+  const batch = options.method === 'report' ? (options.reportBatchSize ?? 1) : 1;
+  const bags = Array.from({ length: batch }, () => sets).flat();
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   const pool = new ClientPool();
   const ctx: DispatchContext = { pool, address: options.address, nextDedupId: dedupCounters(), recorder };

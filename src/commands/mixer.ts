@@ -2,8 +2,9 @@
 // follow mixc so commands from the Istio docs can be reused.
 import type { Argv, CommandModule } from 'yargs';
 import { ATTRIBUTE_FLAGS, type AttributeFlag } from '../mixer/attributes.js';
+import { dialSettings, withDialOptions, type DialArgs } from './dial-options.js';
 
-interface MixerArgs {
+interface MixerArgs extends DialArgs {
   method: 'report' | 'check';
   config: string[];
   address: string | undefined;
@@ -99,7 +100,7 @@ function builder(y: Argv): Argv<MixerArgs> {
       ...(short ? { alias: short } : {}),
     });
   }
-  return out;
+  return withDialOptions(out);
 }
 
 async function handler(args: MixerArgs): Promise<void> {
@@ -119,6 +120,7 @@ async function handler(args: MixerArgs): Promise<void> {
       failOnDeny: args['fail-on-deny'],
       record: args.record,
       reportBatchSize: args.report_batch_size,
+      dial: dialSettings(args),
       repeat: args.repeat,
       concurrency: args.concurrency,
       rate: args.rate,

@@ -2,6 +2,7 @@
 // recorded is exactly what went on the wire. One channel per address, as
 // Mixer keeps one connection per handler.
 import * as grpc from '@grpc/grpc-js';
+import type { Dial } from './dial.js';
 
 export interface RawResult {
   code: number;
@@ -15,10 +16,17 @@ const identity = (b: Buffer): Buffer => b;
 export class ClientPool {
   private readonly clients = new Map<string, grpc.Client>();
 
+  /** `how`: credentials for every connection; plaintext when absent. */
+  constructor(private readonly how?: Dial) {}
+
   private client(address: string): grpc.Client {
     let c = this.clients.get(address);
     if (!c) {
-      c = new grpc.Client(address, grpc.credentials.createInsecure());
+      c = new grpc.Client(
+        address,
+        this.how?.credentials ?? grpc.credentials.createInsecure(),
+        this.how?.channelOptions ?? {},
+      );
       this.clients.set(address, c);
     }
     return c;

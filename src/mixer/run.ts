@@ -6,6 +6,7 @@ import { bagsFromJson } from './attribute-sets.js';
 import { randomBytes } from 'node:crypto';
 import { addGuessedAttributes, bagFromFlags, type AttributeFlag, type Bag } from './attributes.js';
 import { ClientPool } from './client.js';
+import { dial, PLAINTEXT, type DialSettings } from './dial.js';
 import { loadMixerConfig } from './config.js';
 import type { TypeOf } from './expr/index.js';
 import { dispatchCheck, dispatchReport, type DispatchContext } from './dispatch.js';
@@ -24,6 +25,8 @@ export interface MixerRunOptions extends LoadOptions {
   json: boolean;
   failOnDeny: boolean;
   record: string | undefined;
+  /** How to dial the handlers (Mixer's connection.authentication as flags). */
+  dial?: DialSettings;
   /** mixc's --report_batch_size: the attribute sets repeated this many times in one Report. */
   reportBatchSize?: number;
 }
@@ -69,7 +72,7 @@ export async function runMixer(options: MixerRunOptions, io: MixerIo): Promise<n
   const batch = options.method === 'report' ? (options.reportBatchSize ?? 1) : 1;
   const bags = Array.from({ length: batch }, () => sets).flat();
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
-  const pool = new ClientPool();
+  const pool = new ClientPool(await dial(options.dial ?? PLAINTEXT));
   const ctx: DispatchContext = { pool, address: options.address, nextDedupId: dedupCounters(), recorder };
   const once = async (): Promise<Outcome[]> =>
     options.method === 'report'

@@ -197,6 +197,28 @@ describe('mutual TLS (connection.authentication.mutual)', () => {
     expect(replay.code).toBe(0);
   });
 
+  it(
+    "the stand-in dials with the handler's own connection.authentication.mutual, as Mixer",
+    { timeout: 30_000 },
+    async () => {
+      const dir = await config('metric', adapter.address, 'mtls-config');
+      const file = path.join(dir, 'operator.yaml');
+      const auth = [
+        '    authentication:',
+        '      mutual:',
+        `        private_key: ${mixer.key}`,
+        `        client_certificate: ${mixer.cert}`,
+        `        ca_certificates: ${ca.cert}`,
+        '        server_name: localhost',
+      ].join('\n');
+      const text = await readFile(file, 'utf8');
+      await writeFile(file, text.replace("    timeout: '5s'", `    timeout: '5s'\n${auth}`));
+      const r = await runBin(['mixer', 'report', '--config', dir, '-i', 'request.size=9']);
+      expect(r.stdout).toBe('Report RPC returned OK\n');
+      expect(await readFile(path.join(work, 'mtls-config.txt'), 'utf8')).toContain('Value = 9');
+    },
+  );
+
   it('without the client certificate the adapter refuses the connection', { timeout: 30_000 }, async () => {
     const dir = await config('metric', adapter.address, 'mtls-none');
     const r = await runBin([

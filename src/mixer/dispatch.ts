@@ -134,7 +134,7 @@ async function send(
   const address = ctx.address ?? handler.address;
   const sent = new Date();
   const started = performance.now();
-  const result = await ctx.pool.call(address, method, bytes, handler.timeoutMs);
+  const result = await ctx.pool.call(address, method, bytes, handler.timeoutMs, handler.dial);
   const ms = performance.now() - started;
   ctx.recorder?.write(recordedCall(sent, method, bytes, result, result.response));
   const report: CallReport = {

@@ -72,7 +72,9 @@ export async function runMixer(options: MixerRunOptions, io: MixerIo): Promise<n
   const batch = options.method === 'report' ? (options.reportBatchSize ?? 1) : 1;
   const bags = Array.from({ length: batch }, () => sets).flat();
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
-  const pool = new ClientPool(await dial(options.dial ?? PLAINTEXT));
+  // Dial flags, when given, replace every handler's connection.authentication (as --address its address).
+  const flags = options.dial ?? PLAINTEXT;
+  const pool = new ClientPool(JSON.stringify(flags) === JSON.stringify(PLAINTEXT) ? undefined : await dial(flags));
   const ctx: DispatchContext = { pool, address: options.address, nextDedupId: dedupCounters(), recorder };
   const once = async (): Promise<Outcome[]> =>
     options.method === 'report'

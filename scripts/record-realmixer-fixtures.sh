@@ -11,7 +11,7 @@ realmixer=${REALMIXER:-$(bash ../shared/realmixer/build.sh)}
 dir=test/fixtures/realmixer/cases
 work=$(mktemp -d)
 
-node dist/src/bin.js 0 --host 127.0.0.1 --data-dir "$work" --log-level warn 2>"$work/adapter.err" &
+node dist/src/bin.js 0 --host 127.0.0.1 --data-dir "$work" --log-level warn >"$work/adapter.out" 2>"$work/adapter.err" &
 adapter=$!
 trap 'kill "$adapter" 2>/dev/null || true; wait "$adapter" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do grep -q listening "$work/adapter.err" && break; sleep 0.1; done
@@ -34,7 +34,10 @@ for name in "$@"; do
   "$realmixer" "${argv[@]}" --address "$address" --dump "$dir/$name.dump" \
     >"$dir/$name.out" 2>"$work/stderr" || status=$?
   touch "$dir/$name.dump"
-  # Mixer's log lines carry a timestamp; drop it so re-recording diffs only what changed.
-  sed -E 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\t//' "$work/stderr" >"$dir/$name.stderr"
+  # Mixer's log lines carry a timestamp, and the adapter's port changes: drop
+  # both so re-recording diffs only what changed.
+  sed -E -e 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\t//' -e "s/$address/127.0.0.1:PORT/g" \
+    "$work/stderr" >"$dir/$name.stderr"
+  sed -i "s/$address/127.0.0.1:PORT/g" "$dir/$name.out"
   echo "exit status: $status" >>"$dir/$name.out"
 done

@@ -244,7 +244,7 @@ describe('HandleAuthorization', () => {
     expect(res.status?.code).toBe(status.PERMISSION_DENIED);
   });
 
-  it('denies when the property is missing; the wire message stays the walkthrough\'s', async () => {
+  it("denies when the property is missing; the wire message stays the walkthrough's", async () => {
     const res = await call(undefined, { file_path: 'auth.txt', auth_key: 'abc' });
     expect(res.status).toMatchObject({ code: status.PERMISSION_DENIED, message: 'Unauthorized...' });
   });

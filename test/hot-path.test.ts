@@ -48,8 +48,8 @@ describe('encodedCheckResult', () => {
     }),
     ['stdout'],
   );
-  const allow = authorize(config, { user: '', groups: '', properties: tokenProperty('k') });
-  const deny = authorize(config, { user: '', groups: '', properties: tokenProperty('x') });
+  const allow = authorize(config, { user: '', groups: '', properties: tokenProperty('k') }).decision;
+  const deny = authorize(config, { user: '', groups: '', properties: tokenProperty('x') }).decision;
 
   function tokenProperty(token: string) {
     return { values: { custom_token_header: token }, kinds: { custom_token_header: 'STRING' as const } };

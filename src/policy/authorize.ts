@@ -15,30 +15,61 @@ import { digestSecret, sameDigest } from './secret-digest.js';
 export const UNAUTHORIZED = 'Unauthorized...';
 
 /**
+ * Why a decision went its way, as a metric label and a log field. A class,
+ * never anything derived from the token.
+ */
+export const DECISION_REASONS = [
+  'token_matches',
+  'no_key_configured',
+  'missing_token',
+  'token_not_string',
+  'wrong_token',
+] as const;
+export type DecisionReason = (typeof DECISION_REASONS)[number];
+
+/** What records say for each reason (Decision.reason); "" for an allow. */
+const REASON_TEXT: Record<DecisionReason, string> = {
+  token_matches: '',
+  no_key_configured: 'the handler has no auth_key configured',
+  missing_token: `the instance has no subject property ${TOKEN_PROPERTY}`,
+  token_not_string: `subject property ${TOKEN_PROPERTY} is not a string`,
+  wrong_token: `the ${TOKEN_PROPERTY} token does not match auth_key`,
+};
+
+export interface Verdict {
+  decision: Decision;
+  reason: DecisionReason;
+}
+
+/**
  * `rawToken`: the token's bytes when they are not valid UTF-8 (its string in
  * `subject` then holds U+FFFD); undefined means the string is exact.
  */
-export function authorize(config: HandlerConfig, subject: SubjectView | null, rawToken?: Buffer): Decision {
-  const deny = (reason: string): Decision => ({
-    code: 'PERMISSION_DENIED',
-    message: UNAUTHORIZED,
+export function authorize(config: HandlerConfig, subject: SubjectView | null, rawToken?: Buffer): Verdict {
+  const deny = (reason: DecisionReason): Verdict => ({
+    decision: {
+      code: 'PERMISSION_DENIED',
+      message: UNAUTHORIZED,
+      reason: REASON_TEXT[reason],
+      validDuration: config.view.denyValidDuration,
+      validUseCount: config.denyValidUseCount,
+    },
     reason,
-    validDuration: config.view.denyValidDuration,
-    validUseCount: config.denyValidUseCount,
   });
-  if (!config.authKeyDigest) return deny('the handler has no auth_key configured');
+  if (!config.authKeyDigest) return deny('no_key_configured');
   const token = subject?.properties.values[TOKEN_PROPERTY];
-  if (token === undefined) return deny(`the instance has no subject property ${TOKEN_PROPERTY}`);
+  if (token === undefined) return deny('missing_token');
   if (typeof token !== 'string' || subject?.properties.kinds[TOKEN_PROPERTY] !== 'STRING') {
-    return deny(`subject property ${TOKEN_PROPERTY} is not a string`);
+    return deny('token_not_string');
   }
   const presented = digestSecret(rawToken ?? Buffer.from(token, 'utf8'));
-  if (!sameDigest(presented, config.authKeyDigest)) return deny(`the ${TOKEN_PROPERTY} token does not match auth_key`);
-  return {
+  if (!sameDigest(presented, config.authKeyDigest)) return deny('wrong_token');
+  const decision: Decision = {
     code: 'OK',
     message: '',
     reason: '',
     validDuration: config.view.validDuration,
     validUseCount: config.validUseCount,
   };
+  return { decision, reason: 'token_matches' };
 }

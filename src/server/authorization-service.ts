@@ -18,7 +18,7 @@ export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer
       if (!req.instance) throw new InvalidInputError('instance: missing (an authorization call carries exactly one)');
       const input = authorizationInput(req.instance);
       ctx.metrics.instances('authorization', handler.id, 1);
-      const decision = authorize(handler.config, input.subject, rawToken);
+      const { decision, reason } = authorize(handler.config, input.subject, rawToken);
       const record = authorizationRecord(input, decision, {
         dedupId: req.dedup_id,
         receivedAt: ctx.receivedAt(),
@@ -26,7 +26,7 @@ export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer
       });
       await ctx.handlers.withSink(handler, (sink) => sink.write([record]));
       ctx.log.debug(
-        { dedupId: req.dedup_id, instance: input.instance, decision: decision.code, reason: decision.reason },
+        { dedupId: req.dedup_id, instance: input.instance, decision: decision.code, reason },
         'HandleAuthorization done',
       );
       return encodedCheckResult(handler.config, decision);

@@ -75,7 +75,7 @@ describe('mixc-style attribute flags', () => {
     expect(parseHexBytes('0:ff:10')).toEqual(Uint8Array.from([0, 255, 16]));
     expect(parseHexBytes('')).toBeUndefined();
     expect(parseStringMap('')).toBeUndefined(); // mixc: "" is not a key:value pair
-    expect(parseStringMap(':v')).toBeUndefined();
+    expect(parseStringMap(':v')).toEqual({ '': 'v' }); // mixc takes an empty key
   });
 
   it('reads JSON attribute sets by manifest type', () => {

@@ -2,6 +2,8 @@
 // || < && < == != < | (fallback, Go's additive level) < unary ! < index.
 import type { BinaryOp, FunctionName, Node } from './ast.js';
 import { ExprError, SUPPORTED_FUNCTIONS, tokenize, type Op, type Token } from './lexer.js';
+import { parseGoDuration } from '../../decode/go-duration.js';
+import type { TypedValue } from '../values.js';
 
 const FUNCTIONS: Record<FunctionName, number> = { match: 2, ip: 1, timestamp: 1, email: 1, dnsName: 1, uri: 1 };
 
@@ -82,8 +84,13 @@ class Parser {
     const t = this.peek();
     this.i++;
     switch (t.kind) {
-      case 'string':
-        return { kind: 'literal', value: { type: 'STRING', value: t.value }, pos: t.pos };
+      case 'string': {
+        // Mixer reads a string literal that parses as a Go duration ("10ms") as a DURATION constant.
+        const nanos = parseGoDuration(t.value);
+        const value: TypedValue =
+          nanos === undefined ? { type: 'STRING', value: t.value } : { type: 'DURATION', value: nanos };
+        return { kind: 'literal', value, pos: t.pos };
+      }
       case 'int':
       case 'float':
         return number(t, '', t.pos);

@@ -229,3 +229,24 @@ describe('lint and the Prometheus sample', () => {
     }
   });
 });
+
+describe('lint and plug-in sink names', () => {
+  const shipped = ['attributes', 'metric', 'authorization', 'mygrpcadapter'].map((f) =>
+    path.join(ROOT, `operatorconfig/${f}.yaml`),
+  );
+  const example = path.join(ROOT, 'examples/http-sink/operator_local.yaml');
+
+  it('refuses an unknown sink name, saying how to name a plug-in', async () => {
+    const r = await runBin(['lint', ...shipped, example]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      'spec.params.sink: expected one of file, stdout, prometheus (or empty), got "http"; the adapter answers INVALID_ARGUMENT to every call (a --sink-module plug-in? name it with lint --sink NAME)',
+    );
+  });
+
+  it('accepts it with lint --sink NAME', async () => {
+    const r = await runBin(['lint', '--sink', 'http', ...shipped, example]);
+    expect(r.stdout).toContain('0 error(s), 0 warning(s)');
+    expect(r.code).toBe(0);
+  });
+});

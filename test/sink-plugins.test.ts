@@ -103,7 +103,7 @@ describe('the example http-sink plug-in in the built adapter', () => {
       ROOT,
     );
     expect(down.stdout).toMatch(
-      /Report RPC returned UNKNOWN \(hhttp\.handler\.istio-system: UNAVAILABLE: .*ECONNREFUSED/,
+      /code = Unavailable desc = records not written: sink plug-in "http": write\(\) failed: .*ECONNREFUSED/,
     );
     process.kill(proc.child.pid!, 'SIGTERM');
     expect(await proc.exited).toBe(0);

@@ -31,6 +31,16 @@ export interface Encoded {
 // of Go vs 1.15x at V8's default) and cut peak RSS from 209 to 193 MB.
 const WORKER_YOUNG_GENERATION_MB = 8;
 
+/**
+ * A worker's old generation holds one call's decoded batch at a time (jobs run
+ * one after another), bounded by --max-decode-bytes; twice that plus the
+ * code leaves room for garbage. A worker that still runs out is ended by V8
+ * alone (its call fails, another worker starts), never the process.
+ */
+function workerOldGenerationMb(maxDecodeBytes: number): number {
+  return Math.max(64, Math.ceil((2 * maxDecodeBytes) / (1024 * 1024)) + 32);
+}
+
 interface Pending {
   resolve: (r: Encoded) => void;
   reject: (err: Error) => void;
@@ -60,6 +70,8 @@ export class DecodePool {
   constructor(
     private readonly size: number,
     private readonly log: Logger,
+    /** The per-call bound the server enforces before a job is sent (sizes each worker's heap). */
+    private readonly maxDecodeBytes = 32 * 1024 * 1024,
   ) {}
 
   /** Workers running now (0 until the first job). */
@@ -71,7 +83,12 @@ export class DecodePool {
     // A small young generation: a worker's garbage is short-lived per batch, and
     // V8's default lets each worker grow tens of MB of resident memory for it.
     const slot: Slot = {
-      worker: new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } }),
+      worker: new Worker(workerUrl(), {
+        resourceLimits: {
+          maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
+          maxOldGenerationSizeMb: workerOldGenerationMb(this.maxDecodeBytes),
+        },
+      }),
       pending: new Map(),
     };
     slot.worker.on('message', (result: DecodeResult) => {

@@ -6,6 +6,8 @@ import type { handleUnaryCall } from '@grpc/grpc-js';
 import { metricRecord } from '../decode/instance.js';
 import { decodeMetricRequest } from '../decode/request.js';
 import { scanMetricEnvelope, type MetricEnvelope } from '../protocol/metric-request.js';
+import { estimatedDecodeBytes, metricRequestCost } from '../protocol/request-cost.js';
+import { admitCost } from './call-cost.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
 
@@ -14,6 +16,11 @@ const REPORT_RESULT = Buffer.alloc(0);
 
 /** Requests smaller than this are decoded inline (a handful of instances). */
 export const OFFLOAD_MIN_BYTES = 4096;
+/**
+ * ...unless decoding them would take more than this (small bytes can hold
+ * many empty instances): the main thread then stays free for HTTP/2.
+ */
+export const OFFLOAD_MIN_DECODE_BYTES = 256 * 1024;
 
 async function inline(ctx: ServiceContext, bytes: Buffer): Promise<void> {
   const req = decodeMetricRequest(bytes);
@@ -46,7 +53,11 @@ export function handleMetric(ctx: ServiceContext): handleUnaryCall<Buffer, Buffe
   return (call, callback) => {
     answer(ctx, 'HandleMetric', callback, async () => {
       const bytes = call.request;
-      const envelope = ctx.decodePool && bytes.length >= OFFLOAD_MIN_BYTES ? scanMetricEnvelope(bytes) : undefined;
+      const cost = metricRequestCost(bytes);
+      admitCost(cost, ctx.maxDecodeBytes);
+      const worthOffloading =
+        bytes.length >= OFFLOAD_MIN_BYTES || estimatedDecodeBytes(cost) >= OFFLOAD_MIN_DECODE_BYTES;
+      const envelope = ctx.decodePool && worthOffloading ? scanMetricEnvelope(bytes) : undefined;
       if (envelope) await offloaded(ctx, bytes, envelope);
       else await inline(ctx, bytes);
       return REPORT_RESULT;

@@ -16,6 +16,7 @@ import { DecodePool } from './server/decode-pool.js';
 import { AdapterHealth } from './server/health.js';
 import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
+import { reportClosing } from './observe/sink-lifetime.js';
 
 export interface AdapterOptions {
   host: string;
@@ -142,16 +143,19 @@ export async function startAdapter(
       },
       events: (spec) => metrics.sinkEvents(spec),
     },
-    { ...sinkFactories, ...io.extraSinks },
+    reportClosing({ ...sinkFactories, ...io.extraSinks }, (spec) => metrics.sinkClosed(spec)),
     (err) => log.error({ err }, 'closing or reopening a sink failed'),
   );
   const handlers = new HandlerTable(
     sinks,
     { defaultFormat: options.format, baseDir: options.dataDir, maxEntries: options.handlerCacheSize },
     {
-      created: (h) => log.info({ handler: h.id, config: h.config.view, sink: h.sinkSpec }, 'new handler configuration'),
+      created: (h) => {
+        metrics.handlerCreated(h.id);
+        log.info({ handler: h.id, config: h.config.view, sink: h.sinkSpec }, 'new handler configuration');
+      },
       evicted: (h) => {
-        metrics.handlerEvicted();
+        metrics.handlerEvicted(h.id);
         log.info({ handler: h.id }, 'handler configuration evicted from the cache');
       },
       refused: () => metrics.paramsDecodeError(),

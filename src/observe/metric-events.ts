@@ -8,10 +8,15 @@ export interface MetricEvents {
   callFinished(method: string, code: string, seconds: number): void;
   instances(template: string, handler: string, n: number): void;
   paramsDecodeError(): void;
-  handlerEvicted(): void;
+  /** A handler configuration entered the cache: its series may exist from now on. */
+  handlerCreated(handler: string): void;
+  /** A handler configuration left the cache: its series go with it. */
+  handlerEvicted(handler: string): void;
   tlsReloaded(outcome: 'ok' | 'error'): void;
   /** Writer events that feed the sink metrics of the sink opened for `spec`. */
   sinkEvents(spec: SinkSpec): WriterEvents;
+  /** The sink opened for `spec` closed: its series go with it. */
+  sinkClosed(spec: SinkSpec): void;
 }
 
 const NO_WRITER_EVENTS: WriterEvents = {};
@@ -20,7 +25,9 @@ export const NO_METRICS: MetricEvents = {
   callFinished: () => undefined,
   instances: () => undefined,
   paramsDecodeError: () => undefined,
+  handlerCreated: () => undefined,
   handlerEvicted: () => undefined,
   tlsReloaded: () => undefined,
   sinkEvents: () => NO_WRITER_EVENTS,
+  sinkClosed: () => undefined,
 };

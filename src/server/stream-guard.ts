@@ -1,0 +1,137 @@
+// Bounds on connections and streams that grpc-js's options cannot express.
+// grpc-js limits streams per connection (grpc.max_concurrent_streams) but not
+// how many connections there are, how many request bytes wait in half-sent
+// streams across all of them, or how long a stream may stay open: a client
+// that sends headers and part of a message and never finishes, or never reads
+// its answers, would otherwise hold memory for as long as it likes.
+import http2 from 'node:http2';
+import type { Server } from '@grpc/grpc-js';
+
+export interface StreamLimits {
+  /** Open TCP connections per listening address; more are closed on accept. */
+  maxConnections: number;
+  /** Streams open at once over all connections; more are refused (REFUSED_STREAM, the client may retry). */
+  maxStreams: number;
+  /** Bytes of requests still arriving, over all streams; the stream that goes over is reset. */
+  maxPendingRequestBytes: number;
+  /** A stream whose request has not fully arrived this many ms after its headers is reset. */
+  requestArrivalMs: number;
+  /** A stream still open this many ms after its headers (its answer unread, say) is reset. */
+  maxStreamMs: number;
+  /** A connection that has not sent its HTTP/2 preface (SETTINGS) within this many ms is closed. */
+  prefaceMs: number;
+}
+
+export const DEFAULT_STREAM_LIMITS: StreamLimits = {
+  maxConnections: 256,
+  maxStreams: 2048,
+  maxPendingRequestBytes: 64 * 1024 * 1024,
+  requestArrivalMs: 30_000,
+  maxStreamMs: 120_000,
+  prefaceMs: 10_000,
+};
+
+/** Why a stream or connection was cut (logged and counted by the caller). */
+export type GuardEvent =
+  'connection-limit' | 'stream-limit' | 'pending-bytes' | 'request-arrival' | 'stream-age' | 'preface';
+
+type Http2Listener = http2.Http2Server | http2.Http2SecureServer;
+
+/**
+ * grpc-js offers no hook on the HTTP/2 servers it creates; they are reached
+ * through its private `http2Servers` map. A grpc-js without it fails the start
+ * rather than run unguarded. Call after bind.
+ */
+function http2ServersOf(server: Server): Http2Listener[] {
+  const servers = (server as unknown as { http2Servers?: Map<Http2Listener, unknown> }).http2Servers;
+  if (!(servers instanceof Map) || servers.size === 0) {
+    throw new Error('cannot bound connections and streams: grpc-js no longer exposes its HTTP/2 servers');
+  }
+  return [...servers.keys()];
+}
+
+export interface StreamGuard {
+  /** Streams open now, over all connections. */
+  readonly openStreams: number;
+  /** Request bytes received by streams whose request has not fully arrived. */
+  readonly pendingRequestBytes: number;
+}
+
+export function guardStreams(
+  server: Server,
+  limits: StreamLimits,
+  onCut: (event: GuardEvent) => void = () => undefined,
+): StreamGuard {
+  let openStreams = 0;
+  let pendingRequestBytes = 0;
+
+  const onStream = (stream: http2.ServerHttp2Stream): void => {
+    openStreams++;
+    let pending = 0;
+    let arrived = false;
+    const cut = (code: number, event: GuardEvent): void => {
+      if (stream.closed || stream.destroyed) return;
+      onCut(event);
+      stream.close(code);
+    };
+    const requestArrived = (): void => {
+      if (arrived) return;
+      arrived = true;
+      pendingRequestBytes -= pending;
+      pending = 0;
+      clearTimeout(arrivalTimer);
+    };
+    const arrivalTimer = setTimeout(
+      () => cut(http2.constants.NGHTTP2_CANCEL, 'request-arrival'),
+      limits.requestArrivalMs,
+    );
+    const ageTimer = setTimeout(() => cut(http2.constants.NGHTTP2_CANCEL, 'stream-age'), limits.maxStreamMs);
+    arrivalTimer.unref();
+    ageTimer.unref();
+    stream.on('data', (chunk: Buffer) => {
+      if (arrived) return;
+      pending += chunk.length;
+      pendingRequestBytes += chunk.length;
+      if (pendingRequestBytes > limits.maxPendingRequestBytes) {
+        requestArrived(); // its bytes are dropped with it
+        cut(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'pending-bytes');
+      }
+    });
+    stream.once('end', requestArrived);
+    stream.once('close', () => {
+      requestArrived();
+      clearTimeout(ageTimer);
+      openStreams--;
+    });
+    // After grpc-js has set the call up (this listener runs after its own), so
+    // a refusal reaches the handler as a cancellation, like a client reset.
+    if (openStreams > limits.maxStreams) cut(http2.constants.NGHTTP2_REFUSED_STREAM, 'stream-limit');
+  };
+
+  const onSession = (session: http2.ServerHttp2Session): void => {
+    let settings = false;
+    session.once('remoteSettings', () => (settings = true));
+    const timer = setTimeout(() => {
+      if (settings || session.destroyed) return;
+      onCut('preface');
+      session.destroy();
+    }, limits.prefaceMs);
+    timer.unref();
+    session.once('close', () => clearTimeout(timer));
+  };
+
+  for (const listener of http2ServersOf(server)) {
+    listener.maxConnections = limits.maxConnections;
+    listener.on('drop', () => onCut('connection-limit'));
+    listener.on('stream', onStream);
+    listener.on('session', onSession);
+  }
+  return {
+    get openStreams() {
+      return openStreams;
+    },
+    get pendingRequestBytes() {
+      return pendingRequestBytes;
+    },
+  };
+}

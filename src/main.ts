@@ -17,6 +17,7 @@ import { AdapterHealth } from './server/health.js';
 import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
 import { reportClosing } from './observe/sink-lifetime.js';
+import { createRepeatLog } from './observe/repeat-log.js';
 
 export interface AdapterOptions {
   host: string;
@@ -162,12 +163,18 @@ export async function startAdapter(
     },
   );
   const health = new AdapterHealth();
+  // An attack cuts thousands of streams: one log line per cause and interval.
+  const cuts = createRepeatLog(log);
   const decodePool =
     options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log, options.maxDecodeBytes) : undefined;
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   const server = createAdapterServer(
     { handlers, log, metrics, receivedAt: isoClock(), decodePool, maxDecodeBytes: options.maxDecodeBytes },
-    { maxReceiveMessageBytes: options.maxMessageBytes, maxConnectionAgeMs: options.maxConnectionAgeMs },
+    {
+      maxReceiveMessageBytes: options.maxMessageBytes,
+      maxConnectionAgeMs: options.maxConnectionAgeMs,
+      onCut: (event) => cuts.note('warn', `connection or stream cut by a bound: ${event}`, { bound: event }),
+    },
     health,
     { recorder, interceptors: security.interceptors },
   );
@@ -176,6 +183,7 @@ export async function startAdapter(
     port = await bind(server, options.host, options.port, security.credentials);
   } catch (err) {
     security.close();
+    cuts.close();
     await decodePool?.close();
     await recorder?.close(); // nothing was recorded; do not leave the file open
     throw err;
@@ -199,6 +207,7 @@ export async function startAdapter(
       const forced = await shutdown(server, options.shutdownGraceMs);
       if (forced) log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight calls cancelled after the grace period');
       security.close();
+      cuts.close();
       await decodePool?.close();
       handlers.clear();
       await sinks.closeAll();

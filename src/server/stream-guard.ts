@@ -10,9 +10,9 @@ import type { Server } from '@grpc/grpc-js';
 export interface StreamLimits {
   /** Open TCP connections per listening address; more are closed on accept. */
   maxConnections: number;
-  /** Streams open at once over all connections; more are refused (REFUSED_STREAM, the client may retry). */
+  /** Streams open at once over all connections; past it the connection holding the most loses its newest (REFUSED_STREAM). */
   maxStreams: number;
-  /** Bytes of requests still arriving, over all streams; the stream that goes over is reset. */
+  /** Bytes of requests still arriving, over all streams; past it the connection holding the most loses its largest. */
   maxPendingRequestBytes: number;
   /** A stream whose request has not fully arrived this many ms after its headers is reset. */
   requestArrivalMs: number;
@@ -25,7 +25,7 @@ export interface StreamLimits {
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   maxConnections: 256,
   maxStreams: 2048,
-  maxPendingRequestBytes: 64 * 1024 * 1024,
+  maxPendingRequestBytes: 32 * 1024 * 1024,
   requestArrivalMs: 30_000,
   maxStreamMs: 120_000,
   prefaceMs: 10_000,
@@ -57,6 +57,20 @@ export interface StreamGuard {
   readonly pendingRequestBytes: number;
 }
 
+interface StreamState {
+  stream: http2.ServerHttp2Stream;
+  /** Request bytes received while the request is still arriving. */
+  pending: number;
+}
+
+/** Streams of one connection, oldest first (Map keeps insertion order). */
+type SessionStreams = Map<http2.ServerHttp2Stream, StreamState>;
+
+/**
+ * When a bound over all connections is passed, the connection holding the
+ * most (streams, or bytes still arriving) loses a stream, not whoever came
+ * last: a client hoarding streams cannot push Mixer's few calls out.
+ */
 export function guardStreams(
   server: Server,
   limits: StreamLimits,
@@ -64,37 +78,71 @@ export function guardStreams(
 ): StreamGuard {
   let openStreams = 0;
   let pendingRequestBytes = 0;
+  const sessions = new Map<http2.Http2Session, SessionStreams>();
+
+  const cut = (state: StreamState, code: number, event: GuardEvent): void => {
+    const { stream } = state;
+    if (stream.closed || stream.destroyed) return;
+    onCut(event);
+    stream.close(code);
+  };
+
+  /** The session with the most of `measure`, and its stream with the most of `pick`. */
+  const heaviest = (
+    measure: (streams: SessionStreams) => number,
+    pick: (state: StreamState) => number,
+  ): StreamState | undefined => {
+    let top: SessionStreams | undefined;
+    let topValue = -1;
+    for (const streams of sessions.values()) {
+      const value = measure(streams);
+      if (value > topValue) [top, topValue] = [streams, value];
+    }
+    let chosen: StreamState | undefined;
+    for (const state of top?.values() ?? []) {
+      if (!state.stream.closed && (!chosen || pick(state) >= pick(chosen))) chosen = state;
+    }
+    return chosen;
+  };
+  const pendingOf = (streams: SessionStreams): number => {
+    let n = 0;
+    for (const s of streams.values()) n += s.pending;
+    return n;
+  };
 
   const onStream = (stream: http2.ServerHttp2Stream): void => {
+    const session = stream.session;
+    if (!session) return;
+    let streams = sessions.get(session);
+    if (!streams) sessions.set(session, (streams = new Map()));
+    const state: StreamState = { stream, pending: 0 };
+    streams.set(stream, state);
     openStreams++;
-    let pending = 0;
     let arrived = false;
-    const cut = (code: number, event: GuardEvent): void => {
-      if (stream.closed || stream.destroyed) return;
-      onCut(event);
-      stream.close(code);
-    };
     const requestArrived = (): void => {
       if (arrived) return;
       arrived = true;
-      pendingRequestBytes -= pending;
-      pending = 0;
+      pendingRequestBytes -= state.pending;
+      state.pending = 0;
       clearTimeout(arrivalTimer);
     };
     const arrivalTimer = setTimeout(
-      () => cut(http2.constants.NGHTTP2_CANCEL, 'request-arrival'),
+      () => cut(state, http2.constants.NGHTTP2_CANCEL, 'request-arrival'),
       limits.requestArrivalMs,
     );
-    const ageTimer = setTimeout(() => cut(http2.constants.NGHTTP2_CANCEL, 'stream-age'), limits.maxStreamMs);
+    const ageTimer = setTimeout(() => cut(state, http2.constants.NGHTTP2_CANCEL, 'stream-age'), limits.maxStreamMs);
     arrivalTimer.unref();
     ageTimer.unref();
     stream.on('data', (chunk: Buffer) => {
       if (arrived) return;
-      pending += chunk.length;
+      state.pending += chunk.length;
       pendingRequestBytes += chunk.length;
-      if (pendingRequestBytes > limits.maxPendingRequestBytes) {
-        requestArrived(); // its bytes are dropped with it
-        cut(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'pending-bytes');
+      while (pendingRequestBytes > limits.maxPendingRequestBytes) {
+        const victim = heaviest(pendingOf, (s) => s.pending);
+        if (!victim || victim.pending === 0) break;
+        pendingRequestBytes -= victim.pending; // its bytes go with it
+        victim.pending = 0;
+        cut(victim, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'pending-bytes');
       }
     });
     stream.once('end', requestArrived);
@@ -102,10 +150,18 @@ export function guardStreams(
       requestArrived();
       clearTimeout(ageTimer);
       openStreams--;
+      streams.delete(stream);
+      if (streams.size === 0) sessions.delete(session);
     });
-    // After grpc-js has set the call up (this listener runs after its own), so
-    // a refusal reaches the handler as a cancellation, like a client reset.
-    if (openStreams > limits.maxStreams) cut(http2.constants.NGHTTP2_REFUSED_STREAM, 'stream-limit');
+    // This listener runs after grpc-js's own, so a stream cut here reaches
+    // its handler as a cancellation, like a client reset.
+    if (openStreams > limits.maxStreams) {
+      const victim = heaviest(
+        (s) => s.size,
+        () => 0, // the newest stream of that connection (ties go to the later one)
+      );
+      if (victim) cut(victim, http2.constants.NGHTTP2_REFUSED_STREAM, 'stream-limit');
+    }
   };
 
   const onSession = (session: http2.ServerHttp2Session): void => {

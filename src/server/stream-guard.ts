@@ -114,7 +114,7 @@ export function guardStreams(
     const session = stream.session;
     if (!session) return;
     let streams = sessions.get(session);
-    if (!streams) sessions.set(session, (streams = new Map()));
+    if (!streams) sessions.set(session, (streams = new Map<http2.ServerHttp2Stream, StreamState>()));
     const state: StreamState = { stream, pending: 0 };
     streams.set(stream, state);
     openStreams++;

@@ -112,7 +112,7 @@ export function bind(
         if (guard) guardStreams(server, guard.limits, guard.onCut);
       } catch (guardErr) {
         server.forceShutdown();
-        return reject(guardErr);
+        return reject(guardErr instanceof Error ? guardErr : new Error(String(guardErr)));
       }
       resolve(bound);
     });

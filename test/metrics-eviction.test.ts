@@ -6,8 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { paramsAny } from './helpers/clients.js';
+import { connect, paramsAny } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
+import { MiB, peakRssBytes } from './helpers/child-memory.js';
+import { startCli } from './helpers/cli.js';
 import { int } from './helpers/values.js';
 
 const CACHE = 4;
@@ -72,4 +74,45 @@ describe('metric series of evicted handlers and closed sinks', () => {
     expect(late.length).toBeLessThan(early.length * 1.2);
     expect(late).toMatch(/mygrpcadapter_handler_cache_evictions_total 196\b/);
   });
+});
+
+describe('the built adapter under many handler configurations', () => {
+  it('keeps /metrics and its memory bounded (default --handler-cache-size 256, 1500 configurations)', async () => {
+    const proc = await startCli(
+      ['--max-semi-space-size=8', '--heap-growing-percent=200', 'dist/src/bin.js'].concat(
+        ['0', '--host', '127.0.0.1', '--log-level', 'info', '--data-dir', dir],
+        ['--metrics-port', '0', '--metrics-host', '127.0.0.1'],
+      ),
+      { command: process.execPath },
+    );
+    const clients = connect(proc.address);
+    try {
+      const metricsPort = await new Promise<number>((resolve) => {
+        const poll = setInterval(() => {
+          const m = /"port":(\d+),"msg":"serving Prometheus metrics/.exec(proc.stderr());
+          if (m) {
+            clearInterval(poll);
+            resolve(Number(m[1]));
+          }
+        }, 20);
+      });
+      for (let i = 0; i < 1500; i++) {
+        const adapter_config = paramsAny({ sink: 'file', file_path: `many-${i}.txt`, auth_key: 'k' });
+        await clients.metric({ instances: [{ name: 'm', value: int(i) }], adapter_config });
+      }
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const peak = await peakRssBytes(proc.child.pid!);
+      console.log(
+        `metrics-eviction: 1500 configurations: /metrics ${text.length} bytes, ` +
+          `${series(text, 'instances_total').length} instances_total series, peak RSS ${(peak / MiB).toFixed(1)} MiB`,
+      );
+      expect(series(text, 'instances_total').length).toBeLessThanOrEqual(256);
+      expect(series(text, 'sink_bytes_written_total').length).toBeLessThanOrEqual(256);
+      expect(peak).toBeLessThan(256 * MiB);
+    } finally {
+      clients.close();
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+    }
+  }, 120_000);
 });

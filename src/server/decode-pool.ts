@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { FormatName } from '../decode/params.js';
 import { InvalidInputError } from '../decode/errors.js';
+import { CallTooLargeError } from './call-cost.js';
 import type { Logger } from '../log.js';
 import type { ConfigView } from '../record/types.js';
 
@@ -15,11 +16,13 @@ export interface DecodeJob {
   format: FormatName;
   config: ConfigView;
   receivedAt: string;
+  /** The per-call bound, checked on the request's counted cost before decoding. */
+  maxDecodeBytes: number;
 }
 
 export type DecodeResult =
   | { id: number; ok: true; encoded: Uint8Array; instances: number }
-  | { id: number; ok: false; invalid: boolean; message: string };
+  | { id: number; ok: false; invalid: boolean; tooLarge: boolean; message: string };
 
 export interface Encoded {
   /** The records formatted for the sink, ready to append. */
@@ -101,7 +104,13 @@ export class DecodePool {
           instances: result.instances,
         });
       } else {
-        p.reject(result.invalid ? new InvalidInputError(result.message) : new Error(result.message));
+        p.reject(
+          result.invalid
+            ? new InvalidInputError(result.message)
+            : result.tooLarge
+              ? new CallTooLargeError(result.message)
+              : new Error(result.message),
+        );
       }
     });
     const fail = (why: string): void => {
@@ -119,7 +128,13 @@ export class DecodePool {
   }
 
   /** Decodes a HandleMetricRequest and formats its records as `format` would, off the main thread. */
-  encodeMetric(bytes: Buffer, format: FormatName, config: ConfigView, receivedAt: string): Promise<Encoded> {
+  encodeMetric(
+    bytes: Buffer,
+    format: FormatName,
+    config: ConfigView,
+    receivedAt: string,
+    maxDecodeBytes: number,
+  ): Promise<Encoded> {
     if (this.slots.length === 0) for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
     // The least busy worker; ties go to the first.
     let slot = this.slots[0]!;
@@ -129,7 +144,7 @@ export class DecodePool {
     const copy = new Uint8Array(bytes);
     return new Promise<Encoded>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      const job: DecodeJob = { id, bytes: copy, format, config, receivedAt };
+      const job: DecodeJob = { id, bytes: copy, format, config, receivedAt, maxDecodeBytes };
       slot.worker.postMessage(job, [copy.buffer]);
     });
   }

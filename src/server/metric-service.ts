@@ -6,7 +6,7 @@ import type { handleUnaryCall } from '@grpc/grpc-js';
 import { metricRecord } from '../decode/instance.js';
 import { decodeMetricRequest } from '../decode/request.js';
 import { scanMetricEnvelope, type MetricEnvelope } from '../protocol/metric-request.js';
-import { estimatedDecodeBytes, metricRequestCost } from '../protocol/request-cost.js';
+import { metricRequestCost } from '../protocol/request-cost.js';
 import { admitCost } from './call-cost.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
@@ -14,15 +14,13 @@ import { answer } from './service-context.js';
 /** ReportResult has no fields: its encoding is empty. */
 const REPORT_RESULT = Buffer.alloc(0);
 
-/** Requests smaller than this are decoded inline (a handful of instances). */
+/** Requests smaller than this are decoded inline (a handful of instances)... */
 export const OFFLOAD_MIN_BYTES = 4096;
-/**
- * ...unless decoding them would take more than this (small bytes can hold
- * many empty instances): the main thread then stays free for HTTP/2.
- */
-export const OFFLOAD_MIN_DECODE_BYTES = 256 * 1024;
+/** ...unless they hold this many instances (two bytes each at the least): the main thread stays free for HTTP/2. */
+export const OFFLOAD_MIN_INSTANCES = 128;
 
 async function inline(ctx: ServiceContext, bytes: Buffer): Promise<void> {
+  admitCost(metricRequestCost(bytes), ctx.maxDecodeBytes);
   const req = decodeMetricRequest(bytes);
   const handler = ctx.handlers.resolve(req.adapter_config);
   const callCtx = { dedupId: req.dedup_id, receivedAt: ctx.receivedAt(), config: handler.config.view };
@@ -38,11 +36,13 @@ async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnv
   const receivedAt = ctx.receivedAt();
   await ctx.handlers.withSink(handler, async (sink) => {
     if (!sink.acceptsEncoded) return inline(ctx, bytes);
+    // The worker counts the whole cost before it decodes (see decode-worker.ts).
     const { encoded, instances } = await pool.encodeMetric(
       bytes,
       handler.sinkSpec.format,
       handler.config.view,
       receivedAt,
+      ctx.maxDecodeBytes,
     );
     ctx.metrics.instances('metric', handler.id, instances);
     await sink.writeEncoded(encoded);
@@ -53,13 +53,14 @@ export function handleMetric(ctx: ServiceContext): handleUnaryCall<Buffer, Buffe
   return (call, callback) => {
     answer(ctx, 'HandleMetric', callback, async () => {
       const bytes = call.request;
-      const cost = metricRequestCost(bytes);
-      admitCost(cost, ctx.maxDecodeBytes);
-      const worthOffloading =
-        bytes.length >= OFFLOAD_MIN_BYTES || estimatedDecodeBytes(cost) >= OFFLOAD_MIN_DECODE_BYTES;
-      const envelope = ctx.decodePool && worthOffloading ? scanMetricEnvelope(bytes) : undefined;
-      if (envelope) await offloaded(ctx, bytes, envelope);
-      else await inline(ctx, bytes);
+      const envelope = ctx.decodePool ? scanMetricEnvelope(bytes) : undefined;
+      if (envelope) {
+        // The instances alone, counted at the top level, may already be too many.
+        admitCost({ bytes: bytes.length, instances: envelope.instanceCount, mapEntries: 0 }, ctx.maxDecodeBytes);
+      }
+      if (envelope && (bytes.length >= OFFLOAD_MIN_BYTES || envelope.instanceCount >= OFFLOAD_MIN_INSTANCES)) {
+        await offloaded(ctx, bytes, envelope);
+      } else await inline(ctx, bytes);
       return REPORT_RESULT;
     });
   };

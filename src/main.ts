@@ -14,10 +14,12 @@ import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/s
 import { isoClock } from './server/clock.js';
 import { DecodePool } from './server/decode-pool.js';
 import { AdapterHealth } from './server/health.js';
+import { DEFAULT_SINK_WRITE_TIMEOUT_MS } from './server/sink-call.js';
+import { SinkHealth } from './server/sink-health.js';
+import { createRepeatLog } from './observe/repeat-log.js';
 import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
 import { reportClosing } from './observe/sink-lifetime.js';
-import { createRepeatLog } from './observe/repeat-log.js';
 
 export interface AdapterOptions {
   host: string;
@@ -44,6 +46,10 @@ export interface AdapterOptions {
   sinkBufferBytes: number;
   /** How long a call waits for room in a full sink buffer before RESOURCE_EXHAUSTED. */
   sinkWaitMs: number;
+  /** How long a call waits for its sink to take its records (open, room, write) before DEADLINE_EXCEEDED. */
+  sinkWriteTimeoutMs: number;
+  /** Fail a check whose decision record cannot be written, instead of answering it and counting the loss. */
+  strictDecisionRecords: boolean;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   /** Rotate file sinks past this size; 0 = never. */
@@ -74,7 +80,9 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   drainDelayMs: 0,
   shutdownGraceMs: 10_000,
   sinkBufferBytes: 64 * 1024 * 1024,
-  sinkWaitMs: 5_000,
+  sinkWaitMs: 2_000,
+  sinkWriteTimeoutMs: DEFAULT_SINK_WRITE_TIMEOUT_MS,
+  strictDecisionRecords: false,
   fsync: 'never',
   fsyncIntervalMs: 1_000,
   rotateBytes: 0,
@@ -163,17 +171,31 @@ export async function startAdapter(
     },
   );
   const health = new AdapterHealth();
-  // An attack cuts thousands of streams: one log line per cause and interval.
-  const cuts = createRepeatLog(log);
+  const sinkHealth = new SinkHealth(health, options.strictDecisionRecords);
+  // Also for the connection and stream bounds: an attack cuts thousands of streams.
+  const repeatLog = createRepeatLog(log);
   const decodePool =
     options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log, options.maxDecodeBytes) : undefined;
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   const server = createAdapterServer(
-    { handlers, log, metrics, receivedAt: isoClock(), decodePool, maxDecodeBytes: options.maxDecodeBytes },
+    {
+      handlers,
+      log,
+      metrics,
+      receivedAt: isoClock(),
+      decodePool,
+      maxDecodeBytes: options.maxDecodeBytes,
+      sinkCalls: {
+        writeTimeoutMs: options.sinkWriteTimeoutMs,
+        strictDecisionRecords: options.strictDecisionRecords,
+        health: sinkHealth,
+        repeatLog,
+      },
+    },
     {
       maxReceiveMessageBytes: options.maxMessageBytes,
       maxConnectionAgeMs: options.maxConnectionAgeMs,
-      onCut: (event) => cuts.note('warn', `connection or stream cut by a bound: ${event}`, { bound: event }),
+      onCut: (event) => repeatLog.note('warn', `connection or stream cut by a bound: ${event}`, { bound: event }),
     },
     health,
     { recorder, interceptors: security.interceptors },
@@ -183,7 +205,8 @@ export async function startAdapter(
     port = await bind(server, options.host, options.port, security.credentials);
   } catch (err) {
     security.close();
-    cuts.close();
+    sinkHealth.close();
+    repeatLog.close();
     await decodePool?.close();
     await recorder?.close(); // nothing was recorded; do not leave the file open
     throw err;
@@ -207,10 +230,11 @@ export async function startAdapter(
       const forced = await shutdown(server, options.shutdownGraceMs);
       if (forced) log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight calls cancelled after the grace period');
       security.close();
-      cuts.close();
       await decodePool?.close();
       handlers.clear();
       await sinks.closeAll();
+      sinkHealth.close();
+      repeatLog.close();
       await recorder?.close();
       await metricsServer?.close();
     })());

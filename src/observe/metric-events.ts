@@ -17,6 +17,10 @@ export interface MetricEvents {
   sinkEvents(spec: SinkSpec): WriterEvents;
   /** The sink opened for `spec` closed: its series go with it. */
   sinkClosed(spec: SinkSpec): void;
+  /** A call gave up on its sink after --sink-write-timeout. */
+  sinkWriteTimedOut(spec: SinkSpec): void;
+  /** A check was answered although its decision record could not be written (`code`: what the write failed with). */
+  decisionRecordLost(code: string): void;
 }
 
 const NO_WRITER_EVENTS: WriterEvents = {};
@@ -30,4 +34,6 @@ export const NO_METRICS: MetricEvents = {
   tlsReloaded: () => undefined,
   sinkEvents: () => NO_WRITER_EVENTS,
   sinkClosed: () => undefined,
+  sinkWriteTimedOut: () => undefined,
+  decisionRecordLost: () => undefined,
 };

@@ -9,6 +9,7 @@ import { authorize } from '../policy/authorize.js';
 import { authorizationRequestCost } from '../protocol/request-cost.js';
 import { admitCost } from './call-cost.js';
 import { encodedCheckResult } from './check-results.js';
+import { keepDecisionRecord } from './decision-record.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
 
@@ -27,7 +28,7 @@ export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer
         receivedAt: ctx.receivedAt(),
         config: handler.config.view,
       });
-      await ctx.handlers.withSink(handler, (sink) => sink.write([record]));
+      await keepDecisionRecord(ctx, handler, record);
       ctx.log.debug(
         { dedupId: req.dedup_id, instance: input.instance, decision: decision.code },
         'HandleAuthorization done',

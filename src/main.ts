@@ -12,6 +12,7 @@ import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { HandlerTable } from './server/handler-table.js';
 import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/security.js';
 import { isoClock } from './server/clock.js';
+import type { StreamLimits } from './server/stream-guard.js';
 import { DecodePool } from './server/decode-pool.js';
 import { AdapterHealth } from './server/health.js';
 import { DEFAULT_SINK_WRITE_TIMEOUT_MS } from './server/sink-call.js';
@@ -32,6 +33,8 @@ export interface AdapterOptions {
   maxMessageBytes: number;
   /** Most memory one call may take to decode and format, estimated before decoding; more gets RESOURCE_EXHAUSTED. */
   maxDecodeBytes: number;
+  /** Connection and stream bounds over all connections (not on the command line; tests tighten them). */
+  streams?: Partial<StreamLimits>;
   /** Connection age after which clients are sent GOAWAY and reconnect; 0 = never. */
   maxConnectionAgeMs: number;
   /** Distinct handler configurations kept decoded. */
@@ -195,6 +198,7 @@ export async function startAdapter(
     {
       maxReceiveMessageBytes: options.maxMessageBytes,
       maxConnectionAgeMs: options.maxConnectionAgeMs,
+      streams: options.streams,
       onCut: (event) => repeatLog.note('warn', `connection or stream cut by a bound: ${event}`, { bound: event }),
     },
     health,

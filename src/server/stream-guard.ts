@@ -61,7 +61,14 @@ interface StreamState {
   stream: http2.ServerHttp2Stream;
   /** Request bytes received while the request is still arriving. */
   pending: number;
+  /** Whether the whole request has arrived (the client ended its side). */
+  arrived: boolean;
+  /** Date.now() when its headers came. */
+  openedAt: number;
 }
+
+/** How often open streams are checked against the arrival and age limits. */
+const SWEEP_MS = 1000;
 
 /** Streams of one connection, oldest first (Map keeps insertion order). */
 type SessionStreams = Map<http2.ServerHttp2Stream, StreamState>;
@@ -115,26 +122,18 @@ export function guardStreams(
     if (!session) return;
     let streams = sessions.get(session);
     if (!streams) sessions.set(session, (streams = new Map<http2.ServerHttp2Stream, StreamState>()));
-    const state: StreamState = { stream, pending: 0 };
+    // No timers per stream (they cost on every call): one sweep checks the ages.
+    const state: StreamState = { stream, pending: 0, arrived: false, openedAt: Date.now() };
     streams.set(stream, state);
     openStreams++;
-    let arrived = false;
     const requestArrived = (): void => {
-      if (arrived) return;
-      arrived = true;
+      if (state.arrived) return;
+      state.arrived = true;
       pendingRequestBytes -= state.pending;
       state.pending = 0;
-      clearTimeout(arrivalTimer);
     };
-    const arrivalTimer = setTimeout(
-      () => cut(state, http2.constants.NGHTTP2_CANCEL, 'request-arrival'),
-      limits.requestArrivalMs,
-    );
-    const ageTimer = setTimeout(() => cut(state, http2.constants.NGHTTP2_CANCEL, 'stream-age'), limits.maxStreamMs);
-    arrivalTimer.unref();
-    ageTimer.unref();
     stream.on('data', (chunk: Buffer) => {
-      if (arrived) return;
+      if (state.arrived) return;
       state.pending += chunk.length;
       pendingRequestBytes += chunk.length;
       while (pendingRequestBytes > limits.maxPendingRequestBytes) {
@@ -148,7 +147,6 @@ export function guardStreams(
     stream.once('end', requestArrived);
     stream.once('close', () => {
       requestArrived();
-      clearTimeout(ageTimer);
       openStreams--;
       streams.delete(stream);
       if (streams.size === 0) sessions.delete(session);
@@ -176,7 +174,27 @@ export function guardStreams(
     session.once('close', () => clearTimeout(timer));
   };
 
-  for (const listener of http2ServersOf(server)) {
+  const sweep = (): void => {
+    const now = Date.now();
+    for (const streams of sessions.values()) {
+      for (const state of streams.values()) {
+        const age = now - state.openedAt;
+        if (age > limits.maxStreamMs) cut(state, http2.constants.NGHTTP2_CANCEL, 'stream-age');
+        else if (!state.arrived && age > limits.requestArrivalMs) {
+          cut(state, http2.constants.NGHTTP2_CANCEL, 'request-arrival');
+        }
+      }
+    }
+  };
+  const sweeper = setInterval(sweep, Math.min(SWEEP_MS, limits.requestArrivalMs, limits.maxStreamMs));
+  sweeper.unref();
+
+  const listeners = http2ServersOf(server);
+  let listening = listeners.length;
+  for (const listener of listeners) {
+    listener.once('close', () => {
+      if (--listening === 0) clearInterval(sweeper);
+    });
     listener.maxConnections = limits.maxConnections;
     listener.on('drop', () => onCut('connection-limit'));
     listener.on('stream', onStream);

@@ -197,6 +197,7 @@ export class AdapterMetrics implements MetricEvents {
   }
 
   handlerCreated(handler: string, sink: SinkSpec): void {
+    this.liveHandlers.add(handler);
     for (const reason of DECISION_REASONS) {
       this.decisions.inc({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason }, 0);
     }
@@ -223,18 +224,54 @@ export class AdapterMetrics implements MetricEvents {
     const key = `${template} ${handler}`;
     let child = this.instanceChildren.get(key);
     if (!child) {
+      // A call that outlived its handler's eviction adds no series back.
+      if (!this.liveHandlers.has(handler)) return;
       child = this.instanceCount.labels({ template, handler });
       this.instanceChildren.set(key, child);
     }
     child.inc(n);
   }
 
+  // Label sets live as long as what they describe: a handler configuration
+  // while it is cached, a destination while a sink is open on it. Otherwise
+  // every configuration ever seen would stay in memory and in /metrics.
+  private readonly liveHandlers = new Set<string>();
+  private readonly openDestinations = new Map<string, number>();
+
+  private forgetHandler(handler: string): void {
+    this.liveHandlers.delete(handler);
+    for (const template of ['metric', 'authorization']) {
+      this.instanceChildren.delete(`${template} ${handler}`);
+      this.instanceCount.remove({ template, handler });
+    }
+    // The decision series that handlerCreated started go too.
+    for (const reason of DECISION_REASONS) {
+      const decision = reason === 'token_matches' ? 'allow' : 'deny';
+      this.decisionChildren.delete(`${handler} ${reason}`);
+      this.decisions.remove({ handler, decision, reason });
+    }
+  }
+
+  sinkClosed(spec: SinkSpec): void {
+    const labels = { sink: spec.type, destination: destination(spec) };
+    const key = `${labels.sink}\u0000${labels.destination}`;
+    const open = (this.openDestinations.get(key) ?? 1) - 1;
+    if (open > 0) {
+      this.openDestinations.set(key, open);
+      return;
+    }
+    this.openDestinations.delete(key);
+    for (const counter of [this.sinkBytes, this.sinkRefused, this.sinkFailed, this.sinkTimeouts])
+      counter.remove(labels);
+  }
+
   paramsDecodeError(): void {
     this.paramsErrors.inc();
   }
 
-  handlerEvicted(): void {
+  handlerEvicted(handler: string): void {
     this.evictions.inc();
+    this.forgetHandler(handler);
   }
 
   tlsReloaded(outcome: 'ok' | 'error'): void {
@@ -252,6 +289,8 @@ export class AdapterMetrics implements MetricEvents {
   sinkEvents(spec: SinkSpec): WriterEvents {
     const labels = { sink: spec.type, destination: destination(spec) };
     this.sinkSeriesAtZero(spec);
+    const key = `${labels.sink}\u0000${labels.destination}`;
+    this.openDestinations.set(key, (this.openDestinations.get(key) ?? 0) + 1);
     return {
       groupWritten: (bytes, seconds) => {
         this.sinkBytes.inc(labels, bytes);

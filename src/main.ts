@@ -199,7 +199,7 @@ export async function startAdapter(
       events: (spec) => metrics.sinkEvents(spec),
       log,
     },
-    reportClosing({ ...builtIns, ...plugins, ...io.extraSinks }, (spec) => metrics.sinkClosed(spec)),
+    reportClosing({ ...builtIns, ...plugins, ...io.extraSinks }, (spec, opened) => metrics.sinkClosed(spec, opened)),
     (err) => log.error({ err }, 'closing or reopening a sink failed'),
   );
   const handlers = new HandlerTable(

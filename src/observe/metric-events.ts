@@ -23,7 +23,7 @@ export interface MetricEvents {
   /** Writer events that feed the sink metrics of the sink opened for `spec`. */
   sinkEvents(spec: SinkSpec): WriterEvents;
   /** The sink opened for `spec` closed: its series go with it. */
-  sinkClosed(spec: SinkSpec): void;
+  sinkClosed(spec: SinkSpec, opened?: boolean): void;
   /** A call gave up on its sink after --sink-write-timeout. */
   sinkWriteTimedOut(spec: SinkSpec): void;
   /** A check was answered although its decision record could not be written (`code`: what the write failed with). */

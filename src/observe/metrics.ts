@@ -252,7 +252,7 @@ export class AdapterMetrics implements MetricEvents {
     }
   }
 
-  sinkClosed(spec: SinkSpec): void {
+  sinkClosed(spec: SinkSpec, opened = true): void {
     const labels = { sink: spec.type, destination: destination(spec) };
     const key = `${labels.sink}\u0000${labels.destination}`;
     const open = (this.openDestinations.get(key) ?? 1) - 1;
@@ -261,8 +261,11 @@ export class AdapterMetrics implements MetricEvents {
       return;
     }
     this.openDestinations.delete(key);
-    for (const counter of [this.sinkBytes, this.sinkRefused, this.sinkFailed, this.sinkTimeouts])
-      counter.remove(labels);
+    // A sink that never opened keeps its failure counts: handlers still point at it.
+    if (!opened) return;
+    for (const counter of [this.sinkBytes, this.sinkRefused, this.sinkTimeouts]) counter.remove(labels);
+    // Failures carry a stage too (started at zero by sinkSeriesAtZero).
+    for (const stage of SINK_FAILURE_STAGES) this.sinkFailed.remove({ ...labels, stage });
   }
 
   paramsDecodeError(): void {

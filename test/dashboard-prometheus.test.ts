@@ -1,6 +1,6 @@
 // The dashboard against a real Prometheus (Debian's): it scrapes an adapter
 // every second under a short load that produces allows, denies, reports, a
-// failing sink, refusals and TLS reloads, and every expression of
+// failing sink, a stalled one, refusals and TLS reloads, and every expression of
 // deploy/grafana-dashboard.json must evaluate without error and return data.
 // Two scrape jobs read the same adapter: one labels the pod `pod` (current
 // Kubernetes scrape configs), one `pod_name` as the Prometheus of Istio
@@ -79,6 +79,8 @@ beforeAll(async () => {
       handlerCacheSize: 6,
       sinkBufferBytes: 3000,
       sinkWaitMs: 20,
+      // The slow sink takes 300 ms a write: its first call times out.
+      sinkWriteTimeoutMs: 200,
       security: {
         ...DEFAULT_OPTIONS.security,
         tls: { certFile: live.cert, keyFile: live.key, requireClientCert: false },
@@ -128,6 +130,10 @@ beforeAll(async () => {
     await check('wrong', 'k'); // deny: wrong_token
     await check(undefined, 'k'); // deny: missing_token
     await check('k', undefined); // deny: no_key_configured
+    await mixer.authorization({
+      instance: { name: 'c', subject: { properties: { custom_token_header: str('k') } } },
+      adapter_config: paramsAny({ sink: 'failing', auth_key: 'k' }),
+    }); // answered, its decision record lost
     await metric({ file_path: 'no/such/folder/reports.txt' }).catch(ignore); // sink cannot open
     await metric({ sink: 'failing' }).catch(ignore); // sink write fails
     await intruder.metric({ instances: [] }).catch(ignore); // refused: wrong token
@@ -135,7 +141,8 @@ beforeAll(async () => {
       .metric({ instances: [], adapter_config: { type_url: 'type.googleapis.com/x.Params', value: Buffer.alloc(0) } })
       .catch(ignore); // params refused
     if (round % 5 === 0) {
-      // Two large reports at once into a 300 ms sink with a 3000-byte buffer: the second is refused.
+      // Two large reports at once into a 300 ms sink with a 3000-byte buffer:
+      // the second is refused, the first times out.
       const big = str('y'.repeat(2000));
       await Promise.allSettled([metric({ sink: 'slow' }, big), metric({ sink: 'slow' }, big)]);
     }

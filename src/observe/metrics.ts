@@ -16,8 +16,18 @@ export const ANSWERED_CODES = [
   'RESOURCE_EXHAUSTED',
   'UNAVAILABLE',
   'INTERNAL',
+  'DEADLINE_EXCEEDED',
+  'FAILED_PRECONDITION',
   'UNAUTHENTICATED',
   'PERMISSION_DENIED',
+] as const;
+/** The statuses a failed sink write maps to (status.ts): a lost decision record carries one. */
+const SINK_FAILURE_CODES = [
+  'UNAVAILABLE',
+  'INTERNAL',
+  'RESOURCE_EXHAUSTED',
+  'DEADLINE_EXCEEDED',
+  'FAILED_PRECONDITION',
 ] as const;
 const TLS_OUTCOMES = ['ok', 'error'] as const;
 const SINK_FAILURE_STAGES = ['open', 'write'] as const;
@@ -107,6 +117,18 @@ export class AdapterMetrics implements MetricEvents {
     labelNames: ['handler', 'decision', 'reason'],
     registers: [this.registry],
   });
+  private readonly sinkTimeouts = new Counter({
+    name: `${PREFIX}sink_write_timeouts_total`,
+    help: 'Calls that gave up on their sink after --sink-write-timeout (answered DEADLINE_EXCEEDED).',
+    labelNames: ['sink', 'destination'],
+    registers: [this.registry],
+  });
+  private readonly decisionRecordsLost = new Counter({
+    name: `${PREFIX}decision_records_lost_total`,
+    help: 'Checks answered on their decision although the decision record could not be written, by the status the write failed with.',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
   private readonly evictions = new Counter({
     name: `${PREFIX}handler_cache_evictions_total`,
     help: 'Handler configurations evicted from the bounded cache.',
@@ -129,6 +151,7 @@ export class AdapterMetrics implements MetricEvents {
       this.callSeconds.zero({ method });
     }
     for (const outcome of TLS_OUTCOMES) this.tlsReloads.inc({ outcome }, 0);
+    for (const code of SINK_FAILURE_CODES) this.decisionRecordsLost.inc({ code }, 0);
     new Gauge({
       name: `${PREFIX}sink_buffer_bytes`,
       help: 'Bytes a sink holds queued or being written.',
@@ -199,6 +222,7 @@ export class AdapterMetrics implements MetricEvents {
     const labels = { sink: spec.type, destination: destination(spec) };
     for (const stage of SINK_FAILURE_STAGES) this.sinkFailed.inc({ ...labels, stage }, 0);
     this.sinkRefused.inc(labels, 0);
+    this.sinkTimeouts.inc(labels, 0);
     this.sinkBytes.inc(labels, 0);
     // zero() resets a histogram that has observations: only once per sink type.
     if (!this.sinkTypesSeen.has(spec.type)) {
@@ -227,6 +251,14 @@ export class AdapterMetrics implements MetricEvents {
 
   tlsReloaded(outcome: 'ok' | 'error'): void {
     this.tlsReloads.inc({ outcome });
+  }
+
+  sinkWriteTimedOut(spec: SinkSpec): void {
+    this.sinkTimeouts.inc({ sink: spec.type, destination: destination(spec) });
+  }
+
+  decisionRecordLost(code: string): void {
+    this.decisionRecordsLost.inc({ code });
   }
 
   sinkEvents(spec: SinkSpec): WriterEvents {

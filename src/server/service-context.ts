@@ -5,19 +5,32 @@ import type { RepeatLog } from '../observe/repeat-log.js';
 import type { DecodePool } from './decode-pool.js';
 import type { IsoClock } from './clock.js';
 import type { HandlerTable } from './handler-table.js';
+import type { SinkHealth } from './sink-health.js';
 import { toCallError } from './status.js';
+
+/** How calls wait for sinks and what happens when a decision record cannot be kept. */
+export interface SinkCallPolicy {
+  /** Longest a call waits for its sink to take its records (--sink-write-timeout). */
+  writeTimeoutMs: number;
+  /** Fail a check whose decision record cannot be written (--strict-decision-records). */
+  strictDecisionRecords: boolean;
+  /** Sinks that cannot write, for health; undefined: not tracked. */
+  health?: SinkHealth | undefined;
+}
 
 /** What the handle-service implementations share. */
 export interface ServiceContext {
   handlers: HandlerTable;
   log: Logger;
   metrics: MetricEvents;
-  /** Per-call log lines (failures, denies), repeats summed per interval. */
+  /** Per-call log lines (failures, refusals, denies, lost decision records), repeats summed per interval. */
   notes: RepeatLog;
   /** The current time as records carry it (RFC 3339). */
   receivedAt: IsoClock;
   /** Worker threads for large metric batches; undefined: everything on the main thread. */
   decodePool?: DecodePool | undefined;
+  /** Write deadline, decision-record policy and sink health. */
+  sinkCalls: SinkCallPolicy;
 }
 
 /**

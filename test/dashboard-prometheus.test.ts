@@ -76,7 +76,8 @@ beforeAll(async () => {
       logLevel: 'info',
       metricsPort: 0,
       metricsHost: '127.0.0.1',
-      handlerCacheSize: 6,
+      // The load uses exactly 7 handler configurations; one more, first, is evicted once.
+      handlerCacheSize: 7,
       sinkBufferBytes: 3000,
       sinkWaitMs: 20,
       // The slow sink takes 300 ms a write: its first call times out.
@@ -123,6 +124,9 @@ beforeAll(async () => {
     mixer.metric({ instances: [{ name: 'requestcount', value }], adapter_config: paramsAny(fields) });
   const ignore = () => undefined;
 
+  // One configuration more than the cache holds, used first: the load's 7th evicts it (evicted
+  // configurations take their series with them, so the load's own stay cached).
+  await metric({ file_path: 'one-more.txt' });
   // A bounded load: 20 rounds, ~4 s.
   for (let round = 0; round < 20; round++) {
     await metric({ file_path: 'reports.txt' });
@@ -150,8 +154,6 @@ beforeAll(async () => {
     if (round === 12) await copyFile(renewed!.key, live.key); // the rotation completes: ok
     await sleep(150);
   }
-  // One configuration more than the cache holds: one eviction.
-  await metric({ file_path: 'one-more.txt' });
   await waitFor(() => adapter.logs().includes('"msg":"TLS certificate reloaded"'), 5000);
   // Wait until both jobs scraped the adapter after the load, then one scrape more.
   const calls = adapter.adapter.metrics!.registry.getSingleMetric('mygrpcadapter_calls_total')!;

@@ -30,7 +30,6 @@ const SINK_FAILURE_CODES = [
   'FAILED_PRECONDITION',
 ] as const;
 const TLS_OUTCOMES = ['ok', 'error'] as const;
-const SINK_FAILURE_STAGES = ['open', 'write'] as const;
 
 /**
  * prom-client's totals of the per-type active handle/request/resource gauges
@@ -201,26 +200,24 @@ export class AdapterMetrics implements MetricEvents {
     const key = `${handler} ${reason}`;
     let child = this.decisionChildren.get(key);
     if (!child) {
+      // A call that outlived its handler's eviction adds no series back.
+      if (!this.liveHandlers.has(handler)) return;
       child = this.decisions.labels({ handler, decision: allowed ? 'allow' : 'deny', reason });
       this.decisionChildren.set(key, child);
     }
     child.inc();
   }
 
-  handlerCreated(handler: string, sink: SinkSpec): void {
-    for (const reason of DECISION_REASONS) {
-      this.decisions.inc({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason }, 0);
-    }
-    this.sinkSeriesAtZero(sink);
-  }
-
   sinkOpenFailed(spec: SinkSpec): void {
-    this.sinkFailed.inc({ sink: spec.type, destination: destination(spec), stage: 'open' });
+    const labels = { sink: spec.type, destination: destination(spec), stage: 'open' };
+    // Its series lives as long as a cached handler writes there (see handlerCreated).
+    if (this.openFailureUsers.has(`${labels.sink}\u0000${labels.destination}`)) this.sinkFailed.inc(labels);
   }
 
+  /** A sink just opened: its series start at zero (they go when it closes, see sinkClosed). */
   private sinkSeriesAtZero(spec: SinkSpec): void {
     const labels = { sink: spec.type, destination: destination(spec) };
-    for (const stage of SINK_FAILURE_STAGES) this.sinkFailed.inc({ ...labels, stage }, 0);
+    this.sinkFailed.inc({ ...labels, stage: 'write' }, 0);
     this.sinkRefused.inc(labels, 0);
     this.sinkTimeouts.inc(labels, 0);
     this.sinkBytes.inc(labels, 0);
@@ -235,18 +232,81 @@ export class AdapterMetrics implements MetricEvents {
     const key = `${template} ${handler}`;
     let child = this.instanceChildren.get(key);
     if (!child) {
+      // A call that outlived its handler's eviction adds no series back.
+      if (!this.liveHandlers.has(handler)) return;
       child = this.instanceCount.labels({ template, handler });
       this.instanceChildren.set(key, child);
     }
     child.inc(n);
   }
 
+  // Label sets live as long as what they describe: a handler configuration
+  // while it is cached, a destination while a sink is open on it. Otherwise
+  // every configuration ever seen would stay in memory and in /metrics.
+  private readonly liveHandlers = new Set<string>();
+  private readonly openDestinations = new Map<string, number>();
+
+  // A sink that cannot be opened is never open, so its `stage="open"` series
+  // lives with the handler configurations that write there: destination ->
+  // how many cached handlers use it.
+  private readonly openFailureUsers = new Map<string, number>();
+  private readonly handlerDestinations = new Map<string, { sink: string; destination: string }>();
+
+  handlerCreated(handler: string, sink: SinkSpec): void {
+    this.liveHandlers.add(handler);
+    for (const reason of DECISION_REASONS) {
+      this.decisions.inc({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason }, 0);
+    }
+    const labels = { sink: sink.type, destination: destination(sink) };
+    this.handlerDestinations.set(handler, labels);
+    const key = `${labels.sink}\u0000${labels.destination}`;
+    this.openFailureUsers.set(key, (this.openFailureUsers.get(key) ?? 0) + 1);
+    this.sinkFailed.inc({ ...labels, stage: 'open' }, 0);
+  }
+
+  private forgetHandler(handler: string): void {
+    this.liveHandlers.delete(handler);
+    for (const template of ['metric', 'authorization']) {
+      this.instanceChildren.delete(`${template} ${handler}`);
+      this.instanceCount.remove({ template, handler });
+    }
+    for (const reason of DECISION_REASONS) {
+      this.decisionChildren.delete(`${handler} ${reason}`);
+      this.decisions.remove({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason });
+    }
+    const labels = this.handlerDestinations.get(handler);
+    if (!labels) return;
+    this.handlerDestinations.delete(handler);
+    const key = `${labels.sink}\u0000${labels.destination}`;
+    const users = (this.openFailureUsers.get(key) ?? 1) - 1;
+    if (users > 0) {
+      this.openFailureUsers.set(key, users);
+      return;
+    }
+    this.openFailureUsers.delete(key);
+    this.sinkFailed.remove({ ...labels, stage: 'open' });
+  }
+
+  sinkClosed(spec: SinkSpec): void {
+    const labels = { sink: spec.type, destination: destination(spec) };
+    const key = `${labels.sink}\u0000${labels.destination}`;
+    const open = (this.openDestinations.get(key) ?? 1) - 1;
+    if (open > 0) {
+      this.openDestinations.set(key, open);
+      return;
+    }
+    this.openDestinations.delete(key);
+    for (const counter of [this.sinkBytes, this.sinkRefused, this.sinkTimeouts]) counter.remove(labels);
+    this.sinkFailed.remove({ ...labels, stage: 'write' });
+  }
+
   paramsDecodeError(): void {
     this.paramsErrors.inc();
   }
 
-  handlerEvicted(): void {
+  handlerEvicted(handler: string): void {
     this.evictions.inc();
+    this.forgetHandler(handler);
   }
 
   tlsReloaded(outcome: 'ok' | 'error'): void {
@@ -263,6 +323,8 @@ export class AdapterMetrics implements MetricEvents {
 
   sinkEvents(spec: SinkSpec): WriterEvents {
     const labels = { sink: spec.type, destination: destination(spec) };
+    const key = `${labels.sink}\u0000${labels.destination}`;
+    this.openDestinations.set(key, (this.openDestinations.get(key) ?? 0) + 1);
     this.sinkSeriesAtZero(spec);
     return {
       groupWritten: (bytes, seconds) => {

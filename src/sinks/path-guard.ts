@@ -3,6 +3,7 @@
 // the OS would really write (symbolic links followed), not by the spelling.
 import fs from 'node:fs';
 import path from 'node:path';
+import { quoted } from '../decode/echo.js';
 import { InvalidInputError } from '../decode/errors.js';
 
 // Linux gives up after 40 links (ELOOP); so do we.
@@ -24,7 +25,7 @@ export function confineToDataDir(filePath: string, dataDir: string): string {
       ? 'is an absolute path outside'
       : 'climbs out (..) of'
     : `follows a symbolic link to ${real}, outside`;
-  throw new InvalidInputError(`file_path "${filePath}" ${why} the data dir ${dataDir}; records may only go inside it`);
+  throw new InvalidInputError(`file_path ${quoted(filePath)} ${why} the data dir ${dataDir}; records may only go inside it`);
 }
 
 function isInside(dir: string, target: string): boolean {
@@ -47,6 +48,9 @@ function realLocation(target: string, hops = 0): string {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
         throw new InvalidInputError(`file_path: a symbolic link loop at ${existing}`);
+      }
+      if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG') {
+        throw new InvalidInputError(`file_path: too long once resolved in the data dir (${existing.length} characters)`);
       }
       if (!isMissing(err)) throw err;
     }

@@ -125,7 +125,10 @@ export async function startAdapter(
   try {
     return await start(options, io, undo);
   } catch (err) {
-    for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined);
+    for (const step of undo.reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch(() => undefined);
     throw err;
   }
 }
@@ -165,6 +168,7 @@ async function start(options: AdapterOptions, io: AdapterIo, undo: (() => unknow
   // First, so a bad certificate or token file stops the start before anything opens.
   const security = openSecurity(options.security, log, (outcome) => metrics.tlsReloaded(outcome));
   undo.push(() => security.close());
+  await security.verified;
   const sinks = new SinkPool(
     {
       stdout: io.stdout,

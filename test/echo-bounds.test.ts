@@ -50,7 +50,10 @@ describe('a refused call quotes what it got, bounded', () => {
   for (const field of ['format', 'valid_duration', 'sink', 'file_path'] as const) {
     it(`4 MiB ${field}`, async () => {
       const err = await rpcError(
-        t.clients.metric({ instances: [], adapter_config: paramsAny({ file_path: 'out.txt', [field]: 'y'.repeat(HUGE) }) }),
+        t.clients.metric({
+          instances: [],
+          adapter_config: paramsAny({ file_path: 'out.txt', [field]: 'y'.repeat(HUGE) }),
+        }),
       );
       expect(err.code).toBe(status.INVALID_ARGUMENT);
       expect(err.details).toContain(`${field}: `);
@@ -62,7 +65,9 @@ describe('a refused call quotes what it got, bounded', () => {
 
   it('a 1 MiB dimension name with a malformed value', async () => {
     const name = 'd'.repeat(1024 * 1024);
-    const err = await rpcError(t.clients.metric({ instances: [{ name: 'i', value: int(1), dimensions: { [name]: ip([1, 2, 3]) } }] }));
+    const err = await rpcError(
+      t.clients.metric({ instances: [{ name: 'i', value: int(1), dimensions: { [name]: ip([1, 2, 3]) } }] }),
+    );
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.details).toContain('IP address has 3 bytes');
     expect(Buffer.byteLength(err.details)).toBeLessThan(MAX_DETAILS);

@@ -38,7 +38,8 @@ async function exportedWith(authKey: string): Promise<Exported> {
         (ok) => answers.push({ ok }),
         (err: { code: number; details: string }) => answers.push({ code: err.code, details: err.details }),
       );
-    const params = (extra: object) => paramsAny({ file_path: 'out.jsonl', format: 'json', auth_key: authKey, ...extra });
+    const params = (extra: object) =>
+      paramsAny({ file_path: 'out.jsonl', format: 'json', auth_key: authKey, ...extra });
     await settle(
       t.clients.metric({
         instances: [{ name: 'm.instance.istio-system', value: int(7), dimensions: { code: int(200) } }],
@@ -99,7 +100,14 @@ it('exports nothing that changes when only the auth_key changes', async () => {
 });
 
 it('derives the id from the masked view: stable, and different for a different non-secret field', () => {
-  const view = { filePath: 'out.txt', authKey: '***', format: 'text', validDuration: '0s', validUseCount: 0, sink: 'file' };
+  const view = {
+    filePath: 'out.txt',
+    authKey: '***',
+    format: 'text',
+    validDuration: '0s',
+    validUseCount: 0,
+    sink: 'file',
+  };
   expect(handlerId(view)).toMatch(/^[0-9a-f]{8}$/);
   expect(handlerId({ ...view })).toBe(handlerId(view));
   expect(handlerId({ ...view, filePath: 'other.txt' })).not.toBe(handlerId(view));

@@ -85,10 +85,16 @@ export function serveOptions<T>(y: Argv<T>) {
       'max-connection-age',
       duration('after which a client connection is asked to reconnect, spreading Mixer over replicas (0 = never)', 0),
     )
-    .option('handler-cache-size', count('distinct handler configurations kept decoded', DEFAULT_OPTIONS.handlerCacheSize))
+    .option(
+      'handler-cache-size',
+      count('distinct handler configurations kept decoded', DEFAULT_OPTIONS.handlerCacheSize),
+    )
     .option(
       'decode-workers',
-      count('worker threads that decode and format large metric batches (0 = main thread only)', DEFAULT_DECODE_WORKERS),
+      count(
+        'worker threads that decode and format large metric batches (0 = main thread only)',
+        DEFAULT_DECODE_WORKERS,
+      ),
     )
     .option(
       'drain-delay',

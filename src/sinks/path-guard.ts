@@ -25,7 +25,9 @@ export function confineToDataDir(filePath: string, dataDir: string): string {
       ? 'is an absolute path outside'
       : 'climbs out (..) of'
     : `follows a symbolic link to ${real}, outside`;
-  throw new InvalidInputError(`file_path ${quoted(filePath)} ${why} the data dir ${dataDir}; records may only go inside it`);
+  throw new InvalidInputError(
+    `file_path ${quoted(filePath)} ${why} the data dir ${dataDir}; records may only go inside it`,
+  );
 }
 
 function isInside(dir: string, target: string): boolean {
@@ -50,7 +52,9 @@ function realLocation(target: string, hops = 0): string {
         throw new InvalidInputError(`file_path: a symbolic link loop at ${existing}`);
       }
       if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG') {
-        throw new InvalidInputError(`file_path: too long once resolved in the data dir (${existing.length} characters)`);
+        throw new InvalidInputError(
+          `file_path: too long once resolved in the data dir (${existing.length} characters)`,
+        );
       }
       if (!isMissing(err)) throw err;
     }

@@ -1,10 +1,27 @@
 // For tests that compare a fast decoder with the reference one on many inputs.
-import { packageDefinition } from '../../src/protocol/load.js';
+import { packageDefinition, protoRoot } from '../../src/protocol/load.js';
+import { referenceDeserializer as lenientReference } from '../../src/protocol/reference-decode.js';
 
-/** proto-loader's own request deserializer for a method: the reference the wire decoders must match. */
-export function referenceDeserializer<T>(service: string, method: string): (buf: Buffer) => T {
-  const def = packageDefinition()[service] as unknown as Record<string, { requestDeserialize: (buf: Buffer) => T }>;
+interface MethodDef<T> {
+  requestDeserialize: (buf: Buffer) => T;
+  requestType: { type: { name: string } };
+}
+
+/** proto-loader's own request deserializer for a method. */
+export function protoLoaderDeserializer<T>(service: string, method: string): (buf: Buffer) => T {
+  const def = packageDefinition()[service] as unknown as Record<string, MethodDef<T>>;
   return def[method]!.requestDeserialize;
+}
+
+/**
+ * The reference the wire decoders must match: proto-loader's objects, but a
+ * map entry without its value decodes to the empty value where proto-loader
+ * throws a TypeError (see src/protocol/reference-decode.ts).
+ */
+export function referenceDeserializer<T>(service: string, method: string): (buf: Buffer) => T {
+  const def = packageDefinition()[service] as unknown as Record<string, MethodDef<T>>;
+  const pkg = service.slice(0, service.lastIndexOf('.'));
+  return lenientReference<T>(protoRoot().lookupType(`${pkg}.${def[method]!.requestType.type.name}`));
 }
 
 /** A small deterministic PRNG (mulberry32) so failures reproduce. */

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { quoted } from '../decode/echo.js';
 import { InvalidInputError } from '../decode/errors.js';
 
+// Linux's PATH_MAX less the terminating NUL: longer paths fail with ENAMETOOLONG.
+const PATH_MAX_BYTES = 4095;
 // Linux gives up after 40 links (ELOOP); so do we.
 const MAX_LINK_HOPS = 40;
 
@@ -19,6 +21,9 @@ export function confineToDataDir(filePath: string, dataDir: string): string {
   const lexical = path.resolve(dataDir, filePath);
   const realDir = realLocation(path.resolve(dataDir));
   const real = realLocation(lexical);
+  if (Buffer.byteLength(real) > PATH_MAX_BYTES) {
+    throw new InvalidInputError(`file_path: longer than ${PATH_MAX_BYTES} bytes once resolved in the data dir`);
+  }
   if (isInside(realDir, real)) return real;
   const why = !isInside(path.resolve(dataDir), lexical)
     ? path.isAbsolute(filePath)

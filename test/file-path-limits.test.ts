@@ -40,7 +40,7 @@ it.each([
 
 it('a path within the limits that grows past them inside the data dir is INVALID_ARGUMENT too', async () => {
   // 4090 bytes of file_path (within the limit) under a data dir whose own path adds the rest.
-  const filePath = `${`${'d'.repeat(199)}/`.repeat(20)}x`;
+  const filePath = `${`${'d'.repeat(199)}/`.repeat(21)}x`;
   const err = await rpcError(report(filePath.slice(0, 4090)));
   expect(err.code).toBe(status.INVALID_ARGUMENT);
   expect(err.details).toMatch(/file_path: longer than 4095 bytes once resolved in the data dir/);

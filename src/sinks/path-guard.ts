@@ -20,10 +20,13 @@ const MAX_LINK_HOPS = 40;
 export function confineToDataDir(filePath: string, dataDir: string): string {
   const lexical = path.resolve(dataDir, filePath);
   const realDir = realLocation(path.resolve(dataDir));
-  const real = realLocation(lexical);
-  if (Buffer.byteLength(real) > PATH_MAX_BYTES) {
+  const tooLong = (p: string): void => {
+    if (Buffer.byteLength(p) <= PATH_MAX_BYTES) return;
     throw new InvalidInputError(`file_path: longer than ${PATH_MAX_BYTES} bytes once resolved in the data dir`);
-  }
+  };
+  tooLong(lexical); // checked first: the kernel would answer ENAMETOOLONG to every look-up below
+  const real = realLocation(lexical);
+  tooLong(real);
   if (isInside(realDir, real)) return real;
   const why = !isInside(path.resolve(dataDir), lexical)
     ? path.isAbsolute(filePath)

@@ -1,9 +1,10 @@
 // Appends formatted records to a file opened once (O_APPEND, never
 // truncated). Optional: fsync policy, size-based rotation, reopen on SIGHUP.
-import { open, rename, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Formatter } from '../format/index.js';
 import type { AdapterRecord } from '../record/types.js';
 import { UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
+import { RotatedFiles } from './rotated-files.js';
 import { SinkError } from './sink.js';
 import { WriterSink } from './writer-sink.js';
 
@@ -21,7 +22,7 @@ export interface FileSinkOptions {
   fsyncIntervalMs: number;
   /** Rotate when the file would grow past this many bytes; 0 = never. */
   rotateBytes: number;
-  /** Rotated files kept: path.1 (newest) .. path.N; at least 1 (rotation never discards records). */
+  /** Rotated files kept (path.1, path.2, ...; the highest is the newest); at least 1 (rotation never discards records). */
   rotateKeep: number;
   events?: WriterEvents;
 }
@@ -68,6 +69,7 @@ export class FileSink extends WriterSink {
   /** Serialises group writes, rotation and reopen on the one file handle. */
   private chain: Promise<unknown> = Promise.resolve();
   private readonly syncTimer: NodeJS.Timeout | undefined;
+  private readonly rotated: RotatedFiles;
 
   private constructor(
     private handle: FileHandle,
@@ -82,6 +84,7 @@ export class FileSink extends WriterSink {
       options.buffer,
       options.events,
     );
+    this.rotated = new RotatedFiles(filePath, options.rotateKeep);
     if (options.fsync === 'interval') {
       this.syncTimer = setInterval(() => void this.syncIfDirty(), options.fsyncIntervalMs);
       this.syncTimer.unref();
@@ -127,10 +130,7 @@ export class FileSink extends WriterSink {
 
   private async rotate(): Promise<void> {
     await this.handle.close();
-    for (let i = this.options.rotateKeep - 1; i >= 1; i--) {
-      await rename(`${this.filePath}.${i}`, `${this.filePath}.${i + 1}`).catch(ignoreMissing);
-    }
-    await rename(this.filePath, `${this.filePath}.1`);
+    await this.rotated.moveCurrent();
     const reopened = await openForAppend(this.filePath);
     this.handle = reopened.handle;
     this.size = reopened.size;
@@ -161,8 +161,4 @@ export class FileSink extends WriterSink {
       await this.handle.close();
     });
   }
-}
-
-function ignoreMissing(err: unknown): void {
-  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
 }

@@ -212,7 +212,13 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
 
 /** The adapter options that `mygrpcadapter [port] <argv>` would run with (for tests and tools). */
 export async function adapterOptionsFromArgv(argv: string[]): Promise<AdapterOptions> {
-  const args = await serveOptions(yargs(argv).command('$0 [port]', '')).strict().parseAsync();
+  const args = await serveOptions(yargs(argv).command('$0 [port]', ''))
+    .strict()
+    .exitProcess(false)
+    .fail((msg: string | undefined, err: Error | undefined) => {
+      throw err ?? new Error(msg ?? 'invalid arguments');
+    })
+    .parseAsync();
   return toAdapterOptions(args);
 }
 

@@ -175,6 +175,6 @@ it('--help says what --shutdown-timeout does: the process kills itself, exit sta
   const { stdout } = await runBin(['--help'], dir);
   const help = stdout.replace(/\s+/g, ' ');
   expect(help).toMatch(
-    /--shutdown-timeout after a signal, when the process logs an error and kills itself \(exit status 137\)/,
+    /--shutdown-timeout time after a signal when the process logs an error and kills itself \(exit status 137\)/,
   );
 });

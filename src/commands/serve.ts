@@ -83,7 +83,10 @@ export function serveOptions<T>(y: Argv<T>) {
     .option('max-message-bytes', size('largest request accepted', DEFAULT_OPTIONS.maxMessageBytes))
     .option(
       'max-connection-age',
-      duration('after which a client connection is asked to reconnect, spreading Mixer over replicas (0 = never)', 0),
+      duration(
+        'age after which a client connection is asked to reconnect, spreading Mixer over replicas (0 = never)',
+        0,
+      ),
     )
     .option(
       'handler-cache-size',
@@ -98,20 +101,26 @@ export function serveOptions<T>(y: Argv<T>) {
     )
     .option(
       'drain-delay',
-      duration('health reports NOT_SERVING before the server stops accepting', DEFAULT_OPTIONS.drainDelayMs),
+      duration('how long health reports NOT_SERVING before the server stops accepting', DEFAULT_OPTIONS.drainDelayMs),
     )
-    .option('shutdown-grace', duration('in-flight calls get to finish on shutdown', DEFAULT_OPTIONS.shutdownGraceMs))
+    .option(
+      'shutdown-grace',
+      duration('how long in-flight calls get to finish on shutdown', DEFAULT_OPTIONS.shutdownGraceMs),
+    )
     .option(
       'shutdown-timeout',
       duration(
-        'after a signal, when the process logs an error and kills itself (exit status 137) whatever it is doing',
+        'time after a signal when the process logs an error and kills itself (exit status 137), whatever it is doing',
         DEFAULT_SHUTDOWN_TIMEOUT_MS,
       ),
     )
     .option('sink-buffer-bytes', size('most bytes a sink holds queued or in flight', DEFAULT_OPTIONS.sinkBufferBytes))
     .option(
       'sink-wait',
-      duration('a call waits for room in a full sink buffer, then RESOURCE_EXHAUSTED', DEFAULT_OPTIONS.sinkWaitMs),
+      duration(
+        'how long a call waits for room in a full sink buffer, then RESOURCE_EXHAUSTED',
+        DEFAULT_OPTIONS.sinkWaitMs,
+      ),
     )
     .option('fsync', {
       choices: FSYNC,
@@ -119,7 +128,7 @@ export function serveOptions<T>(y: Argv<T>) {
       requiresArg: true,
       describe: 'when file sinks flush to disk',
     })
-    .option('fsync-interval', duration('between flushes with --fsync interval', DEFAULT_OPTIONS.fsyncIntervalMs))
+    .option('fsync-interval', duration('time between flushes with --fsync interval', DEFAULT_OPTIONS.fsyncIntervalMs))
     .option(
       'rotate-bytes',
       size('rotate a file sink before it grows past this size; 0 = never', DEFAULT_OPTIONS.rotateBytes),
@@ -154,7 +163,7 @@ export function serveOptions<T>(y: Argv<T>) {
     })
     .option(
       'reload-interval',
-      duration('between re-reads of certificate and token files', DEFAULT_OPTIONS.security.reloadIntervalMs),
+      duration('time between re-reads of certificate and token files', DEFAULT_OPTIONS.security.reloadIntervalMs),
     );
 }
 

@@ -30,6 +30,8 @@ interface ServeArgs {
   'shutdown-timeout': string | number;
   'sink-buffer-bytes': string | number;
   'sink-wait': string | number;
+  'sink-write-timeout': string | number;
+  'strict-decision-records': boolean;
   fsync: FsyncPolicy;
   'fsync-interval': string | number;
   'rotate-bytes': string | number;
@@ -122,6 +124,18 @@ export function serveOptions<T>(y: Argv<T>) {
         DEFAULT_OPTIONS.sinkWaitMs,
       ),
     )
+    .option(
+      'sink-write-timeout',
+      duration(
+        'how long a call waits for its sink to take its records (open, room, write), then DEADLINE_EXCEEDED',
+        DEFAULT_OPTIONS.sinkWriteTimeoutMs,
+      ),
+    )
+    .option('strict-decision-records', {
+      type: 'boolean',
+      default: DEFAULT_OPTIONS.strictDecisionRecords,
+      describe: 'fail a check whose decision record cannot be written (default: answer it, count and log the loss)',
+    })
     .option('fsync', {
       choices: FSYNC,
       default: DEFAULT_OPTIONS.fsync,
@@ -201,6 +215,8 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     shutdownGraceMs: parseMs('--shutdown-grace', args['shutdown-grace']),
     sinkBufferBytes: parseSize('--sink-buffer-bytes', args['sink-buffer-bytes'], 1),
     sinkWaitMs: parseMs('--sink-wait', args['sink-wait']),
+    sinkWriteTimeoutMs: parseMs('--sink-write-timeout', args['sink-write-timeout'], 1),
+    strictDecisionRecords: args['strict-decision-records'],
     fsync: args.fsync,
     fsyncIntervalMs: parseMs('--fsync-interval', args['fsync-interval'], 1),
     rotateBytes: parseSize('--rotate-bytes', args['rotate-bytes']),
@@ -235,7 +251,7 @@ export async function adapterOptionsFromArgv(argv: string[]): Promise<AdapterOpt
  * SIGTERM/SIGINT: orderly stop, exit 0. Past the deadline: a log line, then
  * SIGKILL to itself (status 137), because process.exit() waits for libuv's
  * worker threads and a file operation stuck in the kernel (a hung NFS mount, a
- * FIFO with no reader) would keep the process alive forever.
+ * pipe nobody reads) would keep the process alive forever.
  * SIGHUP: reopen file sinks.
  */
 function handleSignals(adapter: RunningAdapter, deadlineMs: number): void {

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
+import type { ConfigView } from '../src/record/types.js';
 import { handlerId } from '../src/server/handler-table.js';
 import { paramsAny } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
@@ -100,13 +101,15 @@ it('exports nothing that changes when only the auth_key changes', async () => {
 });
 
 it('derives the id from the masked view: stable, and different for a different non-secret field', () => {
-  const view = {
+  const view: ConfigView = {
     filePath: 'out.txt',
     authKey: '***',
     format: 'text',
     validDuration: '0s',
     validUseCount: 0,
     sink: 'file',
+    denyValidDuration: '0s',
+    denyValidUseCount: 0,
   };
   expect(handlerId(view)).toMatch(/^[0-9a-f]{8}$/);
   expect(handlerId({ ...view })).toBe(handlerId(view));

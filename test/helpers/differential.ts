@@ -1,4 +1,8 @@
 // For tests that compare a fast decoder with the reference one on many inputs.
+import { isDeepStrictEqual } from 'node:util';
+import type protobuf from 'protobufjs';
+import { checkWire } from '../../src/decode/wire-check.js';
+import { INVALID_UTF8 } from '../../src/protocol/wire-reader.js';
 import { packageDefinition, protoRoot } from '../../src/protocol/load.js';
 import { referenceDeserializer as lenientReference } from '../../src/protocol/reference-decode.js';
 
@@ -42,4 +46,24 @@ export function outcome<T>(decode: (buf: Buffer) => T, buf: Buffer): { ok: T } |
   } catch {
     return { threw: true };
   }
+}
+
+/**
+ * The fast decoder (with fallback) agrees with the reference, except that it
+ * stops at a string that is not valid UTF-8 where the reference decodes it
+ * leniently: then the strict schema walk (which names the field for the
+ * caller) must find the bytes wrong too, so the call is refused either way.
+ */
+export function sameOrInvalidUtf8<T>(
+  fast: (buf: Buffer) => T,
+  reference: (buf: Buffer) => T,
+  type: protobuf.Type,
+  buf: Buffer,
+): boolean {
+  try {
+    fast(buf);
+  } catch (err) {
+    if (err === INVALID_UTF8) return checkWire(type, buf) !== undefined;
+  }
+  return isDeepStrictEqual(outcome(fast, buf), outcome(reference, buf));
 }

@@ -23,7 +23,8 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'echo-bounds-'));
-  t = await startTestAdapter({ dataDir: dir, logLevel: 'info' });
+  // Room for a 4 MiB value in one request (the default limit is 4 MiB in all).
+  t = await startTestAdapter({ dataDir: dir, logLevel: 'info', maxMessageBytes: 16 * 1024 * 1024 });
 });
 
 afterAll(async () => {

@@ -22,6 +22,7 @@ interface ServeArgs {
   format: FormatName;
   'data-dir': string;
   'max-message-bytes': string | number;
+  'max-decode-bytes': string | number;
   'max-connection-age': string | number;
   'handler-cache-size': string | number;
   'decode-workers': string | number;
@@ -83,6 +84,13 @@ export function serveOptions<T>(y: Argv<T>) {
       describe: 'existing, writable folder that relative file_path values resolve against (checked at start)',
     })
     .option('max-message-bytes', size('largest request accepted', DEFAULT_OPTIONS.maxMessageBytes))
+    .option(
+      'max-decode-bytes',
+      size(
+        'most memory one call may take to decode and format (estimated before decoding), else RESOURCE_EXHAUSTED',
+        DEFAULT_OPTIONS.maxDecodeBytes,
+      ),
+    )
     .option(
       'max-connection-age',
       duration(
@@ -208,6 +216,7 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     format: args.format,
     dataDir: path.resolve(args['data-dir']),
     maxMessageBytes: parseSize('--max-message-bytes', args['max-message-bytes'], 1),
+    maxDecodeBytes: parseSize('--max-decode-bytes', args['max-decode-bytes'], 1),
     maxConnectionAgeMs: parseMs('--max-connection-age', args['max-connection-age']),
     handlerCacheSize: parseCount('--handler-cache-size', args['handler-cache-size'], 1),
     decodeWorkers: parseCount('--decode-workers', args['decode-workers'], 0, 64),

@@ -196,7 +196,14 @@ describe('a file or folder deleted under the adapter', () => {
     await report(t, params, ['r1']);
     await unlink(file);
     for (const name of ['r2', 'r3', 'r4']) await report(t, params, [name]);
-    const kept = [...(await jsonInstances(`${file}.1`).catch(() => [])), ...(await jsonInstances(file))];
+    // Rotated files are numbered oldest first (rot.jsonl.1, .2, ...); read them in order, then the current one.
+    const rotated = (await readdir(dir))
+      .filter((f) => /^rot\.jsonl\.\d+$/.test(f))
+      .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
+    const kept = [
+      ...(await Promise.all(rotated.map((f) => jsonInstances(path.join(dir, f))))).flat(),
+      ...(await jsonInstances(file)),
+    ];
     expect(kept).toEqual(['r2', 'r3', 'r4'].slice(-kept.length));
     expect(kept).toContain('r4');
   });

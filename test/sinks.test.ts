@@ -20,7 +20,16 @@ function record(instance: string): MetricRecord {
     instance,
     dedupId: '1',
     receivedAt: '2026-01-01T00:00:00.000Z',
-    config: { filePath: '', authKey: '', format: '', validDuration: '0s', validUseCount: 0, sink: 'stdout' },
+    config: {
+      filePath: '',
+      authKey: '',
+      format: '',
+      validDuration: '0s',
+      validUseCount: 0,
+      denyValidDuration: '0s',
+      denyValidUseCount: 0,
+      sink: 'stdout',
+    },
     value: 1,
     valueKind: 'INT64',
     dimensions: { values: {}, kinds: {} },
@@ -83,6 +92,40 @@ describe('BatchingWriter', () => {
     });
     await Promise.all(Array.from({ length: 64 }, (_, i) => w.write(Buffer.from(String(i)))));
     expect(groups).toEqual([64]);
+  });
+
+  it('drops a chunk whose caller gave up before a write took it, and writes the rest', async () => {
+    const groups: string[][] = [];
+    let finish: (() => void) | undefined;
+    const w = new BatchingWriter(async (chunks) => {
+      groups.push(chunks.map(String));
+      if (groups.length === 1) await new Promise<void>((r) => (finish = r));
+    });
+    const first = w.write(Buffer.from('a'));
+    await groupStarted();
+    const gaveUp = new AbortController();
+    const dropped = w.write(Buffer.from('b'), gaveUp.signal);
+    const kept = w.write(Buffer.from('c'));
+    gaveUp.abort(new Error('deadline passed'));
+    finish!();
+    await expect(dropped).rejects.toThrow('deadline passed');
+    await Promise.all([first, kept]);
+    expect(groups).toEqual([['a'], ['c']]);
+    expect(w.bufferedBytes).toBe(0);
+  });
+
+  it('lets a caller waiting for room give up without counting a refusal', async () => {
+    let finish: (() => void) | undefined;
+    const w = new BatchingWriter(() => new Promise<void>((r) => (finish = r)), { maxBytes: 1, maxWaitMs: 50 });
+    const first = w.write(Buffer.from('a'));
+    await groupStarted();
+    const gaveUp = new AbortController();
+    const waiting = w.write(Buffer.from('b'), gaveUp.signal);
+    gaveUp.abort(new Error('deadline passed'));
+    await expect(waiting).rejects.toThrow('deadline passed');
+    expect(w.counters.refusedChunks).toBe(0);
+    finish!();
+    await first;
   });
 
   it('rejects every chunk of a failed group and goes on with the next', async () => {

@@ -2,8 +2,9 @@
 // follow mixc so commands from the Istio docs can be reused.
 import type { Argv, CommandModule } from 'yargs';
 import { ATTRIBUTE_FLAGS, type AttributeFlag } from '../mixer/attributes.js';
+import { dialSettings, withDialOptions, type DialArgs } from './dial-options.js';
 
-interface MixerArgs {
+interface MixerArgs extends DialArgs {
   method: 'report' | 'check';
   config: string[];
   address: string | undefined;
@@ -14,6 +15,7 @@ interface MixerArgs {
   concurrency: number;
   rate: number;
   record: string | undefined;
+  report_batch_size: number;
   [flag: string]: unknown;
 }
 
@@ -76,6 +78,12 @@ function builder(y: Argv): Argv<MixerArgs> {
       describe: 'how many runs are in flight at once',
     })
     .option('rate', { type: 'number', default: 0, describe: 'runs started per second (0 = unlimited)' })
+    .option('report_batch_size', {
+      type: 'number',
+      default: 1,
+      coerce: positiveInteger('report_batch_size'),
+      describe: "report: put the attribute set(s) this many times in one Report, as mixc's flag does",
+    })
     .option('attributes', {
       alias: 'a',
       type: 'string',
@@ -92,7 +100,7 @@ function builder(y: Argv): Argv<MixerArgs> {
       ...(short ? { alias: short } : {}),
     });
   }
-  return out;
+  return withDialOptions(out);
 }
 
 async function handler(args: MixerArgs): Promise<void> {
@@ -111,6 +119,8 @@ async function handler(args: MixerArgs): Promise<void> {
       json: args.json,
       failOnDeny: args['fail-on-deny'],
       record: args.record,
+      reportBatchSize: args.report_batch_size,
+      dial: dialSettings(args),
       repeat: args.repeat,
       concurrency: args.concurrency,
       rate: args.rate,

@@ -7,26 +7,27 @@ import { InvalidInputError } from '../decode/errors.js';
 import { decodeAuthorizationRequest } from '../decode/request.js';
 import { authorize } from '../policy/authorize.js';
 import { encodedCheckResult } from './check-results.js';
+import { keepDecisionRecord } from './decision-record.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
 
 export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     answer(ctx, 'HandleAuthorization', callback, async () => {
-      const req = decodeAuthorizationRequest(call.request);
+      const { request: req, rawToken } = decodeAuthorizationRequest(call.request);
       const handler = ctx.handlers.resolve(req.adapter_config);
       if (!req.instance) throw new InvalidInputError('instance: missing (an authorization call carries exactly one)');
       const input = authorizationInput(req.instance);
       ctx.metrics.instances('authorization', handler.id, 1);
-      const decision = authorize(handler.config, input.subject);
+      const { decision, reason } = authorize(handler.config, input.subject, rawToken);
       const record = authorizationRecord(input, decision, {
         dedupId: req.dedup_id,
         receivedAt: ctx.receivedAt(),
         config: handler.config.view,
       });
-      await ctx.handlers.withSink(handler, (sink) => sink.write([record]));
+      await keepDecisionRecord(ctx, handler, record);
       ctx.log.debug(
-        { dedupId: req.dedup_id, instance: input.instance, decision: decision.code },
+        { dedupId: req.dedup_id, instance: input.instance, decision: decision.code, reason },
         'HandleAuthorization done',
       );
       return encodedCheckResult(handler.config, decision);

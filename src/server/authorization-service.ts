@@ -26,10 +26,12 @@ export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer
         config: handler.config.view,
       });
       await keepDecisionRecord(ctx, handler, record);
-      ctx.log.debug(
-        { dedupId: req.dedup_id, instance: input.instance, decision: decision.code, reason },
-        'HandleAuthorization done',
-      );
+      // The fields object is built only when debug is on (most calls at the default level).
+      if (ctx.log.isLevelEnabled('debug'))
+        ctx.log.debug(
+          { dedupId: req.dedup_id, instance: input.instance, decision: decision.code, reason },
+          'HandleAuthorization done',
+        );
       return encodedCheckResult(handler.config, decision);
     });
   };

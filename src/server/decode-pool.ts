@@ -28,8 +28,10 @@ export interface Encoded {
 }
 
 // Measured with compare.sh on metric100_file c=64: 8 MB kept throughput (1.18x
-// of Go vs 1.15x at V8's default) and cut peak RSS from 209 to 193 MB.
-const WORKER_YOUNG_GENERATION_MB = 8;
+// of Go vs 1.15x at V8's default) and cut peak RSS from 209 to 193 MB; 4 MB
+// (issue 15) keeps the worker's scavenges off the main thread's calls and
+// peak RSS of that scenario at 137-144 MB against 148-166 MB.
+const WORKER_YOUNG_GENERATION_MB = 4;
 
 interface Pending {
   resolve: (r: Encoded) => void;

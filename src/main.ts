@@ -1,5 +1,7 @@
 // Composition root: options -> logger -> sinks -> handlers -> server, and the
 // order things stop in.
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
 import type { LevelWithSilent } from 'pino';
@@ -12,6 +14,7 @@ import { routeGrpcLogs } from './observe/grpc-log.js';
 import { createRepeatLog } from './observe/repeat-log.js';
 import { CallRecorder } from './recording/calls.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
+import { keepRepeatedHeaders } from './server/call-auth.js';
 import { HandlerTable } from './server/handler-table.js';
 import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/security.js';
 import { isoClock } from './server/clock.js';
@@ -145,14 +148,53 @@ export interface AdapterIo {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Starts everything, or nothing: when a step fails (a port in use, a file
+ * that cannot be opened), whatever had started is stopped again before the
+ * error is thrown, so no half-started process (gRPC answering, never ready,
+ * a port held) is left behind.
+ */
 export async function startAdapter(
   options: AdapterOptions,
   io: AdapterIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<RunningAdapter> {
+  const undo: (() => unknown)[] = [];
+  try {
+    return await start(options, io, undo);
+  } catch (err) {
+    for (const step of undo.reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A missing or unusable data dir would start SERVING and fail every file sink's call: refuse to start instead. */
+async function checkDataDir(dataDir: string): Promise<void> {
+  let stats;
+  try {
+    stats = await stat(dataDir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`--data-dir ${dataDir}: ${code === 'ENOENT' ? 'no such folder' : (err as Error).message}`);
+  }
+  if (!stats.isDirectory()) throw new Error(`--data-dir ${dataDir}: not a folder`);
+  try {
+    await access(dataDir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new Error(`--data-dir ${dataDir}: not writable by this process`);
+  }
+}
+
+/** startAdapter's steps; each thing started pushes how to stop it onto `undo`. */
+async function start(options: AdapterOptions, io: AdapterIo, undo: (() => unknown)[]): Promise<RunningAdapter> {
+  await checkDataDir(options.dataDir);
   const log = createLogger(options.logLevel, io.stderr);
   routeGrpcLogs(log);
   // Lines that can come once per call: failures, refusals, denies.
   const notes = createRepeatLog(log);
+  undo.push(() => notes.close());
   // prom-client is loaded only when its endpoint is asked for. The sources
   // are read at scrape time, after the pool and table exist.
   const prometheus =
@@ -175,6 +217,8 @@ export async function startAdapter(
       notes.note('warn', `call refused: ${rejection.details}`, { method, peer, code: rejection.code });
     },
   );
+  undo.push(() => security.close());
+  await security.verified;
   const plugins: Record<string, SinkFactory> = {};
   for (const option of options.sinkModules) {
     plugins[option.name] = (await loadSinkModule(option, options.sinkWriteTimeoutMs)).factory;
@@ -199,7 +243,7 @@ export async function startAdapter(
       events: (spec) => metrics.sinkEvents(spec),
       log,
     },
-    reportClosing({ ...builtIns, ...plugins, ...io.extraSinks }, (spec, opened) => metrics.sinkClosed(spec, opened)),
+    reportClosing({ ...builtIns, ...plugins, ...io.extraSinks }, (spec) => metrics.sinkClosed(spec)),
     (err) => log.error({ err }, 'closing or reopening a sink failed'),
   );
   const handlers = new HandlerTable(
@@ -221,22 +265,16 @@ export async function startAdapter(
   // Each plug-in opens once now, as a handler with `sink: NAME` and no format
   // would, so a factory that throws stops the start; the pool keeps it open.
   const pluginSpecs: SinkSpec[] = Object.keys(plugins).map((type) => ({ type, path: '', format: options.format }));
-  const closeEarly = async (): Promise<void> => {
-    security.close();
-    notes.close();
-    await sinks.closeAll();
-  };
-  try {
-    for (const spec of pluginSpecs) await sinks.acquire(spec);
-  } catch (err) {
-    await closeEarly();
-    throw err;
-  }
+  undo.push(() => sinks.closeAll());
+  for (const spec of pluginSpecs) await sinks.acquire(spec);
   const health = new AdapterHealth();
   const sinkHealth = new SinkHealth(health, options.strictDecisionRecords);
+  undo.push(() => sinkHealth.close());
   const decodePool =
     options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log, options.maxDecodeBytes) : undefined;
+  undo.push(() => decodePool?.close());
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
+  undo.push(() => recorder?.close()); // nothing was recorded; do not leave the file open
   const server = createAdapterServer(
     {
       handlers,
@@ -250,38 +288,32 @@ export async function startAdapter(
         writeTimeoutMs: options.sinkWriteTimeoutMs,
         strictDecisionRecords: options.strictDecisionRecords,
         health: sinkHealth,
-        repeatLog: notes,
       },
     },
     {
       maxReceiveMessageBytes: options.maxMessageBytes,
       maxConnectionAgeMs: options.maxConnectionAgeMs,
       streams: options.streams,
-      // Rate-limited: an attack cuts thousands of streams.
+      // The repeat log: an attack cuts thousands of streams.
       onCut: (event) => notes.note('warn', `connection or stream cut by a bound: ${event}`, { bound: event }),
     },
     health,
     { recorder, interceptors: security.interceptors },
   );
-  let port: number;
-  try {
-    port = await bind(server, options.host, options.port, security.credentials);
-  } catch (err) {
-    sinkHealth.close();
-    await closeEarly();
-    await decodePool?.close();
-    await recorder?.close(); // nothing was recorded; do not leave the file open
-    throw err;
-  }
+  undo.push(() => server.forceShutdown());
+  const port = await bind(server, options.host, options.port, security.credentials);
+  if (options.security.tokenFile !== undefined) keepRepeatedHeaders(server, [options.security.tokenHeader]);
   const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
   let metricsServer: MetricsServer | undefined;
   if (prometheus && options.metricsPort !== undefined) {
     metricsServer = await serveMetrics(prometheus.registry, options.metricsHost ?? options.host, options.metricsPort);
+    undo.push(() => metricsServer?.close());
     log.info({ port: metricsServer.port }, 'serving Prometheus metrics on /metrics');
   }
   let seriesServer: MetricsServer | undefined;
   if (series && options.prometheusPort !== undefined) {
     seriesServer = await serveMetrics(series.registry, options.prometheusHost ?? options.host, options.prometheusPort);
+    undo.push(() => seriesServer?.close());
     log.info({ port: seriesServer.port }, 'serving the prometheus sink series on /metrics');
   }
   health.serving(true);
@@ -302,7 +334,6 @@ export async function startAdapter(
       await sinks.closeAll();
       series?.close();
       sinkHealth.close();
-      notes.close();
       await recorder?.close();
       await metricsServer?.close();
       await seriesServer?.close();

@@ -1,6 +1,6 @@
 // The dashboard against a real Prometheus (Debian's): it scrapes an adapter
 // every second under a short load that produces allows, denies, reports, a
-// failing sink, refusals and TLS reloads, and every expression of
+// failing sink, a stalled one, refusals and TLS reloads, and every expression of
 // deploy/grafana-dashboard.json must evaluate without error and return data.
 // Two scrape jobs read the same adapter: one labels the pod `pod` (current
 // Kubernetes scrape configs), one `pod_name` as the Prometheus of Istio
@@ -76,9 +76,12 @@ beforeAll(async () => {
       logLevel: 'info',
       metricsPort: 0,
       metricsHost: '127.0.0.1',
-      handlerCacheSize: 6,
+      // The load uses exactly 7 handler configurations; one more, first, is evicted once.
+      handlerCacheSize: 7,
       sinkBufferBytes: 3000,
       sinkWaitMs: 20,
+      // The slow sink takes 300 ms a write: its first call times out.
+      sinkWriteTimeoutMs: 200,
       security: {
         ...DEFAULT_OPTIONS.security,
         tls: { certFile: live.cert, keyFile: live.key, requireClientCert: false },
@@ -121,6 +124,9 @@ beforeAll(async () => {
     mixer.metric({ instances: [{ name: 'requestcount', value }], adapter_config: paramsAny(fields) });
   const ignore = () => undefined;
 
+  // One configuration more than the cache holds, used first: the load's 7th evicts it (evicted
+  // configurations take their series with them, so the load's own stay cached).
+  await metric({ file_path: 'one-more.txt' });
   // A bounded load: 20 rounds, ~4 s.
   for (let round = 0; round < 20; round++) {
     await metric({ file_path: 'reports.txt' });
@@ -128,6 +134,10 @@ beforeAll(async () => {
     await check('wrong', 'k'); // deny: wrong_token
     await check(undefined, 'k'); // deny: missing_token
     await check('k', undefined); // deny: no_key_configured
+    await mixer.authorization({
+      instance: { name: 'c', subject: { properties: { custom_token_header: str('k') } } },
+      adapter_config: paramsAny({ sink: 'failing', auth_key: 'k' }),
+    }); // answered, its decision record lost
     await metric({ file_path: 'no/such/folder/reports.txt' }).catch(ignore); // sink cannot open
     await metric({ sink: 'failing' }).catch(ignore); // sink write fails
     await intruder.metric({ instances: [] }).catch(ignore); // refused: wrong token
@@ -135,7 +145,8 @@ beforeAll(async () => {
       .metric({ instances: [], adapter_config: { type_url: 'type.googleapis.com/x.Params', value: Buffer.alloc(0) } })
       .catch(ignore); // params refused
     if (round % 5 === 0) {
-      // Two large reports at once into a 300 ms sink with a 3000-byte buffer: the second is refused.
+      // Two large reports at once into a 300 ms sink with a 3000-byte buffer:
+      // the second is refused, the first times out.
       const big = str('y'.repeat(2000));
       await Promise.allSettled([metric({ sink: 'slow' }, big), metric({ sink: 'slow' }, big)]);
     }
@@ -143,8 +154,6 @@ beforeAll(async () => {
     if (round === 12) await copyFile(renewed!.key, live.key); // the rotation completes: ok
     await sleep(150);
   }
-  // One configuration more than the cache holds: one eviction.
-  await metric({ file_path: 'one-more.txt' });
   await waitFor(() => adapter.logs().includes('"msg":"TLS certificate reloaded"'), 5000);
   // Wait until both jobs scraped the adapter after the load, then one scrape more.
   const calls = adapter.adapter.metrics!.registry.getSingleMetric('mygrpcadapter_calls_total')!;

@@ -11,6 +11,7 @@ import type { TlsOptions } from '../server/tls.js';
 import type { FsyncPolicy } from '../sinks/file.js';
 import { parseSinkModule } from '../sinks/plugin-loader.js';
 import { sinkFactories } from '../sinks/registry.js';
+import { parseCount, parseMs, parseSize } from './flag-values.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const FSYNC: readonly FsyncPolicy[] = ['never', 'batch', 'interval'];
@@ -20,28 +21,28 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 const DEFAULT_DECODE_WORKERS = Math.min(2, Math.max(0, os.availableParallelism() - 1));
 
 interface ServeArgs {
-  port: number;
+  port: string | number;
   host: string;
   'log-level': (typeof LEVELS)[number];
   format: FormatName;
   'data-dir': string;
-  'max-message-bytes': number;
-  'max-decode-bytes': number;
-  'max-connection-age': number;
-  'handler-cache-size': number;
-  'decode-workers': number;
-  'drain-delay': number;
-  'shutdown-grace': number;
-  'shutdown-timeout': number;
-  'sink-buffer-bytes': number;
-  'sink-wait': number;
-  'sink-write-timeout': number;
+  'max-message-bytes': string | number;
+  'max-decode-bytes': string | number;
+  'max-connection-age': string | number;
+  'handler-cache-size': string | number;
+  'decode-workers': string | number;
+  'drain-delay': string | number;
+  'shutdown-grace': string | number;
+  'shutdown-timeout': string | number;
+  'sink-buffer-bytes': string | number;
+  'sink-wait': string | number;
+  'sink-write-timeout': string | number;
   'strict-decision-records': boolean;
   fsync: FsyncPolicy;
-  'fsync-interval': number;
-  'rotate-bytes': number;
-  'rotate-keep': number;
-  'metrics-port': number | undefined;
+  'fsync-interval': string | number;
+  'rotate-bytes': string | number;
+  'rotate-keep': string | number;
+  'metrics-port': string | undefined;
   'metrics-host': string | undefined;
   record: string | undefined;
   'tls-cert': string | undefined;
@@ -51,66 +52,100 @@ interface ServeArgs {
   'allowed-client-san': string[];
   'token-file': string | undefined;
   'token-header': string;
-  'reload-interval': number;
+  'reload-interval': string | number;
   'sink-module': string[];
-  'prometheus-port': number | undefined;
+  'prometheus-port': string | undefined;
   'prometheus-host': string | undefined;
-  'prometheus-max-series': number;
+  'prometheus-max-series': string | number;
   'pid-file': string | undefined;
 }
 
-const ms = (describe: string, value: number) => ({ type: 'number' as const, default: value, describe });
+// Values are strings so that units (10Mi, 5s) get through yargs and a refusal
+// can echo exactly what was typed; flag-values.ts turns them into numbers.
+// requiresArg: a flag given without its value is refused, not read as "".
+const size = (describe: string, value: number) =>
+  ({ type: 'string', default: value, requiresArg: true, describe: `${describe} (bytes; 10M, 16Mi)` }) as const;
+const duration = (describe: string, value: number) =>
+  ({ type: 'string', default: value, requiresArg: true, describe: `${describe} (ms; 5s, 2m)` }) as const;
+const count = (describe: string, value: number) =>
+  ({ type: 'string', default: value, requiresArg: true, describe }) as const;
+const text = (describe: string) => ({ type: 'string', requiresArg: true, describe }) as const;
 
 export function serveOptions<T>(y: Argv<T>) {
   return y
-    .positional('port', { type: 'number', default: DEFAULT_OPTIONS.port, describe: 'TCP port; 0 picks a free one' })
-    .option('host', { type: 'string', default: DEFAULT_OPTIONS.host, describe: 'address to bind ("::" = all)' })
-    .option('log-level', { choices: LEVELS, default: DEFAULT_OPTIONS.logLevel })
+    .positional('port', { type: 'string', default: DEFAULT_OPTIONS.port, describe: 'TCP port; 0 picks a free one' })
+    .option('host', {
+      type: 'string',
+      default: DEFAULT_OPTIONS.host,
+      requiresArg: true,
+      describe: 'address to bind ("::" = all)',
+    })
+    .option('log-level', { choices: LEVELS, default: DEFAULT_OPTIONS.logLevel, requiresArg: true })
     .option('format', {
       choices: FORMATS,
       default: DEFAULT_OPTIONS.format,
+      requiresArg: true,
       describe: 'record format for handlers whose Params leave `format` empty',
     })
     .option('data-dir', {
       type: 'string',
       default: '.',
-      describe: 'folder that relative file_path values resolve against',
+      requiresArg: true,
+      describe: 'existing, writable folder that relative file_path values resolve against (checked at start)',
     })
-    .option('max-message-bytes', ms('largest request accepted', DEFAULT_OPTIONS.maxMessageBytes))
+    .option('max-message-bytes', size('largest request accepted', DEFAULT_OPTIONS.maxMessageBytes))
     .option(
       'max-decode-bytes',
-      ms(
+      size(
         'most memory one call may take to decode and format (estimated before decoding), else RESOURCE_EXHAUSTED',
         DEFAULT_OPTIONS.maxDecodeBytes,
       ),
     )
     .option(
       'max-connection-age',
-      ms('ms after which a client connection is asked to reconnect, spreading Mixer over replicas (0 = never)', 0),
+      duration(
+        'age after which a client connection is asked to reconnect, spreading Mixer over replicas (0 = never)',
+        0,
+      ),
     )
-    .option('handler-cache-size', ms('distinct handler configurations kept decoded', DEFAULT_OPTIONS.handlerCacheSize))
+    .option(
+      'handler-cache-size',
+      count('distinct handler configurations kept decoded', DEFAULT_OPTIONS.handlerCacheSize),
+    )
     .option(
       'decode-workers',
-      ms('worker threads that decode and format large metric batches (0 = main thread only)', DEFAULT_DECODE_WORKERS),
+      count(
+        'worker threads that decode and format large metric batches (0 = main thread only)',
+        DEFAULT_DECODE_WORKERS,
+      ),
     )
     .option(
       'drain-delay',
-      ms('ms health reports NOT_SERVING before the server stops accepting', DEFAULT_OPTIONS.drainDelayMs),
+      duration('how long health reports NOT_SERVING before the server stops accepting', DEFAULT_OPTIONS.drainDelayMs),
     )
-    .option('shutdown-grace', ms('ms in-flight calls get to finish on shutdown', DEFAULT_OPTIONS.shutdownGraceMs))
+    .option(
+      'shutdown-grace',
+      duration('how long in-flight calls get to finish on shutdown', DEFAULT_OPTIONS.shutdownGraceMs),
+    )
     .option(
       'shutdown-timeout',
-      ms('ms after a signal when the process exits 1 whatever it is doing', DEFAULT_SHUTDOWN_TIMEOUT_MS),
+      duration(
+        'time after a signal when the process logs an error and kills itself (exit status 137), whatever it is doing',
+        DEFAULT_SHUTDOWN_TIMEOUT_MS,
+      ),
     )
-    .option('sink-buffer-bytes', ms('most bytes a sink holds queued or in flight', DEFAULT_OPTIONS.sinkBufferBytes))
+    .option('sink-buffer-bytes', size('most bytes a sink holds queued or in flight', DEFAULT_OPTIONS.sinkBufferBytes))
     .option(
       'sink-wait',
-      ms('ms a call waits for room in a full sink buffer, then RESOURCE_EXHAUSTED', DEFAULT_OPTIONS.sinkWaitMs),
+      duration(
+        'how long a call waits for room in a full sink buffer, then RESOURCE_EXHAUSTED',
+        DEFAULT_OPTIONS.sinkWaitMs,
+      ),
     )
     .option(
       'sink-write-timeout',
-      ms(
-        'ms a call waits for its sink to take its records (open, room, write), then DEADLINE_EXCEEDED',
+      duration(
+        'how long a call waits for its sink to take its records (open, room, write), then DEADLINE_EXCEEDED',
         DEFAULT_OPTIONS.sinkWriteTimeoutMs,
       ),
     )
@@ -119,28 +154,24 @@ export function serveOptions<T>(y: Argv<T>) {
       default: DEFAULT_OPTIONS.strictDecisionRecords,
       describe: 'fail a check whose decision record cannot be written (default: answer it, count and log the loss)',
     })
-    .option('fsync', { choices: FSYNC, default: DEFAULT_OPTIONS.fsync, describe: 'when file sinks flush to disk' })
-    .option('fsync-interval', ms('ms between flushes with --fsync interval', DEFAULT_OPTIONS.fsyncIntervalMs))
+    .option('fsync', {
+      choices: FSYNC,
+      default: DEFAULT_OPTIONS.fsync,
+      requiresArg: true,
+      describe: 'when file sinks flush to disk',
+    })
+    .option('fsync-interval', duration('time between flushes with --fsync interval', DEFAULT_OPTIONS.fsyncIntervalMs))
     .option(
       'rotate-bytes',
-      ms('rotate a file sink before it grows past this size; 0 = never', DEFAULT_OPTIONS.rotateBytes),
+      size('rotate a file sink before it grows past this size; 0 = never', DEFAULT_OPTIONS.rotateBytes),
     )
-    .option('rotate-keep', ms('rotated files kept (path.1 .. path.N), at least 1', DEFAULT_OPTIONS.rotateKeep))
-    .option('metrics-port', {
-      type: 'number',
-      describe: 'serve Prometheus metrics on this port at /metrics (off when absent)',
-    })
-    .option('metrics-host', { type: 'string', describe: 'address for the metrics port (default: --host)' })
-    .option('record', {
-      type: 'string',
-      describe: 'append every received call (raw request, decoded view, answer) to this JSON-lines file',
-    })
-    .option('tls-cert', { type: 'string', describe: 'serve TLS with this PEM certificate chain (leaf first)' })
-    .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
-    .option('tls-client-ca', {
-      type: 'string',
-      describe: 'PEM CA bundle client certificates are verified against (mutual TLS)',
-    })
+    .option('rotate-keep', count('rotated files kept, at least 1', DEFAULT_OPTIONS.rotateKeep))
+    .option('metrics-port', text('serve Prometheus metrics on this port at /metrics (off when absent)'))
+    .option('metrics-host', text('address for the metrics port (default: --host)'))
+    .option('record', text('append every received call (raw request, decoded view, answer) to this JSON-lines file'))
+    .option('tls-cert', text('serve TLS with this PEM certificate chain (leaf first)'))
+    .option('tls-key', text('PEM private key of --tls-cert'))
+    .option('tls-client-ca', text('PEM CA bundle client certificates are verified against (mutual TLS)'))
     .option('require-client-cert', {
       type: 'boolean',
       default: false,
@@ -151,24 +182,25 @@ export function serveOptions<T>(y: Argv<T>) {
       array: true,
       // One value per flag, so `--allowed-client-san X 8000` leaves the port alone.
       nargs: 1,
+      requiresArg: true,
       default: [] as string[],
       describe: 'URI SAN (SPIFFE ID) a client certificate must carry; repeatable, any one suffices',
     })
-    .option('token-file', { type: 'string', describe: 'every call must present the token in this file' })
+    .option('token-file', text('every call must present the token in this file'))
     .option('token-header', {
       type: 'string',
       default: DEFAULT_OPTIONS.security.tokenHeader,
+      requiresArg: true,
       describe: 'header carrying the token (authorization: "Bearer <token>" or "<token>")',
     })
-    .option('pid-file', {
-      type: 'string',
-      describe: "write the adapter's own process id here once it listens (for logrotate's postrotate kill -HUP)",
-    })
-    .option('reload-interval', {
-      type: 'number',
-      default: DEFAULT_OPTIONS.security.reloadIntervalMs,
-      describe: 'ms between re-reads of certificate and token files',
-    })
+    .option(
+      'pid-file',
+      text("write the adapter's own process id here once it listens (for logrotate's postrotate kill -HUP)"),
+    )
+    .option(
+      'reload-interval',
+      duration('time between re-reads of certificate and token files', DEFAULT_OPTIONS.security.reloadIntervalMs),
+    )
     .option('sink-module', {
       type: 'string',
       array: true,
@@ -177,25 +209,18 @@ export function serveOptions<T>(y: Argv<T>) {
       describe:
         'NAME=MODULE: a sink plug-in (package name or file path) that handlers select with `sink: NAME`; repeatable',
     })
-    .option('prometheus-port', {
-      type: 'number',
-      describe: 'enable sink "prometheus" and serve its series on this port at /metrics (off when absent)',
-    })
-    .option('prometheus-host', { type: 'string', describe: 'address for --prometheus-port (default: --host)' })
+    .option(
+      'prometheus-port',
+      text('enable sink "prometheus" and serve its series on this port at /metrics (off when absent)'),
+    )
+    .option('prometheus-host', text('address for --prometheus-port (default: --host)'))
     .option(
       'prometheus-max-series',
-      ms(
+      count(
         'series per metric of sink "prometheus" when Params leave max_series_per_metric 0',
         DEFAULT_OPTIONS.prometheusMaxSeries,
       ),
     );
-}
-
-function wholeNumber(name: string, value: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name}: expected an integer ${min}..${max === Number.MAX_SAFE_INTEGER ? '' : max}, got ${value}`);
-  }
-  return value;
 }
 
 function tlsOptions(args: ServeArgs): TlsOptions | undefined {
@@ -220,27 +245,27 @@ function tlsOptions(args: ServeArgs): TlsOptions | undefined {
 export function toAdapterOptions(args: ServeArgs): AdapterOptions {
   return {
     host: args.host,
-    port: wholeNumber('port', args.port, 0, 65535),
+    port: parseCount('port', args.port, 0, 65535),
     logLevel: args['log-level'],
     format: args.format,
     dataDir: path.resolve(args['data-dir']),
-    maxMessageBytes: wholeNumber('--max-message-bytes', args['max-message-bytes'], 1),
-    maxDecodeBytes: wholeNumber('--max-decode-bytes', args['max-decode-bytes'], 1),
-    maxConnectionAgeMs: wholeNumber('--max-connection-age', args['max-connection-age']),
-    handlerCacheSize: wholeNumber('--handler-cache-size', args['handler-cache-size'], 1),
-    decodeWorkers: wholeNumber('--decode-workers', args['decode-workers'], 0, 64),
-    drainDelayMs: wholeNumber('--drain-delay', args['drain-delay']),
-    shutdownGraceMs: wholeNumber('--shutdown-grace', args['shutdown-grace']),
-    sinkBufferBytes: wholeNumber('--sink-buffer-bytes', args['sink-buffer-bytes'], 1),
-    sinkWaitMs: wholeNumber('--sink-wait', args['sink-wait']),
-    sinkWriteTimeoutMs: wholeNumber('--sink-write-timeout', args['sink-write-timeout'], 1),
+    maxMessageBytes: parseSize('--max-message-bytes', args['max-message-bytes'], 1),
+    maxDecodeBytes: parseSize('--max-decode-bytes', args['max-decode-bytes'], 1),
+    maxConnectionAgeMs: parseMs('--max-connection-age', args['max-connection-age']),
+    handlerCacheSize: parseCount('--handler-cache-size', args['handler-cache-size'], 1),
+    decodeWorkers: parseCount('--decode-workers', args['decode-workers'], 0, 64),
+    drainDelayMs: parseMs('--drain-delay', args['drain-delay']),
+    shutdownGraceMs: parseMs('--shutdown-grace', args['shutdown-grace']),
+    sinkBufferBytes: parseSize('--sink-buffer-bytes', args['sink-buffer-bytes'], 1),
+    sinkWaitMs: parseMs('--sink-wait', args['sink-wait']),
+    sinkWriteTimeoutMs: parseMs('--sink-write-timeout', args['sink-write-timeout'], 1),
     strictDecisionRecords: args['strict-decision-records'],
     fsync: args.fsync,
-    fsyncIntervalMs: wholeNumber('--fsync-interval', args['fsync-interval'], 1),
-    rotateBytes: wholeNumber('--rotate-bytes', args['rotate-bytes']),
-    rotateKeep: wholeNumber('--rotate-keep', args['rotate-keep'], 1),
+    fsyncIntervalMs: parseMs('--fsync-interval', args['fsync-interval'], 1),
+    rotateBytes: parseSize('--rotate-bytes', args['rotate-bytes']),
+    rotateKeep: parseCount('--rotate-keep', args['rotate-keep'], 1),
     metricsPort:
-      args['metrics-port'] === undefined ? undefined : wholeNumber('--metrics-port', args['metrics-port'], 0, 65535),
+      args['metrics-port'] === undefined ? undefined : parseCount('--metrics-port', args['metrics-port'], 0, 65535),
     metricsHost: args['metrics-host'],
     record: args.record === undefined ? undefined : path.resolve(args.record),
     security: {
@@ -248,7 +273,7 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
       allowedClientSans: args['allowed-client-san'],
       tokenFile: args['token-file'] === undefined ? undefined : path.resolve(args['token-file']),
       tokenHeader: args['token-header'].toLowerCase(),
-      reloadIntervalMs: args['reload-interval'],
+      reloadIntervalMs: parseMs('--reload-interval', args['reload-interval']),
     },
     sinkModules: args['sink-module'].map((text) =>
       parseSinkModule(text, [...Object.keys(sinkFactories), 'prometheus']),
@@ -256,15 +281,21 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     prometheusPort:
       args['prometheus-port'] === undefined
         ? undefined
-        : wholeNumber('--prometheus-port', args['prometheus-port'], 0, 65535),
+        : parseCount('--prometheus-port', args['prometheus-port'], 0, 65535),
     prometheusHost: args['prometheus-host'],
-    prometheusMaxSeries: wholeNumber('--prometheus-max-series', args['prometheus-max-series'], 1),
+    prometheusMaxSeries: parseCount('--prometheus-max-series', args['prometheus-max-series'], 1),
   };
 }
 
 /** The adapter options that `mygrpcadapter [port] <argv>` would run with (for tests and tools). */
 export async function adapterOptionsFromArgv(argv: string[]): Promise<AdapterOptions> {
-  const args = await serveOptions(yargs(argv).command('$0 [port]', '')).strict().parseAsync();
+  const args = await serveOptions(yargs(argv).command('$0 [port]', ''))
+    .strict()
+    .exitProcess(false)
+    .fail((msg: string | undefined, err: Error | undefined) => {
+      throw err ?? new Error(msg ?? 'invalid arguments');
+    })
+    .parseAsync();
   return toAdapterOptions(args);
 }
 
@@ -310,14 +341,18 @@ function handleSignals(adapter: RunningAdapter, deadlineMs: number): void {
 
 export async function serve(args: ServeArgs): Promise<void> {
   const options = toAdapterOptions(args);
-  const deadlineMs = wholeNumber('--shutdown-timeout', args['shutdown-timeout'], 1);
+  const deadlineMs = parseMs('--shutdown-timeout', args['shutdown-timeout'], 1);
   let adapter: RunningAdapter;
   try {
     adapter = await startAdapter(options);
   } catch (err) {
-    // Still JSON: whatever reads stderr as a log stream sees why the start failed.
+    // Still JSON: whatever reads stderr as a log stream sees why the start
+    // failed. startAdapter stopped whatever it had started; should anything
+    // still hold the event loop, the process exits anyway. Unref'd: a clean
+    // exit does not wait.
     createLogger(options.logLevel).fatal({ err }, 'start-up failed');
     process.exitCode = 1;
+    setTimeout(() => process.exit(1), 2_000).unref();
     return;
   }
   // Handlers go in before the pid file and the start line: whoever waits for either may signal at once.

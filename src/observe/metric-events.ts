@@ -11,19 +11,19 @@ export interface MetricEvents {
   callRefused(method: string, code: string): void;
   /** An authorization decision answered. */
   decided(handler: string, allowed: boolean, reason: DecisionReason): void;
-  /** A handler configuration entered the cache: its series start at zero and may exist from now on. */
-  handlerCreated(handler: string, sink: SinkSpec): void;
   /** A call could not open the sink for `spec`, so its records were not written. */
   sinkOpenFailed(spec: SinkSpec): void;
   instances(template: string, handler: string, n: number): void;
   paramsDecodeError(): void;
+  /** A handler configuration entered the cache: its series exist from now on, at zero. */
+  handlerCreated(handler: string, sink: SinkSpec): void;
   /** A handler configuration left the cache: its series go with it. */
   handlerEvicted(handler: string): void;
   tlsReloaded(outcome: 'ok' | 'error'): void;
   /** Writer events that feed the sink metrics of the sink opened for `spec`. */
   sinkEvents(spec: SinkSpec): WriterEvents;
   /** The sink opened for `spec` closed: its series go with it. */
-  sinkClosed(spec: SinkSpec, opened?: boolean): void;
+  sinkClosed(spec: SinkSpec): void;
   /** A call gave up on its sink after --sink-write-timeout. */
   sinkWriteTimedOut(spec: SinkSpec): void;
   /** A check was answered although its decision record could not be written (`code`: what the write failed with). */
@@ -36,10 +36,10 @@ export const NO_METRICS: MetricEvents = {
   callFinished: () => undefined,
   callRefused: () => undefined,
   decided: () => undefined,
-  handlerCreated: () => undefined,
   sinkOpenFailed: () => undefined,
   instances: () => undefined,
   paramsDecodeError: () => undefined,
+  handlerCreated: () => undefined,
   handlerEvicted: () => undefined,
   tlsReloaded: () => undefined,
   sinkEvents: () => NO_WRITER_EVENTS,

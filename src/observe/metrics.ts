@@ -16,11 +16,20 @@ export const ANSWERED_CODES = [
   'RESOURCE_EXHAUSTED',
   'UNAVAILABLE',
   'INTERNAL',
+  'DEADLINE_EXCEEDED',
+  'FAILED_PRECONDITION',
   'UNAUTHENTICATED',
   'PERMISSION_DENIED',
 ] as const;
+/** The statuses a failed sink write maps to (status.ts): a lost decision record carries one. */
+const SINK_FAILURE_CODES = [
+  'UNAVAILABLE',
+  'INTERNAL',
+  'RESOURCE_EXHAUSTED',
+  'DEADLINE_EXCEEDED',
+  'FAILED_PRECONDITION',
+] as const;
 const TLS_OUTCOMES = ['ok', 'error'] as const;
-const SINK_FAILURE_STAGES = ['open', 'write'] as const;
 
 /**
  * prom-client's totals of the per-type active handle/request/resource gauges
@@ -141,6 +150,7 @@ export class AdapterMetrics implements MetricEvents {
       this.callSeconds.zero({ method });
     }
     for (const outcome of TLS_OUTCOMES) this.tlsReloads.inc({ outcome }, 0);
+    for (const code of SINK_FAILURE_CODES) this.decisionRecordsLost.inc({ code }, 0);
     new Gauge({
       name: `${PREFIX}sink_buffer_bytes`,
       help: 'Bytes a sink holds queued or being written.',
@@ -190,28 +200,26 @@ export class AdapterMetrics implements MetricEvents {
     const key = `${handler} ${reason}`;
     let child = this.decisionChildren.get(key);
     if (!child) {
+      // A call that outlived its handler's eviction adds no series back.
+      if (!this.liveHandlers.has(handler)) return;
       child = this.decisions.labels({ handler, decision: allowed ? 'allow' : 'deny', reason });
       this.decisionChildren.set(key, child);
     }
     child.inc();
   }
 
-  handlerCreated(handler: string, sink: SinkSpec): void {
-    this.liveHandlers.add(handler);
-    for (const reason of DECISION_REASONS) {
-      this.decisions.inc({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason }, 0);
-    }
-    this.sinkSeriesAtZero(sink);
-  }
-
   sinkOpenFailed(spec: SinkSpec): void {
-    this.sinkFailed.inc({ sink: spec.type, destination: destination(spec), stage: 'open' });
+    const labels = { sink: spec.type, destination: destination(spec), stage: 'open' };
+    // Its series lives as long as a cached handler writes there (see handlerCreated).
+    if (this.openFailureUsers.has(`${labels.sink}\u0000${labels.destination}`)) this.sinkFailed.inc(labels);
   }
 
+  /** A sink just opened: its series start at zero (they go when it closes, see sinkClosed). */
   private sinkSeriesAtZero(spec: SinkSpec): void {
     const labels = { sink: spec.type, destination: destination(spec) };
-    for (const stage of SINK_FAILURE_STAGES) this.sinkFailed.inc({ ...labels, stage }, 0);
+    this.sinkFailed.inc({ ...labels, stage: 'write' }, 0);
     this.sinkRefused.inc(labels, 0);
+    this.sinkTimeouts.inc(labels, 0);
     this.sinkBytes.inc(labels, 0);
     // zero() resets a histogram that has observations: only once per sink type.
     if (!this.sinkTypesSeen.has(spec.type)) {
@@ -238,21 +246,48 @@ export class AdapterMetrics implements MetricEvents {
   private readonly liveHandlers = new Set<string>();
   private readonly openDestinations = new Map<string, number>();
 
+  // A sink that cannot be opened is never open, so its `stage="open"` series
+  // lives with the handler configurations that write there: destination ->
+  // how many cached handlers use it.
+  private readonly openFailureUsers = new Map<string, number>();
+  private readonly handlerDestinations = new Map<string, { sink: string; destination: string }>();
+
+  handlerCreated(handler: string, sink: SinkSpec): void {
+    this.liveHandlers.add(handler);
+    for (const reason of DECISION_REASONS) {
+      this.decisions.inc({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason }, 0);
+    }
+    const labels = { sink: sink.type, destination: destination(sink) };
+    this.handlerDestinations.set(handler, labels);
+    const key = `${labels.sink}\u0000${labels.destination}`;
+    this.openFailureUsers.set(key, (this.openFailureUsers.get(key) ?? 0) + 1);
+    this.sinkFailed.inc({ ...labels, stage: 'open' }, 0);
+  }
+
   private forgetHandler(handler: string): void {
     this.liveHandlers.delete(handler);
     for (const template of ['metric', 'authorization']) {
       this.instanceChildren.delete(`${template} ${handler}`);
       this.instanceCount.remove({ template, handler });
     }
-    // The decision series that handlerCreated started go too.
     for (const reason of DECISION_REASONS) {
-      const decision = reason === 'token_matches' ? 'allow' : 'deny';
       this.decisionChildren.delete(`${handler} ${reason}`);
-      this.decisions.remove({ handler, decision, reason });
+      this.decisions.remove({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason });
     }
+    const labels = this.handlerDestinations.get(handler);
+    if (!labels) return;
+    this.handlerDestinations.delete(handler);
+    const key = `${labels.sink}\u0000${labels.destination}`;
+    const users = (this.openFailureUsers.get(key) ?? 1) - 1;
+    if (users > 0) {
+      this.openFailureUsers.set(key, users);
+      return;
+    }
+    this.openFailureUsers.delete(key);
+    this.sinkFailed.remove({ ...labels, stage: 'open' });
   }
 
-  sinkClosed(spec: SinkSpec, opened = true): void {
+  sinkClosed(spec: SinkSpec): void {
     const labels = { sink: spec.type, destination: destination(spec) };
     const key = `${labels.sink}\u0000${labels.destination}`;
     const open = (this.openDestinations.get(key) ?? 1) - 1;
@@ -261,11 +296,8 @@ export class AdapterMetrics implements MetricEvents {
       return;
     }
     this.openDestinations.delete(key);
-    // A sink that never opened keeps its failure counts: handlers still point at it.
-    if (!opened) return;
     for (const counter of [this.sinkBytes, this.sinkRefused, this.sinkTimeouts]) counter.remove(labels);
-    // Failures carry a stage too (started at zero by sinkSeriesAtZero).
-    for (const stage of SINK_FAILURE_STAGES) this.sinkFailed.remove({ ...labels, stage });
+    this.sinkFailed.remove({ ...labels, stage: 'write' });
   }
 
   paramsDecodeError(): void {
@@ -291,9 +323,9 @@ export class AdapterMetrics implements MetricEvents {
 
   sinkEvents(spec: SinkSpec): WriterEvents {
     const labels = { sink: spec.type, destination: destination(spec) };
-    this.sinkSeriesAtZero(spec);
     const key = `${labels.sink}\u0000${labels.destination}`;
     this.openDestinations.set(key, (this.openDestinations.get(key) ?? 0) + 1);
+    this.sinkSeriesAtZero(spec);
     return {
       groupWritten: (bytes, seconds) => {
         this.sinkBytes.inc(labels, bytes);

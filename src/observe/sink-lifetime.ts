@@ -6,7 +6,7 @@ import type { SinkSpec } from '../sinks/sink.js';
 
 export function reportClosing(
   factories: Record<string, SinkFactory>,
-  closed: (spec: SinkSpec, opened: boolean) => void,
+  closed: (spec: SinkSpec) => void,
 ): Record<string, SinkFactory> {
   return Object.fromEntries(
     Object.entries(factories).map(([type, open]): [string, SinkFactory] => [
@@ -16,7 +16,7 @@ export function reportClosing(
         try {
           sink = await open(spec, env);
         } catch (err) {
-          closed(spec, false); // a sink that never opened holds nothing open
+          closed(spec); // a sink that never opened leaves nothing behind either
           throw err;
         }
         const close = sink.close.bind(sink);
@@ -24,7 +24,7 @@ export function reportClosing(
           try {
             await close();
           } finally {
-            closed(spec, true);
+            closed(spec);
           }
         };
         return sink;

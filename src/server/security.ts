@@ -30,6 +30,8 @@ export const DEFAULT_SECURITY: SecurityOptions = {
 export interface Security {
   credentials: ServerCredentials;
   interceptors: ServerInterceptor[];
+  /** Resolves once the TLS certificate completed a loopback handshake (at once without TLS); rejects with why not. */
+  verified: Promise<void>;
   /** Stops watching files. Idempotent. */
   close(): void;
 }
@@ -80,10 +82,12 @@ export function openSecurity(
   };
   try {
     let credentials = ServerCredentials.createInsecure();
+    let verified = Promise.resolve();
     if (options.tls) {
       const tls = createTlsCredentials(options.tls, options.reloadIntervalMs, log, onTlsReload);
       closers.push(() => tls.close());
       credentials = tls.credentials;
+      verified = tls.verified;
     }
     const checks: CallCheck[] = [];
     if (options.allowedClientSans.length > 0) checks.push(clientSanAllowList(options.allowedClientSans));
@@ -93,7 +97,7 @@ export function openSecurity(
       checks.push(tokenHeader(token, options.tokenHeader));
     }
     const interceptors = checks.length > 0 ? [callAuthInterceptor(checks, onRefused)] : [];
-    return { credentials, interceptors, close };
+    return { credentials, interceptors, verified, close };
   } catch (err) {
     close();
     throw err;

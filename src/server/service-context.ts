@@ -1,6 +1,6 @@
 import { status, type sendUnaryData } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
-import type { MetricEvents } from '../observe/metric-events.js';
+import { NO_METRICS, type MetricEvents } from '../observe/metric-events.js';
 import type { RepeatLog } from '../observe/repeat-log.js';
 import type { DecodePool } from './decode-pool.js';
 import type { IsoClock } from './clock.js';
@@ -16,8 +16,6 @@ export interface SinkCallPolicy {
   strictDecisionRecords: boolean;
   /** Sinks that cannot write, for health; undefined: not tracked. */
   health?: SinkHealth | undefined;
-  /** Rate-limited log for records lost on purpose (decision records in the default mode). */
-  repeatLog?: RepeatLog | undefined;
 }
 
 /** What the handle-service implementations share. */
@@ -25,7 +23,7 @@ export interface ServiceContext {
   handlers: HandlerTable;
   log: Logger;
   metrics: MetricEvents;
-  /** Per-call log lines (failures, denies), repeats summed per interval. */
+  /** Per-call log lines (failures, refusals, denies, lost decision records), repeats summed per interval. */
   notes: RepeatLog;
   /** The current time as records carry it (RFC 3339). */
   receivedAt: IsoClock;
@@ -48,8 +46,9 @@ export function answer<T>(
   callback: sendUnaryData<T>,
   work: () => Promise<T>,
 ): void {
-  const started = process.hrtime.bigint();
-  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  // Without metrics nobody reads the duration: no clock reads per call.
+  const started = ctx.metrics === NO_METRICS ? 0n : process.hrtime.bigint();
+  const seconds = () => (started === 0n ? 0 : Number(process.hrtime.bigint() - started) / 1e9);
   work().then(
     (result) => {
       ctx.metrics.callFinished(method, 'OK', seconds());

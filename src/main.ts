@@ -8,7 +8,7 @@ import { bind, createAdapterServer, shutdown } from './server/adapter-server.js'
 import type { AdapterMetrics } from './observe/metrics.js';
 import { NO_METRICS, type MetricEvents } from './observe/metric-events.js';
 import { CallRecorder } from './recording/calls.js';
-import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
+import { serveOps, type OpsServer } from './observe/ops-server.js';
 import { HandlerTable } from './server/handler-table.js';
 import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/security.js';
 import { isoClock } from './server/clock.js';
@@ -49,6 +49,10 @@ export interface AdapterOptions {
   metricsPort: number | undefined;
   /** Address the /metrics endpoint binds (default: the gRPC host). */
   metricsHost: string | undefined;
+  /** Port of the ops HTTP endpoint (/healthz, /readyz, and /metrics when on); undefined = none. */
+  opsPort: number | undefined;
+  /** Address the ops endpoint binds (default: the gRPC host). */
+  opsHost: string | undefined;
   /** Append every received call to this JSON-lines file (for `replay`); undefined = off. */
   record: string | undefined;
   /** TLS, mutual TLS, client SAN allow-list, token. */
@@ -75,6 +79,8 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   rotateKeep: 5,
   metricsPort: undefined,
   metricsHost: undefined,
+  opsPort: undefined,
+  opsHost: undefined,
   record: undefined,
   security: DEFAULT_SECURITY,
 };
@@ -89,6 +95,8 @@ export interface RunningAdapter {
   metrics: AdapterMetrics | undefined;
   /** Port of the /metrics endpoint when one was asked for. */
   metricsPort: number | undefined;
+  /** Port of the ops endpoint (/healthz, /readyz) when one was asked for. */
+  opsPort: number | undefined;
   /**
    * Health NOT_SERVING, wait the drain delay, stop accepting, let in-flight
    * calls finish (cancel after the grace), flush and close every sink.
@@ -172,9 +180,22 @@ export async function startAdapter(
     throw err;
   }
   const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
-  let metricsServer: MetricsServer | undefined;
+  const opsEndpoints = { ready: () => health.isServing(), metrics: prometheus?.registry };
+  const opsHost = options.opsHost ?? options.host;
+  const metricsHost = options.metricsHost ?? options.host;
+  const httpServers: OpsServer[] = [];
+  let opsServer: OpsServer | undefined;
+  let metricsServer: OpsServer | undefined;
+  if (options.opsPort !== undefined) {
+    opsServer = await serveOps(opsEndpoints, opsHost, options.opsPort);
+    httpServers.push(opsServer);
+    log.info({ port: opsServer.port }, 'serving /healthz and /readyz');
+  }
   if (prometheus && options.metricsPort !== undefined) {
-    metricsServer = await serveMetrics(prometheus.registry, options.metricsHost ?? options.host, options.metricsPort);
+    // One listener when --metrics-port names the ops port; else a second one.
+    const shared = options.metricsPort === options.opsPort && metricsHost === opsHost ? opsServer : undefined;
+    metricsServer = shared ?? (await serveOps(opsEndpoints, metricsHost, options.metricsPort));
+    if (!shared) httpServers.push(metricsServer);
     log.info({ port: metricsServer.port }, 'serving Prometheus metrics on /metrics');
   }
   health.serving(true);
@@ -194,11 +215,22 @@ export async function startAdapter(
       handlers.clear();
       await sinks.closeAll();
       await recorder?.close();
-      await metricsServer?.close();
+      // Last: /readyz keeps answering 503 until the process is done.
+      await Promise.all(httpServers.map((h) => h.close()));
     })());
   const reopenSinks = async (): Promise<void> => {
     await sinks.reopenAll();
     log.info('sinks reopened');
   };
-  return { address, port, log, health, metrics: prometheus, metricsPort: metricsServer?.port, stop, reopenSinks };
+  return {
+    address,
+    port,
+    log,
+    health,
+    metrics: prometheus,
+    metricsPort: metricsServer?.port,
+    opsPort: opsServer?.port,
+    stop,
+    reopenSinks,
+  };
 }

@@ -35,6 +35,8 @@ interface ServeArgs {
   'rotate-keep': number;
   'metrics-port': number | undefined;
   'metrics-host': string | undefined;
+  'ops-port': number | undefined;
+  'ops-host': string | undefined;
   record: string | undefined;
   'tls-cert': string | undefined;
   'tls-key': string | undefined;
@@ -99,6 +101,11 @@ export function serveOptions<T>(y: Argv<T>) {
       describe: 'serve Prometheus metrics on this port at /metrics (off when absent)',
     })
     .option('metrics-host', { type: 'string', describe: 'address for the metrics port (default: --host)' })
+    .option('ops-port', {
+      type: 'number',
+      describe: 'serve GET /healthz and /readyz (503 while draining) over HTTP on this port, and /metrics when on',
+    })
+    .option('ops-host', { type: 'string', describe: 'address for the ops port (default: --host)' })
     .option('record', {
       type: 'string',
       describe: 'append every received call (raw request, decoded view, answer) to this JSON-lines file',
@@ -183,6 +190,8 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     metricsPort:
       args['metrics-port'] === undefined ? undefined : wholeNumber('--metrics-port', args['metrics-port'], 0, 65535),
     metricsHost: args['metrics-host'],
+    opsPort: args['ops-port'] === undefined ? undefined : wholeNumber('--ops-port', args['ops-port'], 0, 65535),
+    opsHost: args['ops-host'],
     record: args.record === undefined ? undefined : path.resolve(args.record),
     security: {
       tls: tlsOptions(args),

@@ -11,11 +11,19 @@ export class AdapterHealth {
     Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])),
   );
 
+  private on = false;
+
   addToServer(server: Server): void {
     this.impl.addToServer(server);
   }
 
   serving(on: boolean): void {
+    this.on = on;
     for (const s of HEALTH_SERVICES) this.impl.setStatus(s, on ? 'SERVING' : 'NOT_SERVING');
+  }
+
+  /** What the health service says for every service: the ops /readyz reads this. */
+  isServing(): boolean {
+    return this.on;
   }
 }

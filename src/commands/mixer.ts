@@ -1,6 +1,8 @@
 // `mygrpcadapter mixer report|check`: a Mixer stand-in for local work; flags
 // follow mixc so commands from the Istio docs can be reused.
+import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { projectRoot } from '../manifests/project.js';
 import { ATTRIBUTE_FLAGS, type AttributeFlag } from '../mixer/attributes.js';
 
 interface MixerArgs {
@@ -51,7 +53,9 @@ function builder(y: Argv): Argv<MixerArgs> {
     .option('config', {
       type: 'string',
       array: true,
-      default: ['operatorconfig/'],
+      // The package's own folder (shipped in it), so the default works from any directory.
+      default: [path.join(projectRoot(), 'operatorconfig')],
+      defaultDescription: "this package's operatorconfig/",
       describe: 'operator config folders or files (handlers, instances, rules, adapter, attributemanifest)',
     })
     .option('address', { type: 'string', describe: "host:port to call instead of each handler's connection.address" })

@@ -1,6 +1,6 @@
 // Renders deploy/ with real kustomizes: the v2.0.3 built into kubectl 1.20
-// (what kubectl 1.14-1.20 embed; scripts/kubectl-1.20.sh unpacks it) and the
-// one in the kubectl on PATH (v5).
+// (what kubectl 1.14-1.20 embed; scripts/kubectl-1.20.sh unpacks it) and a
+// current one (v5: $KUBECTL, else the kubectl on PATH; scripts/kubectl-current.sh).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -34,7 +34,7 @@ export const KUBECTL_1_20 =
 
 export const KUSTOMIZERS: Kustomizer[] = [
   { label: 'kubectl 1.20 (kustomize v2.0.3)', kubectl: KUBECTL_1_20 },
-  { label: 'kubectl on PATH (current kustomize)', kubectl: 'kubectl' },
+  { label: 'current kubectl (kustomize v5)', kubectl: process.env.KUBECTL ?? 'kubectl' },
 ];
 
 export async function kustomize(dir: string, kustomizer: Kustomizer = KUSTOMIZERS[1]!): Promise<K8sObject[]> {

@@ -43,7 +43,7 @@ export async function startDnsServer(name: string, addresses: string[]): Promise
     socket.bind(0, '127.0.0.1', () => resolve());
   });
   return {
-    port: (socket.address()).port,
+    port: socket.address().port,
     questions,
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };

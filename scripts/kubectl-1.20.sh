@@ -4,7 +4,7 @@
 # private folder: the package conflicts with a kubectl installed elsewhere.
 # Prints the binary's path; does nothing when it is already there.
 #   KUBECTL_1_20=$(bash scripts/kubectl-1.20.sh)
-# test/helpers/kustomize.ts looks for it at the same default path.
+# test/helpers/kustomize.ts runs it when $KUBECTL_1_20 is unset; .ci/run sets that.
 set -euo pipefail
 DIR=${KUBECTL_1_20_DIR:-${TMPDIR:-/tmp}/mygrpcadapter-kubectl-1.20}
 BIN=$DIR/usr/bin/kubectl

@@ -1,9 +1,7 @@
 // Renders deploy/ with real kustomizes: the v2.0.3 built into kubectl 1.20
 // (what kubectl 1.14-1.20 embed; scripts/kubectl-1.20.sh unpacks it) and a
-// current one (v5: $KUBECTL, else the kubectl on PATH; scripts/kubectl-current.sh).
+// current one (v5; scripts/kubectl-current.sh).
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
@@ -24,28 +22,34 @@ export interface K8sObject {
 
 export interface Kustomizer {
   label: string;
-  kubectl: string;
+  /** Prints the kubectl binary's path; installs it first when missing. */
+  script: string;
 }
 
-/** Same default as scripts/kubectl-1.20.sh. */
-export const KUBECTL_1_20 =
-  process.env.KUBECTL_1_20 ??
-  path.join(process.env.TMPDIR ?? os.tmpdir(), 'mygrpcadapter-kubectl-1.20', 'usr', 'bin', 'kubectl');
-
 export const KUSTOMIZERS: Kustomizer[] = [
-  { label: 'kubectl 1.20 (kustomize v2.0.3)', kubectl: KUBECTL_1_20 },
-  { label: 'current kubectl (kustomize v5)', kubectl: process.env.KUBECTL ?? 'kubectl' },
+  { label: 'kubectl 1.20 (kustomize v2.0.3)', script: 'kubectl-1.20.sh' },
+  { label: 'current kubectl (kustomize v5)', script: 'kubectl-current.sh' },
 ];
 
-export async function kustomize(dir: string, kustomizer: Kustomizer = KUSTOMIZERS[1]!): Promise<K8sObject[]> {
-  if (kustomizer.kubectl === KUBECTL_1_20 && !existsSync(KUBECTL_1_20)) {
-    throw new Error(`${KUBECTL_1_20} is missing: run bash scripts/kubectl-1.20.sh (.ci/run does)`);
+const binaries = new Map<string, Promise<string>>();
+
+/** $KUBECTL_1_20 / $KUBECTL (.ci/run sets them), else what the script prints (it skips work when done). */
+function kubectlOf(k: Kustomizer): Promise<string> {
+  const fromEnv = k.script === 'kubectl-1.20.sh' ? process.env.KUBECTL_1_20 : process.env.KUBECTL;
+  if (fromEnv) return Promise.resolve(fromEnv);
+  let found = binaries.get(k.script);
+  if (!found) {
+    found = run('bash', [path.join(ROOT, 'scripts', k.script)], { timeout: 240_000 }).then(({ stdout }) =>
+      stdout.trim(),
+    );
+    binaries.set(k.script, found);
   }
-  const { stdout } = await run(kustomizer.kubectl, ['kustomize', dir], { timeout: 60_000 }).catch(
-    (err: NodeJS.ErrnoException) => {
-      throw err.code === 'ENOENT' ? new Error(`${kustomizer.kubectl} is not on PATH: it renders deploy/`) : err;
-    },
-  );
+  return found;
+}
+
+export async function kustomize(dir: string, kustomizer: Kustomizer = KUSTOMIZERS[1]!): Promise<K8sObject[]> {
+  const kubectl = await kubectlOf(kustomizer);
+  const { stdout } = await run(kubectl, ['kustomize', dir], { timeout: 60_000 });
   return parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject);
 }
 

@@ -7,8 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import yargs, { type Argv } from 'yargs';
-import { mixerCommand } from '../src/commands/mixer.js';
+import { defaultConfig } from '../src/commands/mixer.js';
 import { projectRoot } from '../src/manifests/project.js';
 import { ROOT } from './helpers/cli.js';
 
@@ -50,9 +49,7 @@ describe('npm pack', () => {
   it("the `mixer` command's default --config is the package's own operatorconfig/", async () => {
     // projectRoot() finds the package by buf.yaml + proto/, both packed.
     expect(projectRoot(path.join(ROOT, 'dist', 'src', 'commands'))).toBe(ROOT);
-    const builder = mixerCommand.builder as (y: Argv) => Argv<{ config: string[] }>;
-    const args = await builder(yargs(['report'])).parseAsync();
-    expect(args.config).toEqual([path.join(ROOT, 'operatorconfig')]);
+    expect(await defaultConfig()).toEqual([path.join(ROOT, 'operatorconfig')]);
     for (const f of await filesUnder('operatorconfig')) expect(packed).toContain(f);
   });
 

@@ -8,7 +8,7 @@ import { bind, createAdapterServer, shutdown } from './server/adapter-server.js'
 import type { AdapterMetrics } from './observe/metrics.js';
 import { NO_METRICS, type MetricEvents } from './observe/metric-events.js';
 import { CallRecorder } from './recording/calls.js';
-import { serveOps, type OpsServer } from './observe/ops-server.js';
+import { serveHttp } from './observe/ops-server.js';
 import { HandlerTable } from './server/handler-table.js';
 import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/security.js';
 import { isoClock } from './server/clock.js';
@@ -180,24 +180,17 @@ export async function startAdapter(
     throw err;
   }
   const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
-  const opsEndpoints = { ready: () => health.isServing(), metrics: prometheus?.registry };
-  const opsHost = options.opsHost ?? options.host;
-  const metricsHost = options.metricsHost ?? options.host;
-  const httpServers: OpsServer[] = [];
-  let opsServer: OpsServer | undefined;
-  let metricsServer: OpsServer | undefined;
-  if (options.opsPort !== undefined) {
-    opsServer = await serveOps(opsEndpoints, opsHost, options.opsPort);
-    httpServers.push(opsServer);
-    log.info({ port: opsServer.port }, 'serving /healthz and /readyz');
-  }
-  if (prometheus && options.metricsPort !== undefined) {
-    // One listener when --metrics-port names the ops port; else a second one.
-    const shared = options.metricsPort === options.opsPort && metricsHost === opsHost ? opsServer : undefined;
-    metricsServer = shared ?? (await serveOps(opsEndpoints, metricsHost, options.metricsPort));
-    if (!shared) httpServers.push(metricsServer);
-    log.info({ port: metricsServer.port }, 'serving Prometheus metrics on /metrics');
-  }
+  const http = await serveHttp(
+    { ready: () => health.isServing(), metrics: prometheus?.registry },
+    {
+      ops: options.opsPort === undefined ? undefined : { host: options.opsHost ?? options.host, port: options.opsPort },
+      metrics:
+        prometheus && options.metricsPort !== undefined
+          ? { host: options.metricsHost ?? options.host, port: options.metricsPort }
+          : undefined,
+    },
+    log,
+  );
   health.serving(true);
 
   let stopping: Promise<void> | undefined;
@@ -216,7 +209,7 @@ export async function startAdapter(
       await sinks.closeAll();
       await recorder?.close();
       // Last: /readyz keeps answering 503 until the process is done.
-      await Promise.all(httpServers.map((h) => h.close()));
+      await http.close();
     })());
   const reopenSinks = async (): Promise<void> => {
     await sinks.reopenAll();
@@ -228,8 +221,8 @@ export async function startAdapter(
     log,
     health,
     metrics: prometheus,
-    metricsPort: metricsServer?.port,
-    opsPort: opsServer?.port,
+    metricsPort: http.metricsPort,
+    opsPort: http.opsPort,
     stop,
     reopenSinks,
   };

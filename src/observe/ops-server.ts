@@ -3,6 +3,7 @@
 // nothing per call and work whether or not gRPC uses TLS.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
 import type { Registry } from 'prom-client';
 
 export interface OpsEndpoints {
@@ -71,5 +72,54 @@ export async function serveOps(endpoints: OpsEndpoints, host: string, port: numb
         server.close(() => resolve());
         server.closeIdleConnections();
       }),
+  };
+}
+
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+export interface HttpListeners {
+  opsPort: number | undefined;
+  metricsPort: number | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * The ops listener (--ops-port) and the metrics one (--metrics-port): one
+ * listener when both name the same host and port, else two that serve the
+ * same paths.
+ */
+export async function serveHttp(
+  endpoints: OpsEndpoints,
+  listen: { ops: Listen | undefined; metrics: Listen | undefined },
+  log: Logger,
+): Promise<HttpListeners> {
+  const servers: OpsServer[] = [];
+  let ops: OpsServer | undefined;
+  let metrics: OpsServer | undefined;
+  try {
+    if (listen.ops) {
+      ops = await serveOps(endpoints, listen.ops.host, listen.ops.port);
+      servers.push(ops);
+      log.info({ port: ops.port }, 'serving /healthz and /readyz');
+    }
+    if (listen.metrics) {
+      const same = listen.ops?.host === listen.metrics.host && listen.ops.port === listen.metrics.port;
+      metrics = same ? ops : await serveOps(endpoints, listen.metrics.host, listen.metrics.port);
+      if (!same && metrics) servers.push(metrics);
+      log.info({ port: metrics?.port }, 'serving Prometheus metrics on /metrics');
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.close()));
+    throw err;
+  }
+  return {
+    opsPort: ops?.port,
+    metricsPort: metrics?.port,
+    close: async () => {
+      await Promise.all(servers.map((s) => s.close()));
+    },
   };
 }

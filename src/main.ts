@@ -14,6 +14,9 @@ import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/s
 import { isoClock } from './server/clock.js';
 import { DecodePool } from './server/decode-pool.js';
 import { AdapterHealth } from './server/health.js';
+import { DEFAULT_SINK_WRITE_TIMEOUT_MS } from './server/sink-call.js';
+import { SinkHealth } from './server/sink-health.js';
+import { createRepeatLog } from './observe/repeat-log.js';
 import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
 
@@ -40,6 +43,10 @@ export interface AdapterOptions {
   sinkBufferBytes: number;
   /** How long a call waits for room in a full sink buffer before RESOURCE_EXHAUSTED. */
   sinkWaitMs: number;
+  /** How long a call waits for its sink to take its records (open, room, write) before DEADLINE_EXCEEDED. */
+  sinkWriteTimeoutMs: number;
+  /** Fail a check whose decision record cannot be written, instead of answering it and counting the loss. */
+  strictDecisionRecords: boolean;
   fsync: FsyncPolicy;
   fsyncIntervalMs: number;
   /** Rotate file sinks past this size; 0 = never. */
@@ -72,7 +79,9 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   drainDelayMs: 0,
   shutdownGraceMs: 10_000,
   sinkBufferBytes: 64 * 1024 * 1024,
-  sinkWaitMs: 5_000,
+  sinkWaitMs: 2_000,
+  sinkWriteTimeoutMs: DEFAULT_SINK_WRITE_TIMEOUT_MS,
+  strictDecisionRecords: false,
   fsync: 'never',
   fsyncIntervalMs: 1_000,
   rotateBytes: 0,
@@ -162,10 +171,24 @@ export async function startAdapter(
     },
   );
   const health = new AdapterHealth();
+  const sinkHealth = new SinkHealth(health, options.strictDecisionRecords);
+  const repeatLog = createRepeatLog(log);
   const decodePool = options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log) : undefined;
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   const server = createAdapterServer(
-    { handlers, log, metrics, receivedAt: isoClock(), decodePool },
+    {
+      handlers,
+      log,
+      metrics,
+      receivedAt: isoClock(),
+      decodePool,
+      sinkCalls: {
+        writeTimeoutMs: options.sinkWriteTimeoutMs,
+        strictDecisionRecords: options.strictDecisionRecords,
+        health: sinkHealth,
+        repeatLog,
+      },
+    },
     { maxReceiveMessageBytes: options.maxMessageBytes, maxConnectionAgeMs: options.maxConnectionAgeMs },
     health,
     { recorder, interceptors: security.interceptors },
@@ -175,6 +198,8 @@ export async function startAdapter(
     port = await bind(server, options.host, options.port, security.credentials);
   } catch (err) {
     security.close();
+    sinkHealth.close();
+    repeatLog.close();
     await decodePool?.close();
     await recorder?.close(); // nothing was recorded; do not leave the file open
     throw err;
@@ -207,6 +232,8 @@ export async function startAdapter(
       await decodePool?.close();
       handlers.clear();
       await sinks.closeAll();
+      sinkHealth.close();
+      repeatLog.close();
       await recorder?.close();
       // Last: /readyz keeps answering 503 until the process is done.
       await http.close();

@@ -85,6 +85,40 @@ describe('BatchingWriter', () => {
     expect(groups).toEqual([64]);
   });
 
+  it('drops a chunk whose caller gave up before a write took it, and writes the rest', async () => {
+    const groups: string[][] = [];
+    let finish: (() => void) | undefined;
+    const w = new BatchingWriter(async (chunks) => {
+      groups.push(chunks.map(String));
+      if (groups.length === 1) await new Promise<void>((r) => (finish = r));
+    });
+    const first = w.write(Buffer.from('a'));
+    await groupStarted();
+    const gaveUp = new AbortController();
+    const dropped = w.write(Buffer.from('b'), gaveUp.signal);
+    const kept = w.write(Buffer.from('c'));
+    gaveUp.abort(new Error('deadline passed'));
+    finish!();
+    await expect(dropped).rejects.toThrow('deadline passed');
+    await Promise.all([first, kept]);
+    expect(groups).toEqual([['a'], ['c']]);
+    expect(w.bufferedBytes).toBe(0);
+  });
+
+  it('lets a caller waiting for room give up without counting a refusal', async () => {
+    let finish: (() => void) | undefined;
+    const w = new BatchingWriter(() => new Promise<void>((r) => (finish = r)), { maxBytes: 1, maxWaitMs: 50 });
+    const first = w.write(Buffer.from('a'));
+    await groupStarted();
+    const gaveUp = new AbortController();
+    const waiting = w.write(Buffer.from('b'), gaveUp.signal);
+    gaveUp.abort(new Error('deadline passed'));
+    await expect(waiting).rejects.toThrow('deadline passed');
+    expect(w.counters.refusedChunks).toBe(0);
+    finish!();
+    await first;
+  });
+
   it('rejects every chunk of a failed group and goes on with the next', async () => {
     let calls = 0;
     const w = new BatchingWriter(() => (++calls === 1 ? Promise.reject(new Error('disk full')) : Promise.resolve()));

@@ -29,6 +29,8 @@ interface ServeArgs {
   'shutdown-timeout': number;
   'sink-buffer-bytes': number;
   'sink-wait': number;
+  'sink-write-timeout': number;
+  'strict-decision-records': boolean;
   fsync: FsyncPolicy;
   'fsync-interval': number;
   'rotate-bytes': number;
@@ -89,6 +91,18 @@ export function serveOptions<T>(y: Argv<T>) {
       'sink-wait',
       ms('ms a call waits for room in a full sink buffer, then RESOURCE_EXHAUSTED', DEFAULT_OPTIONS.sinkWaitMs),
     )
+    .option(
+      'sink-write-timeout',
+      ms(
+        'ms a call waits for its sink to take its records (open, room, write), then DEADLINE_EXCEEDED',
+        DEFAULT_OPTIONS.sinkWriteTimeoutMs,
+      ),
+    )
+    .option('strict-decision-records', {
+      type: 'boolean',
+      default: DEFAULT_OPTIONS.strictDecisionRecords,
+      describe: 'fail a check whose decision record cannot be written (default: answer it, count and log the loss)',
+    })
     .option('fsync', { choices: FSYNC, default: DEFAULT_OPTIONS.fsync, describe: 'when file sinks flush to disk' })
     .option('fsync-interval', ms('ms between flushes with --fsync interval', DEFAULT_OPTIONS.fsyncIntervalMs))
     .option(
@@ -183,6 +197,8 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     shutdownGraceMs: wholeNumber('--shutdown-grace', args['shutdown-grace']),
     sinkBufferBytes: wholeNumber('--sink-buffer-bytes', args['sink-buffer-bytes'], 1),
     sinkWaitMs: wholeNumber('--sink-wait', args['sink-wait']),
+    sinkWriteTimeoutMs: wholeNumber('--sink-write-timeout', args['sink-write-timeout'], 1),
+    strictDecisionRecords: args['strict-decision-records'],
     fsync: args.fsync,
     fsyncIntervalMs: wholeNumber('--fsync-interval', args['fsync-interval'], 1),
     rotateBytes: wholeNumber('--rotate-bytes', args['rotate-bytes']),
@@ -213,7 +229,7 @@ export async function adapterOptionsFromArgv(argv: string[]): Promise<AdapterOpt
  * SIGTERM/SIGINT: orderly stop, exit 0. Past the deadline: a log line, then
  * SIGKILL to itself (status 137), because process.exit() waits for libuv's
  * worker threads and a file operation stuck in the kernel (a hung NFS mount, a
- * FIFO with no reader) would keep the process alive forever.
+ * pipe nobody reads) would keep the process alive forever.
  * SIGHUP: reopen file sinks.
  */
 function handleSignals(adapter: RunningAdapter, deadlineMs: number): void {

@@ -12,6 +12,10 @@ export interface MetricEvents {
   tlsReloaded(outcome: 'ok' | 'error'): void;
   /** Writer events that feed the sink metrics of the sink opened for `spec`. */
   sinkEvents(spec: SinkSpec): WriterEvents;
+  /** A call gave up on its sink after --sink-write-timeout. */
+  sinkWriteTimedOut(spec: SinkSpec): void;
+  /** A check was answered although its decision record could not be written (`code`: what the write failed with). */
+  decisionRecordLost(code: string): void;
 }
 
 const NO_WRITER_EVENTS: WriterEvents = {};
@@ -23,4 +27,6 @@ export const NO_METRICS: MetricEvents = {
   handlerEvicted: () => undefined,
   tlsReloaded: () => undefined,
   sinkEvents: () => NO_WRITER_EVENTS,
+  sinkWriteTimedOut: () => undefined,
+  decisionRecordLost: () => undefined,
 };

@@ -74,6 +74,18 @@ export class AdapterMetrics implements MetricEvents {
     labelNames: ['sink', 'destination'],
     registers: [this.registry],
   });
+  private readonly sinkTimeouts = new Counter({
+    name: `${PREFIX}sink_write_timeouts_total`,
+    help: 'Calls that gave up on their sink after --sink-write-timeout (answered DEADLINE_EXCEEDED).',
+    labelNames: ['sink', 'destination'],
+    registers: [this.registry],
+  });
+  private readonly decisionRecordsLost = new Counter({
+    name: `${PREFIX}decision_records_lost_total`,
+    help: 'Checks answered on their decision although the decision record could not be written, by the status the write failed with.',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
   private readonly evictions = new Counter({
     name: `${PREFIX}handler_cache_evictions_total`,
     help: 'Handler configurations evicted from the bounded cache.',
@@ -146,6 +158,14 @@ export class AdapterMetrics implements MetricEvents {
 
   tlsReloaded(outcome: 'ok' | 'error'): void {
     this.tlsReloads.inc({ outcome });
+  }
+
+  sinkWriteTimedOut(spec: SinkSpec): void {
+    this.sinkTimeouts.inc({ sink: spec.type, destination: destination(spec) });
+  }
+
+  decisionRecordLost(code: string): void {
+    this.decisionRecordsLost.inc({ code });
   }
 
   sinkEvents(spec: SinkSpec): WriterEvents {

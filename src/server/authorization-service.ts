@@ -7,6 +7,7 @@ import { InvalidInputError } from '../decode/errors.js';
 import { decodeAuthorizationRequest } from '../decode/request.js';
 import { authorize } from '../policy/authorize.js';
 import { encodedCheckResult } from './check-results.js';
+import { keepDecisionRecord } from './decision-record.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
 
@@ -24,7 +25,7 @@ export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer
         receivedAt: ctx.receivedAt(),
         config: handler.config.view,
       });
-      await ctx.handlers.withSink(handler, (sink) => sink.write([record]));
+      await keepDecisionRecord(ctx, handler, record);
       ctx.log.debug(
         { dedupId: req.dedup_id, instance: input.instance, decision: decision.code },
         'HandleAuthorization done',

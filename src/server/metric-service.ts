@@ -8,6 +8,7 @@ import { decodeMetricRequest } from '../decode/request.js';
 import { scanMetricEnvelope, type MetricEnvelope } from '../protocol/metric-request.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
+import { writeToSink } from './sink-call.js';
 
 /** ReportResult has no fields: its encoding is empty. */
 const REPORT_RESULT = Buffer.alloc(0);
@@ -16,12 +17,18 @@ const REPORT_RESULT = Buffer.alloc(0);
 export const OFFLOAD_MIN_BYTES = 4096;
 
 async function inline(ctx: ServiceContext, bytes: Buffer): Promise<void> {
+  const records = inlineRecords(ctx, bytes);
+  if (records) await writeToSink(ctx, records.handler, (sink, signal) => sink.write(records.list, signal));
+}
+
+/** The records of a request decoded on this thread; undefined when it carries none. */
+function inlineRecords(ctx: ServiceContext, bytes: Buffer) {
   const req = decodeMetricRequest(bytes);
   const handler = ctx.handlers.resolve(req.adapter_config);
   const callCtx = { dedupId: req.dedup_id, receivedAt: ctx.receivedAt(), config: handler.config.view };
   const records = req.instances.map((instance, i) => metricRecord(instance, i, callCtx));
   ctx.metrics.instances('metric', handler.id, records.length);
-  if (records.length > 0) await ctx.handlers.withSink(handler, (sink) => sink.write(records));
+  return records.length > 0 ? { handler, list: records } : undefined;
 }
 
 async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnvelope): Promise<void> {
@@ -29,8 +36,12 @@ async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnv
   const handler = ctx.handlers.resolve(envelope.adapterConfig);
   if (envelope.instanceCount === 0) return;
   const receivedAt = ctx.receivedAt();
-  await ctx.handlers.withSink(handler, async (sink) => {
-    if (!sink.acceptsEncoded) return inline(ctx, bytes);
+  await writeToSink(ctx, handler, async (sink, signal) => {
+    if (!sink.acceptsEncoded) {
+      const records = inlineRecords(ctx, bytes);
+      if (records) await sink.write(records.list, signal);
+      return;
+    }
     const { encoded, instances } = await pool.encodeMetric(
       bytes,
       handler.sinkSpec.format,
@@ -38,7 +49,8 @@ async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnv
       receivedAt,
     );
     ctx.metrics.instances('metric', handler.id, instances);
-    await sink.writeEncoded(encoded);
+    signal.throwIfAborted(); // the deadline passed while the worker encoded
+    await sink.writeEncoded(encoded, signal);
   });
 }
 

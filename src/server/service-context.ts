@@ -4,7 +4,21 @@ import type { MetricEvents } from '../observe/metric-events.js';
 import type { DecodePool } from './decode-pool.js';
 import type { IsoClock } from './clock.js';
 import type { HandlerTable } from './handler-table.js';
+import type { RepeatLog } from '../observe/repeat-log.js';
+import type { SinkHealth } from './sink-health.js';
 import { toCallError } from './status.js';
+
+/** How calls wait for sinks and what happens when a decision record cannot be kept. */
+export interface SinkCallPolicy {
+  /** Longest a call waits for its sink to take its records (--sink-write-timeout). */
+  writeTimeoutMs: number;
+  /** Fail a check whose decision record cannot be written (--strict-decision-records). */
+  strictDecisionRecords: boolean;
+  /** Sinks that cannot write, for health; undefined: not tracked. */
+  health?: SinkHealth | undefined;
+  /** Rate-limited log for records lost on purpose (decision records in the default mode). */
+  repeatLog?: RepeatLog | undefined;
+}
 
 /** What the handle-service implementations share. */
 export interface ServiceContext {
@@ -15,6 +29,8 @@ export interface ServiceContext {
   receivedAt: IsoClock;
   /** Worker threads for large metric batches; undefined: everything on the main thread. */
   decodePool?: DecodePool | undefined;
+  /** Write deadline, decision-record policy and sink health. */
+  sinkCalls: SinkCallPolicy;
 }
 
 /**

@@ -3,7 +3,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { InvalidInputError } from '../decode/errors.js';
 import { BufferFullError } from '../sinks/batching-writer.js';
-import { SinkError } from '../sinks/sink.js';
+import { DESTINATION_TAKEN, NOT_REGULAR_FILE, SinkError, WRITE_DEADLINE } from '../sinks/sink.js';
 
 // Conditions of the destination that may clear up on their own.
 const TRANSIENT = new Set([
@@ -19,12 +19,21 @@ const TRANSIENT = new Set([
   'ECLOSED',
 ]);
 
+// The destination is there but unusable as configured: fixing it takes an operator.
+const PRECONDITION = new Set([NOT_REGULAR_FILE, DESTINATION_TAKEN]);
+
 export type CallError = Partial<ServiceError> & { code: status; details: string };
 
 export function toCallError(err: unknown): CallError {
   if (err instanceof InvalidInputError) return { code: status.INVALID_ARGUMENT, details: err.message };
   if (err instanceof BufferFullError)
     return { code: status.RESOURCE_EXHAUSTED, details: `records not written: ${err.message}` };
+  if (err instanceof SinkError && err.code === WRITE_DEADLINE) {
+    return { code: status.DEADLINE_EXCEEDED, details: err.message };
+  }
+  if (err instanceof SinkError && err.code !== undefined && PRECONDITION.has(err.code)) {
+    return { code: status.FAILED_PRECONDITION, details: `records not written: ${err.message}` };
+  }
   if (err instanceof SinkError) {
     const code = err.code !== undefined && TRANSIENT.has(err.code) ? status.UNAVAILABLE : status.INTERNAL;
     return { code, details: `records not written: ${err.message}` };

@@ -5,7 +5,9 @@
 // go out together in the next write. Every caller still learns whether its
 // own bytes reached the OS. Queued plus in-flight bytes are capped; a chunk that
 // does not fit waits for room, and after `maxWaitMs` it is refused with
-// BufferFullError (never dropped silently).
+// BufferFullError (never dropped silently). A chunk whose caller gave up (its
+// signal aborted) is dropped, not written, if no write has taken it yet; the
+// signal is read, not listened to (listeners on an AbortSignal cost ~10 µs).
 
 export class BufferFullError extends Error {
   override name = 'BufferFullError';
@@ -13,13 +15,17 @@ export class BufferFullError extends Error {
 
 interface Pending {
   chunk: Buffer;
+  signal: AbortSignal | undefined;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 interface Waiter {
   bytes: number;
+  signal: AbortSignal | undefined;
   admit: () => void;
+  /** The caller gave up: reject with its reason, without counting a refusal. */
+  drop: () => void;
 }
 
 export type WriteChunks = (chunks: Buffer[]) => Promise<void>;
@@ -73,10 +79,11 @@ export class BatchingWriter {
     return this.buffered;
   }
 
-  async write(chunk: Buffer): Promise<void> {
-    await this.admit(chunk.length);
+  async write(chunk: Buffer, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    await this.admit(chunk.length, signal);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ chunk, resolve, reject });
+      this.queue.push({ chunk, signal, resolve, reject });
       this.inFlight ??= nextCheckPhase().then(() => this.drain());
     });
   }
@@ -86,7 +93,7 @@ export class BatchingWriter {
     while (this.inFlight) await this.inFlight;
   }
 
-  private admit(bytes: number): Promise<void> {
+  private admit(bytes: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.waiters.length === 0 && this.fits(bytes)) {
       this.buffered += bytes;
       return Promise.resolve();
@@ -94,14 +101,24 @@ export class BatchingWriter {
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         bytes,
+        signal,
         admit: () => {
           clearTimeout(timer);
           this.buffered += bytes;
           resolve();
         },
+        drop: () => {
+          clearTimeout(timer);
+          reject(signal!.reason as Error);
+        },
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
+        if (signal?.aborted) {
+          waiter.drop();
+          this.wakeWaiters();
+          return;
+        }
         this.counters.refusedChunks++;
         this.events.refused?.();
         reject(
@@ -119,8 +136,13 @@ export class BatchingWriter {
     return this.buffered === 0 || this.buffered + bytes <= this.limits.maxBytes;
   }
 
-  /** Admits waiting chunks in arrival order while they fit. */
+  /** Admits waiting chunks in arrival order while they fit; those whose caller gave up go first. */
   private wakeWaiters(): void {
+    if (this.waiters.some((w) => w.signal?.aborted)) {
+      const [gone, left] = partition(this.waiters, (w) => w.signal?.aborted === true);
+      this.waiters = left;
+      for (const w of gone) w.drop();
+    }
     while (this.waiters.length > 0 && this.fits(this.waiters[0]!.bytes)) {
       this.waiters.shift()!.admit();
     }
@@ -128,8 +150,17 @@ export class BatchingWriter {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const group = this.queue;
+      let group = this.queue;
       this.queue = [];
+      if (group.some((p) => p.signal?.aborted)) {
+        const [gone, live] = partition(group, (p) => p.signal?.aborted === true);
+        for (const p of gone) {
+          this.buffered -= p.chunk.length;
+          p.reject(p.signal!.reason);
+        }
+        group = live;
+        if (group.length === 0) continue;
+      }
       const chunks = group.map((p) => p.chunk);
       const bytes = chunks.reduce((n, c) => n + c.length, 0);
       const started = process.hrtime.bigint();
@@ -150,4 +181,11 @@ export class BatchingWriter {
     }
     this.inFlight = undefined;
   }
+}
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
 }

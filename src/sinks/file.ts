@@ -1,10 +1,11 @@
 // Appends formatted records to a file opened once (O_APPEND, never
 // truncated). Optional: fsync policy, size-based rotation, reopen on SIGHUP.
-import { open, rename, type FileHandle } from 'node:fs/promises';
+import { constants as fsConstants, type Stats } from 'node:fs';
+import { lstat, open, rename, type FileHandle } from 'node:fs/promises';
 import type { Formatter } from '../format/index.js';
 import type { AdapterRecord } from '../record/types.js';
 import { UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
-import { SinkError } from './sink.js';
+import { NOT_REGULAR_FILE, SinkError } from './sink.js';
 import { WriterSink } from './writer-sink.js';
 
 /**
@@ -34,10 +35,27 @@ export const DEFAULT_FILE_SINK_OPTIONS: FileSinkOptions = {
   rotateKeep: 5,
 };
 
+/** A write that failed after `written` of its bytes reached the file. */
+class PartialWriteError extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly written: number,
+  ) {
+    super((failure as Error | undefined)?.message ?? String(failure));
+  }
+}
+
 async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {
   let rest = chunks;
+  let written = 0;
   while (rest.length > 0) {
-    const { bytesWritten } = await handle.writev(rest);
+    let bytesWritten: number;
+    try {
+      ({ bytesWritten } = await handle.writev(rest));
+    } catch (err) {
+      throw new PartialWriteError(err, written);
+    }
+    written += bytesWritten;
     // A short write leaves a tail: drop what went out and retry the rest.
     let skip = bytesWritten;
     const next: Buffer[] = [];
@@ -53,14 +71,61 @@ async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {
   }
 }
 
-async function openForAppend(filePath: string): Promise<{ handle: FileHandle; size: number }> {
-  const handle = await open(filePath, 'a', 0o644);
+// O_NONBLOCK: opening a FIFO without a reader fails at once (ENXIO) instead of
+// parking one of libuv's four threads in open() for good; on a regular file
+// the flag changes nothing. O_NOFOLLOW: path-guard already resolved every
+// link, so a link here was swapped in since.
+const APPEND_FLAGS =
+  fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW;
+
+/** What a file that is not a regular one is, for the refusal message. */
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isDirectory()) return 'a folder';
+  return 'not a regular file';
+}
+
+interface OpenFile {
+  handle: FileHandle;
+  size: number;
+  /** Identity of the file opened, "dev:ino". */
+  identity: string;
+}
+
+const identityOf = (st: Stats): string => `${st.dev}:${st.ino}`;
+
+/**
+ * Opens `filePath` for appending, creating it. Only a regular file is kept:
+ * writes to a FIFO, socket or device can block for ever or go nowhere. The
+ * type is judged on the opened descriptor, so nothing can be swapped in
+ * between the check and the writes.
+ */
+async function openForAppend(filePath: string): Promise<OpenFile> {
+  let handle: FileHandle;
   try {
-    return { handle, size: (await handle.stat()).size };
+    handle = await open(filePath, APPEND_FLAGS, 0o644);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // ENXIO: a FIFO nobody reads, or a socket. ELOOP: the last component is a link.
+    if (code === 'ENXIO') throw notRegular(filePath, await lstat(filePath).then(kindOf, () => 'not a regular file'));
+    if (code === 'ELOOP') throw notRegular(filePath, 'a symbolic link');
+    throw err;
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw notRegular(filePath, kindOf(st));
+    return { handle, size: st.size, identity: identityOf(st) };
   } catch (err) {
     await handle.close();
     throw err;
   }
+}
+
+function notRegular(filePath: string, kind: string): SinkError {
+  return new SinkError(`${filePath} is ${kind}; a file sink writes only regular files`, NOT_REGULAR_FILE);
 }
 
 export class FileSink extends WriterSink {
@@ -68,10 +133,15 @@ export class FileSink extends WriterSink {
   /** Serialises group writes, rotation and reopen on the one file handle. */
   private chain: Promise<unknown> = Promise.resolve();
   private readonly syncTimer: NodeJS.Timeout | undefined;
+  /** Where a failed group's bytes begin when cutting them off failed too: the next group cuts first. */
+  private tornAt: number | undefined;
 
   private constructor(
-    private handle: FileHandle,
+    /** undefined once the file was found deleted and could not be created again; the next group retries. */
+    private handle: FileHandle | undefined,
     private size: number,
+    /** "dev:ino" of the file `handle` writes. */
+    private identity: string,
     private readonly filePath: string,
     private readonly format: Formatter,
     private readonly options: FileSinkOptions,
@@ -95,8 +165,8 @@ export class FileSink extends WriterSink {
     options: FileSinkOptions = DEFAULT_FILE_SINK_OPTIONS,
   ): Promise<FileSink> {
     try {
-      const { handle, size } = await openForAppend(filePath);
-      return new FileSink(handle, size, filePath, format, options);
+      const { handle, size, identity } = await openForAppend(filePath);
+      return new FileSink(handle, size, identity, filePath, format, options);
     } catch (err) {
       throw SinkError.from(`cannot open ${filePath} for appending`, err);
     }
@@ -114,30 +184,104 @@ export class FileSink extends WriterSink {
     return next;
   }
 
+  /**
+   * Appends one group; resolves only when all of it is in a file that the
+   * path still names. On failure none of it stays: a partial write is cut
+   * off, so the next record starts on a line of its own.
+   */
   private async writeGroup(chunks: Buffer[]): Promise<void> {
     const bytes = chunks.reduce((n, c) => n + c.length, 0);
-    if (this.options.rotateBytes > 0 && this.size > 0 && this.size + bytes > this.options.rotateBytes) {
-      await this.rotate();
+    let handle = await this.currentHandle();
+    if (this.tornAt !== undefined) {
+      await handle.truncate(this.tornAt);
+      this.size = this.tornAt;
+      this.tornAt = undefined;
     }
-    await writeAll(this.handle, chunks);
-    this.size += bytes;
-    if (this.options.fsync === 'batch') await this.handle.datasync();
-    else this.dirty = true;
+    if (this.options.rotateBytes > 0 && this.size > 0 && this.size + bytes > this.options.rotateBytes) {
+      handle = await this.rotate(handle);
+    }
+    await this.appendGroup(handle, chunks, bytes);
+    const written = await handle.stat();
+    if (written.nlink === 0) {
+      // Deleted from outside: what went into this file, nobody can find.
+      // Write the group again into a new file at the path (or fail).
+      // The old handle stays open until the new file is: a freed inode number
+      // could otherwise come back for the new file and look like the old one.
+      this.handle = undefined;
+      try {
+        const fresh = await this.currentHandle();
+        // A file system that reports no links for a file the path still names
+        // would otherwise get every group twice.
+        if (this.identity !== identityOf(written)) await this.appendGroup(fresh, chunks, bytes);
+      } finally {
+        await handle.close().catch(() => undefined);
+      }
+    }
   }
 
-  private async rotate(): Promise<void> {
-    await this.handle.close();
+  private async appendGroup(handle: FileHandle, chunks: Buffer[], bytes: number): Promise<void> {
+    try {
+      await writeAll(handle, chunks);
+    } catch (err) {
+      if (!(err instanceof PartialWriteError)) throw err;
+      if (err.written > 0) await this.cutOff(handle, err.written);
+      throw err.failure;
+    }
+    this.size += bytes;
+    if (this.options.fsync === 'batch') {
+      try {
+        await handle.datasync();
+      } catch (err) {
+        await this.cutOff(handle, bytes);
+        throw err;
+      }
+    } else {
+      this.dirty = true;
+    }
+  }
+
+  /** Removes the last `written` bytes (a failed group's) from the end of the file. */
+  private async cutOff(handle: FileHandle, written: number): Promise<void> {
+    let end: number | undefined;
+    try {
+      end = (await handle.stat()).size - written;
+      await handle.truncate(end);
+      this.size = end;
+    } catch {
+      // Truncating frees space, so it rarely fails; if it does, the next group
+      // cuts before it writes (and fails if it still cannot).
+      this.tornAt = end ?? Math.max(0, this.size - written);
+    }
+  }
+
+  /** The open handle, or a new file at the path when the last one was found deleted. */
+  private async currentHandle(): Promise<FileHandle> {
+    if (this.handle) return this.handle;
+    const { handle, size, identity } = await openForAppend(this.filePath);
+    this.handle = handle;
+    this.size = size;
+    this.identity = identity;
+    this.tornAt = undefined;
+    return handle;
+  }
+
+  /** Moves the file to path.1 and opens a new one; the old handle is closed only once the new one is open. */
+  private async rotate(old: FileHandle): Promise<FileHandle> {
     for (let i = this.options.rotateKeep - 1; i >= 1; i--) {
       await rename(`${this.filePath}.${i}`, `${this.filePath}.${i + 1}`).catch(ignoreMissing);
     }
-    await rename(this.filePath, `${this.filePath}.1`);
+    // Missing: deleted from outside; there is nothing to keep, only a new file to open.
+    await rename(this.filePath, `${this.filePath}.1`).catch(ignoreMissing);
     const reopened = await openForAppend(this.filePath);
     this.handle = reopened.handle;
     this.size = reopened.size;
+    this.identity = reopened.identity;
+    await old.close().catch(() => undefined);
+    return reopened.handle;
   }
 
   private async syncIfDirty(): Promise<void> {
-    if (!this.dirty || this.isClosed) return;
+    if (!this.dirty || this.isClosed || !this.handle) return;
     this.dirty = false;
     await this.handle.datasync().catch(() => (this.dirty = true));
   }
@@ -146,19 +290,23 @@ export class FileSink extends WriterSink {
   override reopen(): Promise<void> {
     if (this.isClosed) return Promise.resolve();
     return this.serial(async () => {
-      const { handle, size } = await openForAppend(this.filePath);
+      const { handle, size, identity } = await openForAppend(this.filePath);
       const old = this.handle;
       this.handle = handle;
       this.size = size;
-      await old.close();
+      this.identity = identity;
+      this.tornAt = undefined;
+      await old?.close();
     });
   }
 
   protected closeDestination(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
     return this.serial(async () => {
-      if (this.options.fsync !== 'never') await this.handle.datasync().catch(() => undefined);
-      await this.handle.close();
+      const handle = this.handle;
+      if (!handle) return;
+      if (this.options.fsync !== 'never') await handle.datasync().catch(() => undefined);
+      await handle.close();
     });
   }
 }

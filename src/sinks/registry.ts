@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import { formatters } from '../format/index.js';
 import { UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
 import { DEFAULT_FILE_SINK_OPTIONS, FileSink, type FileSinkOptions } from './file.js';
-import type { Sink, SinkSpec } from './sink.js';
+import { DESTINATION_TAKEN, SinkError, type Sink, type SinkSpec } from './sink.js';
 import { StreamSink } from './stdout.js';
 
 export interface SinkEnvironment {
@@ -49,8 +49,14 @@ interface PoolEntry {
  */
 const specKeys = new WeakMap<SinkSpec, string>();
 
+function destinationKey(spec: SinkSpec): string {
+  return `${spec.type}\u0000${spec.path}`;
+}
+
 export class SinkPool {
   private readonly entries = new Map<string, PoolEntry>();
+  /** Sinks still closing, by destination: the next sink there opens after. */
+  private readonly closing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly env: SinkEnvironment,
@@ -83,7 +89,20 @@ export class SinkPool {
     if (!entry) {
       const factory = this.factories[spec.type];
       if (!factory) return Promise.reject(new Error(`no sink type "${spec.type}"`));
-      const created: PoolEntry = { refs: 0, spec, sink: factory(spec, this.env) };
+      const taken = this.writerOf(spec);
+      if (taken) {
+        return Promise.reject(
+          new SinkError(
+            `${spec.path} is already written in ${taken.format} format by another handler configuration; ` +
+              `one file takes one format (use another file_path for ${spec.format})`,
+            DESTINATION_TAKEN,
+          ),
+        );
+      }
+      // One destination, one writer: wait for a sink closing there (it may still flush or rotate).
+      const closing = spec.path === '' ? undefined : this.closing.get(destinationKey(spec));
+      const opened = closing ? closing.then(() => factory(spec, this.env)) : factory(spec, this.env);
+      const created: PoolEntry = { refs: 0, spec, sink: opened };
       created.sink.catch(() => {
         if (this.entries.get(key) === created) this.entries.delete(key);
       });
@@ -105,7 +124,22 @@ export class SinkPool {
     const entry = this.entries.get(key);
     if (!entry || --entry.refs > 0) return;
     this.entries.delete(key);
-    entry.sink.then((s) => s.close()).catch(this.onCloseError);
+    const closed = entry.sink.then((s) => s.close()).catch(this.onCloseError);
+    if (spec.path === '') return;
+    const dest = destinationKey(spec);
+    this.closing.set(dest, closed);
+    void closed.then(() => {
+      if (this.closing.get(dest) === closed) this.closing.delete(dest);
+    });
+  }
+
+  /** The open sink spec that writes `spec`'s destination in another format, if any. */
+  private writerOf(spec: SinkSpec): SinkSpec | undefined {
+    if (spec.path === '') return undefined;
+    for (const e of this.entries.values()) {
+      if (e.spec.type === spec.type && e.spec.path === spec.path && e.spec.format !== spec.format) return e.spec;
+    }
+    return undefined;
   }
 
   /** The open sinks with their specs (for metrics: buffer depth, counters). */

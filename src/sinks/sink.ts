@@ -9,16 +9,18 @@ export interface Sink {
   /**
    * Appends the records of one call. Rejects with SinkError when they could
    * not be written, or BufferFullError when the buffer stayed full; never
-   * drops silently.
+   * drops silently. When `signal` aborts (the caller's deadline passed), a
+   * sink may reject with `signal.reason` and should then not write the
+   * records later if it still can help it.
    */
-  write(records: readonly AdapterRecord[]): Promise<void>;
+  write(records: readonly AdapterRecord[], signal?: AbortSignal): Promise<void>;
   /**
    * True when the sink appends its spec's format as is, so records formatted
    * elsewhere (a decode worker) can go through writeEncoded.
    */
   readonly acceptsEncoded: boolean;
   /** Appends records already formatted in the sink's format; same guarantees as write(). */
-  writeEncoded(bytes: Buffer): Promise<void>;
+  writeEncoded(bytes: Buffer, signal?: AbortSignal): Promise<void>;
   /** Resolves when everything accepted so far is written. */
   flush(): Promise<void>;
   /** Flushes, then releases the destination. Idempotent; later writes reject with SinkClosedError. */
@@ -37,6 +39,13 @@ export interface SinkSpec {
   readonly path: string;
   readonly format: FormatName;
 }
+
+/** SinkError code: the destination exists but is not a regular file (FIFO, socket, device). */
+export const NOT_REGULAR_FILE = 'ENOTREG';
+/** SinkError code: the caller stopped waiting for the write (its deadline passed). */
+export const WRITE_DEADLINE = 'EDEADLINE';
+/** SinkError code: another sink already writes this destination in another format. */
+export const DESTINATION_TAKEN = 'ETAKEN';
 
 /** A write or open that failed; `code` is the errno code (ENOENT, ENOSPC, EACCES...) when there is one. */
 export class SinkError extends Error {

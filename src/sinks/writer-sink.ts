@@ -45,23 +45,24 @@ export abstract class WriterSink implements Sink {
   /** Sinks that write their format's bytes unchanged say so (the memory sink does not). */
   abstract readonly acceptsEncoded: boolean;
 
-  async write(records: readonly AdapterRecord[]): Promise<void> {
+  async write(records: readonly AdapterRecord[], signal?: AbortSignal): Promise<void> {
     if (this.closed) throw new SinkClosedError(this.what);
     if (records.length === 0) return;
-    await this.append(this.encode(records));
+    await this.append(this.encode(records), signal);
   }
 
-  async writeEncoded(bytes: Buffer): Promise<void> {
+  async writeEncoded(bytes: Buffer, signal?: AbortSignal): Promise<void> {
     if (this.closed) throw new SinkClosedError(this.what);
     if (bytes.length === 0) return;
-    await this.append(bytes);
+    await this.append(bytes, signal);
   }
 
-  private async append(bytes: Buffer): Promise<void> {
+  private async append(bytes: Buffer, signal: AbortSignal | undefined): Promise<void> {
     try {
-      await this.writer.write(bytes);
+      await this.writer.write(bytes, signal);
     } catch (err) {
-      if (err instanceof BufferFullError) throw err;
+      // A caller's own abort reason (its deadline) passes through unchanged.
+      if (err instanceof BufferFullError || (signal?.aborted && err === signal.reason)) throw err;
       throw SinkError.from(`cannot write to ${this.what}`, err);
     }
   }

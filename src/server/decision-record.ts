@@ -1,0 +1,26 @@
+// The decision record of a check, and what happens when it cannot be kept.
+// By default the check is answered on its decision anyway (availability of
+// authorization must not hang on a disk): the loss is counted and logged,
+// rate-limited. --strict-decision-records fails the check instead, with the
+// sink's status, and Mixer's fail policy decides.
+import { status } from '@grpc/grpc-js';
+import type { AdapterRecord } from '../record/types.js';
+import type { Handler } from './handler-table.js';
+import type { ServiceContext } from './service-context.js';
+import { writeToSink } from './sink-call.js';
+import { toCallError } from './status.js';
+
+export async function keepDecisionRecord(ctx: ServiceContext, handler: Handler, record: AdapterRecord): Promise<void> {
+  try {
+    await writeToSink(ctx, handler, (sink, signal) => sink.write([record], signal));
+  } catch (err) {
+    if (ctx.sinkCalls.strictDecisionRecords) throw err;
+    const { code, details } = toCallError(err);
+    const codeName = status[code];
+    ctx.metrics.decisionRecordLost(codeName);
+    const fields = { handler: handler.id, code: codeName, err: details };
+    if (ctx.sinkCalls.repeatLog)
+      ctx.sinkCalls.repeatLog.note('warn', `decision record not written (${codeName})`, fields);
+    else ctx.log.warn(fields, `decision record not written (${codeName})`);
+  }
+}

@@ -115,7 +115,7 @@ function decided(token: string | undefined, params: ParamsFields): Authorization
     },
   });
   const input = authorizationInput(req.instance!);
-  return authorizationRecord(input, authorize(config, input.subject), ctx);
+  return authorizationRecord(input, authorize(config, input.subject).decision, ctx);
 }
 
 describe('authorization records', () => {

@@ -38,9 +38,18 @@ describe('isoClock', () => {
 
 describe('encodedCheckResult', () => {
   const decode = serviceDefinitions().authorization.HandleAuthorization.responseDeserialize;
-  const config = decodeParams(paramsAny({ auth_key: 'k', valid_duration: '30s', valid_use_count: 5 }), ['stdout']);
-  const allow = authorize(config, { user: '', groups: '', properties: tokenProperty('k') });
-  const deny = authorize(config, { user: '', groups: '', properties: tokenProperty('x') });
+  const config = decodeParams(
+    paramsAny({
+      auth_key: 'k',
+      valid_duration: '30s',
+      valid_use_count: 5,
+      deny_valid_duration: '2.5s',
+      deny_valid_use_count: 3,
+    }),
+    ['stdout'],
+  );
+  const allow = authorize(config, { user: '', groups: '', properties: tokenProperty('k') }).decision;
+  const deny = authorize(config, { user: '', groups: '', properties: tokenProperty('x') }).decision;
 
   function tokenProperty(token: string) {
     return { values: { custom_token_header: token }, kinds: { custom_token_header: 'STRING' as const } };
@@ -54,9 +63,13 @@ describe('encodedCheckResult', () => {
   it('holds the status, validity and use count of the decision', () => {
     expect(decode(encodedCheckResult(config, deny))).toMatchObject({
       status: { code: 7, message: 'Unauthorized...' },
+      valid_duration: { seconds: '2', nanos: 500_000_000 },
+      valid_use_count: 3,
+    });
+    expect(decode(encodedCheckResult(config, allow))).toMatchObject({
+      status: { code: 0, message: '' },
       valid_duration: { seconds: '30', nanos: 0 },
       valid_use_count: 5,
     });
-    expect(decode(encodedCheckResult(config, allow))).toMatchObject({ status: { code: 0, message: '' } });
   });
 });

@@ -146,7 +146,9 @@ describe('file rotation', () => {
 
   it('rotates by size, keeping N files and every record', async () => {
     const sub = await mkdtemp(path.join(dir, 'rot-'));
-    adapter = await startTestAdapter({ dataDir: sub, rotateBytes: 400, rotateKeep: 3, format: 'json' });
+    // About two records (each ~420 bytes of JSON) per file.
+    const rotateBytes = 1000;
+    adapter = await startTestAdapter({ dataDir: sub, rotateBytes, rotateKeep: 3, format: 'json' });
     for (let i = 0; i < 12; i++) {
       await adapter.clients.metric({
         instances: [{ name: `r${i}`, value: int(i) }],
@@ -157,7 +159,7 @@ describe('file rotation', () => {
     expect(files).toEqual(['rot.jsonl', 'rot.jsonl.1', 'rot.jsonl.2', 'rot.jsonl.3']);
     const kept = (await Promise.all(files.map((f) => readFile(path.join(sub, f), 'utf8')))).join('');
     const lines = kept.trimEnd().split('\n');
-    for (const f of files) expect((await readFile(path.join(sub, f))).length).toBeLessThanOrEqual(400);
+    for (const f of files) expect((await readFile(path.join(sub, f))).length).toBeLessThanOrEqual(rotateBytes);
     // The newest records are all kept; only files beyond rotateKeep are gone.
     expect(lines.map((l) => (JSON.parse(l) as { instance: string }).instance)).toContain('r11');
   });

@@ -20,7 +20,7 @@ const BIN = path.join(ROOT, 'dist/src/bin.js');
 let base: LoadResult;
 beforeAll(async () => {
   base = await loadResources(
-    ['mygrpcadapter.yaml', 'metric.yaml', 'authorization.yaml'].map((f) => path.join(OPCONFIG, f)),
+    ['attributes.yaml', 'mygrpcadapter.yaml', 'metric.yaml', 'authorization.yaml'].map((f) => path.join(OPCONFIG, f)),
   );
   expect(base.problems).toEqual([]);
 });
@@ -73,12 +73,12 @@ const brief = (fs: Finding[]): string[] => fs.map((f) => `${f.severity} ${f.reso
 
 describe('lint: the shipped operatorconfig/', () => {
   it('is clean', async () => {
-    expect(await lintPaths([OPCONFIG])).toEqual([]);
+    expect((await lintPaths([OPCONFIG])).findings).toEqual([]);
   });
 
   it('the CLI exits 0 and says so', async () => {
     const { stdout } = await run(process.execPath, [BIN, 'lint', OPCONFIG]);
-    expect(stdout).toBe('0 error(s), 0 warning(s)\n');
+    expect(stdout).toMatch(/^\d+ resource\(s\) checked: 0 error\(s\), 0 warning\(s\)\n$/);
   });
 
   it('a valid fixture set gives no findings', () => {
@@ -93,11 +93,11 @@ describe('lint: handler params', () => {
     expect(f).toMatchObject({
       severity: 'error',
       file: 'fixture.yaml',
-      line: 1,
       index: 0,
       resource: 'h1.handler.istio-system',
       field: 'spec.params.file_pth',
     });
+    expect(f?.line).toBe(7); // the line of `params: { file_pth: ... }`
     expect(f?.message).toMatch(/unknown key "file_pth" for Params \(known: file_path, auth_key/);
   });
 
@@ -111,6 +111,120 @@ describe('lint: handler params', () => {
     expect(brief(lintDocs(HANDLER.replace('file_path: out.txt', 'file_path: { a: 1 }')))).toEqual([
       'error h1.handler.istio-system spec.params.file_path',
     ]);
+  });
+});
+
+/** A handler whose params are one per line, from line 7 on. */
+const handlerWith = (params: string): string => `apiVersion: config.istio.io/v1alpha2
+kind: handler
+metadata: { name: h1, namespace: istio-system }
+spec:
+  adapter: mygrpcadapter
+  connection: { address: "127.0.0.1:8000" }
+  params:
+    file_path: out.txt
+    ${params}
+`;
+
+// What Mixer does with each value was seen with realmixer (see test/mixer-params.test.ts);
+// what the adapter does is decided by its own decodeParams, which the linter runs.
+const BAD_PARAMS: [string, string, RegExp][] = [
+  [
+    'format: yaml',
+    'spec.params.format',
+    /expected one of text, json \(or empty\), got "yaml"; the adapter answers INVALID_ARGUMENT/,
+  ],
+  ['sink: kafka', 'spec.params.sink', /expected one of .*got "kafka"; the adapter answers INVALID_ARGUMENT/],
+  [
+    'valid_duration: 10x',
+    'spec.params.valid_duration',
+    /expected a duration such as "30s", got "10x"; the adapter answers/,
+  ],
+  [
+    'valid_duration: 10',
+    'spec.params.valid_duration',
+    /field 'valid_duration' is of type 'float64' instead of expected type 'string'; Mixer drops the whole handler/,
+  ],
+  [
+    'valid_use_count: 3000000000',
+    'spec.params.valid_use_count',
+    /must not be negative, got -1294967296; the adapter answers INVALID_ARGUMENT/,
+  ],
+  [
+    'valid_use_count: 2.5',
+    'spec.params.valid_use_count',
+    /field 'valid_use_count' is of type 'float64' instead of expected type 'int'; Mixer drops the whole handler/,
+  ],
+];
+
+describe('lint: params Mixer or the adapter refuse', () => {
+  it.each(BAD_PARAMS)('%s', (param, field, message) => {
+    const fs = lintDocs(handlerWith(param));
+    expect(fs).toHaveLength(1);
+    expect(fs[0]).toMatchObject({ severity: 'error', file: 'fixture.yaml', line: 9, field });
+    expect(fs[0]?.message).toMatch(message);
+  });
+
+  it('accepts what both accept: "0x10", 1e3, a quoted duration', () => {
+    expect(lintDocs(handlerWith("valid_use_count: '0x10'\n    valid_duration: '30s'"))).toEqual([]);
+    expect(lintDocs(handlerWith('valid_use_count: 1e3'))).toEqual([]);
+  });
+});
+
+const metricWith = (value: string, dimension = '"200"'): string => `apiVersion: config.istio.io/v1alpha2
+kind: instance
+metadata: { name: i1metric, namespace: istio-system }
+spec:
+  template: metric
+  params:
+    value: ${value}
+    dimensions:
+      response_code: ${dimension}
+`;
+
+describe("lint: instance expressions (the stand-in's type checker, against attributes.yaml)", () => {
+  it.each([
+    ['nosuch.attr', 'spec.params.value', 7, /unknown attribute nosuch\.attr/],
+    ["'request.size =='", 'spec.params.value', 7, /unexpected end of expression/],
+    [
+      '\'request.size | "x"\'',
+      'spec.params.value',
+      7,
+      /both sides of "\|" must have the same type, got INT64 and STRING/,
+    ],
+    ['request.headers', 'spec.params.value', 7, /is STRING_MAP, which cannot fill a Value/],
+  ])('%s is an error with file and line', (value, field, line, message) => {
+    const fs = lintDocs(metricWith(value));
+    expect(fs).toHaveLength(1);
+    expect(fs[0]).toMatchObject({ severity: 'error', file: 'fixture.yaml', line, field });
+    expect(fs[0]?.message).toMatch(message);
+    expect(fs[0]?.message).toMatch(/Mixer rejects the instance/);
+  });
+
+  it('reports every bad field of one instance, each on its own line', () => {
+    const fs = lintDocs(metricWith('nosuch.attr', "'source.ip == 3'"));
+    expect(fs.map((f) => [f.field, f.line])).toEqual([
+      ['spec.params.dimensions.response_code', 9],
+      ['spec.params.value', 7],
+    ]);
+    expect(fs[0]?.message).toMatch(/cannot compare IP_ADDRESS with INT64/);
+  });
+
+  it('accepts the functions and literals Mixer has', () => {
+    expect(
+      lintDocs(
+        metricWith('\'timestamp("2015-01-02T15:04:05Z")\'', '\'email("a@b.c")\''),
+        CHECK,
+        HANDLER,
+        rule('h1', 'i1metric', 'icheck'),
+      ),
+    ).toEqual([]);
+  });
+
+  it('warns (not errors) about what Mixer accepts but the stand-in cannot evaluate', () => {
+    const fs = lintDocs(metricWith("'request.size > 0'"));
+    expect(brief(fs)).toEqual(['warning i1metric.instance.istio-system spec.params.value']);
+    expect(fs[0]?.message).toMatch(/Mixer accepts this, the stand-in cannot evaluate it/);
   });
 });
 
@@ -330,6 +444,22 @@ describe('lint: names', () => {
 });
 
 describe('lint: CLI', () => {
+  it('says it found nothing to check in an empty folder, and exits 1', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lint-empty-'));
+    try {
+      const r = await run(process.execPath, [BIN, 'lint', dir]).then(
+        () => expect.unreachable('lint should fail'),
+        (err: { code: number; stdout: string; stderr: string }) => err,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `nothing to check: no handler, instance, rule, adapter, template or attributemanifest in ${dir}`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exits 1 with positions, and --json gives the same findings', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'lint-'));
     try {
@@ -342,7 +472,7 @@ describe('lint: CLI', () => {
       );
       expect(human.code).toBe(1);
       expect(human.stdout).toContain(
-        `${path.join(dir, 'bad.yaml')}:8 (document 2) error r1.rule.istio-system spec.actions[0].handler`,
+        `${path.join(dir, 'bad.yaml')}:14 (document 2) error r1.rule.istio-system spec.actions[0].handler`,
       );
       expect(human.stdout).toContain(path.join(dir, 'broken.yaml'));
       const json = await run(process.execPath, [...args, '--json']).then(

@@ -92,6 +92,8 @@ describe('adapter resource', () => {
       valid_duration: [4, 'string'],
       valid_use_count: [5, 'int32'],
       sink: [6, 'string'],
+      deny_valid_duration: [7, 'string'],
+      deny_valid_use_count: [8, 'int32'],
     });
   });
 });

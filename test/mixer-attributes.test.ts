@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   AttributeError,
   addFlagAttributes,
-  addManifestTypedAttributes,
+  addGuessedAttributes,
+  fromBag,
   bagFromFlags,
-  manifestMismatches,
   parseHexBytes,
   parseStringMap,
 } from '../src/mixer/attributes.js';
@@ -74,8 +74,8 @@ describe('mixc-style attribute flags', () => {
   it('parses the helpers on their own', () => {
     expect(parseHexBytes('0:ff:10')).toEqual(Uint8Array.from([0, 255, 16]));
     expect(parseHexBytes('')).toBeUndefined();
-    expect(parseStringMap('')).toEqual({});
-    expect(parseStringMap(':v')).toBeUndefined();
+    expect(parseStringMap('')).toBeUndefined(); // mixc: "" is not a key:value pair
+    expect(parseStringMap(':v')).toEqual({ '': 'v' }); // mixc takes an empty key
   });
 
   it('reads JSON attribute sets by manifest type', () => {
@@ -107,39 +107,55 @@ describe('mixc-style attribute flags', () => {
     expect(() => bagsFromJson(3, typeOf, 'f.json')).toThrow(AttributeError);
   });
 
-  it('reads -a/--attributes by manifest type', () => {
+  it('guesses -a/--attributes types as mixc does (int, double, bool, time, duration, bytes, map, string)', () => {
     const bag = new Map<string, TypedValue>();
-    addManifestTypedAttributes(
+    addGuessedAttributes(
       bag,
-      'request.size=12,source.ip=10.0.0.1,request.headers=a:b,request.time=1970-01-01T00:00:02Z,source.email=a@b.c',
-      typeOf,
+      'a=12,b=2.5,c=true,d=1970-01-01T00:00:02Z,e=2ms,f=0a:00:00:01,g=k:v,h=1.2.3.4,i=2001:db8::1',
     );
-    addManifestTypedAttributes(bag, 'response.duration=2ms,destination.service=s', typeOf);
     expect(Object.fromEntries(bag)).toEqual({
-      'request.size': { type: 'INT64', value: 12n },
-      'source.ip': { type: 'IP_ADDRESS', value: Uint8Array.from([10, 0, 0, 1]) },
-      'request.headers': { type: 'STRING_MAP', value: { a: 'b' } },
-      'request.time': { type: 'TIMESTAMP', value: { seconds: 2n, nanos: 0 } },
-      'source.email': { type: 'EMAIL_ADDRESS', value: 'a@b.c' },
-      'response.duration': { type: 'DURATION', value: 2_000_000n },
-      'destination.service': { type: 'STRING', value: 's' },
+      a: { type: 'INT64', value: 12n },
+      b: { type: 'DOUBLE', value: 2.5 },
+      c: { type: 'BOOL', value: true },
+      d: { type: 'TIMESTAMP', value: { seconds: 2n, nanos: 0 } },
+      e: { type: 'DURATION', value: 2_000_000n },
+      f: { type: 'IP_ADDRESS', value: Uint8Array.from([10, 0, 0, 1]) },
+      g: { type: 'STRING_MAP', value: { k: 'v' } },
+      h: { type: 'STRING', value: '1.2.3.4' },
+      i: { type: 'STRING_MAP', value: { '2001': 'db8::1' } },
     });
-    expect(() => addManifestTypedAttributes(new Map(), 'nope=1', typeOf)).toThrow(
-      '--attributes: nope: not in the attribute manifest',
-    );
-    expect(() => addManifestTypedAttributes(new Map(), 'request.size=big', typeOf)).toThrow(
-      '--attributes: request.size is INT64: expected a 64-bit integer',
-    );
+    expect(() => addGuessedAttributes(new Map(), 'nope')).toThrow('--attributes: "nope" is not name=value');
   });
 
-  it('names the right flag when a value does not match the manifest', () => {
-    const bag = bagFromFlags({
-      string_attributes: ['request.headers=x,source.email=a@b.c,undeclared=1'],
-      int64_attributes: ['request.size=1'],
-    });
-    expect(manifestMismatches(bag, typeOf)).toEqual([
-      'request.headers: the attribute manifest says STRING_MAP, but it was given as STRING (use --stringmap_attributes)',
-    ]);
+  // Each message is what realmixer printed for the same attribute and manifest type.
+  const cases: [TypedValue, ValueType, string][] = [
+    [{ type: 'STRING', value: '1.2.3.4' }, 'IP_ADDRESS', 'incorrect type for IP_ADDRESS. got: string, want: []byte'],
+    [{ type: 'INT64', value: 5n }, 'IP_ADDRESS', 'incorrect type for IP_ADDRESS. got: int64, want: []byte'],
+    [
+      { type: 'STRING_MAP', value: { '2001': 'db8::1' } },
+      'IP_ADDRESS',
+      'incorrect type for IP_ADDRESS. got: attribute.StringMap, want: []byte',
+    ],
+    [{ type: 'INT64', value: 5n }, 'TIMESTAMP', 'incorrect type for TIMESTAMP. got: int64, want: time.Time'],
+    [{ type: 'INT64', value: 5n }, 'STRING', "error converting value to string: '5'"],
+    [{ type: 'DOUBLE', value: 2.5 }, 'STRING', "error converting value to string: '2.5'"],
+    [{ type: 'IP_ADDRESS', value: Uint8Array.from([1, 2]) }, 'STRING', "error converting value to string: '[1 2]'"],
+    [{ type: 'DOUBLE', value: 2.5 }, 'INT64', "error converting value to integer or duration: '2.5'"],
+    [{ type: 'STRING', value: 'abc' }, 'DURATION', "error converting value to integer or duration: 'abc'"],
+    [{ type: 'INT64', value: 5n }, 'DOUBLE', "error converting value to double: '5'"],
+    [{ type: 'INT64', value: 1n }, 'BOOL', "error converting value to bool: '1'"],
+  ];
+  it.each(cases.map(([value, type, message]) => [value.type, type, message, value] as const))(
+    '%s read as %s fails with %s',
+    (_kind, type, message, value) => {
+      expect(fromBag(value, type)).toEqual({ error: message });
+    },
+  );
+
+  it('converts what Mixer converts', () => {
+    expect(fromBag({ type: 'INT64', value: 5n }, 'DURATION')).toEqual({ type: 'DURATION', value: 5n });
+    expect(fromBag({ type: 'DURATION', value: 10_000_000n }, 'INT64')).toEqual({ type: 'INT64', value: 10_000_000n });
+    expect(fromBag({ type: 'STRING', value: 'a@b' }, 'EMAIL_ADDRESS')).toEqual({ type: 'EMAIL_ADDRESS', value: 'a@b' });
   });
 });
 

@@ -121,3 +121,19 @@ describe('expression errors', () => {
     expect((err as Error).message).toContain(`expression ${JSON.stringify(text)}`);
   });
 });
+
+describe('string literals that are Go durations', () => {
+  // realmixer: `response.duration | "10ms"` sends duration_value 10ms; `source.name | "10s"` is refused
+  // with "typeError got DURATION, expected STRING"; `request.path | "abc"` sends the string.
+  it('are DURATION constants, as in Mixer', () => {
+    const types: Record<string, ValueType> = { 'response.duration': 'DURATION', 'source.name': 'STRING' };
+    const typeOf = (n: string): ValueType | undefined => types[n];
+    expect(compile('response.duration | "10ms"', typeOf).type).toBe('DURATION');
+    expect(evaluate(compile('response.duration | "10ms"', typeOf), new Map(), typeOf)).toEqual({
+      type: 'DURATION',
+      value: 10_000_000n,
+    });
+    expect(() => compile('source.name | "10s"', typeOf)).toThrow('got STRING and DURATION');
+    expect(compile('source.name | "abc"', typeOf).type).toBe('STRING');
+  });
+});

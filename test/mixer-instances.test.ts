@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { bagFromFlags } from '../src/mixer/attributes.js';
 import { instanceBuilder, InstanceConfigError } from '../src/mixer/instances.js';
-import { decodeView, encodeRequest } from '../src/recording/calls.js';
+import { decodeView } from '../src/recording/calls.js';
+import { encodeHandleRequest } from '../src/mixer/dispatch.js';
 import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../src/protocol/load.js';
 import type { ValueType } from '../src/mixer/values.js';
 
@@ -35,9 +36,16 @@ const bag = bagFromFlags({
 });
 
 /** The instance as the adapter will decode it from the wire. */
-function roundTrip(method: string, body: Record<string, unknown>): Record<string, unknown> {
-  return decodeView(method, 'request', encodeRequest(method, body)) as Record<string, unknown>;
+function roundTrip(method: string, instance: Buffer): Record<string, unknown> {
+  const view = decodeView(method, 'request', encodeHandleRequest([instance], undefined, '1')) as Record<
+    string,
+    unknown
+  >;
+  delete view.dedup_id;
+  return view;
 }
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 describe('metric instances', () => {
   it('fills the Value member from literal kind or expression type', () => {
@@ -67,7 +75,7 @@ describe('metric instances', () => {
       },
       typeOf,
     );
-    const view = roundTrip(METRIC_METHOD_PATH, { instances: [inst.build(bag)] }) as {
+    const view = roundTrip(METRIC_METHOD_PATH, inst.build(bag)) as {
       instances: Record<string, unknown>[];
     };
     expect(view.instances[0]).toEqual({
@@ -77,7 +85,7 @@ describe('metric instances', () => {
       dimensions: {
         response_code: { int64_value: '200', value: 'int64_value' },
         quoted: { string_value: 'myservice', value: 'string_value' },
-        yaml_int: { int64_value: '7', value: 'int64_value' },
+        yaml_int: { double_value: 7, value: 'double_value' },
         yaml_float: { double_value: 1.5, value: 'double_value' },
         yaml_bool: { bool_value: true, value: 'bool_value' },
         service: { string_value: 'svc', value: 'string_value' },
@@ -98,7 +106,10 @@ describe('metric instances', () => {
   });
 
   it.each([
-    [{ value: 'request.headers' }, 'params.value: a STRING_MAP expression cannot fill a Value'],
+    [
+      { value: 'request.headers' },
+      'params.value: expression "request.headers" is STRING_MAP, which cannot fill a Value',
+    ],
     [{ value: ['a'] }, 'params.value: expected an expression or a literal'],
     [{ monitored_resource_type: 'request.size' }, 'is INT64, the field needs STRING'],
     [{ dimensions: 'x' }, 'params.dimensions: expected a mapping'],
@@ -122,7 +133,7 @@ describe('authorization instances', () => {
       },
       typeOf,
     );
-    const view = roundTrip(AUTHORIZATION_METHOD_PATH, { instance: inst.build(bag) });
+    const view = roundTrip(AUTHORIZATION_METHOD_PATH, inst.build(bag));
     expect(view).toEqual({
       instance: {
         name: 'icheck.instance.istio-system',
@@ -132,5 +143,58 @@ describe('authorization instances', () => {
         },
       },
     });
+  });
+});
+
+// Bytes realmixer (Mixer 1.6.14's encoder) sent for the same instance config
+// (`realmixer report|check ... --dump`), minus the request around the instance.
+describe('Mixer byte layout', () => {
+  it('writes the walkthrough metric instance as Mixer does (2-byte map entry lengths)', () => {
+    const inst = instanceBuilder(
+      'i1metric.instance.istio-system',
+      'metric',
+      { value: 'request.size | 0', dimensions: { response_code: '200' } },
+      typeOf,
+    );
+    expect(hex(inst.build(bag))).toBe(
+      '0a0310d3091294000a0d726573706f6e73655f636f6465120310c801fad2e493021e69316d65747269632e696e7374616e63652e697374696f2d73797374656d',
+    );
+  });
+
+  it('sends subject: {} present and empty, string fields even when empty', () => {
+    const inst = instanceBuilder(
+      'isub.instance.istio-system',
+      'authorization',
+      { subject: {}, action: { namespace: '"ns"', path: 'source.user | ""' } },
+      typeOf,
+    );
+    expect(hex(inst.build(new Map()))).toBe(
+      '0a80001286000a026e732200fad2e493021a697375622e696e7374616e63652e697374696f2d73797374656d',
+    );
+  });
+
+  it('sends YAML numbers as doubles and the functions as their types', () => {
+    const inst = instanceBuilder(
+      'i.instance.ns',
+      'metric',
+      { value: 'timestamp("2015-01-02T15:04:05Z")', dimensions: { d: 7 } },
+      typeOf,
+    );
+    // value: TimeStamp{1420211045}; d: double 7.0 (19 00 00 00 00 00 00 1c 40)
+    expect(hex(inst.build(new Map()))).toBe(
+      '0a0a32080a0608e5e69aa505128e000a01641209190000000000001c40fad2e493020d692e696e7374616e63652e6e73',
+    );
+  });
+
+  it('names the failing field the way Mixer does', () => {
+    const inst = instanceBuilder(
+      'icheck.instance.istio-system',
+      'authorization',
+      { subject: { properties: { tok: 'request.headers["x-custom-token"]' } } },
+      typeOf,
+    );
+    expect(() => inst.build(new Map())).toThrow(
+      "fieldEncoder: subject - fieldEncoder: properties - fieldEncoder: value - lookup failed: 'request.headers'",
+    );
   });
 });

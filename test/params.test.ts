@@ -17,6 +17,8 @@ describe('decodeParams', () => {
       format: '',
       validDuration: '0s',
       validUseCount: 0,
+      denyValidDuration: '0s',
+      denyValidUseCount: 0,
       sink: 'stdout',
     });
   });

@@ -11,6 +11,7 @@ import { serveOptions, toAdapterOptions } from '../src/commands/serve.js';
 import { DEFAULT_SECURITY, securityProblems } from '../src/server/security.js';
 import { uriSans } from '../src/server/san.js';
 import { tokenDigest } from '../src/server/token-file.js';
+import { digestSecret } from '../src/policy/secret-digest.js';
 import { connect } from './helpers/clients.js';
 import { BIN, ROOT, startCli } from './helpers/cli.js';
 import { MIXER_SPIFFE, Pki, SERVER_SANS, type KeyPair } from './helpers/certs.js';
@@ -113,13 +114,15 @@ describe('uriSans', () => {
 });
 
 describe('tokenDigest', () => {
-  it('drops trailing CR/LF of our token file only', () => {
-    expect(tokenDigest(Buffer.from('abc\r\n'))).toEqual(tokenDigest(Buffer.from('abc')));
+  it('takes the file byte for byte and refuses a trailing CR/LF, as Mixer would send it', () => {
+    expect(() => tokenDigest(Buffer.from('abc\n'))).toThrow(/ends with a newline/);
+    expect(() => tokenDigest(Buffer.from('abc\r\n'))).toThrow(/ends with a newline/);
+    expect(tokenDigest(Buffer.from('abc'))).toEqual(digestSecret(Buffer.from('abc')));
     expect(tokenDigest(Buffer.from('a b'))).not.toEqual(tokenDigest(Buffer.from('ab')));
   });
 
   it('refuses an empty token and bytes a header cannot carry, without quoting them', () => {
-    expect(() => tokenDigest(Buffer.from('\n'))).toThrow('token file is empty');
+    expect(() => tokenDigest(Buffer.from(''))).toThrow('token file is empty');
     expect(() => tokenDigest(Buffer.from(' secret'))).toThrow(/bytes a header cannot carry/);
     let message = '';
     try {

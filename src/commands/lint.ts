@@ -14,14 +14,23 @@ export async function lint(args: LintArgs): Promise<void> {
     import('../lint/findings.js'),
     import('../lint/lint.js'),
   ]);
-  const findings = await lintPaths(args.paths);
+  const { findings, checked } = await lintPaths(args.paths);
+  if (checked === 0 && findings.length === 0) {
+    // An empty or mistyped folder must not look like clean config.
+    const message = `nothing to check: no handler, instance, rule, adapter, template or attributemanifest in ${args.paths.join(' ')}`;
+    if (args.json)
+      process.stdout.write(`${JSON.stringify({ errors: 1, warnings: 0, checked, findings, message }, null, 2)}\n`);
+    else process.stderr.write(`mygrpcadapter lint: ${message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   const errors = countErrors(findings);
   const warnings = findings.length - errors;
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ errors, warnings, findings }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ errors, warnings, checked, findings }, null, 2)}\n`);
   } else {
     for (const f of findings) process.stdout.write(`${formatFinding(f)}\n`);
-    process.stdout.write(`${errors} error(s), ${warnings} warning(s)\n`);
+    process.stdout.write(`${checked} resource(s) checked: ${errors} error(s), ${warnings} warning(s)\n`);
   }
   if (errors > 0) process.exitCode = 1;
 }

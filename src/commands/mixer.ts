@@ -3,8 +3,9 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { ATTRIBUTE_FLAGS, type AttributeFlag } from '../mixer/attributes.js';
+import { dialSettings, withDialOptions, type DialArgs } from './dial-options.js';
 
-interface MixerArgs {
+interface MixerArgs extends DialArgs {
   method: 'report' | 'check';
   config: string[] | undefined;
   address: string | undefined;
@@ -15,6 +16,7 @@ interface MixerArgs {
   concurrency: number;
   rate: number;
   record: string | undefined;
+  report_batch_size: number;
   [flag: string]: unknown;
 }
 
@@ -77,6 +79,12 @@ function builder(y: Argv): Argv<MixerArgs> {
       describe: 'how many runs are in flight at once',
     })
     .option('rate', { type: 'number', default: 0, describe: 'runs started per second (0 = unlimited)' })
+    .option('report_batch_size', {
+      type: 'number',
+      default: 1,
+      coerce: positiveInteger('report_batch_size'),
+      describe: "report: put the attribute set(s) this many times in one Report, as mixc's flag does",
+    })
     .option('attributes', {
       alias: 'a',
       type: 'string',
@@ -93,7 +101,7 @@ function builder(y: Argv): Argv<MixerArgs> {
       ...(short ? { alias: short } : {}),
     });
   }
-  return out;
+  return withDialOptions(out);
 }
 
 /**
@@ -122,6 +130,8 @@ async function handler(args: MixerArgs): Promise<void> {
       json: args.json,
       failOnDeny: args['fail-on-deny'],
       record: args.record,
+      reportBatchSize: args.report_batch_size,
+      dial: dialSettings(args),
       repeat: args.repeat,
       concurrency: args.concurrency,
       rate: args.rate,

@@ -1,7 +1,8 @@
 // `mygrpcadapter replay FILE --address A`: resend recorded calls, compare answers.
 import type { CommandModule } from 'yargs';
+import { dialSettings, withDialOptions, type DialArgs } from './dial-options.js';
 
-interface ReplayArgs {
+interface ReplayArgs extends DialArgs {
   file: string;
   address: string;
   timeout: number;
@@ -10,7 +11,7 @@ interface ReplayArgs {
 
 async function handler(args: ReplayArgs): Promise<void> {
   const { replayFile } = await import('../replay/replay.js');
-  const summary = await replayFile(args.file, args.address, args.timeout);
+  const summary = await replayFile(args.file, args.address, args.timeout, dialSettings(args));
   if (args.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   else {
     for (const r of summary.results) {
@@ -29,7 +30,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
   describe:
     'send the calls recorded in a JSON-lines file (serve --record / mixer --record) again and compare the answers',
   builder: (y) =>
-    y
+    withDialOptions(y)
       .positional('file', { type: 'string', demandOption: true, describe: 'recording (JSON lines)' })
       .option('address', { type: 'string', demandOption: true, describe: 'adapter host:port' })
       .option('timeout', { type: 'number', default: 10_000, describe: 'per-call deadline in milliseconds' })

@@ -17,8 +17,12 @@ export interface HandlerConfig {
   filePath: string;
   /** "" means: the server's --format default. */
   format: FormatName | '';
+  /** How long and how often Mixer's clients may reuse an allow. */
   validDuration: { seconds: number; nanos: number };
   validUseCount: number;
+  /** The same for a denial; zero (the default) means not cached. */
+  denyValidDuration: { seconds: number; nanos: number };
+  denyValidUseCount: number;
   /** The sink type key; always set ("file" or "stdout" when Params leave it empty). */
   sink: string;
   /** sha256 of auth_key, for comparisons that do not leak its length or content through timing. */
@@ -54,7 +58,16 @@ export function decodeParams(any: Any__Output | null | undefined, sinkTypes: rea
 }
 
 function emptyParams(): RawParams {
-  return { file_path: '', auth_key: '', format: '', valid_duration: '', valid_use_count: 0, sink: '' };
+  return {
+    file_path: '',
+    auth_key: '',
+    format: '',
+    valid_duration: '',
+    valid_use_count: 0,
+    sink: '',
+    deny_valid_duration: '',
+    deny_valid_use_count: 0,
+  };
 }
 
 function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
@@ -62,38 +75,55 @@ function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
   if (raw.format !== '' && !(FORMATS as readonly string[]).includes(raw.format)) {
     problems.push(`format: expected one of ${FORMATS.join(', ')} (or empty), got "${raw.format}"`);
   }
-  let durationNanos = 0n;
-  if (raw.valid_duration !== '') {
-    const parsed = parseGoDuration(raw.valid_duration);
-    if (parsed === undefined)
-      problems.push(`valid_duration: expected a duration such as "30s", got "${raw.valid_duration}"`);
-    else if (parsed < 0n) problems.push(`valid_duration: must not be negative, got "${raw.valid_duration}"`);
-    else durationNanos = parsed;
-  }
+  const validDuration = durationParam('valid_duration', raw.valid_duration, problems);
+  const denyValidDuration = durationParam('deny_valid_duration', raw.deny_valid_duration, problems);
   if (raw.valid_use_count < 0) problems.push(`valid_use_count: must not be negative, got ${raw.valid_use_count}`);
+  if (raw.deny_valid_use_count < 0) {
+    problems.push(`deny_valid_use_count: must not be negative, got ${raw.deny_valid_use_count}`);
+  }
   const sink = raw.sink !== '' ? raw.sink : raw.file_path !== '' ? 'file' : 'stdout';
   if (!sinkTypes.includes(sink))
     problems.push(`sink: expected one of ${sinkTypes.join(', ')} (or empty), got "${sink}"`);
   if (sink === 'file' && raw.file_path === '') problems.push('file_path: required when sink is "file"');
   if (problems.length > 0) throw new InvalidInputError(`adapter_config: invalid Params: ${problems.join('; ')}`);
 
-  const seconds = durationNanos / 1_000_000_000n;
-  const nanos = Number(durationNanos % 1_000_000_000n);
   const format = raw.format as FormatName | '';
   return {
     filePath: raw.file_path,
     format,
-    validDuration: { seconds: Number(seconds), nanos },
+    validDuration: secondsNanos(validDuration),
     validUseCount: raw.valid_use_count,
+    denyValidDuration: secondsNanos(denyValidDuration),
+    denyValidUseCount: raw.deny_valid_use_count,
     sink,
     authKeyDigest: raw.auth_key === '' ? null : digestSecret(raw.auth_key),
     view: {
       filePath: raw.file_path,
       authKey: raw.auth_key === '' ? '' : '***',
       format,
-      validDuration: formatDuration(seconds, nanos),
+      validDuration: durationText(validDuration),
       validUseCount: raw.valid_use_count,
+      denyValidDuration: durationText(denyValidDuration),
+      denyValidUseCount: raw.deny_valid_use_count,
       sink,
     },
   };
+}
+
+/** A Go duration Params field in nanoseconds; "" is 0. Problems are added to `problems`. */
+function durationParam(name: string, text: string, problems: string[]): bigint {
+  if (text === '') return 0n;
+  const parsed = parseGoDuration(text);
+  if (parsed === undefined) problems.push(`${name}: expected a duration such as "30s", got "${text}"`);
+  else if (parsed < 0n) problems.push(`${name}: must not be negative, got "${text}"`);
+  else return parsed;
+  return 0n;
+}
+
+function secondsNanos(nanos: bigint): { seconds: number; nanos: number } {
+  return { seconds: Number(nanos / 1_000_000_000n), nanos: Number(nanos % 1_000_000_000n) };
+}
+
+function durationText(nanos: bigint): string {
+  return formatDuration(nanos / 1_000_000_000n, Number(nanos % 1_000_000_000n));
 }

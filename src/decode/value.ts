@@ -1,5 +1,4 @@
 // istio.policy.v1beta1.Value -> plain JSON value, one exhaustive switch.
-import { isIPv4 } from 'node:net';
 import type { Value__Output } from '../generated/istio/policy/v1beta1/Value.js';
 import type { PlainValue, ValueKind, ValueMap } from '../record/types.js';
 import { InvalidInputError } from './errors.js';
@@ -108,14 +107,15 @@ function ipAddress(bytes: Buffer | undefined, where: Where): string {
   throw new InvalidInputError(`${named(where)}: IP address has ${b.length} bytes, expected 4 or 16`);
 }
 
-/** RFC 5952 text: lower case, longest run of two or more zero groups compressed. */
+/** RFC 5952 text (IPv4-mapped: dotted): lower case, longest run of two or more zero groups compressed. */
 function ipv6(b: Buffer): string {
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i));
-  // IPv4-mapped addresses keep their dotted tail, as most tools print them.
+  // IPv4-mapped addresses (Mixer's ip("10.0.0.1") and `| ip("0.0.0.0")`
+  // send these) print dotted, as Go's net.IP does: the same address reads
+  // the same whether it arrived as 4 or 16 bytes.
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    const tail = `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-    if (isIPv4(tail)) return `::ffff:${tail}`;
+    return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
   }
   let bestStart = -1;
   let bestLen = 0;

@@ -68,103 +68,138 @@ class Cursor {
   }
 }
 
-/** Returns undefined when `bytes` are a well-formed `type`, else what is wrong (with the field path). */
-export function checkWire(type: protobuf.Type, bytes: Uint8Array): string | undefined {
+export interface WireCheckOptions {
+  /** The name paths start with; default the type's name. "" gives `instances[0].value`. */
+  root?: string;
+  /**
+   * Called with the path and raw bytes of every string that is not valid
+   * UTF-8; return true to accept it (the caller reads those bytes itself).
+   * Without it, or when it returns false, the check fails naming the field.
+   */
+  acceptInvalidUtf8?: (path: string, bytes: Uint8Array) => boolean;
+}
+
+/**
+ * Returns undefined when `bytes` are a well-formed `type`, else what is wrong,
+ * with the field's path: repeated fields by index, map values by key
+ * (`instances[0].dimensions["source"].string_value`).
+ */
+export function checkWire(type: protobuf.Type, bytes: Uint8Array, options: WireCheckOptions = {}): string | undefined {
   try {
-    checkMessage(type, new Cursor(bytes, 0, bytes.length), type.name);
+    new Checker(options).message(type, new Cursor(bytes, 0, bytes.length), options.root ?? type.name);
     return undefined;
   } catch (err) {
     return (err as Error).message;
   }
 }
 
-function checkMessage(type: protobuf.Type, c: Cursor, where: string): void {
-  while (c.pos < c.end) {
-    const tag = c.varint();
-    const number = Math.floor(tag / 8);
-    const wire = tag % 8;
-    if (number < 1 || number > 536870911) throw new Error(`${where}: invalid field number ${number}`);
-    const field = type.fieldsById[number];
-    if (!field) {
-      skipUnknown(c, wire, `${where}.#${number}`);
-      continue;
+function join(where: string, name: string): string {
+  return where === '' ? name : `${where}.${name}`;
+}
+
+class Checker {
+  constructor(private readonly options: WireCheckOptions) {}
+
+  message(type: protobuf.Type, c: Cursor, where: string): void {
+    const seen = new Map<number, number>();
+    while (c.pos < c.end) {
+      const tag = c.varint();
+      const number = Math.floor(tag / 8);
+      const wire = tag % 8;
+      if (number < 1 || number > 536870911) throw new Error(`${where}: invalid field number ${number}`);
+      const field = type.fieldsById[number];
+      if (!field) {
+        skipUnknown(c, wire, join(where, `#${number}`));
+        continue;
+      }
+      let path = join(where, field.name);
+      if (field.repeated && !(field instanceof protobuf.MapField)) {
+        const index = seen.get(number) ?? 0;
+        seen.set(number, index + 1);
+        path += `[${index}]`;
+      }
+      this.field(field, wire, c, path);
     }
-    checkField(field, wire, c, `${where}.${field.name}`);
   }
-}
 
-function checkField(field: protobuf.Field, wire: number, c: Cursor, where: string): void {
-  field.resolve();
-  if (field instanceof protobuf.MapField) {
-    if (wire !== WIRE_LEN) throw new Error(`${where}: map entry with wire type ${wire}`);
-    checkMapEntry(field, c.sub(), where);
-    return;
+  private field(field: protobuf.Field, wire: number, c: Cursor, where: string): void {
+    field.resolve();
+    if (field instanceof protobuf.MapField) {
+      if (wire !== WIRE_LEN) throw new Error(`${where}: map entry with wire type ${wire}`);
+      this.mapEntry(field, c.sub(), where);
+      return;
+    }
+    const target = field.resolvedType;
+    if (target instanceof protobuf.Type) {
+      if (wire !== WIRE_LEN) throw new Error(`${where}: message field with wire type ${wire}`);
+      this.message(target, c.sub(), where);
+      return;
+    }
+    const expected = target instanceof protobuf.Enum ? WIRE_VARINT : SCALAR_WIRE[field.type];
+    if (expected === undefined) throw new Error(`${where}: unsupported field type ${field.type}`);
+    if (wire === expected) {
+      this.scalar(field.type, wire, c, where);
+      return;
+    }
+    // Repeated numeric fields may arrive packed.
+    if (field.repeated && wire === WIRE_LEN && expected !== WIRE_LEN) {
+      const packed = c.sub();
+      while (packed.pos < packed.end) this.scalar(field.type, expected, packed, where);
+      return;
+    }
+    throw new Error(`${where}: wire type ${wire}, expected ${expected}`);
   }
-  const target = field.resolvedType;
-  if (target instanceof protobuf.Type) {
-    if (wire !== WIRE_LEN) throw new Error(`${where}: message field with wire type ${wire}`);
-    checkMessage(target, c.sub(), where);
-    return;
-  }
-  const expected = target instanceof protobuf.Enum ? WIRE_VARINT : SCALAR_WIRE[field.type];
-  if (expected === undefined) throw new Error(`${where}: unsupported field type ${field.type}`);
-  if (wire === expected) {
-    checkScalar(field.type, wire, c, where);
-    return;
-  }
-  // Repeated numeric fields may arrive packed.
-  if (field.repeated && wire === WIRE_LEN && expected !== WIRE_LEN) {
-    const packed = c.sub();
-    while (packed.pos < packed.end) checkScalar(field.type, expected, packed, where);
-    return;
-  }
-  throw new Error(`${where}: wire type ${wire}, expected ${expected}`);
-}
 
-function checkScalar(type: string, wire: number, c: Cursor, where: string): void {
-  switch (wire) {
-    case WIRE_VARINT:
-      c.varint();
-      return;
-    case WIRE_FIXED64:
-      c.skip(8);
-      return;
-    case WIRE_FIXED32:
-      c.skip(4);
-      return;
-    default: {
-      const bytes = c.sub();
-      if (type === 'string') {
+  /** Checks one scalar; returns a string's text (undefined for other types). */
+  private scalar(type: string, wire: number, c: Cursor, where: string): string | undefined {
+    switch (wire) {
+      case WIRE_VARINT:
+        c.varint();
+        return undefined;
+      case WIRE_FIXED64:
+        c.skip(8);
+        return undefined;
+      case WIRE_FIXED32:
+        c.skip(4);
+        return undefined;
+      default: {
+        const sub = c.sub();
+        if (type !== 'string') return undefined;
+        const bytes = sub.buf.subarray(sub.pos, sub.end);
         try {
-          utf8.decode(bytes.buf.subarray(bytes.pos, bytes.end));
+          return utf8.decode(bytes);
         } catch {
+          if (this.options.acceptInvalidUtf8?.(where, bytes)) return undefined;
           throw new Error(`${where}: string is not valid UTF-8`);
         }
       }
     }
   }
-}
 
-function checkMapEntry(field: protobuf.MapField, c: Cursor, where: string): void {
-  while (c.pos < c.end) {
-    const tag = c.varint();
-    const number = Math.floor(tag / 8);
-    const wire = tag % 8;
-    if (number === 1) {
-      if (wire !== SCALAR_WIRE[field.keyType]) throw new Error(`${where}: map key with wire type ${wire}`);
-      checkScalar(field.keyType, wire, c, `${where}[key]`);
-    } else if (number === 2) {
-      const valueType = field.resolvedType;
-      if (valueType instanceof protobuf.Type) {
-        if (wire !== WIRE_LEN) throw new Error(`${where}: map value with wire type ${wire}`);
-        checkMessage(valueType, c.sub(), `${where}[value]`);
+  private mapEntry(field: protobuf.MapField, c: Cursor, where: string): void {
+    // The key comes first in every encoder seen; a value before its key is named [?].
+    let entry = `${where}[?]`;
+    while (c.pos < c.end) {
+      const tag = c.varint();
+      const number = Math.floor(tag / 8);
+      const wire = tag % 8;
+      if (number === 1) {
+        if (wire !== SCALAR_WIRE[field.keyType]) throw new Error(`${where}: map key with wire type ${wire}`);
+        const key = this.scalar(field.keyType, wire, c, `${where} key`);
+        if (key !== undefined) entry = `${where}[${JSON.stringify(key)}]`;
+      } else if (number === 2) {
+        const valueType = field.resolvedType;
+        if (valueType instanceof protobuf.Type) {
+          if (wire !== WIRE_LEN) throw new Error(`${entry}: map value with wire type ${wire}`);
+          this.message(valueType, c.sub(), entry);
+        } else {
+          const expected = valueType instanceof protobuf.Enum ? WIRE_VARINT : SCALAR_WIRE[field.type];
+          if (wire !== expected) throw new Error(`${entry}: map value with wire type ${wire}`);
+          this.scalar(field.type, wire, c, entry);
+        }
       } else {
-        const expected = valueType instanceof protobuf.Enum ? WIRE_VARINT : SCALAR_WIRE[field.type];
-        if (wire !== expected) throw new Error(`${where}: map value with wire type ${wire}`);
-        checkScalar(field.type, wire, c, `${where}[value]`);
+        skipUnknown(c, wire, join(where, `#${number}`));
       }
-    } else {
-      skipUnknown(c, wire, `${where}.#${number}`);
     }
   }
 }
@@ -174,5 +209,8 @@ function skipUnknown(c: Cursor, wire: number, where: string): void {
   if (wire !== WIRE_VARINT && wire !== WIRE_FIXED64 && wire !== WIRE_LEN && wire !== WIRE_FIXED32) {
     throw new Error(`${where}: invalid wire type ${wire}`);
   }
-  checkScalar('bytes', wire, c, where);
+  if (wire === WIRE_VARINT) c.varint();
+  else if (wire === WIRE_FIXED64) c.skip(8);
+  else if (wire === WIRE_FIXED32) c.skip(4);
+  else c.sub();
 }

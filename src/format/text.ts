@@ -11,6 +11,8 @@ export function goParams(c: ConfigView): string {
   if (c.format !== '') s += `Format:${c.format},`;
   if (c.validDuration !== '0s') s += `ValidDuration:${c.validDuration},`;
   if (c.validUseCount !== 0) s += `ValidUseCount:${c.validUseCount},`;
+  if (c.denyValidDuration !== '0s') s += `DenyValidDuration:${c.denyValidDuration},`;
+  if (c.denyValidUseCount !== 0) s += `DenyValidUseCount:${c.denyValidUseCount},`;
   return s + '}';
 }
 
@@ -43,7 +45,7 @@ function authorizationBlock(r: AuthorizationRecord): string {
   return (
     `HandleAuthorization invoked with:\n  Adapter config: ${goParams(r.config)}\n  Instance: '${r.instance}':\n  {\n` +
     `\t\tSubject = ${subject}\n\t\tAction = ${action}\n  }\n` +
-    `  Result: ${d.code}${d.message ? ` (${d.message})` : ''}, valid duration: ${d.validDuration}, valid use count: ${d.validUseCount}\n`
+    `  Result: ${d.code}${d.message ? ` (${d.message})` : ''}${d.reason ? `, reason: ${d.reason}` : ''}, valid duration: ${d.validDuration}, valid use count: ${d.validUseCount}\n`
   );
 }
 

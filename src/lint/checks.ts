@@ -3,17 +3,21 @@
 import type protobuf from 'protobufjs';
 import { parseGoDuration } from '../decode/go-duration.js';
 import type { Resource } from '../opconfig/load.js';
-import type { Finding, Severity } from './findings.js';
+import type { Finding } from './findings.js';
 import { checkKeys, jsonName } from './keys.js';
 import { resourceName, type ResourceIndex } from './names.js';
 import type { Decoded, TemplateSchema } from './schemas.js';
 import { ValueType } from '../generated/istio/policy/v1beta1/ValueType.js';
+import type { TypeOf } from '../mixer/expr/index.js';
+import { checkHandlerParams, checkInstanceExpressions, type Report as MixerReport } from './mixer-checks.js';
 
 /** What the checks share: every resource by name and the decoded descriptors. */
 export interface LintContext {
   index: ResourceIndex;
   adapterParams(adapter: Resource): Decoded<protobuf.Type | undefined>;
   template(template: Resource): Decoded<TemplateSchema>;
+  /** Attribute types from the linted attribute manifests; undefined when there are none. */
+  typeOf: TypeOf | undefined;
 }
 
 /** Spec fields of each Mixer kind (proto names; lowerCamel is accepted too). */
@@ -30,12 +34,12 @@ const ACTION_FIELDS = ['handler', 'instances', 'name'];
 
 const NAME_IS_MIXERS = '`name` is filled in by Mixer (<instance>.instance.<namespace>) and cannot be configured';
 
-type Report = (severity: Severity, field: string, message: string) => void;
+type Report = MixerReport;
 
 function reporter(r: Resource, out: Finding[]): Report {
   const resource = resourceName(r);
   return (severity, field, message) =>
-    out.push({ severity, file: r.file, line: r.line, index: r.index, resource, field, message });
+    out.push({ severity, file: r.file, line: r.fieldLine(field), index: r.index, resource, field, message });
 }
 
 /** A spec value under its proto name or its JSON name. */
@@ -129,7 +133,9 @@ export function checkHandler(r: Resource, ctx: LintContext, report: Report): voi
     report('warning', 'spec.params', `adapter ${resourceName(adapter)} has no config: Mixer ignores these params`);
     return;
   }
-  for (const p of checkKeys(given, params.value, 'spec.params')) report('error', p.field, p.message);
+  const keyProblems = checkKeys(given, params.value, 'spec.params');
+  for (const p of keyProblems) report('error', p.field, p.message);
+  if (keyProblems.length === 0) checkHandlerParams(params.value, given, report);
 }
 
 export function checkInstance(r: Resource, ctx: LintContext, report: Report): void {
@@ -147,9 +153,11 @@ export function checkInstance(r: Resource, ctx: LintContext, report: Report): vo
   const schema = ctx.template(template);
   if (!schema.ok) return; // reported on the template
   const reserved = new Map([['name', NAME_IS_MIXERS]]);
-  for (const p of checkKeys(get(r.spec, 'params'), schema.value.instance, 'spec.params', { reserved })) {
-    report('error', p.field, p.message);
-  }
+  const keyProblems = checkKeys(get(r.spec, 'params'), schema.value.instance, 'spec.params', { reserved });
+  for (const p of keyProblems) report('error', p.field, p.message);
+  if (keyProblems.length > 0) return;
+  if (ctx.typeOf) checkInstanceExpressions(schema.value.package, get(r.spec, 'params'), ctx.typeOf, report);
+  else report('warning', 'spec.params', 'expressions not checked: no kind: attributemanifest among the linted files');
 }
 
 /** The template resources an adapter serves (unresolvable entries are reported on the adapter). */

@@ -6,7 +6,7 @@ export type Severity = 'error' | 'warning';
 export interface Finding {
   severity: Severity;
   file: string;
-  /** 1-based line where the document starts. */
+  /** 1-based line of the field (the document's first line when the field is absent). */
   line: number;
   /** 0-based index of the document within its file. */
   index: number;

@@ -2,7 +2,9 @@
 // template's descriptor once, and runs the per-kind checks.
 import type protobuf from 'protobufjs';
 import { loadResources, type LoadResult, type Resource } from '../opconfig/load.js';
-import { checkResource, type LintContext } from './checks.js';
+import { manifest } from '../mixer/config.js';
+import type { TypeOf } from '../mixer/expr/index.js';
+import { checkResource, SPEC_FIELDS, type LintContext } from './checks.js';
 import type { Finding } from './findings.js';
 import { ResourceIndex } from './names.js';
 import { decodeAdapterConfig, decodeTemplateDescriptor, type Decoded, type TemplateSchema } from './schemas.js';
@@ -19,11 +21,20 @@ function memo<T>(decode: (r: Resource) => T): (r: Resource) => T {
   };
 }
 
+/** Types from every attribute manifest; bad declarations are reported by checkAttributeManifest. */
+function attributeTypes(resources: readonly Resource[]): TypeOf | undefined {
+  const manifests = resources.filter((r) => r.kind === 'attributemanifest');
+  if (manifests.length === 0) return undefined;
+  const types = manifest(manifests, []);
+  return (name) => types.get(name);
+}
+
 export function lintLoaded(loaded: LoadResult): Finding[] {
   const ctx: LintContext = {
     index: new ResourceIndex(loaded.resources),
     adapterParams: memo((r): Decoded<protobuf.Type | undefined> => decodeAdapterConfig(r.spec.config)),
     template: memo((r): Decoded<TemplateSchema> => decodeTemplateDescriptor(r.spec.descriptor)),
+    typeOf: attributeTypes(loaded.resources),
   };
   const findings: Finding[] = loaded.problems.map((p) => ({
     severity: 'error',
@@ -38,7 +49,17 @@ export function lintLoaded(loaded: LoadResult): Finding[] {
   return findings;
 }
 
+export interface LintResult {
+  findings: Finding[];
+  /** How many resources of Mixer's kinds were checked. */
+  checked: number;
+}
+
 /** Lints every YAML file under `paths` (folders or files) together, so references resolve across files. */
-export async function lintPaths(paths: readonly string[]): Promise<Finding[]> {
-  return lintLoaded(await loadResources(paths));
+export async function lintPaths(paths: readonly string[]): Promise<LintResult> {
+  const loaded = await loadResources(paths);
+  return {
+    findings: lintLoaded(loaded),
+    checked: loaded.resources.filter((r) => Object.hasOwn(SPEC_FIELDS, r.kind)).length,
+  };
 }

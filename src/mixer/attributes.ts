@@ -1,9 +1,10 @@
 // mixc-style attribute flags ("-s a=b,c=d", "--stringmap_attributes
-// m=k1:v1;k2:v2") -> attribute bags, and their check against the manifest.
+// m=k1:v1;k2:v2") -> attribute bags, and how Mixer reads a bag value whose
+// kind differs from the manifest type.
 import { parseGoDuration } from '../decode/go-duration.js';
-import { parseRfc3339 } from './time.js';
-import { isIP } from 'node:net';
-import { ipBytes, isStringLike, type TypedValue, type ValueType } from './values.js';
+import { goFloat, goMap } from '../format/go-print.js';
+import { formatGoDuration, formatRfc3339, parseRfc3339 } from './time.js';
+import { isStringLike, type TypedValue, type ValueType } from './values.js';
 
 export type Bag = ReadonlyMap<string, TypedValue>;
 
@@ -51,20 +52,19 @@ const BOOLS: Record<string, boolean> = {
   False: false,
 };
 
-/** "ac:11:0:3" -> bytes (each part one hex byte, as mixc's --bytes_attributes). */
+/** "ac:11:0:3" -> bytes (each part one hex byte up to ff, as mixc's --bytes_attributes). */
 export function parseHexBytes(text: string): Uint8Array | undefined {
   const parts = text.split(':');
-  if (parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) return undefined;
+  if (parts.some((p) => !/^[0-9a-fA-F]+$/.test(p) || parseInt(p, 16) > 0xff)) return undefined;
   return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
 }
 
-/** "k1:v1;k2:v2" -> map; each entry split at its first ':'. */
+/** "k1:v1;k2:v2" -> map; each entry split at its first ':' (mixc allows an empty key). */
 export function parseStringMap(text: string): Record<string, string> | undefined {
   const out: Record<string, string> = {};
-  if (text === '') return out;
   for (const entry of text.split(';')) {
     const colon = entry.indexOf(':');
-    if (colon <= 0) return undefined;
+    if (colon < 0) return undefined;
     out[entry.slice(0, colon)] = entry.slice(colon + 1);
   }
   return out;
@@ -147,27 +147,26 @@ export function addFlagAttributes(bag: Map<string, TypedValue>, flag: AttributeF
 }
 
 /**
- * `-a/--attributes name=v,...`: each value is read as its attribute's
- * manifest type (mixc guesses the type from the text instead); IP_ADDRESS
- * also takes dotted or colon text. Undeclared names are an error.
+ * mixc's `-a`: the type is guessed from the text alone, in mixc's order
+ * (INT64, DOUBLE, BOOL, TIMESTAMP, DURATION, hex bytes, STRING_MAP, else
+ * STRING). A guess that differs from the manifest type fails later, when an
+ * expression uses the attribute, with Mixer's message (see fromBag).
  */
-export function addManifestTypedAttributes(
-  bag: Map<string, TypedValue>,
-  text: string,
-  typeOf: (name: string) => ValueType | undefined,
-): void {
+export function guessAttributeType(text: string): TypedValue {
+  for (const type of ['INT64', 'DOUBLE', 'BOOL', 'TIMESTAMP', 'DURATION', 'IP_ADDRESS', 'STRING_MAP'] as const) {
+    const v = parseTyped(type, text);
+    if (v) return v;
+  }
+  return { type: 'STRING', value: text };
+}
+
+/** `-a/--attributes name=v,...` entries added to `bag`, each typed by guessAttributeType. */
+export function addGuessedAttributes(bag: Map<string, TypedValue>, text: string): void {
   if (text === '') return;
   for (const entry of text.split(',')) {
     const eq = entry.indexOf('=');
     if (eq <= 0) throw new AttributeError(`--attributes: "${entry}" is not name=value`);
-    const name = entry.slice(0, eq);
-    const raw = entry.slice(eq + 1);
-    const type = typeOf(name);
-    if (!type)
-      throw new AttributeError(`--attributes: ${name}: not in the attribute manifest (use a typed flag such as -s)`);
-    const value = type === 'IP_ADDRESS' && isIP(raw) !== 0 ? { type, value: ipBytes(raw) } : parseTyped(type, raw);
-    if (!value) throw new AttributeError(`--attributes: ${name} is ${type}: expected ${EXAMPLES[type]}, got "${raw}"`);
-    bag.set(name, value);
+    bag.set(entry.slice(0, eq), guessAttributeType(entry.slice(eq + 1)));
   }
 }
 
@@ -180,42 +179,80 @@ export function bagFromFlags(flags: Partial<Record<AttributeFlag, readonly strin
   return bag;
 }
 
-/**
- * The bag value of `name` seen as `type` (the manifest type): string flags
- * serve EMAIL_ADDRESS/DNS_NAME/URI too. Undefined when the kinds differ.
- */
-export function asManifestType(v: TypedValue, type: ValueType): TypedValue | undefined {
-  if (v.type === type) return v;
-  if (isStringLike(v.type) && isStringLike(type)) return { type, value: v.value as string };
-  return undefined;
-}
-
-const FLAG_FOR: Record<ValueType, string> = {
-  STRING: '--string_attributes',
-  EMAIL_ADDRESS: '--string_attributes',
-  URI: '--string_attributes',
-  DNS_NAME: '--string_attributes',
-  INT64: '--int64_attributes',
-  DOUBLE: '--double_attributes',
-  BOOL: '--bool_attributes',
-  TIMESTAMP: '--timestamp_attributes',
-  DURATION: '--duration_attributes',
-  IP_ADDRESS: '--bytes_attributes',
-  STRING_MAP: '--stringmap_attributes',
+// Go's type names, as Mixer prints them in "incorrect type" errors.
+const GO_TYPE: Record<ValueType, string> = {
+  STRING: 'string',
+  EMAIL_ADDRESS: 'string',
+  URI: 'string',
+  DNS_NAME: 'string',
+  INT64: 'int64',
+  DOUBLE: 'float64',
+  BOOL: 'bool',
+  TIMESTAMP: 'time.Time',
+  DURATION: 'time.Duration',
+  IP_ADDRESS: '[]byte',
+  STRING_MAP: 'attribute.StringMap',
 };
 
-/**
- * Every bag value whose kind differs from its manifest type, as messages
- * that name the right flag. Attributes the manifest does not declare are
- * allowed (Mixer accepts and ignores them).
- */
-export function manifestMismatches(bag: Bag, typeOf: (name: string) => ValueType | undefined): string[] {
-  const out: string[] = [];
-  for (const [name, v] of bag) {
-    const type = typeOf(name);
-    if (type && !asManifestType(v, type)) {
-      out.push(`${name}: the attribute manifest says ${type}, but it was given as ${v.type} (use ${FLAG_FOR[type]})`);
+// Go's %v of a value, as Mixer quotes it in conversion errors.
+function goText(v: TypedValue): string {
+  switch (v.type) {
+    case 'DOUBLE':
+      return goFloat(v.value);
+    case 'TIMESTAMP':
+      return formatRfc3339(v.value);
+    case 'DURATION':
+      return formatGoDuration(v.value);
+    case 'IP_ADDRESS':
+      return `[${[...v.value].join(' ')}]`;
+    case 'STRING_MAP':
+      return goMap(v.value);
+    case 'INT64':
+    case 'BOOL':
+      return String(v.value);
+    case 'STRING':
+    case 'EMAIL_ADDRESS':
+    case 'URI':
+    case 'DNS_NAME':
+      return v.value;
+    default: {
+      const unreachable: never = v;
+      throw new Error(`unknown value ${JSON.stringify(unreachable)}`);
     }
   }
-  return out;
+}
+
+/**
+ * A bag value read as its manifest type `type`, the way Mixer's evaluator
+ * reads it (verified with realmixer): strings serve every string-like type,
+ * INT64 and DURATION convert into each other, anything else is an error
+ * with Mixer's message (e.g. `incorrect type for IP_ADDRESS. got: string, want: []byte`).
+ */
+export function fromBag(v: TypedValue, type: ValueType): TypedValue | { error: string } {
+  if (v.type === type) return v;
+  switch (type) {
+    case 'STRING':
+    case 'EMAIL_ADDRESS':
+    case 'URI':
+    case 'DNS_NAME':
+      return isStringLike(v.type)
+        ? { type, value: v.value as string }
+        : { error: `error converting value to string: '${goText(v)}'` };
+    case 'INT64':
+    case 'DURATION':
+      if (v.type === 'INT64' || v.type === 'DURATION') return { type, value: v.value };
+      return { error: `error converting value to integer or duration: '${goText(v)}'` };
+    case 'DOUBLE':
+      return { error: `error converting value to double: '${goText(v)}'` };
+    case 'BOOL':
+      return { error: `error converting value to bool: '${goText(v)}'` };
+    case 'IP_ADDRESS':
+    case 'TIMESTAMP':
+    case 'STRING_MAP':
+      return { error: `incorrect type for ${type}. got: ${GO_TYPE[v.type]}, want: ${GO_TYPE[type]}` };
+    default: {
+      const unreachable: never = type;
+      throw new Error(`unknown type ${String(unreachable)}`);
+    }
+  }
 }

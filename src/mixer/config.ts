@@ -6,7 +6,8 @@ import { loadResources, position, type Resource } from '../opconfig/load.js';
 import { findParamsType, paramsTypeUrl, rootFromDescriptorSet } from '../opconfig/descriptor.js';
 import { compile, CompileError, type Compiled, type TypeOf } from './expr/index.js';
 import { instanceBuilder, InstanceConfigError, isTemplate, TEMPLATES, type InstanceBuilder } from './instances.js';
-import { encodeParams, ParamsError } from './params-encoding.js';
+import { PLAINTEXT, type DialSettings } from './dial.js';
+import { encodeParams, jsonName, ParamsError } from './params-encoding.js';
 import { isValueType, type ValueType } from './values.js';
 
 export interface HandlerConfig {
@@ -14,6 +15,8 @@ export interface HandlerConfig {
   address: string;
   /** connection.timeout in milliseconds; undefined = no deadline, as Mixer. */
   timeoutMs: number | undefined;
+  /** connection.authentication; plaintext when absent. */
+  dial: DialSettings;
   /** adapter_config, absent when the adapter has no config or is session based. */
   adapterConfig: { type_url: string; value: Buffer } | undefined;
   templates: readonly string[];
@@ -62,7 +65,8 @@ function jsonDurationMs(v: unknown): number | undefined {
   return Number(v.slice(0, -1)) * 1000;
 }
 
-function manifest(resources: Resource[], problems: string[]): Map<string, ValueType> {
+/** The attribute manifest(s) as name -> type; bad declarations go to `problems`. */
+export function manifest(resources: Resource[], problems: string[]): Map<string, ValueType> {
   const types = new Map<string, ValueType>();
   for (const r of resources) {
     const attributes = record(r.spec.attributes) ?? {};
@@ -111,6 +115,41 @@ function adapterInfo(r: Resource, problems: string[]): AdapterInfo | undefined {
   }
 }
 
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** connection.authentication (tls or mutual, proto or JSON names) -> how to dial, or what is wrong. */
+function authentication(v: unknown): DialSettings | string {
+  const auth = record(v);
+  const tls = record(auth?.tls);
+  const mutual = record(auth?.mutual);
+  if (!auth || (tls && mutual) || (!tls && !mutual)) return 'expected exactly one of tls or mutual';
+  const pick = (o: Record<string, unknown>, name: string): unknown => o[name] ?? o[jsonName(name)];
+  if (tls) {
+    if (tls.oauth !== undefined) return 'oauth is not supported by the stand-in (use token_path)';
+    const header = pick(tls, 'auth_header');
+    if (header !== undefined && header !== 'PLAIN' && header !== 'BEARER')
+      return `tls.auth_header: expected PLAIN or BEARER, got ${JSON.stringify(header)}`;
+    return {
+      ...PLAINTEXT,
+      tls: true,
+      caCertificates: str(pick(tls, 'ca_certificates')),
+      serverName: str(pick(tls, 'server_name')),
+      tokenPath: str(pick(tls, 'token_path')),
+      authHeader: header,
+      customHeader: str(pick(tls, 'custom_header')),
+    };
+  }
+  const m = mutual as Record<string, unknown>;
+  return {
+    ...PLAINTEXT,
+    tls: true,
+    caCertificates: str(pick(m, 'ca_certificates')),
+    serverName: str(pick(m, 'server_name')),
+    clientCertificate: str(pick(m, 'client_certificate')),
+    privateKey: str(pick(m, 'private_key')),
+  };
+}
+
 function handlerConfig(r: Resource, adapters: Map<string, AdapterInfo>, problems: string[]): HandlerConfig | undefined {
   const where = `${position(r)}: handler ${r.name}`;
   const spec = r.spec;
@@ -131,9 +170,14 @@ function handlerConfig(r: Resource, adapters: Map<string, AdapterInfo>, problems
     problems.push(`${where}: spec.connection.address is required`);
     return undefined;
   }
+  let dial: DialSettings = PLAINTEXT;
   if (connection.authentication !== undefined) {
-    problems.push(`${where}: spec.connection.authentication is not supported by the stand-in (plaintext only)`);
-    return undefined;
+    const auth = authentication(connection.authentication);
+    if (typeof auth === 'string') {
+      problems.push(`${where}: spec.connection.authentication: ${auth}`);
+      return undefined;
+    }
+    dial = auth;
   }
   const timeoutMs = connection.timeout === undefined ? undefined : jsonDurationMs(connection.timeout);
   if (connection.timeout !== undefined && timeoutMs === undefined) {
@@ -159,6 +203,7 @@ function handlerConfig(r: Resource, adapters: Map<string, AdapterInfo>, problems
     fullName: key(r, 'handler'),
     address: connection.address,
     timeoutMs,
+    dial,
     adapterConfig,
     templates: adapter.templates,
   };

@@ -2,18 +2,20 @@
 // (report: one call per handler and template; check: one per instance) and
 // its way of folding results into one answer.
 import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../protocol/load.js';
-import { decodeView, encodeRequest, recordedCall, statusName, type CallRecorder } from '../recording/calls.js';
+import { decodeView, recordedCall, statusName, type CallRecorder } from '../recording/calls.js';
 import type { Bag } from './attributes.js';
 import type { ClientPool } from './client.js';
 import type { Action, HandlerConfig, MixerConfig } from './config.js';
 import { evaluate, EvalError } from './expr/index.js';
 import { TEMPLATES, type InstanceBuilder, type TemplateName } from './instances.js';
+import { WireWriter } from './wire.js';
 
 export interface DispatchContext {
   pool: ClientPool;
   /** Overrides every handler's connection.address. */
   address: string | undefined;
-  nextDedupId: () => string;
+  /** The dedup_id of the next call to `handler` (Mixer: a counter per handler). */
+  nextDedupId: (handler: string) => string;
   recorder: CallRecorder | undefined;
 }
 
@@ -80,12 +82,38 @@ function matchingActions(config: MixerConfig, bag: Bag, errors: string[]): Actio
   return out;
 }
 
-function tryBuild(inst: InstanceBuilder, bag: Bag, errors: string[]): Record<string, unknown> | undefined {
+/** A built instance: its name and InstanceMsg bytes. */
+interface BuiltInstance {
+  name: string;
+  bytes: Buffer;
+}
+
+/**
+ * Handle<Template>Request bytes in Mixer's order: the instance(s) (field 1),
+ * adapter_config (2, absent when the adapter has none), dedup_id (3).
+ */
+export function encodeHandleRequest(
+  instances: readonly Buffer[],
+  adapterConfig: HandlerConfig['adapterConfig'],
+  dedupId: string,
+): Buffer {
+  const w = new WireWriter();
+  for (const i of instances) w.bytesField(1, i);
+  if (adapterConfig) {
+    const any = new WireWriter();
+    if (adapterConfig.type_url !== '') any.stringField(1, adapterConfig.type_url);
+    if (adapterConfig.value.length > 0) any.bytesField(2, adapterConfig.value);
+    w.bytesField(2, any.finish());
+  }
+  return w.stringField(3, dedupId).finish();
+}
+
+function tryBuild(inst: InstanceBuilder, bag: Bag, errors: string[]): BuiltInstance | undefined {
   try {
-    return inst.build(bag);
+    return { name: inst.fullName, bytes: inst.build(bag) };
   } catch (err) {
     if (!(err instanceof EvalError)) throw err;
-    errors.push(`instance ${inst.fullName}: ${err.message}`);
+    errors.push(err.message);
     return undefined;
   }
 }
@@ -94,18 +122,19 @@ async function send(
   ctx: DispatchContext,
   handler: HandlerConfig,
   template: TemplateName,
-  body: Record<string, unknown>,
-  instances: string[],
+  instances: readonly BuiltInstance[],
 ): Promise<CallReport> {
   const method = METHODS[template];
-  const dedupId = ctx.nextDedupId();
-  const request: Record<string, unknown> = { ...body, dedup_id: dedupId };
-  if (handler.adapterConfig) request.adapter_config = handler.adapterConfig;
-  const bytes = encodeRequest(method, request);
+  const dedupId = ctx.nextDedupId(handler.fullName);
+  const bytes = encodeHandleRequest(
+    instances.map((i) => i.bytes),
+    handler.adapterConfig,
+    dedupId,
+  );
   const address = ctx.address ?? handler.address;
   const sent = new Date();
   const started = performance.now();
-  const result = await ctx.pool.call(address, method, bytes, handler.timeoutMs);
+  const result = await ctx.pool.call(address, method, bytes, handler.timeoutMs, handler.dial);
   const ms = performance.now() - started;
   ctx.recorder?.write(recordedCall(sent, method, bytes, result, result.response));
   const report: CallReport = {
@@ -114,7 +143,7 @@ async function send(
     method,
     address,
     dedupId,
-    instances,
+    instances: instances.map((i) => i.name),
     code: result.code,
     codeName: statusName(result.code),
     details: result.details,
@@ -124,8 +153,40 @@ async function send(
   return report;
 }
 
+// grpc-go's names of the status codes, as Mixer's error texts print them.
+const GO_CODE_NAMES = [
+  'OK',
+  'Canceled',
+  'Unknown',
+  'InvalidArgument',
+  'DeadlineExceeded',
+  'NotFound',
+  'AlreadyExists',
+  'PermissionDenied',
+  'ResourceExhausted',
+  'FailedPrecondition',
+  'Aborted',
+  'OutOfRange',
+  'Unimplemented',
+  'Internal',
+  'Unavailable',
+  'DataLoss',
+  'Unauthenticated',
+];
+
+export function goCodeName(code: number): string {
+  return GO_CODE_NAMES[code] ?? `Code(${code})`;
+}
+
+/** A failed adapter call as grpc-go prints its error. */
 function failure(call: CallReport): string {
-  return `${call.handler}: ${call.codeName}: ${call.details}`;
+  return `rpc error: code = ${goCodeName(call.code)} desc = ${call.details}`;
+}
+
+/** Mixer joins errors with hashicorp/go-multierror's list format. */
+export function multiError(errors: readonly string[]): string {
+  const head = errors.length === 1 ? '1 error occurred:' : `${errors.length} errors occurred:`;
+  return `${head}\n${errors.map((e) => `\t* ${e}`).join('\n')}\n\n`;
 }
 
 /** One Report with every bag in it (like a proxy's batched Report). */
@@ -135,10 +196,7 @@ export async function dispatchReport(
   ctx: DispatchContext,
 ): Promise<ReportOutcome> {
   const errors: string[] = [];
-  const batches = new Map<
-    string,
-    { handler: HandlerConfig; template: TemplateName; instances: Record<string, unknown>[] }
-  >();
+  const batches = new Map<string, { handler: HandlerConfig; template: TemplateName; instances: BuiltInstance[] }>();
   for (const bag of bags) {
     for (const action of matchingActions(config, bag, errors)) {
       for (const inst of action.instances) {
@@ -152,19 +210,10 @@ export async function dispatchReport(
       }
     }
   }
-  const calls = await Promise.all(
-    [...batches.values()].map((b) =>
-      send(
-        ctx,
-        b.handler,
-        b.template,
-        { instances: b.instances },
-        b.instances.map((i) => String(i.name)),
-      ),
-    ),
-  );
+  const calls = await Promise.all([...batches.values()].map((b) => send(ctx, b.handler, b.template, b.instances)));
   for (const c of calls) if (c.code !== OK) errors.push(failure(c));
-  return { kind: 'report', code: errors.length > 0 ? 'UNKNOWN' : 'OK', message: errors.join(', '), calls, errors };
+  const code = errors.length > 0 ? 'UNKNOWN' : 'OK';
+  return { kind: 'report', code, message: errors.length > 0 ? multiError(errors) : '', calls, errors };
 }
 
 interface CheckResultView {
@@ -176,7 +225,7 @@ interface CheckResultView {
 /** One Check for one bag. */
 export async function dispatchCheck(config: MixerConfig, bag: Bag, ctx: DispatchContext): Promise<CheckOutcome> {
   const errors: string[] = [];
-  const pending: { handler: HandlerConfig; template: TemplateName; msg: Record<string, unknown> }[] = [];
+  const pending: { handler: HandlerConfig; template: TemplateName; msg: BuiltInstance }[] = [];
   for (const action of matchingActions(config, bag, errors)) {
     for (const inst of action.instances) {
       if (TEMPLATES[inst.template] !== 'CHECK') continue;
@@ -195,13 +244,11 @@ export async function dispatchCheck(config: MixerConfig, bag: Bag, ctx: Dispatch
   };
   // Mixer does not call any adapter when an instance cannot be built.
   if (errors.length === 0) {
-    outcome.calls = await Promise.all(
-      pending.map((p) => send(ctx, p.handler, p.template, { instance: p.msg }, [String(p.msg.name)])),
-    );
+    outcome.calls = await Promise.all(pending.map((p) => send(ctx, p.handler, p.template, [p.msg])));
   }
   for (const c of outcome.calls) if (c.code !== OK) errors.push(failure(c));
   if (errors.length > 0) {
-    outcome.rpcError = { code: 'INTERNAL', message: `performing check operation failed: ${errors.join(', ')}` };
+    outcome.rpcError = { code: 'INTERNAL', message: `performing check operation failed: ${multiError(errors)}` };
     return outcome;
   }
   const denials: string[] = [];

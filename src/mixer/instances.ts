@@ -1,10 +1,13 @@
 // Instance params (YAML, expressions as strings) -> compiled builders that
-// turn an attribute bag into the template's InstanceMsg, as plain objects
-// for protobufjs (field names as in the .proto, keepCase).
-import { compile, CompileError, evaluate, type Compiled, type TypeOf } from './expr/index.js';
+// turn an attribute bag into the bytes of the template's InstanceMsg, laid
+// out as Mixer 1.6's dynamic encoder writes them (checked byte for byte
+// against realmixer): fields by number, the instance name last, sub-messages
+// and map entries with a two-byte length, Values minimal.
+import { compile, CompileError, evaluate, EvalError, type Compiled, type TypeOf } from './expr/index.js';
 import type { Bag } from './attributes.js';
-import type { TypedValue } from './values.js';
+import { isStringLike, type TypedValue } from './values.js';
 import { jsonName } from './params-encoding.js';
+import { WireWriter } from './wire.js';
 
 export const TEMPLATES = { metric: 'REPORT', authorization: 'CHECK' } as const;
 export type TemplateName = keyof typeof TEMPLATES;
@@ -13,46 +16,78 @@ export function isTemplate(name: string): name is TemplateName {
   return Object.hasOwn(TEMPLATES, name);
 }
 
+/** Field number of `name` in every InstanceMsg (contract §0). */
+const NAME_FIELD = 72295727;
+
 /** A Value field: a YAML literal, or an expression whose type picks the oneof member. */
 type ValueSource = { literal: TypedValue } | { expr: Compiled };
+/** A string field: a quoted constant or a STRING expression. */
+type StringSource = { literal: string } | { expr: Compiled };
 
-// Field shapes of each template's InstanceParam (contract §1.5).
-type Shape = { [field: string]: 'value' | 'string' | 'valueMap' | Shape };
+// Field shapes of each template's InstanceParam, with field numbers (contract §1.5).
+type Leaf = 'value' | 'string' | 'valueMap';
+type Shape = { [field: string]: [number, Leaf | Shape] };
 
 const SHAPES: Record<TemplateName, Shape> = {
   metric: {
-    value: 'value',
-    dimensions: 'valueMap',
-    monitored_resource_type: 'string',
-    monitored_resource_dimensions: 'valueMap',
+    value: [1, 'value'],
+    dimensions: [2, 'valueMap'],
+    monitored_resource_type: [3, 'string'],
+    monitored_resource_dimensions: [4, 'valueMap'],
   },
   authorization: {
-    subject: { user: 'string', groups: 'string', properties: 'valueMap' },
-    action: { namespace: 'string', service: 'string', method: 'string', path: 'string', properties: 'valueMap' },
+    subject: [1, { user: [1, 'string'], groups: [2, 'string'], properties: [3, 'valueMap'] }],
+    action: [
+      2,
+      {
+        namespace: [1, 'string'],
+        service: [2, 'string'],
+        method: [3, 'string'],
+        path: [4, 'string'],
+        properties: [5, 'valueMap'],
+      },
+    ],
   },
 };
 
 type CompiledField =
   | { kind: 'value'; source: ValueSource }
-  | { kind: 'string'; expr: Compiled }
-  | { kind: 'valueMap'; entries: Record<string, ValueSource> }
-  | { kind: 'message'; tree: CompiledTree };
-type CompiledTree = Record<string, CompiledField>;
+  | { kind: 'string'; source: StringSource }
+  | { kind: 'valueMap'; entries: [string, ValueSource][] }
+  | { kind: 'message'; fields: CompiledTree };
+/** Fields in field-number order, as Mixer writes them. */
+type CompiledTree = { name: string; number: number; field: CompiledField }[];
 
-export class InstanceConfigError extends Error {}
+export class InstanceConfigError extends Error {
+  constructor(
+    message: string,
+    /** Valid for Mixer, outside what the stand-in evaluates. */
+    readonly unsupported = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Mixer reads 'x' and "x" (outer quotes of either kind) as the constant x, without unescaping. */
+function quotedConstant(text: string): string | undefined {
+  if (text.length < 2) return undefined;
+  const q = text[0];
+  return (q === '"' || q === "'") && text.endsWith(q) ? text.slice(1, -1) : undefined;
+}
 
 function valueSource(v: unknown, typeOf: TypeOf, where: string): ValueSource {
   if (typeof v === 'boolean') return { literal: { type: 'BOOL', value: v } };
-  if (typeof v === 'number') {
-    return Number.isInteger(v)
-      ? { literal: { type: 'INT64', value: BigInt(v) } }
-      : { literal: { type: 'DOUBLE', value: v } };
-  }
+  // spec.params is a google.protobuf.Struct: every YAML number is a double.
+  if (typeof v === 'number') return { literal: { type: 'DOUBLE', value: v } };
   if (typeof v !== 'string')
     throw new InstanceConfigError(`${where}: expected an expression or a literal, got ${JSON.stringify(v)}`);
+  const constant = quotedConstant(v);
+  if (constant !== undefined) return { literal: { type: 'STRING', value: constant } };
   const expr = compileAt(v, typeOf, where);
   if (expr.type === 'STRING_MAP') {
-    throw new InstanceConfigError(`${where}: a STRING_MAP expression cannot fill a Value (Mixer rejects this too)`);
+    throw new InstanceConfigError(
+      `${where}: expression ${JSON.stringify(v)} is STRING_MAP, which cannot fill a Value (Mixer: unsupported type: STRING_MAP)`,
+    );
   }
   return { expr };
 }
@@ -61,73 +96,132 @@ function compileAt(text: string, typeOf: TypeOf, where: string): Compiled {
   try {
     return compile(text, typeOf);
   } catch (err) {
-    if (err instanceof CompileError) throw new InstanceConfigError(`${where}: ${err.message}`);
+    if (err instanceof CompileError) throw new InstanceConfigError(`${where}: ${err.message}`, err.unsupported);
     throw err;
   }
 }
 
-function compileShape(shape: Shape, params: unknown, typeOf: TypeOf, where: string): CompiledTree {
-  if (params === null || typeof params !== 'object' || Array.isArray(params)) {
-    throw new InstanceConfigError(`${where}: expected a mapping, got ${JSON.stringify(params)}`);
-  }
-  const out: CompiledTree = {};
-  for (const [key, v] of Object.entries(params)) {
-    const field = Object.keys(shape).find((f) => f === key || jsonName(f) === key);
-    const at = `${where}.${key}`;
-    if (!field)
-      throw new InstanceConfigError(`${at}: unknown field (expected one of ${Object.keys(shape).join(', ')})`);
-    const kind = shape[field];
-    if (kind === 'value') out[field] = { kind, source: valueSource(v, typeOf, at) };
-    else if (kind === 'string') {
-      if (typeof v !== 'string')
-        throw new InstanceConfigError(`${at}: expected a STRING expression, got ${JSON.stringify(v)}`);
-      const expr = compileAt(v, typeOf, at);
-      if (expr.type !== 'STRING')
-        throw new InstanceConfigError(`${at}: expression ${JSON.stringify(v)} is ${expr.type}, the field needs STRING`);
-      out[field] = { kind, expr };
-    } else if (kind === 'valueMap') {
-      if (v === null || typeof v !== 'object' || Array.isArray(v))
-        throw new InstanceConfigError(`${at}: expected a mapping`);
-      const entries = Object.entries(v as Record<string, unknown>).map(
-        ([k, x]) => [k, valueSource(x, typeOf, `${at}.${k}`)] as const,
-      );
-      out[field] = { kind, entries: Object.fromEntries(entries) };
-    } else if (kind !== undefined) {
-      out[field] = { kind: 'message', tree: compileShape(kind, v ?? {}, typeOf, at) };
-    }
-  }
-  return out;
+function stringSource(v: unknown, typeOf: TypeOf, where: string): StringSource {
+  if (typeof v !== 'string')
+    throw new InstanceConfigError(`${where}: expected a STRING expression, got ${JSON.stringify(v)}`);
+  const constant = quotedConstant(v);
+  if (constant !== undefined) return { literal: constant };
+  const expr = compileAt(v, typeOf, where);
+  if (expr.type !== 'STRING')
+    throw new InstanceConfigError(`${where}: expression ${JSON.stringify(v)} is ${expr.type}, the field needs STRING`);
+  return { expr };
 }
 
-/** istio.policy.v1beta1.Value as a protobufjs plain object. */
-export function valueObject(v: TypedValue): Record<string, unknown> {
+/** Runs `compileOne`; an InstanceConfigError goes to `problems` instead (so all of them are found). */
+function collect<T>(problems: InstanceConfigError[], compileOne: () => T): T | undefined {
+  try {
+    return compileOne();
+  } catch (err) {
+    if (!(err instanceof InstanceConfigError)) throw err;
+    problems.push(err);
+    return undefined;
+  }
+}
+
+function compileShape(
+  shape: Shape,
+  params: unknown,
+  typeOf: TypeOf,
+  where: string,
+  problems: InstanceConfigError[],
+): CompiledTree {
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) {
+    problems.push(new InstanceConfigError(`${where}: expected a mapping, got ${JSON.stringify(params)}`));
+    return [];
+  }
+  const out: CompiledTree = [];
+  // Keys are compiled in sorted order, as Mixer does, so the first error is the one Mixer reports.
+  for (const [key, v] of Object.entries(params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const name = Object.keys(shape).find((f) => f === key || jsonName(f) === key);
+    const at = `${where}.${key}`;
+    if (!name) {
+      problems.push(new InstanceConfigError(`${at}: unknown field (expected one of ${Object.keys(shape).join(', ')})`));
+      continue;
+    }
+    const [number, kind] = shape[name] as [number, Leaf | Shape];
+    let field: CompiledField | undefined;
+    if (kind === 'value') {
+      const source = collect(problems, () => valueSource(v, typeOf, at));
+      if (source) field = { kind, source };
+    } else if (kind === 'string') {
+      const source = collect(problems, () => stringSource(v, typeOf, at));
+      if (source) field = { kind, source };
+    } else if (kind === 'valueMap') {
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+        problems.push(new InstanceConfigError(`${at}: expected a mapping`));
+        continue;
+      }
+      const entries: [string, ValueSource][] = [];
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        const source = collect(problems, () => valueSource(x, typeOf, `${at}.${k}`));
+        if (source) entries.push([k, source]);
+      }
+      field = { kind, entries };
+    } else field = { kind: 'message', fields: compileShape(kind, v ?? {}, typeOf, at, problems) };
+    if (field) out.push({ name, number, field });
+  }
+  return out.sort((a, b) => a.number - b.number);
+}
+
+/**
+ * Every problem Mixer (or the stand-in) has with an instance's params of
+ * `template`, each naming its field (`params.dimensions.x: ...`). The linter
+ * and the stand-in share this check.
+ */
+export function instanceProblems(template: TemplateName, params: unknown, typeOf: TypeOf): InstanceConfigError[] {
+  const problems: InstanceConfigError[] = [];
+  compileShape(SHAPES[template], params ?? {}, typeOf, 'params', problems);
+  return problems;
+}
+
+/** google.protobuf.Duration / Timestamp: zero fields left out, as gogo writes them. */
+function secondsNanos(seconds: bigint, nanos: number): Uint8Array {
+  const w = new WireWriter();
+  if (seconds !== 0n) w.varintField(1, seconds);
+  if (nanos !== 0) w.varintField(2, nanos);
+  return w.finish();
+}
+
+/** A one-field wrapper message (IPAddress, DNSName, ...): its field left out when empty. */
+function wrapper(inner: Uint8Array): Uint8Array {
+  return inner.length === 0 ? new Uint8Array(0) : new WireWriter().bytesField(1, inner).finish();
+}
+
+/** istio.policy.v1beta1.Value bytes; the oneof member is always written, even when zero. */
+export function encodeValue(v: TypedValue): Buffer {
+  const w = new WireWriter();
+  const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
   switch (v.type) {
     case 'STRING':
-      return { string_value: v.value };
+      return w.stringField(1, v.value).finish();
     case 'INT64':
-      return { int64_value: v.value.toString() };
+      return w.varintField(2, v.value).finish();
     case 'DOUBLE':
-      return { double_value: v.value };
+      return w.doubleField(3, v.value).finish();
     case 'BOOL':
-      return { bool_value: v.value };
+      return w.varintField(4, v.value ? 1 : 0).finish();
     case 'IP_ADDRESS':
-      return { ip_address_value: { value: v.value } };
+      return w.bytesField(5, wrapper(v.value)).finish();
     case 'TIMESTAMP':
-      return { timestamp_value: { value: { seconds: v.value.seconds.toString(), nanos: v.value.nanos } } };
-    case 'DURATION':
-      return {
-        duration_value: {
-          value: { seconds: (v.value / 1_000_000_000n).toString(), nanos: Number(v.value % 1_000_000_000n) },
-        },
-      };
+      return w.bytesField(6, wrapper(secondsNanos(v.value.seconds, v.value.nanos))).finish();
+    case 'DURATION': {
+      const nanos = Number(v.value % 1_000_000_000n);
+      return w.bytesField(7, wrapper(secondsNanos(v.value / 1_000_000_000n, nanos))).finish();
+    }
     case 'EMAIL_ADDRESS':
-      return { email_address_value: { value: v.value } };
+      return w.bytesField(8, wrapper(utf8(v.value))).finish();
     case 'DNS_NAME':
-      return { dns_name_value: { value: v.value } };
+      return w.bytesField(9, wrapper(utf8(v.value))).finish();
     case 'URI':
-      return { uri_value: { value: v.value } };
+      return w.bytesField(10, wrapper(utf8(v.value))).finish();
     case 'STRING_MAP':
-      return { string_map_value: { value: v.value } };
+      // Rejected when the config is read (valueSource); Mixer has no encoder for it either.
+      throw new EvalError('unsupported type: STRING_MAP');
     default: {
       const unreachable: never = v;
       throw new Error(`unknown value ${JSON.stringify(unreachable)}`);
@@ -135,44 +229,68 @@ export function valueObject(v: TypedValue): Record<string, unknown> {
   }
 }
 
-function valueOf(s: ValueSource, bag: Bag, typeOf: TypeOf): Record<string, unknown> {
-  return valueObject('literal' in s ? s.literal : evaluate(s.expr, bag, typeOf));
+/** A STRING field's value (the type checker guarantees a string-like result). */
+function stringOf(v: TypedValue): string {
+  if (!isStringLike(v.type)) throw new EvalError(`expected a STRING, got ${v.type}`);
+  return v.value as string;
 }
 
-function build(tree: CompiledTree, bag: Bag, typeOf: TypeOf): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, f] of Object.entries(tree)) {
-    switch (f.kind) {
-      case 'value':
-        out[name] = valueOf(f.source, bag, typeOf);
-        break;
-      case 'string':
-        out[name] = evaluate(f.expr, bag, typeOf).value;
-        break;
-      case 'valueMap':
-        out[name] = Object.fromEntries(Object.entries(f.entries).map(([k, s]) => [k, valueOf(s, bag, typeOf)]));
-        break;
-      case 'message': {
-        const sub = build(f.tree, bag, typeOf);
-        // An empty sub-message is absent on the wire, as Mixer sends it.
-        if (Object.keys(sub).length > 0) out[name] = sub;
-        break;
-      }
-      default: {
-        const unreachable: never = f;
-        throw new Error(`unknown field ${JSON.stringify(unreachable)}`);
-      }
-    }
+function valueOf(s: ValueSource, bag: Bag, typeOf: TypeOf): TypedValue {
+  return 'literal' in s ? s.literal : evaluate(s.expr, bag, typeOf);
+}
+
+/** Mixer names the field each error passed through: `fieldEncoder: dimensions - fieldEncoder: value - ...`. */
+function inField<T>(name: string, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof EvalError) throw new EvalError(`fieldEncoder: ${name} - ${err.message}`);
+    throw err;
   }
-  return out;
+}
+
+function encodeTree(tree: CompiledTree, bag: Bag, typeOf: TypeOf, w: WireWriter): void {
+  for (const { name, number, field: f } of tree) {
+    inField(name, () => {
+      switch (f.kind) {
+        case 'value':
+          w.bytesField(number, encodeValue(valueOf(f.source, bag, typeOf)));
+          break;
+        case 'string':
+          w.stringField(
+            number,
+            'literal' in f.source ? f.source.literal : stringOf(evaluate(f.source.expr, bag, typeOf)),
+          );
+          break;
+        case 'valueMap':
+          for (const [key, source] of f.entries) {
+            const entry = new WireWriter().stringField(1, key);
+            inField('value', () => entry.bytesField(2, encodeValue(valueOf(source, bag, typeOf))));
+            w.paddedField(number, entry.finish());
+          }
+          break;
+        case 'message': {
+          // A block present in the config is sent present, even when empty (`subject: {}`).
+          const sub = new WireWriter();
+          encodeTree(f.fields, bag, typeOf, sub);
+          w.paddedField(number, sub.finish());
+          break;
+        }
+        default: {
+          const unreachable: never = f;
+          throw new Error(`unknown field ${JSON.stringify(unreachable)}`);
+        }
+      }
+    });
+  }
 }
 
 export interface InstanceBuilder {
   /** `<name>.instance.<namespace>`, the name on the wire. */
   fullName: string;
   template: TemplateName;
-  /** The InstanceMsg for this bag; throws EvalError when a needed attribute is missing. */
-  build(bag: Bag): Record<string, unknown>;
+  /** The InstanceMsg bytes for this bag; throws EvalError (Mixer's message) when it cannot be built. */
+  build(bag: Bag): Buffer;
 }
 
 export function instanceBuilder(
@@ -181,6 +299,16 @@ export function instanceBuilder(
   params: unknown,
   typeOf: TypeOf,
 ): InstanceBuilder {
-  const tree = compileShape(SHAPES[template], params ?? {}, typeOf, 'params');
-  return { fullName, template, build: (bag) => ({ ...build(tree, bag, typeOf), name: fullName }) };
+  const problems: InstanceConfigError[] = [];
+  const tree = compileShape(SHAPES[template], params ?? {}, typeOf, 'params', problems);
+  if (problems.length > 0) throw new InstanceConfigError(problems.map((p) => p.message).join('; '));
+  return {
+    fullName,
+    template,
+    build: (bag) => {
+      const w = new WireWriter();
+      encodeTree(tree, bag, typeOf, w);
+      return w.stringField(NAME_FIELD, fullName).finish();
+    },
+  };
 }

@@ -6,9 +6,10 @@ export type Outcome = ReportOutcome | CheckOutcome;
 
 export function formatOutcome(o: Outcome): string {
   if (o.kind === 'report') {
-    return o.code === 'OK' ? 'Report RPC returned OK\n' : `Report RPC returned UNKNOWN (${o.message})\n`;
+    return o.code === 'OK' ? 'Report RPC returned OK\n' : `Report RPC returned Unknown (${o.message})\n`;
   }
-  if (o.rpcError) return `Check RPC failed with: ${o.rpcError.code} (${o.rpcError.message})\n`;
+  // grpc-go's code names (Unknown, Internal), as mixc prints them.
+  if (o.rpcError) return `Check RPC failed with: Internal (${o.rpcError.message})\n`;
   const message = o.status.message === '' ? '' : ` (${o.status.message})`;
   return (
     `Check RPC completed successfully. Check status was ${o.status.name}${message}\n` +

@@ -1,8 +1,13 @@
 // A handler's `params:` -> the bytes of adapter_config.value, as Mixer makes
-// them from the adapter resource's Params descriptor: keys are the proto name
-// or the lowerCamel JSON name, unknown keys are an error, and top-level
-// fields are written one after another in sorted key order.
+// them from the adapter resource's Params descriptor (contract §3.2, checked
+// with realmixer): keys are the proto name or the lowerCamel JSON name,
+// unknown keys are an error, top-level fields are written one after another
+// in sorted key order, YAML numbers are doubles (so an unquoted number in a
+// string field is refused), and integer fields take an integral number or a
+// Go integer literal ("0x10") and are written as 64-bit varints without a
+// range check (3000000000 in an int32 field arrives negative).
 import protobuf from 'protobufjs';
+import { WireWriter } from './wire.js';
 import { parseRfc3339 } from './time.js';
 import { parseGoDuration } from '../decode/go-duration.js';
 
@@ -34,8 +39,55 @@ function fail(where: string, expected: string, got: unknown): never {
   throw new ParamsError(`${where}: expected ${expected}, got ${JSON.stringify(got) ?? String(got)}`);
 }
 
+// The Go type a YAML value has inside Mixer's Struct, for its error texts.
+function goTypeOf(v: unknown): string {
+  if (typeof v === 'number') return 'float64';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  if (Array.isArray(v)) return '[]interface {}';
+  if (v === null) return '<nil>';
+  return 'map[string]interface {}';
+}
+
+/** Mixer's refusal, word for word: `field 'x' is of type 'float64' instead of expected type 'string'`. */
+function wrongType(where: string, field: protobuf.Field, v: unknown, expected: string): never {
+  throw new ParamsError(
+    `${where}: field '${field.name}' is of type '${goTypeOf(v)}' instead of expected type '${expected}'`,
+  );
+}
+
+const VARINT_INTS = new Set(['int32', 'int64', 'uint32', 'uint64']);
+const INT64_MIN = -(2n ** 63n);
+const INT64_LIMIT = 2n ** 63n;
+
+/** Go's strconv.ParseInt(s, 0, 64): sign, 0x/0o/0b prefixes, leading-0 octal, underscores between digits. */
+export function parseGoInt(text: string): bigint | undefined {
+  const m =
+    /^([+-]?)(0[xX](?:_?[0-9a-fA-F])+|0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|0(?:_?[0-7])*|[1-9](?:_?[0-9])*)$/.exec(text);
+  if (!m) return undefined;
+  const digits = (m[2] ?? '').replace(/_/g, '');
+  const abs = /^0[0-7]+$/.test(digits) ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
+  const n = m[1] === '-' ? -abs : abs;
+  return n < INT64_MIN || n >= INT64_LIMIT ? undefined : n;
+}
+
+/** An integer field's value as Mixer accepts it, or Mixer's error. */
+function mixerInt(field: protobuf.Field, v: unknown, where: string): bigint {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63) return BigInt(v);
+  if (typeof v === 'string') {
+    const n = parseGoInt(v);
+    if (n !== undefined) return n;
+  }
+  return wrongType(where, field, v, 'int');
+}
+
 /** One scalar, enum or message value converted to what protobufjs fromObject accepts. */
 function convertSingle(field: protobuf.Field, v: unknown, where: string): unknown {
+  if (VARINT_INTS.has(field.type)) {
+    const n = mixerInt(field, v, where);
+    // protobufjs takes int64s as decimal text; 32-bit fields here only below the top level.
+    return field.type.endsWith('32') ? Number(BigInt.asIntN(32, n)) : n.toString();
+  }
   const range = INT_RANGES[field.type];
   if (range) {
     const text = typeof v === 'number' && Number.isInteger(v) ? String(v) : typeof v === 'string' ? v : undefined;
@@ -46,9 +98,9 @@ function convertSingle(field: protobuf.Field, v: unknown, where: string): unknow
   }
   switch (field.type) {
     case 'string':
-      return typeof v === 'string' ? v : fail(where, 'a string', v);
+      return typeof v === 'string' ? v : wrongType(where, field, v, 'string');
     case 'bool':
-      return typeof v === 'boolean' ? v : fail(where, 'true or false', v);
+      return typeof v === 'boolean' ? v : wrongType(where, field, v, 'bool');
     case 'double':
     case 'float':
       return typeof v === 'number' ? v : fail(where, 'a number', v);
@@ -92,7 +144,9 @@ function convertMessage(type: protobuf.Type, v: unknown, where: string): Record<
     const at = `${where}.${key}`;
     if (!field) {
       const known = type.fieldsArray.map((f) => f.name).join(', ') || 'none';
-      throw new ParamsError(`${at}: unknown field (${type.fullName.replace(/^\./, '')} has: ${known})`);
+      throw new ParamsError(
+        `${at}: unknown field: field '${key}' not found in message '${type.name}' (it has: ${known})`,
+      );
     }
     if (Object.hasOwn(out, field.name)) throw new ParamsError(`${at}: field ${field.name} given twice`);
     out[field.name] = convertField(field, value, at);
@@ -141,6 +195,12 @@ export function encodeParams(type: protobuf.Type, params: unknown, where = 'para
   const keys = Object.keys(params).sort();
   const chunks = keys.map((key) => {
     const field = fieldFor(type, key) as protobuf.Field;
+    if (VARINT_INTS.has(field.type) && !field.repeated) {
+      // Mixer writes the 64-bit value whatever the field's width (no range check).
+      return new WireWriter()
+        .varintField(field.id, mixerInt(field, params[key as keyof typeof params], `${where}.${key}`))
+        .finish();
+    }
     const one = type.fromObject({ [field.name]: fields[field.name] });
     return type.encode(one).finish();
   });

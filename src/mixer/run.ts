@@ -3,15 +3,10 @@
 import { readFile } from 'node:fs/promises';
 import { CallRecorder } from '../recording/calls.js';
 import { bagsFromJson } from './attribute-sets.js';
-import {
-  addManifestTypedAttributes,
-  AttributeError,
-  bagFromFlags,
-  manifestMismatches,
-  type AttributeFlag,
-  type Bag,
-} from './attributes.js';
+import { randomBytes } from 'node:crypto';
+import { addGuessedAttributes, bagFromFlags, type AttributeFlag, type Bag } from './attributes.js';
 import { ClientPool } from './client.js';
+import { dial, PLAINTEXT, type DialSettings } from './dial.js';
 import { loadMixerConfig } from './config.js';
 import type { TypeOf } from './expr/index.js';
 import { dispatchCheck, dispatchReport, type DispatchContext } from './dispatch.js';
@@ -24,12 +19,16 @@ export interface MixerRunOptions extends LoadOptions {
   config: string[];
   address: string | undefined;
   attributes: Partial<Record<AttributeFlag, string[]>>;
-  /** -a/--attributes: values typed by the manifest. */
+  /** -a/--attributes: types guessed from the text, as mixc does. */
   untypedAttributes: string[];
   attributesFile: string | undefined;
   json: boolean;
   failOnDeny: boolean;
   record: string | undefined;
+  /** How to dial the handlers (Mixer's connection.authentication as flags). */
+  dial?: DialSettings;
+  /** mixc's --report_batch_size: the attribute sets repeated this many times in one Report. */
+  reportBatchSize?: number;
 }
 
 export interface MixerIo {
@@ -39,7 +38,7 @@ export interface MixerIo {
 
 async function attributeSets(options: MixerRunOptions, typeOf: TypeOf): Promise<Bag[]> {
   const untyped = new Map<string, TypedValue>();
-  for (const text of options.untypedAttributes) addManifestTypedAttributes(untyped, text, typeOf);
+  for (const text of options.untypedAttributes) addGuessedAttributes(untyped, text);
   // Typed flags win over -a for the same name.
   const flags = new Map([...untyped, ...bagFromFlags(options.attributes)]);
   if (!options.attributesFile) return [flags];
@@ -53,17 +52,30 @@ async function attributeSets(options: MixerRunOptions, typeOf: TypeOf): Promise<
   return bagsFromJson(json, typeOf, options.attributesFile).map((bag) => new Map([...bag, ...flags]));
 }
 
+/**
+ * Mixer's dedup ids: one unsigned 64-bit counter per handler, starting at a
+ * random value, as decimal text (contract §5.2).
+ */
+export function dedupCounters(): (handler: string) => string {
+  const next = new Map<string, bigint>();
+  return (handler) => {
+    const n = next.get(handler) ?? randomBytes(8).readBigUInt64BE();
+    next.set(handler, BigInt.asUintN(64, n + 1n));
+    return n.toString();
+  };
+}
+
 /** Runs the command; resolves with the process exit code. */
 export async function runMixer(options: MixerRunOptions, io: MixerIo): Promise<number> {
   const config = await loadMixerConfig(options.config);
-  const bags = await attributeSets(options, config.typeOf);
-  const mismatches = bags.flatMap((bag) => manifestMismatches(bag, config.typeOf));
-  if (mismatches.length > 0)
-    throw new AttributeError(`attributes do not match the manifest:\n  ${mismatches.join('\n  ')}`);
+  const sets = await attributeSets(options, config.typeOf);
+  const batch = options.method === 'report' ? (options.reportBatchSize ?? 1) : 1;
+  const bags = Array.from({ length: batch }, () => sets).flat();
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
-  const pool = new ClientPool();
-  let dedup = 0;
-  const ctx: DispatchContext = { pool, address: options.address, nextDedupId: () => String(++dedup), recorder };
+  // Dial flags, when given, replace every handler's connection.authentication (as --address its address).
+  const flags = options.dial ?? PLAINTEXT;
+  const pool = new ClientPool(JSON.stringify(flags) === JSON.stringify(PLAINTEXT) ? undefined : await dial(flags));
+  const ctx: DispatchContext = { pool, address: options.address, nextDedupId: dedupCounters(), recorder };
   const once = async (): Promise<Outcome[]> =>
     options.method === 'report'
       ? [await dispatchReport(config, bags, ctx)]

@@ -3,7 +3,7 @@
 // remembered with its file and position for messages.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { isMap, isSeq, parseAllDocuments, type Node as YamlNode } from 'yaml';
 
 export interface Resource {
   file: string;
@@ -17,6 +17,12 @@ export interface Resource {
   namespace: string;
   /** The document's `spec` (an empty object when missing). */
   spec: Record<string, unknown>;
+  /**
+   * 1-based line of a field given as a dotted path (`spec.params.file_path`,
+   * `spec.actions[0].handler`; keys may contain dots), or of its deepest
+   * existing ancestor.
+   */
+  fieldLine(field: string): number;
 }
 
 /** A YAML syntax error or a document that is not a Kubernetes-style resource. */
@@ -62,6 +68,35 @@ function asRecord(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
+/** The line of the node at `field` (see Resource.fieldLine), walking down from `node`. */
+function lineAt(text: string, node: YamlNode | null | undefined, field: string, fallback: number): number {
+  let line = fallback;
+  let rest = field;
+  let current: unknown = node;
+  while (rest !== '' && current) {
+    if (isSeq(current)) {
+      const m = /^\[(\d+)\]\.?/.exec(rest);
+      if (!m) break;
+      current = current.items[Number(m[1])];
+      rest = rest.slice(m[0].length);
+    } else if (isMap(current)) {
+      // The longest key that the rest of the path starts with (attribute names hold dots).
+      let best: { key: string; value: unknown; keyNode: unknown } | undefined;
+      for (const pair of current.items) {
+        const key = String((pair.key as { value?: unknown } | null)?.value ?? pair.key);
+        const follows = rest === key || rest.startsWith(`${key}.`) || rest.startsWith(`${key}[`);
+        if (follows && key.length > (best?.key.length ?? -1)) best = { key, value: pair.value, keyNode: pair.key };
+      }
+      if (!best) break;
+      const range = (best.keyNode as { range?: [number, number, number] } | null)?.range;
+      if (range) line = lineOf(text, range[0]);
+      current = best.value;
+      rest = rest.slice(best.key.length).replace(/^\./, '');
+    } else break;
+  }
+  return line;
+}
+
 export function parseResources(file: string, text: string): LoadResult {
   const resources: Resource[] = [];
   const problems: LoadProblem[] = [];
@@ -88,6 +123,7 @@ export function parseResources(file: string, text: string): LoadResult {
       name: metadata.name,
       namespace: typeof metadata.namespace === 'string' ? metadata.namespace : DEFAULT_NAMESPACE,
       spec: asRecord(obj.spec) ?? {},
+      fieldLine: (field) => lineAt(text, doc.contents, field, line),
     });
   });
   return { resources, problems };

@@ -6,6 +6,7 @@
 // value, truncation, a varint that does not fit); withFallback() then hands
 // the whole message to proto-loader's deserializer, so odd input gets exactly
 // the old result or error.
+import { isUtf8 } from 'node:buffer';
 import type { Any__Output } from '../generated/google/protobuf/Any.js';
 import type { Value__Output } from '../generated/istio/policy/v1beta1/Value.js';
 
@@ -15,6 +16,20 @@ export const LEN = 2;
 
 /** Thrown inside the fast path to fall back; never escapes (see withFallback). */
 export const FALL_BACK = new Error('wire decoder: not on the fast path');
+
+/**
+ * Thrown for a string that is not valid UTF-8, which decoding would turn into
+ * U+FFFD. It escapes withFallback: the caller finds the field and decides.
+ */
+export const INVALID_UTF8 = new Error('wire decoder: a string is not valid UTF-8');
+
+/** Requests the fallback decoded: its strings were not checked for UTF-8. */
+export const decodedBySlowPath = new WeakSet<object>();
+
+function utf8(buf: Buffer, start: number, end: number): string {
+  if (!isUtf8(buf.subarray(start, end))) throw INVALID_UTF8;
+  return buf.toString('utf8', start, end);
+}
 
 const EMPTY_BYTES = Buffer.alloc(0);
 
@@ -32,7 +47,7 @@ function shortString(buf: Buffer, start: number, end: number): string {
   let h = 0x811c9dc5; // FNV-1a
   for (let i = start; i < end; i++) {
     const b = buf[i]!;
-    if (b >= 0x80) return buf.toString('utf8', start, end);
+    if (b >= 0x80) return utf8(buf, start, end);
     h = Math.imul(h ^ b, 0x01000193);
   }
   const slot = (h >>> 0) & (INTERN_SLOTS - 1);
@@ -104,7 +119,7 @@ export class Reader {
     const end = this.sub();
     const start = this.pos;
     this.pos = end;
-    return end - start <= INTERN_MAX_BYTES ? shortString(this.buf, start, end) : this.buf.toString('utf8', start, end);
+    return end - start <= INTERN_MAX_BYTES ? shortString(this.buf, start, end) : utf8(this.buf, start, end);
   }
 
   bytes(): Buffer {
@@ -337,9 +352,12 @@ export function withFallback<T>(fast: (buf: Buffer) => T, slow: (buf: Buffer) =>
   return (buf) => {
     try {
       return fast(buf);
-    } catch {
+    } catch (err) {
+      if (err === INVALID_UTF8) throw err;
       // FALL_BACK, or anything unforeseen: the reference decoder decides.
-      return slow(buf);
+      const decoded = slow(buf);
+      if (typeof decoded === 'object' && decoded !== null) decodedBySlowPath.add(decoded);
+      return decoded;
     }
   };
 }

@@ -28,6 +28,8 @@ export interface ConfigView {
   format: string;
   validDuration: string;
   validUseCount: number;
+  denyValidDuration: string;
+  denyValidUseCount: number;
   sink: string;
 }
 
@@ -66,8 +68,11 @@ export interface ActionView {
 export interface Decision {
   /** google.rpc.Code name of the answer. */
   code: 'OK' | 'PERMISSION_DENIED';
+  /** The status message on the wire: "" or the walkthrough's "Unauthorized...". */
   message: string;
-  /** As sent in CheckResult.valid_duration, e.g. "30s" ("0s" lets Mixer choose). */
+  /** Why a call was denied, for records and logs only ("" when allowed or the token differs). */
+  reason: string;
+  /** As sent in CheckResult.valid_duration, e.g. "30s" ("0s" with count 0: Mixer's default on allow, not cached on deny). */
   validDuration: string;
   validUseCount: number;
 }

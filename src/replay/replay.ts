@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { ClientPool } from '../mixer/client.js';
+import { dial, PLAINTEXT, type DialSettings } from '../mixer/dial.js';
 import { decodeView, knownMethod, statusName, type RecordedCall } from '../recording/calls.js';
 
 export interface ReplayResult {
@@ -58,9 +59,14 @@ function compare(
   return ['different', `expected response ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
 }
 
-export async function replayFile(file: string, address: string, timeoutMs: number): Promise<ReplaySummary> {
+export async function replayFile(
+  file: string,
+  address: string,
+  timeoutMs: number,
+  how: DialSettings = PLAINTEXT,
+): Promise<ReplaySummary> {
   const calls = parseRecording(await readFile(file, 'utf8'), file);
-  const pool = new ClientPool();
+  const pool = new ClientPool(await dial(how));
   const results: ReplayResult[] = [];
   try {
     // One after another, in recorded order, so sinks see the same sequence.

@@ -14,12 +14,12 @@ import { answer } from './service-context.js';
 export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     answer(ctx, 'HandleAuthorization', callback, async () => {
-      const req = decodeAuthorizationRequest(call.request);
+      const { request: req, rawToken } = decodeAuthorizationRequest(call.request);
       const handler = ctx.handlers.resolve(req.adapter_config);
       if (!req.instance) throw new InvalidInputError('instance: missing (an authorization call carries exactly one)');
       const input = authorizationInput(req.instance);
       ctx.metrics.instances('authorization', handler.id, 1);
-      const decision = authorize(handler.config, input.subject);
+      const { decision, reason } = authorize(handler.config, input.subject, rawToken);
       const record = authorizationRecord(input, decision, {
         dedupId: req.dedup_id,
         receivedAt: ctx.receivedAt(),
@@ -27,7 +27,7 @@ export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer
       });
       await keepDecisionRecord(ctx, handler, record);
       ctx.log.debug(
-        { dedupId: req.dedup_id, instance: input.instance, decision: decision.code },
+        { dedupId: req.dedup_id, instance: input.instance, decision: decision.code, reason },
         'HandleAuthorization done',
       );
       return encodedCheckResult(handler.config, decision);

@@ -33,6 +33,14 @@ export function clientSanAllowList(allowed: readonly string[]): CallCheck {
 }
 
 /**
+ * HTTP/2 drops a header whose value holds a newline before grpc-js sees it;
+ * Mixer sends one when its token_path file ends in a newline (measured with
+ * Mixer 1.6.14's own dial code).
+ */
+export const MISSING_HINT =
+  " (or dropped by HTTP/2 because its value held a newline: does Mixer's token_path file end in one? Write it with printf '%s')";
+
+/**
  * `header` as Mixer sends it: for `authorization`, `Bearer <token>` (BEARER)
  * or `<token>` (PLAIN); for a custom header, the raw token.
  */
@@ -41,7 +49,10 @@ export function tokenHeader(token: TokenFile, header: string): CallCheck {
     const values = metadata.get(header);
     if (values.length !== 1 || typeof values[0] !== 'string') {
       const why = values.length === 0 ? 'missing' : values.length > 1 ? 'sent more than once' : 'binary';
-      return { code: status.UNAUTHENTICATED, details: `token header ${header} ${why}` };
+      return {
+        code: status.UNAUTHENTICATED,
+        details: `token header ${header} ${why}${values.length === 0 ? MISSING_HINT : ''}`,
+      };
     }
     const value = values[0];
     const candidates = header === 'authorization' && /^bearer /i.test(value) ? [value, value.slice(7)] : [value];

@@ -1,6 +1,7 @@
-// The CheckResult bytes of each decision a handler gives. A handler has a few
-// distinct answers (allow, and a deny per reason), all fixed by its config,
-// so each is encoded once and the same bytes go out on every call after.
+// The CheckResult bytes of each decision a handler gives. A handler has two
+// distinct answers (allow and deny; the deny reason stays off the wire), both
+// fixed by its config, so each is encoded once and the same bytes go out on
+// every call after.
 import type { HandlerConfig } from '../decode/params.js';
 import type { CheckResult } from '../generated/istio/mixer/adapter/model/v1beta1/CheckResult.js';
 import { serviceDefinitions } from '../protocol/load.js';
@@ -8,17 +9,19 @@ import type { Decision } from '../record/types.js';
 
 const STATUS_CODES = { OK: 0, PERMISSION_DENIED: 7 } as const;
 
-/** Distinct decisions kept per config; the messages come from a fixed set, this is only a guard. */
+/** Distinct answers kept per config; there are two, this is only a guard. */
 const MAX_PER_CONFIG = 16;
 
 const encoded = new WeakMap<HandlerConfig, Map<string, Buffer>>();
 
 function checkResult(config: HandlerConfig, decision: Decision): CheckResult {
-  const { seconds, nanos } = config.validDuration;
+  // Allow and deny have separate validity (Params valid_* and deny_valid_*).
+  const allowed = decision.code === 'OK';
+  const { seconds, nanos } = allowed ? config.validDuration : config.denyValidDuration;
   return {
     status: { code: STATUS_CODES[decision.code], message: decision.message },
     valid_duration: { seconds, nanos },
-    valid_use_count: decision.validUseCount,
+    valid_use_count: allowed ? config.validUseCount : config.denyValidUseCount,
   };
 }
 

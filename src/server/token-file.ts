@@ -12,17 +12,27 @@ import { readFileFor } from './tls-files.js';
 const HEADER_SAFE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 /**
- * The token in a token file. Trailing CR/LF are dropped: editors and
- * `echo` add them, and Mixer could not send them in a header anyway.
- * Everything else must be a valid header value. Messages never quote it.
+ * The token in a token file, byte for byte, as Mixer reads its token_path:
+ * Mixer sends the whole file, so a file ending in a newline (`echo tok >
+ * file`, many Secret tools) makes Mixer send `Bearer tok\n`, a header value
+ * HTTP/2 may not carry; the adapter's HTTP/2 layer drops such a header and
+ * the call arrives without a token. The same file is refused here, saying
+ * so, instead of being trimmed into a token no call can present.
+ * Messages never quote the token.
  */
 export function tokenDigest(bytes: Buffer): SecretDigest {
-  const token = bytes.toString('latin1').replace(/[\r\n]+$/, '');
-  if (token === '') throw new Error('token file is empty');
-  if (!HEADER_SAFE.test(token)) {
+  if (bytes.length === 0) throw new Error('token file is empty');
+  if (/[\r\n]$/.test(bytes.toString('latin1'))) {
+    throw new Error(
+      'token file ends with a newline. Mixer sends its token_path file byte for byte, and HTTP/2 drops a header ' +
+        'whose value holds a newline, so the token would never arrive: write the file without it ' +
+        '(printf \'%s\' "$TOKEN" > file, or kubectl create secret --from-literal) and use the same file for Mixer',
+    );
+  }
+  if (!HEADER_SAFE.test(bytes.toString('latin1'))) {
     throw new Error('token file holds bytes a header cannot carry (only visible ASCII and inner spaces)');
   }
-  return digestSecret(Buffer.from(token, 'latin1'));
+  return digestSecret(bytes);
 }
 
 export class TokenFile {

@@ -1,4 +1,8 @@
 // For tests that compare a fast decoder with the reference one on many inputs.
+import { isDeepStrictEqual } from 'node:util';
+import type protobuf from 'protobufjs';
+import { checkWire } from '../../src/decode/wire-check.js';
+import { INVALID_UTF8 } from '../../src/protocol/wire-reader.js';
 import { packageDefinition } from '../../src/protocol/load.js';
 
 /** proto-loader's own request deserializer for a method: the reference the wire decoders must match. */
@@ -25,4 +29,24 @@ export function outcome<T>(decode: (buf: Buffer) => T, buf: Buffer): { ok: T } |
   } catch {
     return { threw: true };
   }
+}
+
+/**
+ * The fast decoder (with fallback) agrees with proto-loader, except that it
+ * stops at a string that is not valid UTF-8 where proto-loader decodes it
+ * leniently: then the strict schema walk (which names the field for the
+ * caller) must find the bytes wrong too, so the call is refused either way.
+ */
+export function sameOrInvalidUtf8<T>(
+  fast: (buf: Buffer) => T,
+  reference: (buf: Buffer) => T,
+  type: protobuf.Type,
+  buf: Buffer,
+): boolean {
+  try {
+    fast(buf);
+  } catch (err) {
+    if (err === INVALID_UTF8) return checkWire(type, buf) !== undefined;
+  }
+  return isDeepStrictEqual(outcome(fast, buf), outcome(reference, buf));
 }

@@ -3,7 +3,7 @@
 import type { TypedValue } from '../values.js';
 
 export type BinaryOp = '|' | '||' | '&&' | '==' | '!=';
-export type FunctionName = 'match' | 'ip';
+export type FunctionName = 'match' | 'ip' | 'timestamp' | 'email' | 'dnsName' | 'uri';
 
 export type Node =
   | { kind: 'attr'; name: string; pos: number }

@@ -1,8 +1,17 @@
 // Static typing against the attribute manifest, as Mixer does when it
 // accepts config: every attribute must be declared and operand types match.
-import type { Node } from './ast.js';
+import type { FunctionName, Node } from './ast.js';
 import { ExprError } from './lexer.js';
 import { isStringLike, type ValueType } from '../values.js';
+
+const FUNCTION_TYPES: Record<FunctionName, ValueType> = {
+  match: 'BOOL',
+  ip: 'IP_ADDRESS',
+  timestamp: 'TIMESTAMP',
+  email: 'EMAIL_ADDRESS',
+  dnsName: 'DNS_NAME',
+  uri: 'URI',
+};
 
 export type TypeOf = (attribute: string) => ValueType | undefined;
 
@@ -57,7 +66,7 @@ export function typeOfNode(node: Node, typeOf: TypeOf): ValueType {
         if (!isStringLike(t))
           throw new ExprError(`${node.fn}() argument ${i + 1} must be STRING, got ${t}`, node.args[i]?.pos ?? node.pos);
       });
-      return node.fn === 'match' ? 'BOOL' : 'IP_ADDRESS';
+      return FUNCTION_TYPES[node.fn];
     }
     default: {
       const unreachable: never = node;

@@ -2,9 +2,10 @@
 // an error by itself: it travels up as `missing` until a `|` supplies the
 // fallback; only a missing value at the top is an error, as in Mixer.
 import { isIP } from 'node:net';
-import { asManifestType, type Bag } from '../attributes.js';
+import { fromBag, type Bag } from '../attributes.js';
 import { ipBytes, isStringLike, valuesEqual, type TypedValue } from '../values.js';
-import type { Node } from './ast.js';
+import type { FunctionName, Node } from './ast.js';
+import { parseRfc3339 } from '../time.js';
 import type { TypeOf } from './check.js';
 
 export class EvalError extends Error {}
@@ -25,7 +26,7 @@ export function globMatch(str: string, pattern: string): boolean {
 /** Go's net.ParseIP: IPv4 comes back in its 16-byte IPv4-mapped form. */
 export function parseIp(text: string): Uint8Array {
   const family = isIP(text);
-  if (family === 0) throw new EvalError(`ip(): could not convert ${JSON.stringify(text)} to IP_ADDRESS`);
+  if (family === 0) throw new EvalError(`could not convert ${text} to IP_ADDRESS`);
   const b = ipBytes(text);
   if (family === 6) return b;
   const out = new Uint8Array(16);
@@ -33,6 +34,49 @@ export function parseIp(text: string): Uint8Array {
   out[11] = 0xff;
   out.set(b, 12);
   return out;
+}
+
+/** Mixer's conversion functions; the error texts are Mixer's (checked with realmixer). */
+function callFunction(fn: FunctionName, args: string[]): TypedValue {
+  const s = args[0] ?? '';
+  switch (fn) {
+    case 'match':
+      return { type: 'BOOL', value: globMatch(s, args[1] ?? '') };
+    case 'ip':
+      return { type: 'IP_ADDRESS', value: parseIp(s) };
+    case 'timestamp': {
+      const t = parseRfc3339(s);
+      if (!t)
+        throw new EvalError(`could not convert '${s}' to TIMESTAMP. expected format: '2006-01-02T15:04:05Z07:00'`);
+      return { type: 'TIMESTAMP', value: t };
+    }
+    case 'email':
+      if (/[<>]/.test(s)) throw new EvalError(`error converting '${s}' to e-mail: display names are not allowed`);
+      if (!/^[^\s@]+@[^\s@]+$/.test(s))
+        throw new EvalError(`error converting '${s}' to e-mail: 'mail: missing '@' or angle-addr'`);
+      return { type: 'EMAIL_ADDRESS', value: s };
+    case 'dnsName': {
+      const labels = s.replace(/\.$/, '').split('.');
+      if (s === '' || labels.some((l) => l === ''))
+        throw new EvalError(`error converting '${s}' to dns name: 'idna: invalid label "${s}"'`);
+      const bad = labels.find((l) => l.startsWith('-') || l.endsWith('-') || !/^[\p{L}\p{N}_-]+$/u.test(l));
+      if (bad !== undefined) throw new EvalError(`error converting '${s}' to dns name: 'idna: invalid label "${bad}"'`);
+      return { type: 'DNS_NAME', value: s };
+    }
+    case 'uri':
+      if (s.startsWith(':'))
+        throw new EvalError(`error converting string to uri '${s}': 'parse "${s}": missing protocol scheme'`);
+      // eslint-disable-next-line no-control-regex
+      if (/[\x00-\x1f\x7f]/.test(s))
+        throw new EvalError(
+          `error converting string to uri '${s}': 'parse "${s}": net/url: invalid control character in URL'`,
+        );
+      return { type: 'URI', value: s };
+    default: {
+      const unreachable: never = fn;
+      throw new EvalError(`unknown function ${String(unreachable)}`);
+    }
+  }
 }
 
 /** How a missing value is named in messages: `request.headers["x"]`. */
@@ -52,9 +96,9 @@ function run(node: Node, bag: Bag, typeOf: TypeOf): Result {
       const v = bag.get(node.name);
       if (v === undefined) return { ok: false, missing: node.name };
       const type = typeOf(node.name);
-      const seen = type && asManifestType(v, type);
-      if (!seen)
-        throw new EvalError(`attribute ${node.name}: the manifest says ${type} but the value given is ${v.type}`);
+      if (!type) throw new EvalError(`unknown attribute ${node.name}`);
+      const seen = fromBag(v, type);
+      if ('error' in seen) throw new EvalError(seen.error);
       return ok(seen);
     }
     case 'literal':
@@ -103,8 +147,7 @@ function run(node: Node, bag: Bag, typeOf: TypeOf): Result {
         if (!isStringLike(v.value.type)) throw new EvalError(`${node.fn}(): arguments must be strings`);
         args.push(v.value.value as string);
       }
-      if (node.fn === 'match') return ok({ type: 'BOOL', value: globMatch(args[0] ?? '', args[1] ?? '') });
-      return ok({ type: 'IP_ADDRESS', value: parseIp(args[0] ?? '') });
+      return ok(callFunction(node.fn, args));
     }
     default: {
       const unreachable: never = node;

@@ -16,14 +16,23 @@ export interface Compiled {
 }
 
 /** Thrown for an expression that cannot be used; the message quotes it and points at the column. */
-export class CompileError extends Error {}
+export class CompileError extends Error {
+  constructor(
+    message: string,
+    /** The expression is valid for Mixer but outside the stand-in's subset. */
+    readonly unsupported = false,
+  ) {
+    super(message);
+  }
+}
 
 export function compile(text: string, typeOf: TypeOf): Compiled {
   try {
     const node = parseExpression(text);
     return { text, node, type: typeOfNode(node, typeOf) };
   } catch (err) {
-    if (err instanceof ExprError) throw new CompileError(`expression ${JSON.stringify(text)}: ${err.message}`);
+    if (err instanceof ExprError)
+      throw new CompileError(`expression ${JSON.stringify(text)}: ${err.message}`, err.unsupported);
     throw err;
   }
 }

@@ -1,11 +1,16 @@
 // Tokens of the expression subset. Mixer parses expressions with Go's parser,
 // so literals follow Go: "double-quoted" or `raw` strings, decimal numbers.
 
+/** For messages: the functions the stand-in evaluates. */
+export const SUPPORTED_FUNCTIONS = 'match(), ip(), timestamp(), email(), dnsName(), uri()';
+
 export class ExprError extends Error {
   constructor(
     readonly detail: string,
     /** 0-based offset into the expression text. */
     readonly pos: number,
+    /** Valid for Mixer but outside the subset the stand-in evaluates (not a config error). */
+    readonly unsupported = false,
   ) {
     super(`${detail} (at column ${pos + 1})`);
   }
@@ -129,7 +134,7 @@ export function tokenize(text: string): Token[] {
       i = end + 1;
       continue;
     }
-    if (c === "'") throw new ExprError('single-quoted (character) literals are not supported; use "..."', i);
+    if (c === "'") throw new ExprError('single-quoted (character) literals are not supported; use "..."', i, true);
     const op = OPS.find((o) => text.startsWith(o, i));
     const bad = UNSUPPORTED.find((o) => text.startsWith(o, i));
     // "|" vs "||" etc.: the longest match decides between a supported and an unsupported operator.
@@ -139,7 +144,11 @@ export function tokenize(text: string): Token[] {
       continue;
     }
     if (bad) {
-      throw new ExprError(`operator "${bad}" is not supported (supported: | || && == != ! and match(), ip())`, i);
+      throw new ExprError(
+        `operator "${bad}" is not supported (supported: | || && == != ! and ${SUPPORTED_FUNCTIONS})`,
+        i,
+        true,
+      );
     }
     throw new ExprError(`unexpected character ${JSON.stringify(c)}`, i);
   }

@@ -1,9 +1,11 @@
 // Recursive descent with Go's precedences (Mixer parses with go/parser):
 // || < && < == != < | (fallback, Go's additive level) < unary ! < index.
 import type { BinaryOp, FunctionName, Node } from './ast.js';
-import { ExprError, tokenize, type Op, type Token } from './lexer.js';
+import { ExprError, SUPPORTED_FUNCTIONS, tokenize, type Op, type Token } from './lexer.js';
+import { parseGoDuration } from '../../decode/go-duration.js';
+import type { TypedValue } from '../values.js';
 
-const FUNCTIONS: Record<FunctionName, number> = { match: 2, ip: 1 };
+const FUNCTIONS: Record<FunctionName, number> = { match: 2, ip: 1, timestamp: 1, email: 1, dnsName: 1, uri: 1 };
 
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -58,7 +60,7 @@ class Parser {
       this.i++;
       const n = this.peek();
       if (n.kind !== 'int' && n.kind !== 'float') {
-        throw new ExprError('unary "-" is only supported before a number literal', t.pos);
+        throw new ExprError('unary "-" is only supported before a number literal', t.pos, true);
       }
       this.i++;
       return number(n, '-', t.pos);
@@ -82,8 +84,13 @@ class Parser {
     const t = this.peek();
     this.i++;
     switch (t.kind) {
-      case 'string':
-        return { kind: 'literal', value: { type: 'STRING', value: t.value }, pos: t.pos };
+      case 'string': {
+        // Mixer reads a string literal that parses as a Go duration ("10ms") as a DURATION constant.
+        const nanos = parseGoDuration(t.value);
+        const value: TypedValue =
+          nanos === undefined ? { type: 'STRING', value: t.value } : { type: 'DURATION', value: nanos };
+        return { kind: 'literal', value, pos: t.pos };
+      }
       case 'int':
       case 'float':
         return number(t, '', t.pos);
@@ -111,7 +118,7 @@ class Parser {
 
   private call(name: string, pos: number): Node {
     if (!Object.hasOwn(FUNCTIONS, name)) {
-      throw new ExprError(`function ${name}() is not supported (supported: match(str, pattern), ip(text))`, pos);
+      throw new ExprError(`function ${name}() is not supported (supported: ${SUPPORTED_FUNCTIONS})`, pos, true);
     }
     const fn = name as FunctionName;
     this.expect('(', 'after the function name');

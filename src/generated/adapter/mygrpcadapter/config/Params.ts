@@ -7,6 +7,8 @@ export interface Params {
   valid_duration?: string;
   valid_use_count?: number;
   sink?: string;
+  deny_valid_duration?: string;
+  deny_valid_use_count?: number;
 }
 
 export interface Params__Output {
@@ -16,4 +18,6 @@ export interface Params__Output {
   valid_duration: string;
   valid_use_count: number;
   sink: string;
+  deny_valid_duration: string;
+  deny_valid_use_count: number;
 }

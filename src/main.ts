@@ -12,6 +12,7 @@ import { serveHttp } from './observe/ops-server.js';
 import { HandlerTable } from './server/handler-table.js';
 import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/security.js';
 import { isoClock } from './server/clock.js';
+import type { StreamLimits } from './server/stream-guard.js';
 import { DecodePool } from './server/decode-pool.js';
 import { AdapterHealth } from './server/health.js';
 import { DEFAULT_SINK_WRITE_TIMEOUT_MS } from './server/sink-call.js';
@@ -19,6 +20,7 @@ import { SinkHealth } from './server/sink-health.js';
 import { createRepeatLog } from './observe/repeat-log.js';
 import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
+import { reportClosing } from './observe/sink-lifetime.js';
 
 export interface AdapterOptions {
   host: string;
@@ -29,6 +31,10 @@ export interface AdapterOptions {
   /** Folder that relative file_path values resolve against and that no file_path may leave. */
   dataDir: string;
   maxMessageBytes: number;
+  /** Most memory one call may take to decode and format, estimated before decoding; more gets RESOURCE_EXHAUSTED. */
+  maxDecodeBytes: number;
+  /** Connection and stream bounds over all connections (not on the command line; tests tighten them). */
+  streams?: Partial<StreamLimits>;
   /** Connection age after which clients are sent GOAWAY and reconnect; 0 = never. */
   maxConnectionAgeMs: number;
   /** Distinct handler configurations kept decoded. */
@@ -72,7 +78,9 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   logLevel: 'info',
   format: 'text',
   dataDir: process.cwd(),
-  maxMessageBytes: 16 * 1024 * 1024,
+  // A 100-request report of the sample config is 13 KB (realmixer); grpc-go's own default is 4 MiB.
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxDecodeBytes: 32 * 1024 * 1024,
   maxConnectionAgeMs: 0,
   handlerCacheSize: 256,
   decodeWorkers: 0,
@@ -155,16 +163,19 @@ export async function startAdapter(
       },
       events: (spec) => metrics.sinkEvents(spec),
     },
-    { ...sinkFactories, ...io.extraSinks },
+    reportClosing({ ...sinkFactories, ...io.extraSinks }, (spec) => metrics.sinkClosed(spec)),
     (err) => log.error({ err }, 'closing or reopening a sink failed'),
   );
   const handlers = new HandlerTable(
     sinks,
     { defaultFormat: options.format, baseDir: options.dataDir, maxEntries: options.handlerCacheSize },
     {
-      created: (h) => log.info({ handler: h.id, config: h.config.view, sink: h.sinkSpec }, 'new handler configuration'),
+      created: (h) => {
+        metrics.handlerCreated(h.id);
+        log.info({ handler: h.id, config: h.config.view, sink: h.sinkSpec }, 'new handler configuration');
+      },
       evicted: (h) => {
-        metrics.handlerEvicted();
+        metrics.handlerEvicted(h.id);
         log.info({ handler: h.id }, 'handler configuration evicted from the cache');
       },
       refused: () => metrics.paramsDecodeError(),
@@ -172,8 +183,10 @@ export async function startAdapter(
   );
   const health = new AdapterHealth();
   const sinkHealth = new SinkHealth(health, options.strictDecisionRecords);
+  // Also for the connection and stream bounds: an attack cuts thousands of streams.
   const repeatLog = createRepeatLog(log);
-  const decodePool = options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log) : undefined;
+  const decodePool =
+    options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log, options.maxDecodeBytes) : undefined;
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   const server = createAdapterServer(
     {
@@ -182,6 +195,7 @@ export async function startAdapter(
       metrics,
       receivedAt: isoClock(),
       decodePool,
+      maxDecodeBytes: options.maxDecodeBytes,
       sinkCalls: {
         writeTimeoutMs: options.sinkWriteTimeoutMs,
         strictDecisionRecords: options.strictDecisionRecords,
@@ -189,7 +203,12 @@ export async function startAdapter(
         repeatLog,
       },
     },
-    { maxReceiveMessageBytes: options.maxMessageBytes, maxConnectionAgeMs: options.maxConnectionAgeMs },
+    {
+      maxReceiveMessageBytes: options.maxMessageBytes,
+      maxConnectionAgeMs: options.maxConnectionAgeMs,
+      streams: options.streams,
+      onCut: (event) => repeatLog.note('warn', `connection or stream cut by a bound: ${event}`, { bound: event }),
+    },
     health,
     { recorder, interceptors: security.interceptors },
   );

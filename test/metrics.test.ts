@@ -46,7 +46,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 
 describe('Prometheus metrics', () => {
   it('counts calls, instances, bytes, decode errors and cache evictions', async () => {
-    t = await startTestAdapter({ dataDir: dir, metricsPort: 0, metricsHost: '127.0.0.1', handlerCacheSize: 1 });
+    t = await startTestAdapter({ dataDir: dir, metricsPort: 0, metricsHost: '127.0.0.1', handlerCacheSize: 2 });
     const port = t.adapter.metricsPort!;
     const before = await scrape(port);
     expect(sample(before, 'mygrpcadapter_calls_total')).toBe(0);
@@ -87,10 +87,18 @@ describe('Prometheus metrics', () => {
     expect(sample(after, 'mygrpcadapter_sink_write_duration_seconds_count', { sink: 'file' })).toBeGreaterThanOrEqual(
       3,
     );
-    // Two handler configurations through a cache of one: one eviction, one left.
-    expect(sample(after, 'mygrpcadapter_handler_cache_evictions_total')).toBe(1);
-    expect(sample(after, 'mygrpcadapter_handler_cache_size')).toBe(1);
     expect(after).toContain('mygrpcadapter_tls_reloads_total');
+    // A third handler configuration through a cache of two: one eviction (the
+    // metric one, least recently used), whose series go with it.
+    await t.clients.metric({
+      instances: [{ name: 'z', value: int(1) }],
+      adapter_config: paramsAny({ file_path: 'z.txt' }),
+    });
+    const evicted = await scrape(port);
+    expect(sample(evicted, 'mygrpcadapter_handler_cache_evictions_total')).toBe(1);
+    expect(sample(evicted, 'mygrpcadapter_handler_cache_size')).toBe(2);
+    expect(sample(evicted, 'mygrpcadapter_instances_total', { template: 'metric' })).toBe(1);
+    expect(sample(evicted, 'mygrpcadapter_instances_total', { template: 'authorization' })).toBe(2);
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
   });
 

@@ -21,6 +21,7 @@ interface ServeArgs {
   format: FormatName;
   'data-dir': string;
   'max-message-bytes': number;
+  'max-decode-bytes': number;
   'max-connection-age': number;
   'handler-cache-size': number;
   'decode-workers': number;
@@ -68,6 +69,13 @@ export function serveOptions<T>(y: Argv<T>) {
       describe: 'folder that relative file_path values resolve against',
     })
     .option('max-message-bytes', ms('largest request accepted', DEFAULT_OPTIONS.maxMessageBytes))
+    .option(
+      'max-decode-bytes',
+      ms(
+        'most memory one call may take to decode and format (estimated before decoding), else RESOURCE_EXHAUSTED',
+        DEFAULT_OPTIONS.maxDecodeBytes,
+      ),
+    )
     .option(
       'max-connection-age',
       ms('ms after which a client connection is asked to reconnect, spreading Mixer over replicas (0 = never)', 0),
@@ -190,6 +198,7 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     format: args.format,
     dataDir: path.resolve(args['data-dir']),
     maxMessageBytes: wholeNumber('--max-message-bytes', args['max-message-bytes'], 1),
+    maxDecodeBytes: wholeNumber('--max-decode-bytes', args['max-decode-bytes'], 1),
     maxConnectionAgeMs: wholeNumber('--max-connection-age', args['max-connection-age']),
     handlerCacheSize: wholeNumber('--handler-cache-size', args['handler-cache-size'], 1),
     decodeWorkers: wholeNumber('--decode-workers', args['decode-workers'], 0, 64),

@@ -8,10 +8,15 @@ export interface MetricEvents {
   callFinished(method: string, code: string, seconds: number): void;
   instances(template: string, handler: string, n: number): void;
   paramsDecodeError(): void;
-  handlerEvicted(): void;
+  /** A handler configuration entered the cache: its series may exist from now on. */
+  handlerCreated(handler: string): void;
+  /** A handler configuration left the cache: its series go with it. */
+  handlerEvicted(handler: string): void;
   tlsReloaded(outcome: 'ok' | 'error'): void;
   /** Writer events that feed the sink metrics of the sink opened for `spec`. */
   sinkEvents(spec: SinkSpec): WriterEvents;
+  /** The sink opened for `spec` closed: its series go with it. */
+  sinkClosed(spec: SinkSpec): void;
   /** A call gave up on its sink after --sink-write-timeout. */
   sinkWriteTimedOut(spec: SinkSpec): void;
   /** A check was answered although its decision record could not be written (`code`: what the write failed with). */
@@ -24,9 +29,11 @@ export const NO_METRICS: MetricEvents = {
   callFinished: () => undefined,
   instances: () => undefined,
   paramsDecodeError: () => undefined,
+  handlerCreated: () => undefined,
   handlerEvicted: () => undefined,
   tlsReloaded: () => undefined,
   sinkEvents: () => NO_WRITER_EVENTS,
+  sinkClosed: () => undefined,
   sinkWriteTimedOut: () => undefined,
   decisionRecordLost: () => undefined,
 };

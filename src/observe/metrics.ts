@@ -142,18 +142,52 @@ export class AdapterMetrics implements MetricEvents {
     const key = `${template} ${handler}`;
     let child = this.instanceChildren.get(key);
     if (!child) {
+      // A call that outlived its handler's eviction adds no series back.
+      if (!this.liveHandlers.has(handler)) return;
       child = this.instanceCount.labels({ template, handler });
       this.instanceChildren.set(key, child);
     }
     child.inc(n);
   }
 
+  // Label sets live as long as what they describe: a handler configuration
+  // while it is cached, a destination while a sink is open on it. Otherwise
+  // every configuration ever seen would stay in memory and in /metrics.
+  private readonly liveHandlers = new Set<string>();
+  private readonly openDestinations = new Map<string, number>();
+
+  handlerCreated(handler: string): void {
+    this.liveHandlers.add(handler);
+  }
+
+  private forgetHandler(handler: string): void {
+    this.liveHandlers.delete(handler);
+    for (const template of ['metric', 'authorization']) {
+      this.instanceChildren.delete(`${template} ${handler}`);
+      this.instanceCount.remove({ template, handler });
+    }
+  }
+
+  sinkClosed(spec: SinkSpec): void {
+    const labels = { sink: spec.type, destination: destination(spec) };
+    const key = `${labels.sink}\u0000${labels.destination}`;
+    const open = (this.openDestinations.get(key) ?? 1) - 1;
+    if (open > 0) {
+      this.openDestinations.set(key, open);
+      return;
+    }
+    this.openDestinations.delete(key);
+    for (const counter of [this.sinkBytes, this.sinkRefused, this.sinkFailed, this.sinkTimeouts])
+      counter.remove(labels);
+  }
+
   paramsDecodeError(): void {
     this.paramsErrors.inc();
   }
 
-  handlerEvicted(): void {
+  handlerEvicted(handler: string): void {
     this.evictions.inc();
+    this.forgetHandler(handler);
   }
 
   tlsReloaded(outcome: 'ok' | 'error'): void {
@@ -170,6 +204,8 @@ export class AdapterMetrics implements MetricEvents {
 
   sinkEvents(spec: SinkSpec): WriterEvents {
     const labels = { sink: spec.type, destination: destination(spec) };
+    const key = `${labels.sink}\u0000${labels.destination}`;
+    this.openDestinations.set(key, (this.openDestinations.get(key) ?? 0) + 1);
     return {
       groupWritten: (bytes, seconds) => {
         this.sinkBytes.inc(labels, bytes);

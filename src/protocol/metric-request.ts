@@ -14,6 +14,7 @@ import {
   readAny,
   readMapEntry,
   readValue,
+  skipUnknown,
   withFallback,
 } from './wire-reader.js';
 
@@ -101,6 +102,12 @@ export function scanMetricEnvelope(buf: Buffer): MetricEnvelope | undefined {
     const envelope: MetricEnvelope = { adapterConfig: null, dedupId: '', instanceCount: 0 };
     while (r.pos < r.end) {
       r.tag();
+      // Unknown fields are skipped, as the decoder does: they must not push
+      // a large request onto the main thread.
+      if (r.field > 3) {
+        skipUnknown(r);
+        continue;
+      }
       expectWire(r.wire, LEN);
       if (r.field === 1) {
         r.pos = r.sub();

@@ -12,6 +12,7 @@ import type { Value__Output } from '../generated/istio/policy/v1beta1/Value.js';
 
 const VARINT = 0;
 const FIXED64 = 1;
+const FIXED32 = 5;
 export const LEN = 2;
 
 /** Thrown inside the fast path to fall back; never escapes (see withFallback). */
@@ -167,6 +168,17 @@ export class Reader {
     this.field = Math.floor(t / 8);
     this.wire = t % 8;
   }
+}
+
+/** Skips the field whose tag was just read, by its wire type; groups and invalid types fall back. */
+export function skipUnknown(r: Reader): void {
+  if (r.wire === VARINT) r.varint64();
+  else if (r.wire === LEN) r.pos = r.sub();
+  else if (r.wire === FIXED64 || r.wire === FIXED32) {
+    const n = r.wire === FIXED64 ? 8 : 4;
+    if (r.pos + n > r.end) throw FALL_BACK;
+    r.pos += n;
+  } else throw FALL_BACK;
 }
 
 export function expectWire(wire: number, expected: number): void {

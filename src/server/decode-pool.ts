@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { FormatName } from '../decode/params.js';
 import { InvalidInputError } from '../decode/errors.js';
+import { CallTooLargeError } from './call-cost.js';
 import type { Logger } from '../log.js';
 import type { ConfigView } from '../record/types.js';
 
@@ -15,11 +16,13 @@ export interface DecodeJob {
   format: FormatName;
   config: ConfigView;
   receivedAt: string;
+  /** The per-call bound, checked on the request's counted cost before decoding. */
+  maxDecodeBytes: number;
 }
 
 export type DecodeResult =
   | { id: number; ok: true; encoded: Uint8Array; instances: number }
-  | { id: number; ok: false; invalid: boolean; message: string };
+  | { id: number; ok: false; invalid: boolean; tooLarge: boolean; message: string };
 
 export interface Encoded {
   /** The records formatted for the sink, ready to append. */
@@ -30,6 +33,16 @@ export interface Encoded {
 // Measured with compare.sh on metric100_file c=64: 8 MB kept throughput (1.18x
 // of Go vs 1.15x at V8's default) and cut peak RSS from 209 to 193 MB.
 const WORKER_YOUNG_GENERATION_MB = 8;
+
+/**
+ * A worker's old generation holds one call's decoded batch at a time (jobs run
+ * one after another), bounded by --max-decode-bytes; twice that plus the
+ * code leaves room for garbage. A worker that still runs out is ended by V8
+ * alone (its call fails, another worker starts), never the process.
+ */
+function workerOldGenerationMb(maxDecodeBytes: number): number {
+  return Math.max(64, Math.ceil((2 * maxDecodeBytes) / (1024 * 1024)) + 32);
+}
 
 interface Pending {
   resolve: (r: Encoded) => void;
@@ -60,6 +73,8 @@ export class DecodePool {
   constructor(
     private readonly size: number,
     private readonly log: Logger,
+    /** The per-call bound the server enforces before a job is sent (sizes each worker's heap). */
+    private readonly maxDecodeBytes = 32 * 1024 * 1024,
   ) {}
 
   /** Workers running now (0 until the first job). */
@@ -71,7 +86,12 @@ export class DecodePool {
     // A small young generation: a worker's garbage is short-lived per batch, and
     // V8's default lets each worker grow tens of MB of resident memory for it.
     const slot: Slot = {
-      worker: new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } }),
+      worker: new Worker(workerUrl(), {
+        resourceLimits: {
+          maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
+          maxOldGenerationSizeMb: workerOldGenerationMb(this.maxDecodeBytes),
+        },
+      }),
       pending: new Map(),
     };
     slot.worker.on('message', (result: DecodeResult) => {
@@ -84,7 +104,13 @@ export class DecodePool {
           instances: result.instances,
         });
       } else {
-        p.reject(result.invalid ? new InvalidInputError(result.message) : new Error(result.message));
+        p.reject(
+          result.invalid
+            ? new InvalidInputError(result.message)
+            : result.tooLarge
+              ? new CallTooLargeError(result.message)
+              : new Error(result.message),
+        );
       }
     });
     const fail = (why: string): void => {
@@ -102,7 +128,13 @@ export class DecodePool {
   }
 
   /** Decodes a HandleMetricRequest and formats its records as `format` would, off the main thread. */
-  encodeMetric(bytes: Buffer, format: FormatName, config: ConfigView, receivedAt: string): Promise<Encoded> {
+  encodeMetric(
+    bytes: Buffer,
+    format: FormatName,
+    config: ConfigView,
+    receivedAt: string,
+    maxDecodeBytes: number,
+  ): Promise<Encoded> {
     if (this.slots.length === 0) for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
     // The least busy worker; ties go to the first.
     let slot = this.slots[0]!;
@@ -112,7 +144,7 @@ export class DecodePool {
     const copy = new Uint8Array(bytes);
     return new Promise<Encoded>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      const job: DecodeJob = { id, bytes: copy, format, config, receivedAt };
+      const job: DecodeJob = { id, bytes: copy, format, config, receivedAt, maxDecodeBytes };
       slot.worker.postMessage(job, [copy.buffer]);
     });
   }

@@ -6,6 +6,8 @@ import { InvalidInputError } from '../decode/errors.js';
 import { metricRecord } from '../decode/instance.js';
 import { decodeMetricRequest } from '../decode/request.js';
 import { formatters } from '../format/index.js';
+import { metricRequestCost } from '../protocol/request-cost.js';
+import { admitCost, CallTooLargeError } from './call-cost.js';
 import type { DecodeJob, DecodeResult } from './decode-pool.js';
 
 const encoder = new TextEncoder();
@@ -13,6 +15,8 @@ const encoder = new TextEncoder();
 function run(job: DecodeJob): DecodeResult {
   try {
     const bytes = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
+    // Counted here, off the main thread, before anything is decoded.
+    admitCost(metricRequestCost(bytes), job.maxDecodeBytes);
     const req = decodeMetricRequest(bytes);
     const ctx = { dedupId: req.dedup_id, receivedAt: job.receivedAt, config: job.config };
     const records = req.instances.map((instance, i) => metricRecord(instance, i, ctx));
@@ -21,7 +25,13 @@ function run(job: DecodeJob): DecodeResult {
     return { id: job.id, ok: true, encoded, instances: records.length };
   } catch (err) {
     const message = (err as Error).message;
-    return { id: job.id, ok: false, invalid: err instanceof InvalidInputError, message };
+    return {
+      id: job.id,
+      ok: false,
+      invalid: err instanceof InvalidInputError,
+      tooLarge: err instanceof CallTooLargeError,
+      message,
+    };
   }
 }
 

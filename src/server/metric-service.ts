@@ -6,6 +6,8 @@ import type { handleUnaryCall } from '@grpc/grpc-js';
 import { metricRecord } from '../decode/instance.js';
 import { decodeMetricRequest } from '../decode/request.js';
 import { scanMetricEnvelope, type MetricEnvelope } from '../protocol/metric-request.js';
+import { metricRequestCost } from '../protocol/request-cost.js';
+import { admitCost } from './call-cost.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
 import { writeToSink } from './sink-call.js';
@@ -13,8 +15,10 @@ import { writeToSink } from './sink-call.js';
 /** ReportResult has no fields: its encoding is empty. */
 const REPORT_RESULT = Buffer.alloc(0);
 
-/** Requests smaller than this are decoded inline (a handful of instances). */
+/** Requests smaller than this are decoded inline (a handful of instances)... */
 export const OFFLOAD_MIN_BYTES = 4096;
+/** ...unless they hold this many instances (two bytes each at the least): the main thread stays free for HTTP/2. */
+export const OFFLOAD_MIN_INSTANCES = 128;
 
 async function inline(ctx: ServiceContext, bytes: Buffer): Promise<void> {
   const records = inlineRecords(ctx, bytes);
@@ -23,6 +27,7 @@ async function inline(ctx: ServiceContext, bytes: Buffer): Promise<void> {
 
 /** The records of a request decoded on this thread; undefined when it carries none. */
 function inlineRecords(ctx: ServiceContext, bytes: Buffer) {
+  admitCost(metricRequestCost(bytes), ctx.maxDecodeBytes);
   const req = decodeMetricRequest(bytes);
   const handler = ctx.handlers.resolve(req.adapter_config);
   const callCtx = { dedupId: req.dedup_id, receivedAt: ctx.receivedAt(), config: handler.config.view };
@@ -42,11 +47,13 @@ async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnv
       if (records) await sink.write(records.list, signal);
       return;
     }
+    // The worker counts the whole cost before it decodes (see decode-worker.ts).
     const { encoded, instances } = await pool.encodeMetric(
       bytes,
       handler.sinkSpec.format,
       handler.config.view,
       receivedAt,
+      ctx.maxDecodeBytes,
     );
     ctx.metrics.instances('metric', handler.id, instances);
     signal.throwIfAborted(); // the deadline passed while the worker encoded
@@ -58,9 +65,14 @@ export function handleMetric(ctx: ServiceContext): handleUnaryCall<Buffer, Buffe
   return (call, callback) => {
     answer(ctx, 'HandleMetric', callback, async () => {
       const bytes = call.request;
-      const envelope = ctx.decodePool && bytes.length >= OFFLOAD_MIN_BYTES ? scanMetricEnvelope(bytes) : undefined;
-      if (envelope) await offloaded(ctx, bytes, envelope);
-      else await inline(ctx, bytes);
+      const envelope = ctx.decodePool ? scanMetricEnvelope(bytes) : undefined;
+      if (envelope) {
+        // The instances alone, counted at the top level, may already be too many.
+        admitCost({ bytes: bytes.length, instances: envelope.instanceCount, mapEntries: 0 }, ctx.maxDecodeBytes);
+      }
+      if (envelope && (bytes.length >= OFFLOAD_MIN_BYTES || envelope.instanceCount >= OFFLOAD_MIN_INSTANCES)) {
+        await offloaded(ctx, bytes, envelope);
+      } else await inline(ctx, bytes);
       return REPORT_RESULT;
     });
   };

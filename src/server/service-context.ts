@@ -29,6 +29,8 @@ export interface ServiceContext {
   receivedAt: IsoClock;
   /** Worker threads for large metric batches; undefined: everything on the main thread. */
   decodePool?: DecodePool | undefined;
+  /** Most memory one call may take to decode and format (estimated before decoding); more is RESOURCE_EXHAUSTED. */
+  maxDecodeBytes: number;
   /** Write deadline, decision-record policy and sink health. */
   sinkCalls: SinkCallPolicy;
 }

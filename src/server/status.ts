@@ -4,6 +4,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { InvalidInputError } from '../decode/errors.js';
 import { BufferFullError } from '../sinks/batching-writer.js';
 import { DESTINATION_TAKEN, NOT_REGULAR_FILE, SinkError, WRITE_DEADLINE } from '../sinks/sink.js';
+import { CallTooLargeError } from './call-cost.js';
 
 // Conditions of the destination that may clear up on their own.
 const TRANSIENT = new Set([
@@ -26,6 +27,7 @@ export type CallError = Partial<ServiceError> & { code: status; details: string 
 
 export function toCallError(err: unknown): CallError {
   if (err instanceof InvalidInputError) return { code: status.INVALID_ARGUMENT, details: err.message };
+  if (err instanceof CallTooLargeError) return { code: status.RESOURCE_EXHAUSTED, details: err.message };
   if (err instanceof BufferFullError)
     return { code: status.RESOURCE_EXHAUSTED, details: `records not written: ${err.message}` };
   if (err instanceof SinkError && err.code === WRITE_DEADLINE) {

@@ -1,0 +1,20 @@
+// The per-call work bound: a request whose decoding would take more memory
+// than --max-decode-bytes is refused before anything is decoded, so one call
+// can neither exhaust the heap nor hold the event loop for long.
+import { estimatedDecodeBytes, type RequestCost } from '../protocol/request-cost.js';
+
+/** Answered with RESOURCE_EXHAUSTED; the message names the bound. */
+export class CallTooLargeError extends Error {
+  override name = 'CallTooLargeError';
+}
+
+/** Throws CallTooLargeError when decoding a request of `cost` would exceed `maxDecodeBytes`. */
+export function admitCost(cost: RequestCost, maxDecodeBytes: number): void {
+  const estimate = estimatedDecodeBytes(cost);
+  if (estimate <= maxDecodeBytes) return;
+  throw new CallTooLargeError(
+    `request not decoded: it holds ${cost.instances} instances and ${cost.mapEntries} map entries in ` +
+      `${cost.bytes} bytes, about ${estimate} bytes to decode; the per-call bound is ${maxDecodeBytes} ` +
+      `(--max-decode-bytes)`,
+  );
+}

@@ -1,0 +1,145 @@
+// The cost counted from a request's bytes before decoding must never be lower
+// than what the decoder then builds, however the bytes are bent: that is what
+// lets the server refuse a request before it allocates anything.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { HandleAuthorizationRequest__Output } from '../src/generated/authorization/HandleAuthorizationRequest.js';
+import type { Value__Output } from '../src/generated/istio/policy/v1beta1/Value.js';
+import type { HandleMetricRequest__Output } from '../src/generated/metric/HandleMetricRequest.js';
+import { serviceDefinitions } from '../src/protocol/load.js';
+import { authorizationRequestCost, estimatedDecodeBytes, metricRequestCost } from '../src/protocol/request-cost.js';
+import { smap, str } from './helpers/values.js';
+
+const metric = serviceDefinitions().metric.HandleMetric;
+const authorization = serviceDefinitions().authorization.HandleAuthorization;
+
+const keys = (m: Record<string, unknown> | null | undefined): number => Object.keys(m ?? {}).length;
+const stringMapKeys = (v: Value__Output | null | undefined): number => keys(v?.string_map_value?.value);
+
+function decodedMetric(req: HandleMetricRequest__Output): { instances: number; mapEntries: number } {
+  let mapEntries = 0;
+  for (const i of req.instances) {
+    mapEntries += keys(i.dimensions) + keys(i.monitored_resource_dimensions) + stringMapKeys(i.value);
+    for (const v of [...Object.values(i.dimensions), ...Object.values(i.monitored_resource_dimensions)]) {
+      mapEntries += stringMapKeys(v);
+    }
+  }
+  return { instances: req.instances.length, mapEntries };
+}
+
+function decodedAuthorization(req: HandleAuthorizationRequest__Output): number {
+  const props = [req.instance?.subject?.properties, req.instance?.action?.properties];
+  return props.reduce((n, p) => n + keys(p) + Object.values(p ?? {}).reduce((m, v) => m + stringMapKeys(v), 0), 0);
+}
+
+/** Decodes with the server's decoder; undefined when it refuses the bytes. */
+function tryDecode<T>(decode: (b: Buffer) => T, bytes: Buffer): T | undefined {
+  try {
+    return decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+const valueArb = fc.oneof(
+  fc.string({ maxLength: 8 }).map(str),
+  fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 5 }).map(smap),
+  fc.constant({}),
+);
+const dimsArb = fc.dictionary(fc.string({ maxLength: 4 }), valueArb, { maxKeys: 5 });
+const metricArb = fc.array(
+  fc.record({
+    name: fc.string({ maxLength: 6 }),
+    value: valueArb,
+    dimensions: dimsArb,
+    monitored_resource_dimensions: dimsArb,
+  }),
+  { maxLength: 8 },
+);
+
+/** Flips, inserts and deletes a few bytes: wrong wire types, unknown fields, broken lengths. */
+const mutated = (bytes: Buffer) =>
+  fc
+    .array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 2 })), { maxLength: 4 })
+    .map((edits) => {
+      const out = [...bytes];
+      for (const [at, byte, op] of edits) {
+        const i = out.length === 0 ? 0 : at % out.length;
+        if (op === 0 && out.length > 0) out[i] = byte;
+        else if (op === 1) out.splice(i, 0, byte);
+        else out.splice(i, 1);
+      }
+      return Buffer.from(out);
+    });
+
+describe('request cost', () => {
+  it('metric: counts exactly what a well-formed request decodes to', () => {
+    fc.assert(
+      fc.property(metricArb, (instances) => {
+        const bytes = metric.requestSerialize({ instances, dedup_id: 'd' });
+        const cost = metricRequestCost(bytes);
+        expect(cost).toEqual({ bytes: bytes.length, ...decodedMetric(metric.requestDeserialize(bytes)) });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('metric: never counts less than the decoder builds from bent bytes', () => {
+    const arb = metricArb.chain((instances) => mutated(metric.requestSerialize({ instances })));
+    fc.assert(
+      fc.property(arb, (bytes) => {
+        const decoded = tryDecode(metric.requestDeserialize, bytes);
+        if (!decoded) return;
+        const cost = metricRequestCost(bytes);
+        const built = decodedMetric(decoded);
+        expect(cost.instances).toBeGreaterThanOrEqual(built.instances);
+        expect(cost.mapEntries).toBeGreaterThanOrEqual(built.mapEntries);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('authorization: never counts fewer map entries than the decoder builds', () => {
+    const arb = fc.record({ subject: dimsArb, action: dimsArb }).chain(({ subject, action }) =>
+      mutated(
+        authorization.requestSerialize({
+          instance: {
+            name: 'i',
+            subject: { user: 'u', properties: subject },
+            action: { path: '/', properties: action },
+          },
+        }),
+      ),
+    );
+    fc.assert(
+      fc.property(arb, (bytes) => {
+        const decoded = tryDecode(authorization.requestDeserialize, bytes);
+        if (!decoded) return;
+        expect(authorizationRequestCost(bytes).mapEntries).toBeGreaterThanOrEqual(decodedAuthorization(decoded));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('counts an instance field sent with another wire type, as the decoder reads it', () => {
+    // Field 1 as a varint: protobufjs still reads a length and an instance.
+    const bytes = Buffer.from([0x08, 0x00, 0x08, 0x00, 0x0a, 0x00]);
+    expect(decodedMetric(metric.requestDeserialize(bytes)).instances).toBe(3);
+    expect(metricRequestCost(bytes).instances).toBe(3);
+  });
+
+  it('counts up to where the bytes stop making sense', () => {
+    const bytes = Buffer.from([0x0a, 0x00, 0x0a, 0x00, 0x0a, 0x05, 0x00]);
+    expect(metricRequestCost(bytes)).toEqual({ bytes: 7, instances: 3, mapEntries: 0 });
+  });
+
+  it('skips unknown fields and groups without losing count', () => {
+    // instance, unknown group (field 20: start 0xa3 0x01, a varint inside, end 0xa4 0x01), instance
+    const bytes = Buffer.from([0x0a, 0x00, 0xa3, 0x01, 0x08, 0x01, 0xa4, 0x01, 0x0a, 0x00]);
+    expect(metricRequestCost(bytes).instances).toBe(2);
+  });
+
+  it('estimates memory from instances, map entries and bytes', () => {
+    expect(estimatedDecodeBytes({ bytes: 1000, instances: 10, mapEntries: 20 })).toBe(1000 * 4 + 10 * 2048 + 20 * 512);
+  });
+});

@@ -14,8 +14,9 @@ work=$(mktemp -d)
 node dist/src/bin.js 0 --host 127.0.0.1 --data-dir "$work" --log-level warn >"$work/adapter.out" 2>"$work/adapter.err" &
 adapter=$!
 trap 'kill "$adapter" 2>/dev/null || true; wait "$adapter" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q listening "$work/adapter.err" && break; sleep 0.1; done
-address=$(sed -n 's/^listening on "\(.*\)"$/\1/p' "$work/adapter.err")
+for _ in $(seq 100); do grep -q '"msg":"listening on ' "$work/adapter.err" && break; sleep 0.1; done
+# The JSON start line's message is `listening on <address>`.
+address=$(sed -n 's/.*"msg":"listening on \([^"]*\)".*/\1/p' "$work/adapter.err")
 [ -n "$address" ] || { echo "adapter did not start:" >&2; cat "$work/adapter.err" >&2; exit 1; }
 
 if [ $# -eq 0 ]; then set -- $(cd "$dir" && ls *.json | sed 's/\.json$//'); fi

@@ -13,8 +13,9 @@ node dist/src/bin.js 0 --host 127.0.0.1 --data-dir "$work" --log-level warn \
   --record "$PWD/$out/adapter.jsonl" 2>"$work/adapter.err" &
 adapter=$!
 trap 'kill "$adapter" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 50); do grep -q listening "$work/adapter.err" && break; sleep 0.1; done
-address=$(sed -n 's/^listening on "\(.*\)"$/\1/p' "$work/adapter.err")
+for _ in $(seq 50); do grep -q '"msg":"listening on ' "$work/adapter.err" && break; sleep 0.1; done
+# The JSON start line's message is `listening on <address>`.
+address=$(sed -n 's/.*"msg":"listening on \([^"]*\)".*/\1/p' "$work/adapter.err")
 
 # The adapter resource's spec.config: this adapter's config.proto as a descriptor set.
 config=$(node --input-type=module -e "

@@ -1,5 +1,7 @@
-// Structured logs on stderr (stdout belongs to the stdout sink). Secrets are
-// redacted by path wherever they might be attached to a log object.
+// Structured logs on stderr (stdout belongs to the stdout sink): one JSON
+// object a line, `time` in ISO 8601 (UTC), `level` as its name, so a log
+// pipeline needs no pino-specific mapping. Secrets are redacted by path
+// wherever they might be attached to a log object.
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
@@ -30,6 +32,8 @@ export function createLogger(level: LevelWithSilent, destination: NodeJS.Writabl
       level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
     },
     destination,
   );

@@ -1,14 +1,20 @@
 // Composition root: options -> logger -> sinks -> handlers -> server, and the
 // order things stop in.
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
+import { status } from '@grpc/grpc-js';
 import type { LevelWithSilent } from 'pino';
 import type { FormatName } from './decode/params.js';
 import { createLogger, type Logger } from './log.js';
 import { bind, createAdapterServer, shutdown } from './server/adapter-server.js';
 import type { AdapterMetrics } from './observe/metrics.js';
 import { NO_METRICS, type MetricEvents } from './observe/metric-events.js';
+import { routeGrpcLogs } from './observe/grpc-log.js';
+import { createRepeatLog } from './observe/repeat-log.js';
 import { CallRecorder } from './recording/calls.js';
 import { serveHttp } from './observe/ops-server.js';
+import { keepRepeatedHeaders } from './server/call-auth.js';
 import { HandlerTable } from './server/handler-table.js';
 import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/security.js';
 import { isoClock } from './server/clock.js';
@@ -17,7 +23,6 @@ import { DecodePool } from './server/decode-pool.js';
 import { AdapterHealth } from './server/health.js';
 import { DEFAULT_SINK_WRITE_TIMEOUT_MS } from './server/sink-call.js';
 import { SinkHealth } from './server/sink-health.js';
-import { createRepeatLog } from './observe/repeat-log.js';
 import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
 import { reportClosing } from './observe/sink-lifetime.js';
@@ -120,7 +125,7 @@ export interface RunningAdapter {
    * Idempotent.
    */
   stop(): Promise<void>;
-  /** Reopen every file sink (SIGHUP, after logrotate moved the files). */
+  /** Reopen every file sink (SIGHUP, after logrotate moved the files); logs which. */
   reopenSinks(): Promise<void>;
 }
 
@@ -133,11 +138,53 @@ export interface AdapterIo {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Starts everything, or nothing: when a step fails (a port in use, a file
+ * that cannot be opened), whatever had started is stopped again before the
+ * error is thrown, so no half-started process (gRPC answering, never ready,
+ * a port held) is left behind.
+ */
 export async function startAdapter(
   options: AdapterOptions,
   io: AdapterIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<RunningAdapter> {
+  const undo: (() => unknown)[] = [];
+  try {
+    return await start(options, io, undo);
+  } catch (err) {
+    for (const step of undo.reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A missing or unusable data dir would start SERVING and fail every file sink's call: refuse to start instead. */
+async function checkDataDir(dataDir: string): Promise<void> {
+  let stats;
+  try {
+    stats = await stat(dataDir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`--data-dir ${dataDir}: ${code === 'ENOENT' ? 'no such folder' : (err as Error).message}`);
+  }
+  if (!stats.isDirectory()) throw new Error(`--data-dir ${dataDir}: not a folder`);
+  try {
+    await access(dataDir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new Error(`--data-dir ${dataDir}: not writable by this process`);
+  }
+}
+
+/** startAdapter's steps; each thing started pushes how to stop it onto `undo`. */
+async function start(options: AdapterOptions, io: AdapterIo, undo: (() => unknown)[]): Promise<RunningAdapter> {
+  await checkDataDir(options.dataDir);
   const log = createLogger(options.logLevel, io.stderr);
+  routeGrpcLogs(log);
+  // Lines that can come once per call: failures, refusals, denies.
+  const notes = createRepeatLog(log);
+  undo.push(() => notes.close());
   // prom-client is loaded only when its endpoint is asked for. The sources
   // are read at scrape time, after the pool and table exist.
   const prometheus =
@@ -150,7 +197,18 @@ export async function startAdapter(
         });
   const metrics: MetricEvents = prometheus ?? NO_METRICS;
   // First, so a bad certificate or token file stops the start before anything opens.
-  const security = openSecurity(options.security, log, (outcome) => metrics.tlsReloaded(outcome));
+  const security = openSecurity(
+    options.security,
+    log,
+    (outcome) => metrics.tlsReloaded(outcome),
+    (method, peer, rejection) => {
+      const code = status[rejection.code];
+      metrics.callRefused(method, code);
+      notes.note('warn', `call refused: ${rejection.details}`, { method, peer, code: rejection.code });
+    },
+  );
+  undo.push(() => security.close());
+  await security.verified;
   const sinks = new SinkPool(
     {
       stdout: io.stdout,
@@ -171,7 +229,7 @@ export async function startAdapter(
     { defaultFormat: options.format, baseDir: options.dataDir, maxEntries: options.handlerCacheSize },
     {
       created: (h) => {
-        metrics.handlerCreated(h.id);
+        metrics.handlerCreated(h.id, h.sinkSpec);
         log.info({ handler: h.id, config: h.config.view, sink: h.sinkSpec }, 'new handler configuration');
       },
       evicted: (h) => {
@@ -179,19 +237,22 @@ export async function startAdapter(
         log.info({ handler: h.id }, 'handler configuration evicted from the cache');
       },
       refused: () => metrics.paramsDecodeError(),
+      sinkOpenFailed: (h) => metrics.sinkOpenFailed(h.sinkSpec),
     },
   );
   const health = new AdapterHealth();
   const sinkHealth = new SinkHealth(health, options.strictDecisionRecords);
-  // Also for the connection and stream bounds: an attack cuts thousands of streams.
-  const repeatLog = createRepeatLog(log);
+  undo.push(() => sinkHealth.close());
   const decodePool =
     options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log, options.maxDecodeBytes) : undefined;
+  undo.push(() => decodePool?.close());
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
+  undo.push(() => recorder?.close()); // nothing was recorded; do not leave the file open
   const server = createAdapterServer(
     {
       handlers,
       log,
+      notes,
       metrics,
       receivedAt: isoClock(),
       decodePool,
@@ -200,29 +261,21 @@ export async function startAdapter(
         writeTimeoutMs: options.sinkWriteTimeoutMs,
         strictDecisionRecords: options.strictDecisionRecords,
         health: sinkHealth,
-        repeatLog,
       },
     },
     {
       maxReceiveMessageBytes: options.maxMessageBytes,
       maxConnectionAgeMs: options.maxConnectionAgeMs,
       streams: options.streams,
-      onCut: (event) => repeatLog.note('warn', `connection or stream cut by a bound: ${event}`, { bound: event }),
+      // The repeat log: an attack cuts thousands of streams.
+      onCut: (event) => notes.note('warn', `connection or stream cut by a bound: ${event}`, { bound: event }),
     },
     health,
     { recorder, interceptors: security.interceptors },
   );
-  let port: number;
-  try {
-    port = await bind(server, options.host, options.port, security.credentials);
-  } catch (err) {
-    security.close();
-    sinkHealth.close();
-    repeatLog.close();
-    await decodePool?.close();
-    await recorder?.close(); // nothing was recorded; do not leave the file open
-    throw err;
-  }
+  undo.push(() => server.forceShutdown());
+  const port = await bind(server, options.host, options.port, security.credentials);
+  if (options.security.tokenFile !== undefined) keepRepeatedHeaders(server, [options.security.tokenHeader]);
   const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
   const http = await serveHttp(
     { ready: () => health.isServing(), metrics: prometheus?.registry },
@@ -235,6 +288,7 @@ export async function startAdapter(
     },
     log,
   );
+  undo.push(() => http.close());
   health.serving(true);
 
   let stopping: Promise<void> | undefined;
@@ -252,14 +306,14 @@ export async function startAdapter(
       handlers.clear();
       await sinks.closeAll();
       sinkHealth.close();
-      repeatLog.close();
       await recorder?.close();
       // Last: /readyz keeps answering 503 until the process is done.
       await http.close();
+      notes.close();
     })());
   const reopenSinks = async (): Promise<void> => {
-    await sinks.reopenAll();
-    log.info('sinks reopened');
+    const reopened = await sinks.reopenAll();
+    log.info({ sinks: reopened.map(({ type, path }) => (path === '' ? type : `${type}:${path}`)) }, 'sinks reopened');
   };
   return {
     address,

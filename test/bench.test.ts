@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchResults } from './bench/report.js';
-import { SCENARIOS } from './bench/scenarios.js';
+import { DEFAULT_SCENARIOS, SCENARIOS } from './bench/scenarios.js';
 import { ROOT } from './helpers/cli.js';
 
 const run = promisify(execFile);
@@ -27,12 +27,12 @@ describe('npm run bench -- --smoke', () => {
       ['dist/bench/test/bench/run.js', '--smoke', '--out', out, '--svg', svg],
       { cwd: ROOT },
     );
-    expect(stdout).toMatch(/^scenario\s+c\s+calls\/s/m);
+    expect(stdout).toMatch(/^scenario\s+load\s+calls\/s/m);
 
     const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
     expect(results.target).toBe('adapter');
     const seen = results.points.map((p) => `${p.scenario} c=${p.concurrency}`);
-    expect(seen).toEqual(SCENARIOS.flatMap((s) => [`${s.name} c=1`, `${s.name} c=16`]));
+    expect(seen).toEqual(DEFAULT_SCENARIOS.flatMap((s) => [`${s.name} c=1`, `${s.name} c=16`]));
     for (const p of results.points) {
       expect({ point: `${p.scenario} c=${p.concurrency}`, errors: p.errors, wrong: p.wrongAnswers }).toEqual({
         point: `${p.scenario} c=${p.concurrency}`,
@@ -46,4 +46,49 @@ describe('npm run bench -- --smoke', () => {
     }
     expect(readFileSync(svg, 'utf8')).toMatch(/^<svg [^>]*>[\s\S]*metric1000_file: instances\/s[\s\S]*<\/svg>\n$/);
   });
+});
+
+describe('npm run bench -- --scenarios mesh', () => {
+  it(
+    'replays every Mixer-recorded request open loop at the offered rate, answered as Mixer expects',
+    { timeout: 90_000 },
+    async () => {
+      const out = path.join(dir, 'mesh.json');
+      const svg = path.join(dir, 'mesh.svg');
+      // The tsc of the test above built dist/bench; vitest runs a file's tests in order.
+      const { stdout } = await run(
+        process.execPath,
+        [
+          'dist/bench/test/bench/run.js',
+          '--smoke',
+          '--scenarios',
+          'mesh',
+          '--rates',
+          '200',
+          '--out',
+          out,
+          '--svg',
+          svg,
+        ],
+        { cwd: ROOT },
+      );
+      expect(stdout).toMatch(/^scenario\s+load\s+calls\/s/m);
+      const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
+      const mesh = SCENARIOS.filter((s) => s.mesh !== undefined);
+      expect(results.points.map((p) => p.scenario)).toEqual(mesh.map((s) => s.name));
+      for (const [i, p] of results.points.entries()) {
+        const perCall = mesh[i]!.mesh!.requestsPerCall;
+        expect({ scenario: p.scenario, errors: p.errors, wrong: p.wrongAnswers }).toEqual({
+          scenario: p.scenario,
+          errors: 0,
+          wrong: 0,
+        });
+        // 200 mesh requests/s offered: calls/s = 200 / requests per call, over a 0.5 s window.
+        expect(p.offeredCallsPerSec).toBeCloseTo(200 / perCall, -1);
+        expect(p.meshRequestsPerCall).toBe(perCall);
+        expect(p.calls).toBeGreaterThan(0);
+      }
+      expect(readFileSync(svg, 'utf8')).toMatch(/mesh_report100: mesh req\/s answered/);
+    },
+  );
 });

@@ -34,8 +34,13 @@ let handled = 0;
 beforeAll(async () => {
   const stderr = new PassThrough();
   stderr.on('data', (c: Buffer) => (logs += c.toString()));
+  const log = createLogger('warn', stderr);
   const refuseAll: CallCheck = () => ({ code: grpc.status.UNAUTHENTICATED, details: 'no credentials' });
-  server = new grpc.Server({ interceptors: [callAuthInterceptor([refuseAll], createLogger('warn', stderr))] });
+  server = new grpc.Server({
+    interceptors: [
+      callAuthInterceptor([refuseAll], (method, peer, r) => log.warn({ method, peer, code: r.code }, r.details)),
+    ],
+  });
   const answer: grpc.handleUnaryCall<Buffer, Buffer> = (_call, callback) => {
     handled++;
     callback(null, Buffer.alloc(0));

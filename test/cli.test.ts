@@ -55,7 +55,7 @@ describe('mygrpcadapter [port]', () => {
   it('refuses a bad port with a clear message and exit code 1', async () => {
     await expect(run(process.execPath, [BIN, '70000'], { cwd: ROOT })).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringContaining('port: expected an integer 0..65535, got 70000'),
+      stderr: expect.stringContaining('port: expected an integer 0..65535, got "70000"'),
     });
   });
 

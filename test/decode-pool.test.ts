@@ -87,7 +87,7 @@ describe('decode workers', () => {
     const fromMain = await rpcError(inline.clients.metric(req));
     expect(fromWorker.code).toBe(status.INVALID_ARGUMENT);
     expect(fromWorker.details).toBe(fromMain.details);
-    expect(fromWorker.details).toBe(`instances[57] ('bad').value: IP address has 3 bytes, expected 4 or 16`);
+    expect(fromWorker.details).toBe(`instances[57] ("bad").value: IP address has 3 bytes, expected 4 or 16`);
     await expect(readFile(path.join(dir, 'worker', 'bad.txt'), 'utf8')).resolves.toBe('');
   });
 

@@ -17,7 +17,7 @@ import { connect, paramsAny, type ParamsFields } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { healthCheck } from './helpers/ops-clients.js';
 import { str } from './helpers/values.js';
-import { rpcError } from './helpers/wait.js';
+import { rpcError, waitFor } from './helpers/wait.js';
 
 const run = promisify(execFile);
 const METRIC_SERVICE = 'metric.HandleMetricService';
@@ -196,7 +196,14 @@ describe('a file or folder deleted under the adapter', () => {
     await report(t, params, ['r1']);
     await unlink(file);
     for (const name of ['r2', 'r3', 'r4']) await report(t, params, [name]);
-    const kept = [...(await jsonInstances(`${file}.1`).catch(() => [])), ...(await jsonInstances(file))];
+    // Rotated files are numbered oldest first (rot.jsonl.1, .2, ...); read them in order, then the current one.
+    const rotated = (await readdir(dir))
+      .filter((f) => /^rot\.jsonl\.\d+$/.test(f))
+      .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
+    const kept = [
+      ...(await Promise.all(rotated.map((f) => jsonInstances(path.join(dir, f))))).flat(),
+      ...(await jsonInstances(file)),
+    ];
     expect(kept).toEqual(['r2', 'r3', 'r4'].slice(-kept.length));
     expect(kept).toContain('r4');
   });
@@ -318,7 +325,9 @@ describe('destinations that stall', () => {
     const metric = (name: string, size: number) =>
       clients.metric({ instances: [{ name, value: str('y'.repeat(size)) }], adapter_config: paramsAny({}) });
     const stalled = rpcError(metric('stalled', 2 * 1024 * 1024));
-    await new Promise((r) => setTimeout(r, 100));
+    // Its bytes have reached the pipe (a fixed sleep let the small call overtake it on a loaded machine).
+    const pipe = proc.child.stdout;
+    await waitFor(() => pipe.readableLength > 0, 20_000);
     const queued = rpcError(metric('queued-behind', 10));
     expect((await stalled).code).toBe(status.DEADLINE_EXCEEDED);
     const err = await queued;

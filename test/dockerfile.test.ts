@@ -14,6 +14,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandleAuthorizationServiceClient } from '../src/generated/authorization/HandleAuthorizationService.js';
 import { startCommand } from './bench/start-command.js';
+import { listeningAddress } from './helpers/cli.js';
 import type { CheckResult__Output } from '../src/generated/istio/mixer/adapter/model/v1beta1/CheckResult.js';
 
 const exec = promisify(execFile);
@@ -164,8 +165,8 @@ describe('Dockerfile', () => {
     const address = await new Promise<string>((resolve, reject) => {
       child!.stderr!.on('data', (chunk: Buffer) => {
         stderr += chunk.toString();
-        const m = /listening on "([^"]+)"/.exec(stderr);
-        if (m) resolve(m[1]!);
+        const address = listeningAddress(stderr);
+        if (address !== undefined) resolve(address);
       });
       child!.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
     });

@@ -156,7 +156,11 @@ describe('file rotation', () => {
       });
     }
     const files = (await readdir(sub)).sort();
-    expect(files).toEqual(['rot.jsonl', 'rot.jsonl.1', 'rot.jsonl.2', 'rot.jsonl.3']);
+    // Rotated files are numbered in the order they were made; the three newest remain.
+    expect(files).toHaveLength(4);
+    expect(files[0]).toBe('rot.jsonl');
+    const numbers = files.slice(1).map((f) => Number(f.slice('rot.jsonl.'.length)));
+    expect(numbers.sort((a, b) => a - b)).toEqual([numbers[0]!, numbers[0]! + 1, numbers[0]! + 2]);
     const kept = (await Promise.all(files.map((f) => readFile(path.join(sub, f), 'utf8')))).join('');
     const lines = kept.trimEnd().split('\n');
     for (const f of files) expect((await readFile(path.join(sub, f))).length).toBeLessThanOrEqual(rotateBytes);

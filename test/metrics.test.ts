@@ -1,4 +1,5 @@
 // Scrapes /metrics after real calls and checks the counters moved by the right amounts.
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,19 @@ afterEach(async () => {
   if (proc && proc.child.exitCode === null) process.kill(proc.child.pid!, 'SIGKILL');
   proc = undefined;
 });
+
+/** Debian's promtool, fed the exposition text on stdin. */
+function promtool(text: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(text);
+  });
+}
 
 async function scrape(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -126,10 +140,118 @@ describe('Prometheus metrics', () => {
     await call().catch(() => undefined);
     const after = await scrape(port);
     expect(sample(after, 'mygrpcadapter_sink_refused_writes_total', { sink: 'memory' })).toBe(1);
-    expect(sample(after, 'mygrpcadapter_sink_failed_writes_total', { sink: 'memory' })).toBe(1);
+    expect(sample(after, 'mygrpcadapter_sink_failed_writes_total', { sink: 'memory', stage: 'write' })).toBe(1);
+    expect(sample(after, 'mygrpcadapter_sink_failed_writes_total', { sink: 'memory', stage: 'open' })).toBe(0);
     expect(sample(after, 'mygrpcadapter_calls_total', { code: 'RESOURCE_EXHAUSTED' })).toBe(1);
     expect(sample(after, 'mygrpcadapter_calls_total', { code: 'UNAVAILABLE' })).toBe(1);
     expect(sample(after, 'mygrpcadapter_sink_buffer_bytes', { sink: 'memory' })).toBe(0);
+  });
+
+  it('starts known label sets at zero, so the first event shows in rate() and increase()', async () => {
+    t = await startTestAdapter({ dataDir: dir, metricsPort: 0, metricsHost: '127.0.0.1' });
+    const text = await scrape(t.adapter.metricsPort!);
+    for (const method of ['HandleMetric', 'HandleAuthorization']) {
+      for (const code of [
+        'OK',
+        'INVALID_ARGUMENT',
+        'RESOURCE_EXHAUSTED',
+        'UNAVAILABLE',
+        'INTERNAL',
+        'UNAUTHENTICATED',
+      ]) {
+        expect(text).toContain(`mygrpcadapter_calls_total{method="${method}",code="${code}"} 0`);
+      }
+    }
+    expect(text).toContain('mygrpcadapter_tls_reloads_total{outcome="ok"} 0');
+    expect(text).toContain('mygrpcadapter_tls_reloads_total{outcome="error"} 0');
+    // A handler's decision and sink-failure series exist from the call that creates it on.
+    await t.clients.authorization({
+      instance: { name: 'c', subject: { properties: { custom_token_header: str('k') } } },
+      adapter_config: paramsAny({ file_path: 'z.txt', auth_key: 'k' }),
+    });
+    const after = await scrape(t.adapter.metricsPort!);
+    const destination = path.join(dir, 'z.txt');
+    expect(sample(after, 'mygrpcadapter_decisions_total', { decision: 'allow', reason: 'token_matches' })).toBe(1);
+    for (const reason of ['wrong_token', 'missing_token', 'no_key_configured', 'token_not_string']) {
+      expect(after).toMatch(
+        new RegExp(`mygrpcadapter_decisions_total\\{handler="\\w+",decision="deny",reason="${reason}"\\} 0`),
+      );
+    }
+    for (const stage of ['open', 'write']) {
+      expect(sample(after, 'mygrpcadapter_sink_failed_writes_total', { destination, stage }), stage).toBe(0);
+      expect(after).toContain(
+        `mygrpcadapter_sink_failed_writes_total{sink="file",destination="${destination}",stage="${stage}"} 0`,
+      );
+    }
+  });
+
+  it('counts decisions by reason class and calls whose sink could not be opened', async () => {
+    t = await startTestAdapter({ dataDir: dir, metricsPort: 0, metricsHost: '127.0.0.1' });
+    const check = (token: string | undefined, authKey: string | undefined) =>
+      t!.clients.authorization({
+        instance: {
+          name: 'c',
+          subject: { properties: token === undefined ? {} : { custom_token_header: str(token) } },
+        },
+        adapter_config: paramsAny({ file_path: 'd.txt', ...(authKey === undefined ? {} : { auth_key: authKey }) }),
+      });
+    await check('k', 'k');
+    for (let i = 0; i < 3; i++) await check('wrong', 'k');
+    await check(undefined, 'k');
+    await check('k', undefined);
+    const missing = {
+      instances: [{ name: 'x', value: int(1) }],
+      adapter_config: paramsAny({ file_path: 'no/such/dir/m.txt' }),
+    };
+    for (let i = 0; i < 4; i++) await t.clients.metric(missing).catch(() => undefined);
+    const text = await scrape(t.adapter.metricsPort!);
+    const decided = (decision: string, reason: string) =>
+      sample(text, 'mygrpcadapter_decisions_total', { decision, reason });
+    expect(decided('allow', 'token_matches')).toBe(1);
+    expect(decided('deny', 'wrong_token')).toBe(3);
+    expect(decided('deny', 'missing_token')).toBe(1);
+    expect(decided('deny', 'no_key_configured')).toBe(1);
+    const destination = path.join(dir, 'no/such/dir/m.txt');
+    expect(sample(text, 'mygrpcadapter_sink_failed_writes_total', { destination, stage: 'open' })).toBe(4);
+    expect(sample(text, 'mygrpcadapter_calls_total', { method: 'HandleMetric', code: 'UNAVAILABLE' })).toBe(4);
+    // Logged: each deny's reason class at info, never the token; repeats summed.
+    const lines = t
+      .logs()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const denies = lines.filter((l) => String(l.msg).startsWith('authorization denied'));
+    expect(denies.map((l) => [l.level, l.reason])).toEqual([
+      ['info', 'wrong_token'],
+      ['info', 'missing_token'],
+      ['info', 'no_key_configured'],
+    ]);
+    expect(t.logs()).not.toContain('wrong"');
+    const failures = lines.filter((l) => String(l.msg).startsWith('HandleMetric failed (UNAVAILABLE)'));
+    expect(failures).toHaveLength(1);
+    await t.stop(); // flushes the counts
+    t = undefined;
+  });
+
+  it('passes promtool check metrics', async () => {
+    t = await startTestAdapter({ dataDir: dir, metricsPort: 0, metricsHost: '127.0.0.1' });
+    await t.clients.metric({
+      instances: [{ name: 'x', value: int(1) }],
+      adapter_config: paramsAny({ file_path: 'p.txt' }),
+    });
+    const text = await scrape(t.adapter.metricsPort!);
+    const result = await promtool(text);
+    expect(result, result.output).toMatchObject({ code: 0 });
+    // The process metrics operators chart are still there.
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_active_handles',
+    ]) {
+      expect(text).toContain(`# TYPE mygrpcadapter_${name} `);
+    }
   });
 
   it('--metrics-port on the command line', async () => {
@@ -145,6 +267,29 @@ describe('Prometheus metrics', () => {
 });
 
 describe('deploy/grafana-dashboard.json', () => {
+  it('imports into the Grafana Istio 1.4-1.6 ship (6.x; 7.0.5 with 1.6): schema 16, graph panels, string data sources', async () => {
+    const dashboard = JSON.parse(await readFile(path.join(ROOT, 'deploy/grafana-dashboard.json'), 'utf8')) as {
+      schemaVersion: number;
+      panels: Array<{ id: number; type: string; datasource: unknown; targets: Array<{ refId: string }> }>;
+      templating: { list: Array<{ name: string; type: string; datasource?: unknown }> };
+    };
+    // Grafana migrates older schemas forward, never newer ones back; Istio's own
+    // dashboards in those releases are schemaVersion 16 with graph panels
+    // (timeseries panels and {type, uid} data source objects need Grafana 8.3+).
+    expect(dashboard.schemaVersion).toBeLessThanOrEqual(16);
+    expect(new Set(dashboard.panels.map((p) => p.type))).toEqual(new Set(['graph']));
+    expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
+    for (const panel of dashboard.panels) {
+      expect(panel.datasource).toBe('$datasource');
+      expect(new Set(panel.targets.map((t) => t.refId)).size).toBe(panel.targets.length);
+    }
+    expect(dashboard.templating.list.map((v) => [v.name, v.type])).toEqual([
+      ['datasource', 'datasource'],
+      ['job', 'query'],
+    ]);
+    expect(dashboard.templating.list[1]!.datasource).toBe('$datasource');
+  });
+
   it('queries only metrics the adapter exports', async () => {
     t = await startTestAdapter({ metricsPort: 0, metricsHost: '127.0.0.1' });
     const exported = new Set(

@@ -160,7 +160,7 @@ describe('HandleMetric', () => {
       }),
     );
     expect(err.code).toBe(status.INVALID_ARGUMENT);
-    expect(err.details).toBe(`instances[1] ('bad').dimensions["source_ip"]: IP address has 3 bytes, expected 4 or 16`);
+    expect(err.details).toBe(`instances[1] ("bad").dimensions["source_ip"]: IP address has 3 bytes, expected 4 or 16`);
     await expect(readFile(path.join(dir, 'malformed.txt'), 'utf8')).rejects.toThrow(/ENOENT/);
     expect(t.logs()).toContain('IP address has 3 bytes');
   });

@@ -82,7 +82,7 @@ describe('token in the authorization header (auth_header BEARER or PLAIN)', () =
     const missing = await rpcError(report(await withToken(t, 'x-other', 's3cret-token')));
     expect(missing.code).toBe(status.UNAUTHENTICATED);
     expect(missing.details).toBe(`token header authorization missing${MISSING_HINT}`);
-    expect(t.logs()).toContain('"msg":"token header authorization missing (or dropped by HTTP/2');
+    expect(t.logs()).toContain('"msg":"call refused: token header authorization missing (or dropped by HTTP/2');
   });
 });
 

@@ -1,11 +1,15 @@
 // `mygrpcadapter [port]`: run the adapter until SIGINT/SIGTERM.
+import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { FORMATS, type FormatName } from '../decode/params.js';
+import { createLogger } from '../log.js';
 import { DEFAULT_OPTIONS, startAdapter, type AdapterOptions, type RunningAdapter } from '../main.js';
+import { adapterVersion } from '../observe/version.js';
 import type { TlsOptions } from '../server/tls.js';
 import type { FsyncPolicy } from '../sinks/file.js';
+import { parseCount, parseMs, parseSize } from './flag-values.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const FSYNC: readonly FsyncPolicy[] = ['never', 'batch', 'interval'];
@@ -15,30 +19,30 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 const DEFAULT_DECODE_WORKERS = Math.min(2, Math.max(0, os.availableParallelism() - 1));
 
 interface ServeArgs {
-  port: number;
+  port: string | number;
   host: string;
   'log-level': (typeof LEVELS)[number];
   format: FormatName;
   'data-dir': string;
-  'max-message-bytes': number;
-  'max-decode-bytes': number;
-  'max-connection-age': number;
-  'handler-cache-size': number;
-  'decode-workers': number;
-  'drain-delay': number;
-  'shutdown-grace': number;
-  'shutdown-timeout': number;
-  'sink-buffer-bytes': number;
-  'sink-wait': number;
-  'sink-write-timeout': number;
+  'max-message-bytes': string | number;
+  'max-decode-bytes': string | number;
+  'max-connection-age': string | number;
+  'handler-cache-size': string | number;
+  'decode-workers': string | number;
+  'drain-delay': string | number;
+  'shutdown-grace': string | number;
+  'shutdown-timeout': string | number;
+  'sink-buffer-bytes': string | number;
+  'sink-wait': string | number;
+  'sink-write-timeout': string | number;
   'strict-decision-records': boolean;
   fsync: FsyncPolicy;
-  'fsync-interval': number;
-  'rotate-bytes': number;
-  'rotate-keep': number;
-  'metrics-port': number | undefined;
+  'fsync-interval': string | number;
+  'rotate-bytes': string | number;
+  'rotate-keep': string | number;
+  'metrics-port': string | undefined;
   'metrics-host': string | undefined;
-  'ops-port': number | undefined;
+  'ops-port': string | undefined;
   'ops-host': string | undefined;
   record: string | undefined;
   'tls-cert': string | undefined;
@@ -48,61 +52,96 @@ interface ServeArgs {
   'allowed-client-san': string[];
   'token-file': string | undefined;
   'token-header': string;
-  'reload-interval': number;
+  'reload-interval': string | number;
+  'pid-file': string | undefined;
 }
 
-const ms = (describe: string, value: number) => ({ type: 'number' as const, default: value, describe });
+// Values are strings so that units (10Mi, 5s) get through yargs and a refusal
+// can echo exactly what was typed; flag-values.ts turns them into numbers.
+// requiresArg: a flag given without its value is refused, not read as "".
+const size = (describe: string, value: number) =>
+  ({ type: 'string', default: value, requiresArg: true, describe: `${describe} (bytes; 10M, 16Mi)` }) as const;
+const duration = (describe: string, value: number) =>
+  ({ type: 'string', default: value, requiresArg: true, describe: `${describe} (ms; 5s, 2m)` }) as const;
+const count = (describe: string, value: number) =>
+  ({ type: 'string', default: value, requiresArg: true, describe }) as const;
+const text = (describe: string) => ({ type: 'string', requiresArg: true, describe }) as const;
 
 export function serveOptions<T>(y: Argv<T>) {
   return y
-    .positional('port', { type: 'number', default: DEFAULT_OPTIONS.port, describe: 'TCP port; 0 picks a free one' })
-    .option('host', { type: 'string', default: DEFAULT_OPTIONS.host, describe: 'address to bind ("::" = all)' })
-    .option('log-level', { choices: LEVELS, default: DEFAULT_OPTIONS.logLevel })
+    .positional('port', { type: 'string', default: DEFAULT_OPTIONS.port, describe: 'TCP port; 0 picks a free one' })
+    .option('host', {
+      type: 'string',
+      default: DEFAULT_OPTIONS.host,
+      requiresArg: true,
+      describe: 'address to bind ("::" = all)',
+    })
+    .option('log-level', { choices: LEVELS, default: DEFAULT_OPTIONS.logLevel, requiresArg: true })
     .option('format', {
       choices: FORMATS,
       default: DEFAULT_OPTIONS.format,
+      requiresArg: true,
       describe: 'record format for handlers whose Params leave `format` empty',
     })
     .option('data-dir', {
       type: 'string',
       default: '.',
-      describe: 'folder that relative file_path values resolve against',
+      requiresArg: true,
+      describe: 'existing, writable folder that relative file_path values resolve against (checked at start)',
     })
-    .option('max-message-bytes', ms('largest request accepted', DEFAULT_OPTIONS.maxMessageBytes))
+    .option('max-message-bytes', size('largest request accepted', DEFAULT_OPTIONS.maxMessageBytes))
     .option(
       'max-decode-bytes',
-      ms(
+      size(
         'most memory one call may take to decode and format (estimated before decoding), else RESOURCE_EXHAUSTED',
         DEFAULT_OPTIONS.maxDecodeBytes,
       ),
     )
     .option(
       'max-connection-age',
-      ms('ms after which a client connection is asked to reconnect, spreading Mixer over replicas (0 = never)', 0),
+      duration(
+        'age after which a client connection is asked to reconnect, spreading Mixer over replicas (0 = never)',
+        0,
+      ),
     )
-    .option('handler-cache-size', ms('distinct handler configurations kept decoded', DEFAULT_OPTIONS.handlerCacheSize))
+    .option(
+      'handler-cache-size',
+      count('distinct handler configurations kept decoded', DEFAULT_OPTIONS.handlerCacheSize),
+    )
     .option(
       'decode-workers',
-      ms('worker threads that decode and format large metric batches (0 = main thread only)', DEFAULT_DECODE_WORKERS),
+      count(
+        'worker threads that decode and format large metric batches (0 = main thread only)',
+        DEFAULT_DECODE_WORKERS,
+      ),
     )
     .option(
       'drain-delay',
-      ms('ms health reports NOT_SERVING before the server stops accepting', DEFAULT_OPTIONS.drainDelayMs),
+      duration('how long health reports NOT_SERVING before the server stops accepting', DEFAULT_OPTIONS.drainDelayMs),
     )
-    .option('shutdown-grace', ms('ms in-flight calls get to finish on shutdown', DEFAULT_OPTIONS.shutdownGraceMs))
+    .option(
+      'shutdown-grace',
+      duration('how long in-flight calls get to finish on shutdown', DEFAULT_OPTIONS.shutdownGraceMs),
+    )
     .option(
       'shutdown-timeout',
-      ms('ms after a signal when the process exits 1 whatever it is doing', DEFAULT_SHUTDOWN_TIMEOUT_MS),
+      duration(
+        'time after a signal when the process logs an error and kills itself (exit status 137), whatever it is doing',
+        DEFAULT_SHUTDOWN_TIMEOUT_MS,
+      ),
     )
-    .option('sink-buffer-bytes', ms('most bytes a sink holds queued or in flight', DEFAULT_OPTIONS.sinkBufferBytes))
+    .option('sink-buffer-bytes', size('most bytes a sink holds queued or in flight', DEFAULT_OPTIONS.sinkBufferBytes))
     .option(
       'sink-wait',
-      ms('ms a call waits for room in a full sink buffer, then RESOURCE_EXHAUSTED', DEFAULT_OPTIONS.sinkWaitMs),
+      duration(
+        'how long a call waits for room in a full sink buffer, then RESOURCE_EXHAUSTED',
+        DEFAULT_OPTIONS.sinkWaitMs,
+      ),
     )
     .option(
       'sink-write-timeout',
-      ms(
-        'ms a call waits for its sink to take its records (open, room, write), then DEADLINE_EXCEEDED',
+      duration(
+        'how long a call waits for its sink to take its records (open, room, write), then DEADLINE_EXCEEDED',
         DEFAULT_OPTIONS.sinkWriteTimeoutMs,
       ),
     )
@@ -111,33 +150,29 @@ export function serveOptions<T>(y: Argv<T>) {
       default: DEFAULT_OPTIONS.strictDecisionRecords,
       describe: 'fail a check whose decision record cannot be written (default: answer it, count and log the loss)',
     })
-    .option('fsync', { choices: FSYNC, default: DEFAULT_OPTIONS.fsync, describe: 'when file sinks flush to disk' })
-    .option('fsync-interval', ms('ms between flushes with --fsync interval', DEFAULT_OPTIONS.fsyncIntervalMs))
+    .option('fsync', {
+      choices: FSYNC,
+      default: DEFAULT_OPTIONS.fsync,
+      requiresArg: true,
+      describe: 'when file sinks flush to disk',
+    })
+    .option('fsync-interval', duration('time between flushes with --fsync interval', DEFAULT_OPTIONS.fsyncIntervalMs))
     .option(
       'rotate-bytes',
-      ms('rotate a file sink before it grows past this size; 0 = never', DEFAULT_OPTIONS.rotateBytes),
+      size('rotate a file sink before it grows past this size; 0 = never', DEFAULT_OPTIONS.rotateBytes),
     )
-    .option('rotate-keep', ms('rotated files kept (path.1 .. path.N), at least 1', DEFAULT_OPTIONS.rotateKeep))
-    .option('metrics-port', {
-      type: 'number',
-      describe: 'serve Prometheus metrics on this port at /metrics (off when absent)',
-    })
-    .option('metrics-host', { type: 'string', describe: 'address for the metrics port (default: --host)' })
-    .option('ops-port', {
-      type: 'number',
-      describe: 'serve GET /healthz and /readyz (503 while draining) over HTTP on this port, and /metrics when on',
-    })
-    .option('ops-host', { type: 'string', describe: 'address for the ops port (default: --host)' })
-    .option('record', {
-      type: 'string',
-      describe: 'append every received call (raw request, decoded view, answer) to this JSON-lines file',
-    })
-    .option('tls-cert', { type: 'string', describe: 'serve TLS with this PEM certificate chain (leaf first)' })
-    .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
-    .option('tls-client-ca', {
-      type: 'string',
-      describe: 'PEM CA bundle client certificates are verified against (mutual TLS)',
-    })
+    .option('rotate-keep', count('rotated files kept, at least 1', DEFAULT_OPTIONS.rotateKeep))
+    .option('metrics-port', text('serve Prometheus metrics on this port at /metrics (off when absent)'))
+    .option('metrics-host', text('address for the metrics port (default: --host)'))
+    .option(
+      'ops-port',
+      text('serve GET /healthz and /readyz (503 while draining) over HTTP on this port, and /metrics when on'),
+    )
+    .option('ops-host', text('address for the ops port (default: --host)'))
+    .option('record', text('append every received call (raw request, decoded view, answer) to this JSON-lines file'))
+    .option('tls-cert', text('serve TLS with this PEM certificate chain (leaf first)'))
+    .option('tls-key', text('PEM private key of --tls-cert'))
+    .option('tls-client-ca', text('PEM CA bundle client certificates are verified against (mutual TLS)'))
     .option('require-client-cert', {
       type: 'boolean',
       default: false,
@@ -148,27 +183,25 @@ export function serveOptions<T>(y: Argv<T>) {
       array: true,
       // One value per flag, so `--allowed-client-san X 8000` leaves the port alone.
       nargs: 1,
+      requiresArg: true,
       default: [] as string[],
       describe: 'URI SAN (SPIFFE ID) a client certificate must carry; repeatable, any one suffices',
     })
-    .option('token-file', { type: 'string', describe: 'every call must present the token in this file' })
+    .option('token-file', text('every call must present the token in this file'))
     .option('token-header', {
       type: 'string',
       default: DEFAULT_OPTIONS.security.tokenHeader,
+      requiresArg: true,
       describe: 'header carrying the token (authorization: "Bearer <token>" or "<token>")',
     })
-    .option('reload-interval', {
-      type: 'number',
-      default: DEFAULT_OPTIONS.security.reloadIntervalMs,
-      describe: 'ms between re-reads of certificate and token files',
-    });
-}
-
-function wholeNumber(name: string, value: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name}: expected an integer ${min}..${max === Number.MAX_SAFE_INTEGER ? '' : max}, got ${value}`);
-  }
-  return value;
+    .option(
+      'pid-file',
+      text("write the adapter's own process id here once it listens (for logrotate's postrotate kill -HUP)"),
+    )
+    .option(
+      'reload-interval',
+      duration('time between re-reads of certificate and token files', DEFAULT_OPTIONS.security.reloadIntervalMs),
+    );
 }
 
 function tlsOptions(args: ServeArgs): TlsOptions | undefined {
@@ -193,29 +226,29 @@ function tlsOptions(args: ServeArgs): TlsOptions | undefined {
 export function toAdapterOptions(args: ServeArgs): AdapterOptions {
   return {
     host: args.host,
-    port: wholeNumber('port', args.port, 0, 65535),
+    port: parseCount('port', args.port, 0, 65535),
     logLevel: args['log-level'],
     format: args.format,
     dataDir: path.resolve(args['data-dir']),
-    maxMessageBytes: wholeNumber('--max-message-bytes', args['max-message-bytes'], 1),
-    maxDecodeBytes: wholeNumber('--max-decode-bytes', args['max-decode-bytes'], 1),
-    maxConnectionAgeMs: wholeNumber('--max-connection-age', args['max-connection-age']),
-    handlerCacheSize: wholeNumber('--handler-cache-size', args['handler-cache-size'], 1),
-    decodeWorkers: wholeNumber('--decode-workers', args['decode-workers'], 0, 64),
-    drainDelayMs: wholeNumber('--drain-delay', args['drain-delay']),
-    shutdownGraceMs: wholeNumber('--shutdown-grace', args['shutdown-grace']),
-    sinkBufferBytes: wholeNumber('--sink-buffer-bytes', args['sink-buffer-bytes'], 1),
-    sinkWaitMs: wholeNumber('--sink-wait', args['sink-wait']),
-    sinkWriteTimeoutMs: wholeNumber('--sink-write-timeout', args['sink-write-timeout'], 1),
+    maxMessageBytes: parseSize('--max-message-bytes', args['max-message-bytes'], 1),
+    maxDecodeBytes: parseSize('--max-decode-bytes', args['max-decode-bytes'], 1),
+    maxConnectionAgeMs: parseMs('--max-connection-age', args['max-connection-age']),
+    handlerCacheSize: parseCount('--handler-cache-size', args['handler-cache-size'], 1),
+    decodeWorkers: parseCount('--decode-workers', args['decode-workers'], 0, 64),
+    drainDelayMs: parseMs('--drain-delay', args['drain-delay']),
+    shutdownGraceMs: parseMs('--shutdown-grace', args['shutdown-grace']),
+    sinkBufferBytes: parseSize('--sink-buffer-bytes', args['sink-buffer-bytes'], 1),
+    sinkWaitMs: parseMs('--sink-wait', args['sink-wait']),
+    sinkWriteTimeoutMs: parseMs('--sink-write-timeout', args['sink-write-timeout'], 1),
     strictDecisionRecords: args['strict-decision-records'],
     fsync: args.fsync,
-    fsyncIntervalMs: wholeNumber('--fsync-interval', args['fsync-interval'], 1),
-    rotateBytes: wholeNumber('--rotate-bytes', args['rotate-bytes']),
-    rotateKeep: wholeNumber('--rotate-keep', args['rotate-keep'], 1),
+    fsyncIntervalMs: parseMs('--fsync-interval', args['fsync-interval'], 1),
+    rotateBytes: parseSize('--rotate-bytes', args['rotate-bytes']),
+    rotateKeep: parseCount('--rotate-keep', args['rotate-keep'], 1),
     metricsPort:
-      args['metrics-port'] === undefined ? undefined : wholeNumber('--metrics-port', args['metrics-port'], 0, 65535),
+      args['metrics-port'] === undefined ? undefined : parseCount('--metrics-port', args['metrics-port'], 0, 65535),
     metricsHost: args['metrics-host'],
-    opsPort: args['ops-port'] === undefined ? undefined : wholeNumber('--ops-port', args['ops-port'], 0, 65535),
+    opsPort: args['ops-port'] === undefined ? undefined : parseCount('--ops-port', args['ops-port'], 0, 65535),
     opsHost: args['ops-host'],
     record: args.record === undefined ? undefined : path.resolve(args.record),
     security: {
@@ -223,14 +256,20 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
       allowedClientSans: args['allowed-client-san'],
       tokenFile: args['token-file'] === undefined ? undefined : path.resolve(args['token-file']),
       tokenHeader: args['token-header'].toLowerCase(),
-      reloadIntervalMs: args['reload-interval'],
+      reloadIntervalMs: parseMs('--reload-interval', args['reload-interval']),
     },
   };
 }
 
 /** The adapter options that `mygrpcadapter [port] <argv>` would run with (for tests and tools). */
 export async function adapterOptionsFromArgv(argv: string[]): Promise<AdapterOptions> {
-  const args = await serveOptions(yargs(argv).command('$0 [port]', '')).strict().parseAsync();
+  const args = await serveOptions(yargs(argv).command('$0 [port]', ''))
+    .strict()
+    .exitProcess(false)
+    .fail((msg: string | undefined, err: Error | undefined) => {
+      throw err ?? new Error(msg ?? 'invalid arguments');
+    })
+    .parseAsync();
   return toAdapterOptions(args);
 }
 
@@ -260,6 +299,13 @@ function handleSignals(adapter: RunningAdapter, deadlineMs: number): void {
       },
     );
   };
+  // Crashes end as one JSON line too, then exit 1 as Node would.
+  const crash = (what: string) => (err: unknown) => {
+    adapter.log.fatal({ err }, what);
+    process.exit(1);
+  };
+  process.once('uncaughtException', crash('uncaught exception'));
+  process.once('unhandledRejection', crash('unhandled promise rejection'));
   process.once('SIGINT', onStop);
   process.once('SIGTERM', onStop);
   process.on('SIGHUP', () => {
@@ -269,14 +315,54 @@ function handleSignals(adapter: RunningAdapter, deadlineMs: number): void {
 
 export async function serve(args: ServeArgs): Promise<void> {
   const options = toAdapterOptions(args);
-  const deadlineMs = wholeNumber('--shutdown-timeout', args['shutdown-timeout'], 1);
-  const adapter = await startAdapter(options);
-  // Handlers go in before the listening line: whoever waits for that line may signal at once.
+  const deadlineMs = parseMs('--shutdown-timeout', args['shutdown-timeout'], 1);
+  let adapter: RunningAdapter;
+  try {
+    adapter = await startAdapter(options);
+  } catch (err) {
+    // Still JSON: whatever reads stderr as a log stream sees why the start
+    // failed. startAdapter stopped whatever it had started; should anything
+    // still hold the event loop, the process exits anyway. Unref'd: a clean
+    // exit does not wait.
+    createLogger(options.logLevel).fatal({ err }, 'start-up failed');
+    process.exitCode = 1;
+    setTimeout(() => process.exit(1), 2_000).unref();
+    return;
+  }
+  // Handlers go in before the pid file and the start line: whoever waits for either may signal at once.
   handleSignals(adapter, deadlineMs);
-  // The walkthrough's start-up line, with the address really bound; on
-  // stderr because stdout carries records.
-  process.stderr.write(`listening on "${adapter.address}"\n`);
-  adapter.log.info({ address: adapter.address }, 'adapter started');
+  const pidFile = args['pid-file'];
+  if (pidFile !== undefined) {
+    // The process that handles SIGHUP: `npm start` puts npm and a shell in
+    // front of it, and npm forwards only SIGINT and SIGTERM (a SIGHUP kills npm).
+    try {
+      writeFileSync(pidFile, `${process.pid}\n`);
+    } catch (err) {
+      adapter.log.fatal({ err }, '--pid-file cannot be written');
+      await adapter.stop();
+      process.exit(1);
+    }
+    process.once('exit', () => rmSync(pidFile, { force: true }));
+  }
+  logStartLine(adapter, options);
+}
+
+/**
+ * The start line: the address really bound (the walkthrough prints
+ * `listening on "<addr>"`; tools and tests wait for this line and read its
+ * `address`), the version, and the effective configuration. Written whatever
+ * --log-level says, because starting tools depend on it.
+ */
+function logStartLine(adapter: RunningAdapter, options: AdapterOptions): void {
+  const level = adapter.log.level;
+  adapter.log.level = 'info';
+  adapter.log.info(
+    // The options hold paths and sizes, never a secret (token and key files
+    // are named, not read); the logger's redaction paths apply regardless.
+    { address: adapter.address, version: adapterVersion(), config: options },
+    `listening on ${adapter.address}`,
+  );
+  adapter.log.level = level;
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {

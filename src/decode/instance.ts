@@ -12,6 +12,7 @@ import type {
   ValueMap,
 } from '../record/types.js';
 import { decodeValue, decodeValueMap } from './value.js';
+import { quoted } from './echo.js';
 
 /** What every record of one call shares. */
 export interface CallContext {
@@ -24,7 +25,7 @@ export interface CallContext {
 export const TOKEN_PROPERTY = 'custom_token_header';
 
 export function metricRecord(instance: MetricInstance, index: number, ctx: CallContext): MetricRecord {
-  const where = (): string => `instances[${index}] ('${instance.name}')`;
+  const where = (): string => `instances[${index}] (${quoted(instance.name)})`;
   const value = decodeValue(instance.value, () => `${where()}.value`);
   return {
     template: 'metric',
@@ -51,7 +52,7 @@ export interface AuthorizationInput {
 
 /** Decodes an authorization instance; the caller decides, then masks, then records. */
 export function authorizationInput(instance: AuthorizationInstance): AuthorizationInput {
-  const where = `instance ('${instance.name}')`;
+  const where = `instance (${quoted(instance.name)})`;
   const s = instance.subject;
   const a = instance.action;
   return {

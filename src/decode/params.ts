@@ -4,6 +4,7 @@ import type { Any__Output } from '../generated/google/protobuf/Any.js';
 import type { ConfigView } from '../record/types.js';
 import { PARAMS_MESSAGE, PARAMS_TYPE_URL, protoRoot } from '../protocol/load.js';
 import { digestSecret, type SecretDigest } from '../policy/secret-digest.js';
+import { quoted } from './echo.js';
 import { InvalidInputError } from './errors.js';
 import { formatDuration } from './value.js';
 import { parseGoDuration } from './go-duration.js';
@@ -40,7 +41,7 @@ export function decodeParams(any: Any__Output | null | undefined, sinkTypes: rea
   if (!any) return validate(emptyParams(), sinkTypes);
   if (any.type_url !== PARAMS_TYPE_URL) {
     throw new InvalidInputError(
-      `adapter_config: expected type_url "${PARAMS_TYPE_URL}", got ${any.type_url === '' ? 'an empty type_url' : `"${any.type_url}"`}`,
+      `adapter_config: expected type_url "${PARAMS_TYPE_URL}", got ${any.type_url === '' ? 'an empty type_url' : quoted(any.type_url)}`,
     );
   }
   const type = protoRoot().lookupType(PARAMS_MESSAGE);
@@ -70,10 +71,23 @@ function emptyParams(): RawParams {
   };
 }
 
+// Linux's limits: a path the kernel refuses (ENAMETOOLONG) or cannot even
+// pass (a NUL ends it) is the caller's mistake, not the adapter's.
+const PATH_MAX_BYTES = 4095;
+const NAME_MAX_BYTES = 255;
+
+function filePathProblem(filePath: string): string | undefined {
+  if (filePath.includes('\u0000')) return 'must not contain NUL bytes';
+  if (Buffer.byteLength(filePath) > PATH_MAX_BYTES) return `longer than ${PATH_MAX_BYTES} bytes`;
+  if (filePath.split('/').some((name) => Buffer.byteLength(name) > NAME_MAX_BYTES))
+    return `a name in it is longer than ${NAME_MAX_BYTES} bytes`;
+  return undefined;
+}
+
 function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
   const problems: string[] = [];
   if (raw.format !== '' && !(FORMATS as readonly string[]).includes(raw.format)) {
-    problems.push(`format: expected one of ${FORMATS.join(', ')} (or empty), got "${raw.format}"`);
+    problems.push(`format: expected one of ${FORMATS.join(', ')} (or empty), got ${quoted(raw.format)}`);
   }
   const validDuration = durationParam('valid_duration', raw.valid_duration, problems);
   const denyValidDuration = durationParam('deny_valid_duration', raw.deny_valid_duration, problems);
@@ -83,8 +97,10 @@ function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
   }
   const sink = raw.sink !== '' ? raw.sink : raw.file_path !== '' ? 'file' : 'stdout';
   if (!sinkTypes.includes(sink))
-    problems.push(`sink: expected one of ${sinkTypes.join(', ')} (or empty), got "${sink}"`);
+    problems.push(`sink: expected one of ${sinkTypes.join(', ')} (or empty), got ${quoted(sink)}`);
   if (sink === 'file' && raw.file_path === '') problems.push('file_path: required when sink is "file"');
+  const pathProblem = filePathProblem(raw.file_path);
+  if (pathProblem !== undefined) problems.push(`file_path: ${pathProblem}, got ${quoted(raw.file_path)}`);
   if (problems.length > 0) throw new InvalidInputError(`adapter_config: invalid Params: ${problems.join('; ')}`);
 
   const format = raw.format as FormatName | '';
@@ -114,8 +130,8 @@ function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
 function durationParam(name: string, text: string, problems: string[]): bigint {
   if (text === '') return 0n;
   const parsed = parseGoDuration(text);
-  if (parsed === undefined) problems.push(`${name}: expected a duration such as "30s", got "${text}"`);
-  else if (parsed < 0n) problems.push(`${name}: must not be negative, got "${text}"`);
+  if (parsed === undefined) problems.push(`${name}: expected a duration such as "30s", got ${quoted(text)}`);
+  else if (parsed < 0n) problems.push(`${name}: must not be negative, got ${quoted(text)}`);
   else return parsed;
   return 0n;
 }

@@ -1,6 +1,7 @@
 // istio.policy.v1beta1.Value -> plain JSON value, one exhaustive switch.
 import type { Value__Output } from '../generated/istio/policy/v1beta1/Value.js';
 import type { PlainValue, ValueKind, ValueMap } from '../record/types.js';
+import { quoted } from './echo.js';
 import { InvalidInputError } from './errors.js';
 
 /**
@@ -81,7 +82,7 @@ export function decodeValueMap(map: Record<string, Value__Output> | null | undef
         values[key] = int64(v.int64_value ?? '0');
         kinds[key] = 'INT64';
       } else {
-        const decoded = decodeValue(v, () => `${named(where)}[${JSON.stringify(key)}]`);
+        const decoded = decodeValue(v, () => `${named(where)}[${quoted(key)}]`);
         values[key] = decoded.value;
         kinds[key] = decoded.kind;
       }

@@ -1,15 +1,22 @@
 // What the server reports as it goes. Prometheus (metrics.ts) implements it
 // when --metrics-port is set; otherwise NO_METRICS does, and prom-client is
 // never loaded: no per-call bookkeeping and no registry for nobody to read.
+import type { DecisionReason } from '../policy/authorize.js';
 import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
 
 export interface MetricEvents {
   callFinished(method: string, code: string, seconds: number): void;
+  /** A call refused before its handler ran (token, client certificate); `method` is the full path. */
+  callRefused(method: string, code: string): void;
+  /** An authorization decision answered. */
+  decided(handler: string, allowed: boolean, reason: DecisionReason): void;
+  /** A call could not open the sink for `spec`, so its records were not written. */
+  sinkOpenFailed(spec: SinkSpec): void;
   instances(template: string, handler: string, n: number): void;
   paramsDecodeError(): void;
-  /** A handler configuration entered the cache: its series may exist from now on. */
-  handlerCreated(handler: string): void;
+  /** A handler configuration entered the cache: its series exist from now on, at zero. */
+  handlerCreated(handler: string, sink: SinkSpec): void;
   /** A handler configuration left the cache: its series go with it. */
   handlerEvicted(handler: string): void;
   tlsReloaded(outcome: 'ok' | 'error'): void;
@@ -27,6 +34,9 @@ const NO_WRITER_EVENTS: WriterEvents = {};
 
 export const NO_METRICS: MetricEvents = {
   callFinished: () => undefined,
+  callRefused: () => undefined,
+  decided: () => undefined,
+  sinkOpenFailed: () => undefined,
   instances: () => undefined,
   paramsDecodeError: () => undefined,
   handlerCreated: () => undefined,

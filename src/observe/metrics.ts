@@ -1,11 +1,47 @@
 // Prometheus metrics of the adapter itself, in a registry of its own so
 // several adapters in one process (tests) do not collide.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DECISION_REASONS, type DecisionReason } from '../policy/authorize.js';
 import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
 import type { MetricEvents } from './metric-events.js';
 
 const PREFIX = 'mygrpcadapter_';
+
+/** The handle methods and every status the adapter answers them with: their series exist from the start. */
+export const METHODS = ['HandleMetric', 'HandleAuthorization'] as const;
+export const ANSWERED_CODES = [
+  'OK',
+  'INVALID_ARGUMENT',
+  'RESOURCE_EXHAUSTED',
+  'UNAVAILABLE',
+  'INTERNAL',
+  'DEADLINE_EXCEEDED',
+  'FAILED_PRECONDITION',
+  'UNAUTHENTICATED',
+  'PERMISSION_DENIED',
+] as const;
+/** The statuses a failed sink write maps to (status.ts): a lost decision record carries one. */
+const SINK_FAILURE_CODES = [
+  'UNAVAILABLE',
+  'INTERNAL',
+  'RESOURCE_EXHAUSTED',
+  'DEADLINE_EXCEEDED',
+  'FAILED_PRECONDITION',
+] as const;
+const TLS_OUTCOMES = ['ok', 'error'] as const;
+
+/**
+ * prom-client's totals of the per-type active handle/request/resource gauges
+ * are gauges named `_total`, which `promtool check metrics` refuses (a
+ * `_total` suffix means a counter); the per-type gauges stay, and
+ * `sum without (type)` gives the same total.
+ */
+const DROPPED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 // Calls are sub-millisecond when all is well; sink waits can reach seconds.
 const LATENCY_BUCKETS = [
@@ -70,8 +106,14 @@ export class AdapterMetrics implements MetricEvents {
   });
   private readonly sinkFailed = new Counter({
     name: `${PREFIX}sink_failed_writes_total`,
-    help: 'Calls whose records a sink could not write.',
-    labelNames: ['sink', 'destination'],
+    help: 'Calls whose records a sink could not write, by stage: open (the sink could not be opened) or write.',
+    labelNames: ['sink', 'destination', 'stage'],
+    registers: [this.registry],
+  });
+  private readonly decisions = new Counter({
+    name: `${PREFIX}decisions_total`,
+    help: 'Authorization decisions answered, by handler, decision (allow, deny) and reason class.',
+    labelNames: ['handler', 'decision', 'reason'],
     registers: [this.registry],
   });
   private readonly sinkTimeouts = new Counter({
@@ -100,6 +142,15 @@ export class AdapterMetrics implements MetricEvents {
 
   constructor(sources: GaugeSources) {
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(`${PREFIX}${name}`);
+    // Counters with known label sets start at zero, so rate() and increase()
+    // see their first event (a series born at 1 has no earlier sample).
+    for (const method of METHODS) {
+      for (const code of ANSWERED_CODES) this.calls.inc({ method, code }, 0);
+      this.callSeconds.zero({ method });
+    }
+    for (const outcome of TLS_OUTCOMES) this.tlsReloads.inc({ outcome }, 0);
+    for (const code of SINK_FAILURE_CODES) this.decisionRecordsLost.inc({ code }, 0);
     new Gauge({
       name: `${PREFIX}sink_buffer_bytes`,
       help: 'Bytes a sink holds queued or being written.',
@@ -126,6 +177,8 @@ export class AdapterMetrics implements MetricEvents {
   // increment itself on the per-call path.
   private readonly callChildren = new Map<string, { count: Counter.Internal; seconds: Histogram.Internal<'method'> }>();
   private readonly instanceChildren = new Map<string, Counter.Internal>();
+  private readonly decisionChildren = new Map<string, Counter.Internal>();
+  private readonly sinkTypesSeen = new Set<string>();
 
   callFinished(method: string, code: string, seconds: number): void {
     const key = `${method} ${code}`;
@@ -136,6 +189,43 @@ export class AdapterMetrics implements MetricEvents {
     }
     child.count.inc();
     child.seconds.observe(seconds);
+  }
+
+  callRefused(method: string, code: string): void {
+    this.calls.inc({ method: method.slice(method.lastIndexOf('/') + 1), code });
+  }
+
+  decided(handler: string, allowed: boolean, reason: DecisionReason): void {
+    // The reason implies the decision, so handler and reason make the key.
+    const key = `${handler} ${reason}`;
+    let child = this.decisionChildren.get(key);
+    if (!child) {
+      // A call that outlived its handler's eviction adds no series back.
+      if (!this.liveHandlers.has(handler)) return;
+      child = this.decisions.labels({ handler, decision: allowed ? 'allow' : 'deny', reason });
+      this.decisionChildren.set(key, child);
+    }
+    child.inc();
+  }
+
+  sinkOpenFailed(spec: SinkSpec): void {
+    const labels = { sink: spec.type, destination: destination(spec), stage: 'open' };
+    // Its series lives as long as a cached handler writes there (see handlerCreated).
+    if (this.openFailureUsers.has(`${labels.sink}\u0000${labels.destination}`)) this.sinkFailed.inc(labels);
+  }
+
+  /** A sink just opened: its series start at zero (they go when it closes, see sinkClosed). */
+  private sinkSeriesAtZero(spec: SinkSpec): void {
+    const labels = { sink: spec.type, destination: destination(spec) };
+    this.sinkFailed.inc({ ...labels, stage: 'write' }, 0);
+    this.sinkRefused.inc(labels, 0);
+    this.sinkTimeouts.inc(labels, 0);
+    this.sinkBytes.inc(labels, 0);
+    // zero() resets a histogram that has observations: only once per sink type.
+    if (!this.sinkTypesSeen.has(spec.type)) {
+      this.sinkTypesSeen.add(spec.type);
+      this.sinkSeconds.zero({ sink: spec.type });
+    }
   }
 
   instances(template: string, handler: string, n: number): void {
@@ -156,8 +246,22 @@ export class AdapterMetrics implements MetricEvents {
   private readonly liveHandlers = new Set<string>();
   private readonly openDestinations = new Map<string, number>();
 
-  handlerCreated(handler: string): void {
+  // A sink that cannot be opened is never open, so its `stage="open"` series
+  // lives with the handler configurations that write there: destination ->
+  // how many cached handlers use it.
+  private readonly openFailureUsers = new Map<string, number>();
+  private readonly handlerDestinations = new Map<string, { sink: string; destination: string }>();
+
+  handlerCreated(handler: string, sink: SinkSpec): void {
     this.liveHandlers.add(handler);
+    for (const reason of DECISION_REASONS) {
+      this.decisions.inc({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason }, 0);
+    }
+    const labels = { sink: sink.type, destination: destination(sink) };
+    this.handlerDestinations.set(handler, labels);
+    const key = `${labels.sink}\u0000${labels.destination}`;
+    this.openFailureUsers.set(key, (this.openFailureUsers.get(key) ?? 0) + 1);
+    this.sinkFailed.inc({ ...labels, stage: 'open' }, 0);
   }
 
   private forgetHandler(handler: string): void {
@@ -166,6 +270,21 @@ export class AdapterMetrics implements MetricEvents {
       this.instanceChildren.delete(`${template} ${handler}`);
       this.instanceCount.remove({ template, handler });
     }
+    for (const reason of DECISION_REASONS) {
+      this.decisionChildren.delete(`${handler} ${reason}`);
+      this.decisions.remove({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason });
+    }
+    const labels = this.handlerDestinations.get(handler);
+    if (!labels) return;
+    this.handlerDestinations.delete(handler);
+    const key = `${labels.sink}\u0000${labels.destination}`;
+    const users = (this.openFailureUsers.get(key) ?? 1) - 1;
+    if (users > 0) {
+      this.openFailureUsers.set(key, users);
+      return;
+    }
+    this.openFailureUsers.delete(key);
+    this.sinkFailed.remove({ ...labels, stage: 'open' });
   }
 
   sinkClosed(spec: SinkSpec): void {
@@ -177,8 +296,8 @@ export class AdapterMetrics implements MetricEvents {
       return;
     }
     this.openDestinations.delete(key);
-    for (const counter of [this.sinkBytes, this.sinkRefused, this.sinkFailed, this.sinkTimeouts])
-      counter.remove(labels);
+    for (const counter of [this.sinkBytes, this.sinkRefused, this.sinkTimeouts]) counter.remove(labels);
+    this.sinkFailed.remove({ ...labels, stage: 'write' });
   }
 
   paramsDecodeError(): void {
@@ -206,13 +325,14 @@ export class AdapterMetrics implements MetricEvents {
     const labels = { sink: spec.type, destination: destination(spec) };
     const key = `${labels.sink}\u0000${labels.destination}`;
     this.openDestinations.set(key, (this.openDestinations.get(key) ?? 0) + 1);
+    this.sinkSeriesAtZero(spec);
     return {
       groupWritten: (bytes, seconds) => {
         this.sinkBytes.inc(labels, bytes);
         this.sinkSeconds.observe({ sink: spec.type }, seconds);
       },
       refused: () => this.sinkRefused.inc(labels),
-      failed: (chunks) => this.sinkFailed.inc(labels, chunks),
+      failed: (chunks) => this.sinkFailed.inc({ ...labels, stage: 'write' }, chunks),
     };
   }
 }

@@ -12,6 +12,7 @@ import {
   LEN,
   Reader,
   readAny,
+  emptyValue,
   readMapEntry,
   readValue,
   withFallback,
@@ -26,7 +27,7 @@ function readSubject(r: Reader): SubjectMsg__Output {
     expectWire(r.wire, LEN);
     if (field === 1) subject.user = r.string();
     else if (field === 2) subject.groups = r.string();
-    else if (field === 3) readMapEntry(r, subject.properties, readValue);
+    else if (field === 3) readMapEntry(r, subject.properties, readValue, emptyValue);
     else throw FALL_BACK;
   }
   if (r.pos !== end) throw FALL_BACK;
@@ -44,7 +45,7 @@ function readAction(r: Reader): ActionMsg__Output {
     else if (field === 2) action.service = r.string();
     else if (field === 3) action.method = r.string();
     else if (field === 4) action.path = r.string();
-    else if (field === 5) readMapEntry(r, action.properties, readValue);
+    else if (field === 5) readMapEntry(r, action.properties, readValue, emptyValue);
     else throw FALL_BACK;
   }
   if (r.pos !== end) throw FALL_BACK;

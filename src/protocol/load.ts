@@ -9,6 +9,7 @@ import type { HandleAuthorizationServiceDefinition } from '../generated/authoriz
 import type { HandleMetricServiceDefinition } from '../generated/metric/HandleMetricService.js';
 import { authorizationRequestDeserializer } from './authorization-request.js';
 import { metricRequestDeserializer } from './metric-request.js';
+import { referenceDeserializer } from './reference-decode.js';
 
 // Shared with scripts/gen-types.mjs so the generated types describe exactly
 // the objects the loader produces.
@@ -66,19 +67,23 @@ export function serviceDefinitions(): ServiceDefinitions {
     const authorization = pkg[AUTHORIZATION_SERVICE] as unknown as HandleAuthorizationServiceDefinition;
     definitions = {
       // Both requests are decoded straight from the wire (same objects as
-      // proto-loader's; its decoder stays the fallback).
+      // proto-loader's; the reference decoder stays the fallback).
       metric: {
         ...metric,
         HandleMetric: {
           ...metric.HandleMetric,
-          requestDeserialize: metricRequestDeserializer(metric.HandleMetric.requestDeserialize),
+          requestDeserialize: metricRequestDeserializer(
+            referenceDeserializer(protoRoot().lookupType('metric.HandleMetricRequest')),
+          ),
         },
       },
       authorization: {
         ...authorization,
         HandleAuthorization: {
           ...authorization.HandleAuthorization,
-          requestDeserialize: authorizationRequestDeserializer(authorization.HandleAuthorization.requestDeserialize),
+          requestDeserialize: authorizationRequestDeserializer(
+            referenceDeserializer(protoRoot().lookupType('authorization.HandleAuthorizationRequest')),
+          ),
         },
       },
     };

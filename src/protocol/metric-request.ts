@@ -12,6 +12,7 @@ import {
   LEN,
   Reader,
   readAny,
+  emptyValue,
   readMapEntry,
   readValue,
   skipUnknown,
@@ -41,7 +42,7 @@ function readInstance(r: Reader): InstanceMsg__Output {
         break;
       case 2: {
         expectWire(wire, LEN);
-        readMapEntry(r, instance.dimensions, readValue);
+        readMapEntry(r, instance.dimensions, readValue, emptyValue);
         break;
       }
       case 3:
@@ -50,7 +51,7 @@ function readInstance(r: Reader): InstanceMsg__Output {
         break;
       case 4: {
         expectWire(wire, LEN);
-        readMapEntry(r, instance.monitored_resource_dimensions, readValue);
+        readMapEntry(r, instance.monitored_resource_dimensions, readValue, emptyValue);
         break;
       }
       default:

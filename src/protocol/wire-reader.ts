@@ -2,10 +2,10 @@
 // deserializers build (keepCase, longs as decimal strings, defaults, oneof
 // names, bytes as Buffer), for the request types on the hot paths. Each
 // reader throws FALL_BACK for any shape it does not take (unknown field,
-// unexpected wire type, a Value with two members, a map entry without key or
-// value, truncation, a varint that does not fit); withFallback() then hands
-// the whole message to proto-loader's deserializer, so odd input gets exactly
-// the old result or error.
+// unexpected wire type, a Value with two members, truncation, a varint that
+// does not fit); withFallback() then hands the whole message to the reference
+// deserializer (see reference-decode.ts), so odd input gets exactly its
+// result or error.
 import { isUtf8 } from 'node:buffer';
 import type { Any__Output } from '../generated/google/protobuf/Any.js';
 import type { Value__Output } from '../generated/istio/policy/v1beta1/Value.js';
@@ -228,10 +228,19 @@ function readSecondsNanos(r: Reader): SecondsNanos {
   return { seconds, nanos };
 }
 
-/** Map entry: key string (1), value (2) read by `read`; both must be there. Stored into `map`. */
-export function readMapEntry<T>(r: Reader, map: Record<string, T>, read: (r: Reader, wire: number) => T): void {
+/**
+ * Map entry: key string (1), value (2) read by `read`, stored into `map`.
+ * Either may be missing (proto3: a missing field is its default): the key is
+ * then "", the value `empty()` (an empty message, or "").
+ */
+export function readMapEntry<T>(
+  r: Reader,
+  map: Record<string, T>,
+  read: (r: Reader, wire: number) => T,
+  empty: () => T,
+): void {
   const end = r.sub();
-  let key: string | undefined;
+  let key = '';
   let value: T | undefined;
   let hasValue = false;
   while (r.pos < end) {
@@ -246,9 +255,12 @@ export function readMapEntry<T>(r: Reader, map: Record<string, T>, read: (r: Rea
       throw FALL_BACK;
     }
   }
-  if (r.pos !== end || key === undefined || !hasValue) throw FALL_BACK;
-  map[key] = value as T;
+  if (r.pos !== end) throw FALL_BACK;
+  map[key] = hasValue ? (value as T) : empty();
 }
+
+/** The value of a map<string, Value> entry that has none: an empty Value (decodes as unset). */
+export const emptyValue = (): Value__Output => ({});
 
 const readStringValue = (r: Reader, wire: number): string => {
   expectWire(wire, LEN);
@@ -266,7 +278,7 @@ function readStringMap(r: Reader, wire: number): { value: Record<string, string>
     const w = r.wire;
     if (field !== 1) throw FALL_BACK;
     expectWire(w, LEN);
-    readMapEntry(r, map, readStringValue);
+    readMapEntry(r, map, readStringValue, () => '');
   }
   if (r.pos !== end) throw FALL_BACK;
   return { value: map };

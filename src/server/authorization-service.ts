@@ -29,10 +29,16 @@ export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer
         config: handler.config.view,
       });
       await keepDecisionRecord(ctx, handler, record);
-      ctx.log.debug(
-        { dedupId: req.dedup_id, instance: input.instance, decision: decision.code, reason },
-        'HandleAuthorization done',
-      );
+      const allowed = decision.code === 'OK';
+      ctx.metrics.decided(handler.id, allowed, reason);
+      // The reason class only: the token and its digest never reach a log.
+      if (!allowed) ctx.notes.note('info', `authorization denied: ${reason}`, { handler: handler.id, reason });
+      // The fields object is built only when debug is on (most calls at the default level).
+      if (ctx.log.isLevelEnabled('debug'))
+        ctx.log.debug(
+          { dedupId: req.dedup_id, instance: input.instance, decision: decision.code, reason },
+          'HandleAuthorization done',
+        );
       return encodedCheckResult(handler.config, decision);
     });
   };

@@ -19,8 +19,6 @@ export async function keepDecisionRecord(ctx: ServiceContext, handler: Handler, 
     const codeName = status[code];
     ctx.metrics.decisionRecordLost(codeName);
     const fields = { handler: handler.id, code: codeName, err: details };
-    if (ctx.sinkCalls.repeatLog)
-      ctx.sinkCalls.repeatLog.note('warn', `decision record not written (${codeName})`, fields);
-    else ctx.log.warn(fields, `decision record not written (${codeName})`);
+    ctx.notes.note('warn', `decision record not written (${codeName})`, fields);
   }
 }

@@ -31,8 +31,10 @@ export interface Encoded {
 }
 
 // Measured with compare.sh on metric100_file c=64: 8 MB kept throughput (1.18x
-// of Go vs 1.15x at V8's default) and cut peak RSS from 209 to 193 MB.
-const WORKER_YOUNG_GENERATION_MB = 8;
+// of Go vs 1.15x at V8's default) and cut peak RSS from 209 to 193 MB; 4 MB
+// (issue 15) trims the worker's heap further, and its more frequent scavenges
+// run on the worker, not in the way of calls on the main thread.
+const WORKER_YOUNG_GENERATION_MB = 4;
 
 /**
  * A worker's old generation holds one call's decoded batch at a time (jobs run

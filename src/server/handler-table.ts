@@ -8,11 +8,12 @@ import { decodeParams, type FormatName, type HandlerConfig } from '../decode/par
 import { confineToDataDir } from '../sinks/path-guard.js';
 import type { SinkPool } from '../sinks/registry.js';
 import type { Sink, SinkSpec } from '../sinks/sink.js';
+import type { ConfigView } from '../record/types.js';
 
 export interface Handler {
   /** The cache key: type_url and Params bytes. */
   key: string;
-  /** Short stable id of this configuration (sha256 prefix), for logs and metric labels. */
+  /** Short stable id of this configuration for logs and metric labels; derived from nothing secret (see handlerId). */
   id: string;
   config: HandlerConfig;
   sinkSpec: SinkSpec;
@@ -32,6 +33,20 @@ export interface HandlerTableEvents {
   created?(handler: Handler): void;
   evicted?(handler: Handler): void;
   refused?(err: unknown): void;
+  /** A call could not open its handler's sink (its records are not written). */
+  sinkOpenFailed?(handler: Handler, err: unknown): void;
+}
+
+/**
+ * sha256 prefix of what the `new handler configuration` log line shows beside
+ * the id (the config view, auth_key masked as `***`), never of the Params
+ * bytes: those hold auth_key, and a hash prefix of them let a short key be
+ * guessed offline. So the id is the same on every replica and after restarts,
+ * and configurations that differ only in auth_key share it.
+ */
+export function handlerId(view: ConfigView): string {
+  const canonical = JSON.stringify(view, Object.keys(view).sort());
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 8);
 }
 
 const NO_CONFIG = '\u0000absent';
@@ -75,7 +90,7 @@ export class HandlerTable {
       }
       handler = {
         key,
-        id: createHash('sha256').update(key, 'latin1').digest('hex').slice(0, 8),
+        id: handlerId(config.view),
         config,
         sinkSpec: {
           type: config.sink,
@@ -115,7 +130,13 @@ export class HandlerTable {
    * so an eviction in the meantime cannot close the sink under it.
    */
   async withSink<T>(handler: Handler, use: (sink: Sink) => Promise<T>): Promise<T> {
-    const sink = await this.sinks.acquire(handler.sinkSpec);
+    let sink: Sink;
+    try {
+      sink = await this.sinks.acquire(handler.sinkSpec);
+    } catch (err) {
+      this.events.sinkOpenFailed?.(handler, err);
+      throw err;
+    }
     try {
       if (!handler.holdsSink && this.cache.peek(handler.key) === handler) {
         this.sinks.retain(handler.sinkSpec);

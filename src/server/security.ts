@@ -3,7 +3,7 @@
 // from options in one place for the composition root.
 import { ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
-import { callAuthInterceptor } from './call-auth.js';
+import { callAuthInterceptor, type RefusalListener } from './call-auth.js';
 import { clientSanAllowList, tokenHeader, type CallCheck } from './call-checks.js';
 import { createTlsCredentials, type ReloadListener, type TlsOptions } from './tls.js';
 import { TokenFile } from './token-file.js';
@@ -30,6 +30,8 @@ export const DEFAULT_SECURITY: SecurityOptions = {
 export interface Security {
   credentials: ServerCredentials;
   interceptors: ServerInterceptor[];
+  /** Resolves once the TLS certificate completed a loopback handshake (at once without TLS); rejects with why not. */
+  verified: Promise<void>;
   /** Stops watching files. Idempotent. */
   close(): void;
 }
@@ -65,7 +67,13 @@ export function securityProblems(options: SecurityOptions): string[] {
 }
 
 /** Reads the files (throws with the reason) and starts watching them. */
-export function openSecurity(options: SecurityOptions, log: Logger, onTlsReload?: ReloadListener): Security {
+export function openSecurity(
+  options: SecurityOptions,
+  log: Logger,
+  onTlsReload?: ReloadListener,
+  onRefused: RefusalListener = (method, peer, rejection) =>
+    log.warn({ method, peer, code: rejection.code }, `call refused: ${rejection.details}`),
+): Security {
   const problems = securityProblems(options);
   if (problems.length > 0) throw new Error(problems.join('; '));
   const closers: (() => void)[] = [];
@@ -74,10 +82,12 @@ export function openSecurity(options: SecurityOptions, log: Logger, onTlsReload?
   };
   try {
     let credentials = ServerCredentials.createInsecure();
+    let verified = Promise.resolve();
     if (options.tls) {
       const tls = createTlsCredentials(options.tls, options.reloadIntervalMs, log, onTlsReload);
       closers.push(() => tls.close());
       credentials = tls.credentials;
+      verified = tls.verified;
     }
     const checks: CallCheck[] = [];
     if (options.allowedClientSans.length > 0) checks.push(clientSanAllowList(options.allowedClientSans));
@@ -86,8 +96,8 @@ export function openSecurity(options: SecurityOptions, log: Logger, onTlsReload?
       closers.push(() => token.close());
       checks.push(tokenHeader(token, options.tokenHeader));
     }
-    const interceptors = checks.length > 0 ? [callAuthInterceptor(checks, log)] : [];
-    return { credentials, interceptors, close };
+    const interceptors = checks.length > 0 ? [callAuthInterceptor(checks, onRefused)] : [];
+    return { credentials, interceptors, verified, close };
   } catch (err) {
     close();
     throw err;

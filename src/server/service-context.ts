@@ -1,10 +1,10 @@
 import { status, type sendUnaryData } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
-import type { MetricEvents } from '../observe/metric-events.js';
+import { NO_METRICS, type MetricEvents } from '../observe/metric-events.js';
+import type { RepeatLog } from '../observe/repeat-log.js';
 import type { DecodePool } from './decode-pool.js';
 import type { IsoClock } from './clock.js';
 import type { HandlerTable } from './handler-table.js';
-import type { RepeatLog } from '../observe/repeat-log.js';
 import type { SinkHealth } from './sink-health.js';
 import { toCallError } from './status.js';
 
@@ -16,8 +16,6 @@ export interface SinkCallPolicy {
   strictDecisionRecords: boolean;
   /** Sinks that cannot write, for health; undefined: not tracked. */
   health?: SinkHealth | undefined;
-  /** Rate-limited log for records lost on purpose (decision records in the default mode). */
-  repeatLog?: RepeatLog | undefined;
 }
 
 /** What the handle-service implementations share. */
@@ -25,6 +23,8 @@ export interface ServiceContext {
   handlers: HandlerTable;
   log: Logger;
   metrics: MetricEvents;
+  /** Per-call log lines (failures, refusals, denies, lost decision records), repeats summed per interval. */
+  notes: RepeatLog;
   /** The current time as records carry it (RFC 3339). */
   receivedAt: IsoClock;
   /** Worker threads for large metric batches; undefined: everything on the main thread. */
@@ -37,7 +37,8 @@ export interface ServiceContext {
 
 /**
  * Runs one call's work and answers exactly once: the result, or the status
- * that says what went wrong (also logged). Never lets a rejection escape.
+ * that says what went wrong (also logged: the same failure repeated within
+ * an interval is one line with a count). Never lets a rejection escape.
  */
 export function answer<T>(
   ctx: ServiceContext,
@@ -45,8 +46,9 @@ export function answer<T>(
   callback: sendUnaryData<T>,
   work: () => Promise<T>,
 ): void {
-  const started = process.hrtime.bigint();
-  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  // Without metrics nobody reads the duration: no clock reads per call.
+  const started = ctx.metrics === NO_METRICS ? 0n : process.hrtime.bigint();
+  const seconds = () => (started === 0n ? 0 : Number(process.hrtime.bigint() - started) / 1e9);
   work().then(
     (result) => {
       ctx.metrics.callFinished(method, 'OK', seconds());
@@ -54,8 +56,9 @@ export function answer<T>(
     },
     (err: unknown) => {
       const callError = toCallError(err);
-      ctx.metrics.callFinished(method, status[callError.code], seconds());
-      ctx.log.warn({ method, code: callError.code, err: callError.details }, `${method} failed`);
+      const codeName = status[callError.code];
+      ctx.metrics.callFinished(method, codeName, seconds());
+      ctx.notes.note('warn', `${method} failed (${codeName}): ${callError.details}`, { method, code: callError.code });
       callback(callError);
     },
   );

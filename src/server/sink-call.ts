@@ -6,7 +6,8 @@
 import type { Sink, SinkSpec } from '../sinks/sink.js';
 import { SinkError, WRITE_DEADLINE } from '../sinks/sink.js';
 import type { Handler } from './handler-table.js';
-import type { ServiceContext } from './service-context.js';
+import type { ServiceContext, SinkCallPolicy } from './service-context.js';
+import { DeadlineBuckets } from './deadline-buckets.js';
 
 export type { SinkCallPolicy } from './service-context.js';
 
@@ -24,36 +25,50 @@ function destination(spec: SinkSpec): string {
   return spec.path === '' ? `${spec.type} sink` : `${spec.type} sink ${spec.path}`;
 }
 
+/** The shared deadlines of each policy (one per server). */
+const deadlinesOf = new WeakMap<SinkCallPolicy, DeadlineBuckets>();
+
+/** What a window's signal aborts with; each call then reports its own destination. */
+class WindowExpired extends Error {
+  override name = 'WindowExpired';
+}
+
+function deadlines(policy: SinkCallPolicy): DeadlineBuckets {
+  let buckets = deadlinesOf.get(policy);
+  if (buckets === undefined) {
+    buckets = new DeadlineBuckets(policy.writeTimeoutMs, () => new WindowExpired('sink write deadline'));
+    deadlinesOf.set(policy, buckets);
+  }
+  return buckets;
+}
+
 /**
  * Runs `write` against the handler's sink; rejects with SinkTimeoutError
- * once the policy's timeout passes, whatever the sink is doing.
+ * once the policy's timeout passes (plus at most one deadline window, see
+ * deadline-buckets.ts), whatever the sink is doing.
  */
 export async function writeToSink(
   ctx: ServiceContext,
   handler: Handler,
   write: (sink: Sink, signal: AbortSignal) => Promise<void>,
 ): Promise<void> {
-  const { writeTimeoutMs, health } = ctx.sinkCalls;
+  const policy = ctx.sinkCalls;
   const spec = handler.sinkSpec;
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      const err = new SinkTimeoutError(
-        `records not written within --sink-write-timeout ${writeTimeoutMs} ms: ${destination(spec)} is stalled`,
-      );
-      controller.abort(err);
-      reject(err);
-    }, writeTimeoutMs);
-  });
+  const deadline = deadlines(policy).enter();
   try {
-    await Promise.race([ctx.handlers.withSink(handler, (sink) => write(sink, controller.signal)), expired]);
-    health?.written(spec);
-  } catch (err) {
+    await Promise.race([ctx.handlers.withSink(handler, (sink) => write(sink, deadline.signal)), deadline.expired]);
+    policy.health?.written(spec);
+  } catch (caught) {
+    const err =
+      caught === deadline.reason
+        ? new SinkTimeoutError(
+            `records not written within --sink-write-timeout ${policy.writeTimeoutMs} ms: ${destination(spec)} is stalled`,
+          )
+        : caught;
     if (err instanceof SinkTimeoutError) ctx.metrics.sinkWriteTimedOut(spec);
-    if (err instanceof SinkError) health?.failed(spec);
+    if (err instanceof SinkError) policy.health?.failed(spec);
     throw err;
   } finally {
-    clearTimeout(timer);
+    deadline.leave();
   }
 }

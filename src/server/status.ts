@@ -1,6 +1,7 @@
 // Maps what went wrong to the gRPC status Mixer receives. Every path ends in
 // a specific code and a message that says what to fix.
 import { status, type ServiceError } from '@grpc/grpc-js';
+import { bounded } from '../decode/echo.js';
 import { InvalidInputError } from '../decode/errors.js';
 import { BufferFullError } from '../sinks/batching-writer.js';
 import { DESTINATION_TAKEN, NOT_REGULAR_FILE, SinkError, WRITE_DEADLINE } from '../sinks/sink.js';
@@ -25,7 +26,16 @@ const PRECONDITION = new Set([NOT_REGULAR_FILE, DESTINATION_TAKEN]);
 
 export type CallError = Partial<ServiceError> & { code: status; details: string };
 
+/**
+ * The status for `err`. Its message is bounded (DETAILS_MAX_BYTES): it goes
+ * into grpc-message and the warn log, and may quote what a caller sent.
+ */
 export function toCallError(err: unknown): CallError {
+  const { code, details } = classify(err);
+  return { code, details: bounded(details) };
+}
+
+function classify(err: unknown): CallError {
   if (err instanceof InvalidInputError) return { code: status.INVALID_ARGUMENT, details: err.message };
   if (err instanceof CallTooLargeError) return { code: status.RESOURCE_EXHAUSTED, details: err.message };
   if (err instanceof BufferFullError)

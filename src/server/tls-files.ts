@@ -3,6 +3,8 @@
 // of grpc-js silently dropping every connection.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { uriSans } from './san.js';
 
 /** What may be logged about a certificate: nothing secret. */
@@ -53,7 +55,63 @@ export function checkIdentity(certificate: Buffer, privateKey: Buffer): Certific
     throw new Error(`private key does not parse (${(err as Error).message})`);
   }
   if (!leaf.checkPrivateKey(key)) throw new Error('private key does not belong to the certificate');
+  // The context the TLS stack will build from it (grpc-js's options): OpenSSL
+  // refuses, e.g., a key below its security level ("ee key too small").
+  try {
+    tls.createSecureContext({ cert: certificate, key: privateKey, ciphers: process.env.GRPC_SSL_CIPHER_SUITES });
+  } catch (err) {
+    throw new Error(`the TLS stack refuses it (${(err as Error).message})`);
+  }
   return summarize(leaf);
+}
+
+const HANDSHAKE_TIMEOUT_MS = 5_000;
+
+/**
+ * Completes one TLS handshake over loopback with this identity, as an
+ * HTTP/2 client that checks only the handshake itself. An identity OpenSSL
+ * loads can still fail every handshake: an MD5-signed certificate leaves no
+ * signature algorithm a client accepts. Resolves when the handshake
+ * succeeded; rejects with the reason.
+ */
+export async function checkHandshake(certificate: Buffer, privateKey: Buffer): Promise<void> {
+  const server = tls.createServer({
+    cert: certificate,
+    key: privateKey,
+    ciphers: process.env.GRPC_SSL_CIPHER_SUITES,
+    ALPNProtocols: ['h2'],
+  });
+  let serverError: Error | undefined;
+  server.on('tlsClientError', (err) => (serverError = err));
+  server.on('secureConnection', (socket) => socket.end());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+        ALPNProtocols: ['h2'],
+        rejectUnauthorized: false, // trust is the client's business; this checks that a handshake completes
+      });
+      socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy(new Error('handshake timed out')));
+      socket.once('secureConnect', () => {
+        socket.destroy();
+        resolve();
+      });
+      // The server's side says why (e.g. "no suitable signature algorithm"); it may land just after the client's.
+      socket.once('error', (err: Error) =>
+        setTimeout(() => {
+          const why: Error = serverError ?? err;
+          reject(new Error(`a TLS handshake with it fails (${why.message.trim()})`));
+        }, 20),
+      );
+    });
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }
 
 /** Checks a CA bundle; returns how many certificates it holds. */

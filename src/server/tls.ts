@@ -7,7 +7,7 @@
 // and logs each reload.
 import { experimental, type ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
-import { checkCaBundle, checkIdentity, readFileFor, type CertificateSummary } from './tls-files.js';
+import { checkCaBundle, checkHandshake, checkIdentity, readFileFor, type CertificateSummary } from './tls-files.js';
 
 type CaUpdate = experimental.CaCertificateUpdate;
 type IdentityUpdate = experimental.IdentityCertificateUpdate;
@@ -27,6 +27,8 @@ export interface TlsOptions {
 
 export interface TlsServing {
   credentials: ServerCredentials;
+  /** Resolves once a loopback handshake with the start-up certificate succeeded; rejects with why it failed. */
+  verified: Promise<void>;
   /** Stops watching the files (the server's close also does once it stops listening). */
   close(): void;
 }
@@ -50,7 +52,11 @@ export function createTlsCredentials(
     options.clientCaFile === undefined ? null : provider,
     options.requireClientCert,
   );
-  return { credentials, close: () => provider.close() };
+  const verified = checkHandshake(provider.current.certificate, provider.current.privateKey).catch((err: unknown) => {
+    throw new Error(`--tls-cert ${options.certFile}: ${(err as Error).message}`);
+  });
+  verified.catch(() => undefined); // handled by whoever awaits it; never an unhandled rejection meanwhile
+  return { credentials, verified, close: () => provider.close() };
 }
 
 /** Served anyway (the operator may be mid-rotation), but clients will refuse it: say so. */
@@ -63,6 +69,8 @@ function warnIfOutOfDate(summary: CertificateSummary, log: Logger): void {
 
 class CheckedFileProvider implements experimental.CertificateProvider {
   private identity: IdentityUpdate;
+  /** A changed pair being tried in a loopback handshake, or the last one refused (not tried again). */
+  private candidate: { update: IdentityUpdate; outcome: 'pending' | 'refused' } | undefined;
   private ca: CaUpdate | null = null;
   private readonly identityListeners = new Set<IdentityListener>();
   private readonly caListeners = new Set<CaListener>();
@@ -129,26 +137,54 @@ class CheckedFileProvider implements experimental.CertificateProvider {
     this.stopWatchingIfUnused();
   }
 
+  get current(): IdentityUpdate {
+    return this.identity;
+  }
+
   private readonly onIdentityRead = (update: IdentityUpdate | null): void => {
     if (!update) return this.problem('identity', 'TLS certificate or key file unreadable; keeping the previous ones');
-    if (update.certificate.equals(this.identity.certificate) && update.privateKey.equals(this.identity.privateKey)) {
+    if (samePair(update, this.identity)) {
+      this.candidate = undefined;
       this.lastProblem.identity = '';
       return;
     }
-    let summary;
+    if (this.candidate && samePair(update, this.candidate.update)) return; // being tried, or already refused
+    let summary: CertificateSummary;
     try {
       summary = checkIdentity(update.certificate, update.privateKey);
     } catch (err) {
+      this.candidate = { update, outcome: 'refused' };
       const reason = (err as Error).message;
       return this.problem('identity', `TLS certificate not reloaded, keeping the previous one: ${reason}`);
     }
+    // Passed on only after a real handshake with it succeeded: a pair the
+    // TLS stack loads may still fail every handshake, and grpc-js would then
+    // reset every new connection.
+    const candidate: { update: IdentityUpdate; outcome: 'pending' | 'refused' } = { update, outcome: 'pending' };
+    this.candidate = candidate;
+    checkHandshake(update.certificate, update.privateKey).then(
+      () => {
+        if (this.candidate !== candidate) return; // a newer pair arrived meanwhile
+        this.candidate = undefined;
+        this.accept(update, summary);
+      },
+      (err: unknown) => {
+        if (this.candidate !== candidate) return;
+        candidate.outcome = 'refused';
+        const reason = (err as Error).message;
+        this.problem('identity', `TLS certificate not reloaded, keeping the previous one: ${reason}`);
+      },
+    );
+  };
+
+  private accept(update: IdentityUpdate, summary: CertificateSummary): void {
     this.identity = update;
     this.lastProblem.identity = '';
     this.log.info({ certFile: this.options.certFile, ...summary }, 'TLS certificate reloaded');
     this.onReload('ok');
     warnIfOutOfDate(summary, this.log);
     for (const listener of this.identityListeners) listener(update);
-  };
+  }
 
   private readonly onCaRead = (update: CaUpdate | null): void => {
     if (!update) return this.problem('ca', 'client CA file unreadable; keeping the previous bundle');
@@ -190,4 +226,8 @@ class CheckedFileProvider implements experimental.CertificateProvider {
     this.watcher.removeIdentityCertificateListener(this.onIdentityRead);
     this.watcher.removeCaCertificateListener(this.onCaRead);
   }
+}
+
+function samePair(a: IdentityUpdate, b: IdentityUpdate): boolean {
+  return a.certificate.equals(b.certificate) && a.privateKey.equals(b.privateKey);
 }

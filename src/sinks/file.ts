@@ -1,10 +1,11 @@
 // Appends formatted records to a file opened once (O_APPEND, never
 // truncated). Optional: fsync policy, size-based rotation, reopen on SIGHUP.
 import { constants as fsConstants, type Stats } from 'node:fs';
-import { lstat, open, rename, type FileHandle } from 'node:fs/promises';
+import { lstat, open, type FileHandle } from 'node:fs/promises';
 import type { Formatter } from '../format/index.js';
 import type { AdapterRecord } from '../record/types.js';
 import { UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
+import { RotatedFiles } from './rotated-files.js';
 import { NOT_REGULAR_FILE, SinkError } from './sink.js';
 import { WriterSink } from './writer-sink.js';
 
@@ -22,7 +23,7 @@ export interface FileSinkOptions {
   fsyncIntervalMs: number;
   /** Rotate when the file would grow past this many bytes; 0 = never. */
   rotateBytes: number;
-  /** Rotated files kept: path.1 (newest) .. path.N; at least 1 (rotation never discards records). */
+  /** Rotated files kept (path.1, path.2, ...; the highest is the newest); at least 1 (rotation never discards records). */
   rotateKeep: number;
   events?: WriterEvents;
 }
@@ -135,6 +136,7 @@ export class FileSink extends WriterSink {
   private readonly syncTimer: NodeJS.Timeout | undefined;
   /** Where a failed group's bytes begin when cutting them off failed too: the next group cuts first. */
   private tornAt: number | undefined;
+  private readonly rotated: RotatedFiles;
 
   private constructor(
     /** undefined once the file was found deleted and could not be created again; the next group retries. */
@@ -152,6 +154,7 @@ export class FileSink extends WriterSink {
       options.buffer,
       options.events,
     );
+    this.rotated = new RotatedFiles(filePath, options.rotateKeep);
     if (options.fsync === 'interval') {
       this.syncTimer = setInterval(() => void this.syncIfDirty(), options.fsyncIntervalMs);
       this.syncTimer.unref();
@@ -265,13 +268,10 @@ export class FileSink extends WriterSink {
     return handle;
   }
 
-  /** Moves the file to path.1 and opens a new one; the old handle is closed only once the new one is open. */
+  /** Moves the file to its next number (rotated-files.ts) and opens a new one; the old handle is closed only once the new one is open. */
   private async rotate(old: FileHandle): Promise<FileHandle> {
-    for (let i = this.options.rotateKeep - 1; i >= 1; i--) {
-      await rename(`${this.filePath}.${i}`, `${this.filePath}.${i + 1}`).catch(ignoreMissing);
-    }
-    // Missing: deleted from outside; there is nothing to keep, only a new file to open.
-    await rename(this.filePath, `${this.filePath}.1`).catch(ignoreMissing);
+    // A missing current file (deleted from outside) is nothing to keep, only a new file to open.
+    await this.rotated.moveCurrent();
     const reopened = await openForAppend(this.filePath);
     this.handle = reopened.handle;
     this.size = reopened.size;
@@ -309,8 +309,4 @@ export class FileSink extends WriterSink {
       await handle.close();
     });
   }
-}
-
-function ignoreMissing(err: unknown): void {
-  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
 }

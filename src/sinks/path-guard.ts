@@ -3,8 +3,11 @@
 // the OS would really write (symbolic links followed), not by the spelling.
 import fs from 'node:fs';
 import path from 'node:path';
+import { quoted } from '../decode/echo.js';
 import { InvalidInputError } from '../decode/errors.js';
 
+// Linux's PATH_MAX less the terminating NUL: longer paths fail with ENAMETOOLONG.
+const PATH_MAX_BYTES = 4095;
 // Linux gives up after 40 links (ELOOP); so do we.
 const MAX_LINK_HOPS = 40;
 
@@ -17,14 +20,22 @@ const MAX_LINK_HOPS = 40;
 export function confineToDataDir(filePath: string, dataDir: string): string {
   const lexical = path.resolve(dataDir, filePath);
   const realDir = realLocation(path.resolve(dataDir));
+  const tooLong = (p: string): void => {
+    if (Buffer.byteLength(p) <= PATH_MAX_BYTES) return;
+    throw new InvalidInputError(`file_path: longer than ${PATH_MAX_BYTES} bytes once resolved in the data dir`);
+  };
+  tooLong(lexical); // checked first: the kernel would answer ENAMETOOLONG to every look-up below
   const real = realLocation(lexical);
+  tooLong(real);
   if (isInside(realDir, real)) return real;
   const why = !isInside(path.resolve(dataDir), lexical)
     ? path.isAbsolute(filePath)
       ? 'is an absolute path outside'
       : 'climbs out (..) of'
     : `follows a symbolic link to ${real}, outside`;
-  throw new InvalidInputError(`file_path "${filePath}" ${why} the data dir ${dataDir}; records may only go inside it`);
+  throw new InvalidInputError(
+    `file_path ${quoted(filePath)} ${why} the data dir ${dataDir}; records may only go inside it`,
+  );
 }
 
 function isInside(dir: string, target: string): boolean {
@@ -47,6 +58,11 @@ function realLocation(target: string, hops = 0): string {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
         throw new InvalidInputError(`file_path: a symbolic link loop at ${existing}`);
+      }
+      if ((err as NodeJS.ErrnoException).code === 'ENAMETOOLONG') {
+        throw new InvalidInputError(
+          `file_path: too long once resolved in the data dir (${existing.length} characters)`,
+        );
       }
       if (!isMissing(err)) throw err;
     }

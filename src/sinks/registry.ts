@@ -150,10 +150,16 @@ export class SinkPool {
     return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }
 
-  /** Reopens every sink's destination (SIGHUP after logrotate). */
-  async reopenAll(): Promise<void> {
-    const results = await Promise.allSettled((await this.openSinks()).map(({ sink }) => sink.reopen()));
-    for (const r of results) if (r.status === 'rejected') this.onCloseError(r.reason);
+  /** Reopens every sink's destination (SIGHUP after logrotate); resolves with the specs reopened. */
+  async reopenAll(): Promise<SinkSpec[]> {
+    const open = await this.openSinks();
+    const results = await Promise.allSettled(open.map(({ sink }) => sink.reopen()));
+    const reopened: SinkSpec[] = [];
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') this.onCloseError(r.reason);
+      else reopened.push(open[i]!.spec);
+    });
+    return reopened;
   }
 
   /** Flushes and closes every sink (shutdown). */

@@ -1,9 +1,17 @@
 // Presents bench results: a text table and an SVG chart of throughput and
-// p99 latency against concurrency, one pair of panels per scenario.
+// p99 latency against concurrency (closed loop) or offered rate (open loop),
+// one pair of panels per scenario.
+import type { SizingRow } from './sizing.js';
 
 export interface PointResult {
   scenario: string;
+  /** Calls in flight (closed loop); 0 for an open-loop point. */
   concurrency: number;
+  /** Open loop: calls/s started in the measurement window, whatever the server did. */
+  offeredCallsPerSec?: number;
+  /** Mesh scenarios: mesh requests one call stands for, and mesh requests/s the answered calls stand for. */
+  meshRequestsPerCall?: number;
+  meshRequestsPerSec?: number;
   instancesPerCall: number;
   /** Calls completed in the measurement window. */
   calls: number;
@@ -34,11 +42,13 @@ export interface BenchResults {
   measureSeconds: number;
   workers: number;
   points: PointResult[];
+  /** Mesh scenarios searched for their sustained rate. */
+  sizing?: SizingRow[];
 }
 
 const COLUMNS: [string, number, (p: PointResult) => string][] = [
   ['scenario', -16, (p) => p.scenario],
-  ['c', 4, (p) => String(p.concurrency)],
+  ['load', 8, (p) => loadCell(p)],
   ['calls/s', 10, (p) => p.callsPerSec.toFixed(1)],
   ['inst/s', 11, (p) => p.instancesPerSec.toFixed(0)],
   ['p50ms', 8, (p) => p.latencyMs.p50.toFixed(3)],
@@ -50,6 +60,11 @@ const COLUMNS: [string, number, (p: PointResult) => string][] = [
   ['cpuus/call', 11, (p) => p.cpuUsPerCall.toFixed(0)],
   ['rssMB', 7, (p) => p.peakRssMB.toFixed(1)],
 ];
+
+/** Closed loop: `c=16`; open loop: the offered calls/s (`o=2.0k`). */
+function loadCell(p: PointResult): string {
+  return p.offeredCallsPerSec === undefined ? `c=${p.concurrency}` : `o=${shortNumber(p.offeredCallsPerSec)}`;
+}
 
 function cell(text: string, width: number): string {
   return width < 0 ? text.padEnd(-width) : text.padStart(width);
@@ -86,8 +101,8 @@ function shortNumber(n: number): string {
   return `${+n.toFixed(2)}`;
 }
 
-/** One line chart: x = concurrency (evenly spaced categories), y from 0. */
-function panel(x0: number, y0: number, title: string, xs: number[], ys: number[], color: string): string {
+/** One line chart: x = evenly spaced categories (concurrency or offered rate), y from 0. */
+function panel(x0: number, y0: number, title: string, xs: string[], ys: number[], color: string): string {
   const plotW = PANEL_W - MARGIN.left - MARGIN.right;
   const plotH = PANEL_H - MARGIN.top - MARGIN.bottom;
   const left = x0 + MARGIN.left;
@@ -106,8 +121,8 @@ function panel(x0: number, y0: number, title: string, xs: number[], ys: number[]
     parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${y}" y2="${y}" stroke="#eee"/>`);
     parts.push(`<text x="${left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${shortNumber(v)}</text>`);
   }
-  xs.forEach((c, i) => {
-    parts.push(`<text x="${px(i).toFixed(1)}" y="${top + plotH + 16}" text-anchor="middle">c=${c}</text>`);
+  xs.forEach((label, i) => {
+    parts.push(`<text x="${px(i).toFixed(1)}" y="${top + plotH + 16}" text-anchor="middle">${escapeXml(label)}</text>`);
   });
   const pts = ys.map((v, i) => `${px(i).toFixed(1)},${py(v).toFixed(1)}`);
   parts.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
@@ -127,17 +142,23 @@ export function renderSvg(results: BenchResults): string {
       `${escapeXml(`mygrpcadapter bench: ${results.target} (${results.measureSeconds} s per point, ${results.startedAt})`)}</text>`,
   ];
   scenarios.forEach((name, row) => {
-    const points = results.points.filter((p) => p.scenario === name).sort((a, b) => a.concurrency - b.concurrency);
-    const xs = points.map((p) => p.concurrency);
+    const open = results.points.some((p) => p.scenario === name && p.offeredCallsPerSec !== undefined);
+    const order = (p: PointResult): number => (open ? (p.offeredCallsPerSec ?? 0) : p.concurrency);
+    const points = results.points.filter((p) => p.scenario === name).sort((a, b) => order(a) - order(b));
+    // Open loop: x is the offered rate, in mesh requests/s where the scenario has them.
+    const mesh = points.every((p) => p.meshRequestsPerSec !== undefined);
+    const xs = points.map((p) =>
+      open ? `${shortNumber((p.offeredCallsPerSec ?? 0) * (p.meshRequestsPerCall ?? 1))}/s` : `c=${p.concurrency}`,
+    );
     const perInstance = (points[0]?.instancesPerCall ?? 1) > 1;
     const y0 = headerH + row * (PANEL_H + GAP);
     body.push(
       panel(
         0,
         y0,
-        `${name}: ${perInstance ? 'instances/s' : 'calls/s'}`,
+        `${name}: ${mesh ? 'mesh req/s answered' : perInstance ? 'instances/s' : 'calls/s'}`,
         xs,
-        points.map((p) => (perInstance ? p.instancesPerSec : p.callsPerSec)),
+        points.map((p) => (mesh ? (p.meshRequestsPerSec ?? 0) : perInstance ? p.instancesPerSec : p.callsPerSec)),
         '#1f77b4',
       ),
       panel(

@@ -4,8 +4,14 @@
 //   --target adapter|noop   server to measure (default adapter)
 //   --smoke                 0.2 s warm-up + 0.5 s per point, concurrency 1 and 16
 //   --warmup S --duration S seconds of warm-up and of measurement per point (1, 5)
-//   --concurrency 1,16,64   calls in flight
-//   --scenarios a,b         subset of the scenarios (default all)
+//   --concurrency 1,16,64   calls in flight (closed-loop scenarios)
+//   --scenarios a,b         subset of the scenarios (default: the closed-loop ones);
+//                           `mesh` = every mesh_* scenario (Mixer-shaped, open loop)
+//   --rates R1,R2           mesh scenarios: offered mesh requests/s to measure at;
+//                           without it, a search for the highest sustained rate (sizing)
+//   --p99 MS                sizing: the p99 a sustained rate must stay under (100)
+//   --cpus N                pin the server to N CPUs (taskset), e.g. 1 for a 1-CPU pod
+//   --server-args="A B"     extra adapter flags, e.g. "--decode-workers=1" as the Deployment
 //   --workers N             worker threads, each with its own connection (1)
 //   --out FILE --svg FILE   results JSON and chart (bench-results.json / .svg)
 //   --profile DIR           run the server with node --cpu-prof, profiles into DIR
@@ -20,12 +26,14 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import hdr from 'hdr-histogram-js';
 import { formatTable, renderSvg, type BenchResults, type PointResult } from './report.js';
-import { encodeRequest, SCENARIOS, type Scenario } from './scenarios.js';
+import { DEFAULT_SCENARIOS, encodeRequest, loadMeshRequest, selectScenarios, type Scenario } from './scenarios.js';
 import { startServer, type ServerProcess } from './server-process.js';
+import { findSustainedRate, formatSizing, type SizingRow } from './sizing.js';
 import { startNodeFlags } from './start-command.js';
 import {
   epochMs,
   newHistogram,
+  type Load,
   type Schedule,
   type WorkerJob,
   type WorkerMessage,
@@ -36,18 +44,25 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root: this file runs from dist/bench/test/bench/. */
 const ROOT = path.resolve(HERE, '../../../..');
 
-interface Options {
+export interface Options {
   target: 'adapter' | 'noop';
   warmupSeconds: number;
   measureSeconds: number;
   concurrency: number[];
   scenarios: Scenario[];
+  /** Offered mesh requests/s for mesh scenarios; empty: search for the sustained rate. */
+  meshRates: number[];
+  p99TargetMs: number;
+  cpus: number | undefined;
+  serverArgs: string[];
   workers: number;
   out: string;
   svg: string;
   profileDir: string | undefined;
   nodeArgs: string[];
 }
+
+const splitWords = (text: string): string[] => text.split(' ').filter((a) => a !== '');
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -59,6 +74,10 @@ function parseOptions(argv: string[]): Options {
       duration: { type: 'string' },
       concurrency: { type: 'string' },
       scenarios: { type: 'string' },
+      rates: { type: 'string' },
+      p99: { type: 'string', default: '100' },
+      cpus: { type: 'string' },
+      'server-args': { type: 'string', default: '' },
       workers: { type: 'string', default: '1' },
       out: { type: 'string', default: 'bench-results.json' },
       svg: { type: 'string', default: 'bench-results.svg' },
@@ -71,46 +90,61 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got ${text}`);
     return n;
   };
+  const list = (name: string, text: string): number[] => text.split(',').map((c) => positive(name, c));
   if (values.target !== 'adapter' && values.target !== 'noop') {
     throw new Error(`--target: expected adapter or noop, got ${values.target}`);
   }
-  const names = values.scenarios?.split(',') ?? SCENARIOS.map((s) => s.name);
-  const scenarios = names.map((n) => {
-    const s = SCENARIOS.find((x) => x.name === n);
-    if (!s) throw new Error(`--scenarios: unknown ${n}; known: ${SCENARIOS.map((x) => x.name).join(', ')}`);
-    return s;
-  });
+  const scenarios =
+    values.scenarios === undefined ? [...DEFAULT_SCENARIOS] : selectScenarios(values.scenarios.split(','));
   const smoke = values.smoke;
-  const concurrency = (values.concurrency ?? (smoke ? '1,16' : '1,16,64'))
-    .split(',')
-    .map((c) => positive('concurrency', c));
   return {
     target: values.target,
     warmupSeconds: positive('warmup', values.warmup ?? (smoke ? '0.2' : '1')),
     measureSeconds: positive('duration', values.duration ?? (smoke ? '0.5' : '5')),
-    concurrency: concurrency.map(Math.round),
+    concurrency: list('concurrency', values.concurrency ?? (smoke ? '1,16' : '1,16,64')).map(Math.round),
     scenarios,
+    meshRates: values.rates === undefined ? [] : list('rates', values.rates),
+    p99TargetMs: positive('p99', values.p99),
+    cpus: values.cpus === undefined ? undefined : Math.round(positive('cpus', values.cpus)),
+    serverArgs: splitWords(values['server-args']),
     workers: Math.round(positive('workers', values.workers)),
     out: path.resolve(values.out),
     svg: path.resolve(values.svg),
     profileDir: values.profile === undefined ? undefined : path.resolve(values.profile),
-    nodeArgs: values['node-args'].split(' ').filter((a) => a !== ''),
+    nodeArgs: splitWords(values['node-args']),
   };
 }
 
-function serverCommand(target: Options['target'], nodeArgs: string[], profileDir?: string): string[] {
-  const script =
-    target === 'adapter' ? path.join(ROOT, 'dist/src/bin.js') : path.join(ROOT, 'dist/bench/test/bench/noop-server.js');
-  const args = ['0', '--host', '127.0.0.1'];
-  if (target === 'adapter') args.push('--log-level', 'warn');
-  const profiling = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
-  return [process.execPath, ...nodeArgs, ...profiling, script, ...args];
+/** `taskset -c` over the last `cpus` CPUs, so the client keeps the first ones. */
+function pinning(cpus: number | undefined): string[] {
+  if (cpus === undefined) return [];
+  const total = os.availableParallelism();
+  if (cpus >= total) throw new Error(`--cpus ${cpus}: this machine has ${total}; leave the client one`);
+  return ['taskset', '-c', `${total - cpus}-${total - 1}`];
 }
 
-/** Splits `total` calls in flight over at most `workers` workers. */
-function shares(total: number, workers: number): number[] {
+function serverCommand(opts: Options, profileDir?: string): string[] {
+  const script =
+    opts.target === 'adapter'
+      ? path.join(ROOT, 'dist/src/bin.js')
+      : path.join(ROOT, 'dist/bench/test/bench/noop-server.js');
+  const args = ['0', '--host', '127.0.0.1'];
+  if (opts.target === 'adapter') args.push('--log-level', 'warn', ...opts.serverArgs);
+  const profiling = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
+  return [...pinning(opts.cpus), process.execPath, ...opts.nodeArgs, ...profiling, script, ...args];
+}
+
+/** Splits a load over at most `workers` workers: calls in flight, or calls/s. */
+function shares(load: Load, workers: number): Load[] {
+  if (load.kind === 'open') {
+    return Array.from({ length: workers }, () => ({ kind: 'open', callsPerSec: load.callsPerSec / workers }));
+  }
+  const total = load.concurrency;
   const n = Math.min(total, workers);
-  return Array.from({ length: n }, (_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));
+  return Array.from({ length: n }, (_, i) => ({
+    kind: 'closed',
+    concurrency: Math.floor(total / n) + (i < total % n ? 1 : 0),
+  }));
 }
 
 interface RunningWorker {
@@ -142,22 +176,23 @@ function startWorker(job: WorkerJob): RunningWorker {
 
 const sleepUntil = (epoch: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, epoch - epochMs())));
 
-async function runPoint(opts: Options, scenario: Scenario, concurrency: number): Promise<PointResult> {
+/** Measures one scenario under one load against a fresh server. */
+export async function runPoint(opts: Options, scenario: Scenario, load: Load): Promise<PointResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mygrpcadapter-bench-'));
   const filePath = path.join(dir, 'out.txt');
-  const [command, ...args] = serverCommand(opts.target, opts.nodeArgs, opts.profileDir);
+  const [command, ...args] = serverCommand(opts, opts.profileDir);
   // The adapter only writes inside its data dir.
   if (opts.target === 'adapter') args.push('--data-dir', dir);
   let server: ServerProcess | undefined;
   try {
     server = await startServer(command!, args, ROOT);
-    const request = encodeRequest(scenario, filePath);
-    const workers = shares(concurrency, opts.workers).map((c) =>
+    const request = scenario.mesh ? loadMeshRequest(ROOT, scenario) : encodeRequest(scenario, filePath);
+    const workers = shares(load, opts.workers).map((share) =>
       startWorker({
         address: server!.address,
         path: scenario.path,
         request,
-        concurrency: c,
+        load: share,
         // The no-op server answers OK to everything; only the adapter's decisions are checked.
         expectCheckCode: opts.target === 'adapter' ? scenario.expectCheckCode : undefined,
       }),
@@ -185,6 +220,8 @@ async function runPoint(opts: Options, scenario: Scenario, concurrency: number):
     const histogram = newHistogram();
     for (const r of results) histogram.add(hdr.decodeFromCompressedBase64(r.histogram));
     const calls = results.reduce((n, r) => n + r.calls, 0);
+    const offered = results.reduce((n, r) => n + r.offered, 0);
+    const meshPerCall = scenario.mesh?.requestsPerCall;
     const ms = (us: number): number => us / 1000;
     let fileMB = 0;
     try {
@@ -195,7 +232,11 @@ async function runPoint(opts: Options, scenario: Scenario, concurrency: number):
     const firstError = results.find((r) => r.firstError !== undefined)?.firstError;
     return {
       scenario: scenario.name,
-      concurrency,
+      concurrency: load.kind === 'closed' ? load.concurrency : 0,
+      ...(load.kind === 'open' ? { offeredCallsPerSec: offered / seconds } : {}),
+      ...(meshPerCall === undefined
+        ? {}
+        : { meshRequestsPerCall: meshPerCall, meshRequestsPerSec: (calls * meshPerCall) / seconds }),
       instancesPerCall: scenario.instancesPerCall,
       calls,
       measuredSeconds: seconds,
@@ -207,6 +248,7 @@ async function runPoint(opts: Options, scenario: Scenario, concurrency: number):
         p99: ms(histogram.getValueAtPercentile(99)),
         max: ms(histogram.maxValue),
       },
+      // Open loop: a call still unanswered OPEN_LOOP_GRACE_MS after the stop fails its deadline and counts here.
       errors: results.reduce((n, r) => n + r.errors, 0),
       wrongAnswers: results.reduce((n, r) => n + r.wrongAnswers, 0),
       ...(firstError === undefined ? {} : { firstError }),
@@ -261,12 +303,36 @@ class Progress {
   }
 }
 
+/** A point's label and the loads to run, per scenario. */
+function plannedLoads(opts: Options, scenario: Scenario): Load[] {
+  if (!scenario.mesh) return opts.concurrency.map((concurrency) => ({ kind: 'closed', concurrency }));
+  const perCall = scenario.mesh.requestsPerCall;
+  return opts.meshRates.map((rate) => ({ kind: 'open', callsPerSec: rate / perCall }));
+}
+
+const loadLabel = (load: Load): string =>
+  load.kind === 'closed' ? `c=${load.concurrency}` : `${load.callsPerSec.toFixed(0)} calls/s offered`;
+
+function pointSummary(point: PointResult): string {
+  const bad = point.errors + point.wrongAnswers;
+  const mesh = point.meshRequestsPerSec === undefined ? '' : ` (${point.meshRequestsPerSec.toFixed(0)} mesh req/s)`;
+  return (
+    `${point.callsPerSec.toFixed(0)} calls/s${mesh}, p99 ${point.latencyMs.p99.toFixed(2)} ms` +
+    (bad > 0 ? `, ${bad} errors (${point.firstError})` : '')
+  );
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  const [, ...serverArgs] = serverCommand(opts.target, opts.nodeArgs);
+  const [, ...serverArgs] = serverCommand(opts);
   const results: BenchResults = {
     target: opts.target,
-    command: ['node', ...serverArgs.map((a) => (path.isAbsolute(a) ? path.relative(ROOT, a) : a))].join(' '),
+    command: [
+      opts.cpus === undefined ? 'node' : `taskset(${opts.cpus} CPU) node`,
+      ...serverArgs.slice(pinning(opts.cpus).length),
+    ]
+      .map((a) => (path.isAbsolute(a) ? path.relative(ROOT, a) : a))
+      .join(' '),
     startedAt: new Date().toISOString(),
     node: process.version,
     cpus: os.cpus().length,
@@ -275,30 +341,47 @@ async function main(): Promise<void> {
     workers: opts.workers,
     points: [],
   };
-  const plan = opts.scenarios.flatMap((s) => opts.concurrency.map((c) => [s, c] as const));
-  const progress = new Progress(plan.length, opts.warmupSeconds + opts.measureSeconds + 0.6);
-  for (const [i, [scenario, concurrency]] of plan.entries()) {
-    progress.start(i, `${scenario.name} c=${concurrency}`);
-    const point = await runPoint(opts, scenario, concurrency);
+  const pointSeconds = opts.warmupSeconds + opts.measureSeconds + 0.6;
+  const searching = opts.scenarios.filter((s) => s.mesh !== undefined && opts.meshRates.length === 0);
+  const plan = opts.scenarios.flatMap((s) => plannedLoads(opts, s).map((load) => [s, load] as const));
+  // A search takes about ten points per scenario; the bar counts them as such.
+  const progress = new Progress(plan.length + searching.length * 10, pointSeconds);
+  let done = 0;
+  for (const [scenario, load] of plan) {
+    progress.start(done, `${scenario.name} ${loadLabel(load)}`);
+    const point = await runPoint(opts, scenario, load);
     results.points.push(point);
-    const bad = point.errors + point.wrongAnswers;
-    progress.finished(
-      i + 1,
-      `${point.callsPerSec.toFixed(0)} calls/s, p99 ${point.latencyMs.p99.toFixed(2)} ms` +
-        (bad > 0 ? `, ${bad} errors (${point.firstError})` : ''),
-    );
+    progress.finished(++done, pointSummary(point));
+  }
+  const sizing: SizingRow[] = [];
+  for (const scenario of searching) {
+    const row = await findSustainedRate(scenario, opts.p99TargetMs, async (meshRate) => {
+      const load: Load = { kind: 'open', callsPerSec: meshRate / scenario.mesh!.requestsPerCall };
+      progress.start(done, `${scenario.name} ${meshRate.toFixed(0)} mesh req/s`);
+      const point = await runPoint(opts, scenario, load);
+      results.points.push(point);
+      progress.finished(++done, pointSummary(point));
+      return point;
+    });
+    sizing.push(row);
   }
   process.stdout.write(
     `target ${opts.target}: ${results.command}; ${opts.warmupSeconds} s warm-up + ${opts.measureSeconds} s per point, ` +
       `${opts.workers} worker(s), node ${process.version}, ${results.cpus} CPUs\n`,
   );
   process.stdout.write(formatTable(results.points));
+  if (sizing.length > 0) {
+    results.sizing = sizing;
+    process.stdout.write(`\n${formatSizing(sizing, opts.p99TargetMs)}`);
+  }
   writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');
   writeFileSync(opts.svg, renderSvg(results));
   process.stdout.write(
     `wrote ${path.relative(process.cwd(), opts.out)} and ${path.relative(process.cwd(), opts.svg)}\n`,
   );
-  if (results.points.some((p) => p.errors + p.wrongAnswers > 0 || p.calls === 0)) process.exitCode = 1;
+  // A sizing search probes rates that fail on purpose; only fixed points must be clean.
+  const fixed = results.points.slice(0, plan.length);
+  if (fixed.some((p) => p.errors + p.wrongAnswers > 0 || p.calls === 0)) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,9 @@
 // The bench's load shapes, each encoded once into the exact request bytes the
-// workers send on every call.
+// workers send on every call. The synthetic ones are encoded here; the mesh
+// ones are requests recorded from Mixer 1.6.14's own encoder
+// (test/fixtures/mesh/, scripts/record-mesh-fixtures.sh).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH, PARAMS_TYPE_URL, protoRoot } from '../../src/protocol/load.js';
 
 /** Where the adapter writes the records: its stdout (sent to /dev/null) or a temp file. */
@@ -14,6 +18,12 @@ export interface Scenario {
   sink: Sink;
   /** The CheckResult status code every call must get (authorization only). */
   expectCheckCode?: number;
+  /**
+   * Mesh scenarios: the recorded request (under test/fixtures/mesh/) and how
+   * many mesh requests one call stands for (Envoy's flush for reports, 1 for
+   * checks). They run open loop, at offered rates of mesh requests.
+   */
+  mesh?: { fixture: string; requestsPerCall: number };
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -22,7 +32,65 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'metric1000_file', path: METRIC_METHOD_PATH, instancesPerCall: 1000, sink: 'file' },
   { name: 'auth_allow', path: AUTHORIZATION_METHOD_PATH, instancesPerCall: 1, sink: 'stdout', expectCheckCode: 0 },
   { name: 'auth_deny', path: AUTHORIZATION_METHOD_PATH, instancesPerCall: 1, sink: 'stdout', expectCheckCode: 7 },
+  ...[1, 10, 100].map((n): Scenario => ({
+    name: `mesh_report${n}`,
+    path: METRIC_METHOD_PATH,
+    instancesPerCall: n,
+    sink: 'file',
+    mesh: { fixture: `report-${n}.dump`, requestsPerCall: n },
+  })),
+  {
+    name: 'mesh_check_allow',
+    path: AUTHORIZATION_METHOD_PATH,
+    instancesPerCall: 1,
+    sink: 'file',
+    expectCheckCode: 0,
+    mesh: { fixture: 'check-allow.dump', requestsPerCall: 1 },
+  },
+  {
+    name: 'mesh_check_deny',
+    path: AUTHORIZATION_METHOD_PATH,
+    instancesPerCall: 1,
+    sink: 'file',
+    expectCheckCode: 7,
+    mesh: { fixture: 'check-deny.dump', requestsPerCall: 1 },
+  },
 ];
+
+/** The scenarios `npm run bench` runs when none are named: the closed-loop ones. */
+export const DEFAULT_SCENARIOS = SCENARIOS.filter((s) => s.mesh === undefined);
+
+/**
+ * The scenarios named in `--scenarios`: exact names, a family (`mesh` = every
+ * `mesh_*`) or a prefix ending in `*` (`mesh_check*`).
+ */
+export function selectScenarios(names: readonly string[]): Scenario[] {
+  return names.flatMap((n) => {
+    const exact = SCENARIOS.find((s) => s.name === n);
+    if (exact) return [exact];
+    const prefix = n.endsWith('*') ? n.slice(0, -1) : `${n}_`;
+    const family = SCENARIOS.filter((s) => s.name.startsWith(prefix));
+    if (family.length === 0) {
+      throw new Error(`--scenarios: unknown ${n}; known: ${SCENARIOS.map((x) => x.name).join(', ')}`);
+    }
+    return family;
+  });
+}
+
+/**
+ * A request recorded by scripts/record-mesh-fixtures.sh: one `<gRPC path> <hex>`
+ * line, as realmixer's --dump writes it. Its Params carry file_path `out.txt`,
+ * which the adapter resolves against the bench's --data-dir.
+ */
+export function loadMeshRequest(root: string, scenario: Scenario): Buffer {
+  if (!scenario.mesh) throw new Error(`${scenario.name} is not a mesh scenario`);
+  const file = path.join(root, 'test/fixtures/mesh', scenario.mesh.fixture);
+  const [methodPath, hex] = readFileSync(file, 'utf8').trim().split(' ');
+  if (methodPath !== scenario.path || hex === undefined) {
+    throw new Error(`${file}: expected one "${scenario.path} <hex>" line`);
+  }
+  return Buffer.from(hex, 'hex');
+}
 
 /** The key authorization scenarios configure and the allow scenario presents. */
 export const AUTH_KEY = 'secret';

@@ -1,8 +1,9 @@
 // The server under test as a child process: started like an operator would
-// (it prints `listening on "host:port"` on stderr), measured through /proc,
+// (it logs its start line with the bound address on stderr), measured through /proc,
 // stopped with SIGTERM (SIGKILL if it hangs).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { listeningAddress } from '../helpers/cli.js';
 
 export interface ServerProcess {
   pid: number;
@@ -45,10 +46,10 @@ export async function startServer(command: string, args: string[], cwd: string):
     }, 30_000);
     child.stderr!.on('data', (chunk: Buffer) => {
       if (err.length < STDERR_KEEP) err += chunk.toString();
-      const m = /listening on "([^"]+)"/.exec(err);
-      if (m) {
+      const address = listeningAddress(err);
+      if (address !== undefined) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(address);
       }
     });
     void exited.then((code) => {

@@ -1,17 +1,21 @@
 // One load worker: a single grpc-js channel (one HTTP/2 connection, as Mixer
-// uses) with `concurrency` calls kept in flight, each sending the same
-// pre-encoded bytes. Calls that complete inside the measurement window are
-// counted and their latencies go into an HDR histogram (microseconds).
+// uses) sending the same pre-encoded bytes on every call, either closed loop
+// (`concurrency` calls kept in flight) or open loop (calls started at a fixed
+// rate whatever the answers do, as Mixer forwards Envoy's flushes). Latencies
+// go into an HDR histogram (microseconds).
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import hdr from 'hdr-histogram-js';
 import { protoRoot } from '../../src/protocol/load.js';
 
+/** Closed loop: this many calls in flight. Open loop: calls started per second. */
+export type Load = { kind: 'closed'; concurrency: number } | { kind: 'open'; callsPerSec: number };
+
 export interface WorkerJob {
   address: string;
   path: string;
   request: Uint8Array;
-  concurrency: number;
+  load: Load;
   /** CheckResult.status.code every answer must carry; undefined: no check. */
   expectCheckCode: number | undefined;
 }
@@ -31,8 +35,13 @@ export type WorkerMessage =
   { type: 'ready' } | { type: 'done'; result: WorkerResult } | { type: 'failed'; error: string };
 
 export interface WorkerResult {
-  /** Calls completed inside the measurement window. */
+  /**
+   * Calls completed inside the measurement window (closed loop), or calls
+   * scheduled inside it that completed (open loop).
+   */
   calls: number;
+  /** Open loop: calls scheduled inside the measurement window. */
+  offered: number;
   /**
    * Epoch ms the window really ended: the schedule's stop, or later when no
    * call had completed by then and the worker waited for the first one.
@@ -46,6 +55,9 @@ export interface WorkerResult {
   /** The latency histogram, hdr-histogram-js compressed base64. */
   histogram: string;
 }
+
+/** Open loop: how long calls still in flight at the stop get to finish; later ones count as errors. */
+export const OPEN_LOOP_GRACE_MS = 10_000;
 
 /** Highest latency tracked: 60 s in microseconds. */
 export const HIGHEST_TRACKABLE_US = 60_000_000;
@@ -77,6 +89,7 @@ async function run(job: WorkerJob, port: MessagePort): Promise<WorkerResult> {
   const histogram = newHistogram();
   const result: WorkerResult = {
     calls: 0,
+    offered: 0,
     measuredUntil: 0,
     errors: 0,
     wrongAnswers: 0,
@@ -95,6 +108,20 @@ async function run(job: WorkerJob, port: MessagePort): Promise<WorkerResult> {
       : `CheckResult code ${code} (${decoded.status?.message ?? ''}), expected ${job.expectCheckCode}`;
   };
 
+  const failed = (err: grpc.ServiceError | null, reply: Buffer | undefined): boolean => {
+    if (err || !reply) {
+      result.errors++;
+      result.firstError ??= err ? `${err.code} ${err.details}` : 'empty reply';
+      return true;
+    }
+    const wrong = wrongAnswer(reply);
+    if (wrong !== undefined) {
+      result.wrongAnswers++;
+      result.firstError ??= wrong;
+    }
+    return false;
+  };
+
   const lane = (): Promise<void> =>
     new Promise((resolve) => {
       const next = (): void => {
@@ -107,15 +134,7 @@ async function run(job: WorkerJob, port: MessagePort): Promise<WorkerResult> {
         }
         client.makeUnaryRequest(job.path, identity, identity, request, (err, reply) => {
           const ended = epochMs();
-          if (err || !reply) {
-            result.errors++;
-            result.firstError ??= err ? `${err.code} ${err.details}` : 'empty reply';
-          } else {
-            const wrong = wrongAnswer(reply);
-            if (wrong !== undefined) {
-              result.wrongAnswers++;
-              result.firstError ??= wrong;
-            }
+          if (!failed(err, reply)) {
             // Closed loop: a call counts when it completes inside the window.
             const inWindow = ended <= schedule.stopAt || (result.calls === 0 && ended <= hardStop);
             if (ended >= schedule.measureAt && inWindow) {
@@ -130,6 +149,51 @@ async function run(job: WorkerJob, port: MessagePort): Promise<WorkerResult> {
       next();
     });
 
+  // Open loop: call k is due at startAt + k / rate and its latency counts from
+  // then, so a server that falls behind shows its queueing delay (no
+  // coordinated omission). Calls due in the measurement window are counted.
+  const openLoop = (callsPerSec: number): Promise<void> =>
+    new Promise((resolve) => {
+      const interval = 1000 / callsPerSec;
+      let due = 0;
+      let inFlight = 0;
+      let sending = true;
+      const deadline = schedule.stopAt + OPEN_LOOP_GRACE_MS;
+      const settle = (): void => {
+        if (!sending && inFlight === 0) resolve();
+      };
+      const send = (scheduled: number): void => {
+        const measured = scheduled >= schedule.measureAt && scheduled < schedule.stopAt;
+        if (measured) result.offered++;
+        inFlight++;
+        client.makeUnaryRequest(job.path, identity, identity, request, { deadline }, (err, reply) => {
+          inFlight--;
+          const ended = epochMs();
+          if (!failed(err, reply) && measured) {
+            result.calls++;
+            histogram.recordValue(Math.max(1, Math.round((ended - scheduled) * 1000)));
+          }
+          settle();
+        });
+      };
+      const tick = (): void => {
+        const now = epochMs();
+        for (let at = schedule.startAt + due * interval; at <= now && at < schedule.stopAt;) {
+          send(at);
+          due++;
+          at = schedule.startAt + due * interval;
+        }
+        const next = schedule.startAt + due * interval;
+        if (next >= schedule.stopAt) {
+          sending = false;
+          settle();
+          return;
+        }
+        setTimeout(tick, Math.max(0, Math.min(next - epochMs(), 50)));
+      };
+      tick();
+    });
+
   const schedule = await new Promise<Schedule>((resolve) => {
     port.once('message', resolve);
     port.postMessage({ type: 'ready' } satisfies WorkerMessage);
@@ -138,7 +202,8 @@ async function run(job: WorkerJob, port: MessagePort): Promise<WorkerResult> {
   result.measuredUntil = schedule.stopAt;
   const wait = schedule.startAt - epochMs();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  await Promise.all(Array.from({ length: job.concurrency }, lane));
+  if (job.load.kind === 'closed') await Promise.all(Array.from({ length: job.load.concurrency }, lane));
+  else await openLoop(job.load.callsPerSec);
   client.close();
   result.histogram = hdr.encodeIntoCompressedBase64(histogram);
   return result;

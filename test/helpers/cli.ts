@@ -20,9 +20,37 @@ export interface CliProcess {
   child: ChildProcessWithoutNullStreams;
   stdout(): string;
   stderr(): string;
-  /** The address from the `listening on "..."` line. */
+  /** The address from the start line. */
   address: string;
   exited: Promise<number | null>;
+}
+
+/**
+ * The bound address from a server's stderr: the adapter's JSON start line
+ * (`"msg":"listening on ..."` with an `address` field), or the plain
+ * `listening on "<addr>"` line the Go walkthrough and the bench's no-op server print.
+ */
+export function listeningAddress(stderr: string): string | undefined {
+  for (const line of stderr.split('\n')) {
+    if (line.startsWith('{')) {
+      try {
+        const entry = JSON.parse(line) as { msg?: unknown; address?: unknown };
+        if (
+          typeof entry.msg === 'string' &&
+          entry.msg.startsWith('listening on ') &&
+          typeof entry.address === 'string'
+        ) {
+          return entry.address;
+        }
+      } catch {
+        // a line still being written
+      }
+      continue;
+    }
+    const plain = /^listening on "([^"]+)"$/.exec(line);
+    if (plain) return plain[1];
+  }
+  return undefined;
 }
 
 /** Starts `command args...` and resolves once it printed its listening line. */
@@ -38,10 +66,10 @@ export async function startCli(args: string[], options: { cwd?: string; command?
     const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${err}`)), 60_000);
     child.stderr.on('data', (c: Buffer) => {
       err += c.toString();
-      const m = /listening on "([^"]+)"/.exec(err);
-      if (m) {
+      const address = listeningAddress(err);
+      if (address !== undefined) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(address);
       }
     });
     void exited.then((code) => reject(new Error(`exited with ${code} before listening; stderr: ${err}`)));

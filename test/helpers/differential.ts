@@ -3,12 +3,29 @@ import { isDeepStrictEqual } from 'node:util';
 import type protobuf from 'protobufjs';
 import { checkWire } from '../../src/decode/wire-check.js';
 import { INVALID_UTF8 } from '../../src/protocol/wire-reader.js';
-import { packageDefinition } from '../../src/protocol/load.js';
+import { packageDefinition, protoRoot } from '../../src/protocol/load.js';
+import { referenceDeserializer as lenientReference } from '../../src/protocol/reference-decode.js';
 
-/** proto-loader's own request deserializer for a method: the reference the wire decoders must match. */
-export function referenceDeserializer<T>(service: string, method: string): (buf: Buffer) => T {
-  const def = packageDefinition()[service] as unknown as Record<string, { requestDeserialize: (buf: Buffer) => T }>;
+interface MethodDef<T> {
+  requestDeserialize: (buf: Buffer) => T;
+  requestType: { type: { name: string } };
+}
+
+/** proto-loader's own request deserializer for a method. */
+export function protoLoaderDeserializer<T>(service: string, method: string): (buf: Buffer) => T {
+  const def = packageDefinition()[service] as unknown as Record<string, MethodDef<T>>;
   return def[method]!.requestDeserialize;
+}
+
+/**
+ * The reference the wire decoders must match: proto-loader's objects, but a
+ * map entry without its value decodes to the empty value where proto-loader
+ * throws a TypeError (see src/protocol/reference-decode.ts).
+ */
+export function referenceDeserializer<T>(service: string, method: string): (buf: Buffer) => T {
+  const def = packageDefinition()[service] as unknown as Record<string, MethodDef<T>>;
+  const pkg = service.slice(0, service.lastIndexOf('.'));
+  return lenientReference<T>(protoRoot().lookupType(`${pkg}.${def[method]!.requestType.type.name}`));
 }
 
 /** A small deterministic PRNG (mulberry32) so failures reproduce. */
@@ -32,8 +49,8 @@ export function outcome<T>(decode: (buf: Buffer) => T, buf: Buffer): { ok: T } |
 }
 
 /**
- * The fast decoder (with fallback) agrees with proto-loader, except that it
- * stops at a string that is not valid UTF-8 where proto-loader decodes it
+ * The fast decoder (with fallback) agrees with the reference, except that it
+ * stops at a string that is not valid UTF-8 where the reference decodes it
  * leniently: then the strict schema walk (which names the field for the
  * caller) must find the bytes wrong too, so the call is refused either way.
  */

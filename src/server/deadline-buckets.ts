@@ -1,0 +1,92 @@
+// Deadlines shared by the calls that start close together. Every call waits
+// for its sink under the same --sink-write-timeout, so the calls that start
+// within one window (a few ms) can share one AbortController, one timer and
+// one "expired" promise, fired when the last of them has waited the full
+// timeout. A timer and an AbortController per call cost more than the rest of
+// a small call's own work; a window costs them once. A deadline is late by at
+// most one window, never early. A window whose calls are all done is cancelled.
+
+/** One window's shared deadline. */
+export interface Deadline {
+  readonly signal: AbortSignal;
+  /** Rejects with `reason` when the deadline passes; never resolves. */
+  readonly expired: Promise<never>;
+  /** What `signal` aborts with and `expired` rejects with. */
+  readonly reason: Error;
+  /** The call is done with this deadline (every enter() is matched by one leave()). */
+  leave(): void;
+}
+
+class Window implements Deadline {
+  readonly controller = new AbortController();
+  readonly signal = this.controller.signal;
+  readonly expired: Promise<never>;
+  private reject!: (err: Error) => void;
+  private timer: NodeJS.Timeout | undefined;
+  /** Calls of this window still waiting. */
+  live = 0;
+  /** No later call joins once the window closes. */
+  open = true;
+
+  constructor(
+    readonly closesAt: number,
+    firesInMs: number,
+    readonly reason: Error,
+  ) {
+    this.expired = new Promise<never>((_resolve, reject) => {
+      this.reject = reject;
+    });
+    // Nobody may be racing it when it fires (all left): no unhandled rejection.
+    this.expired.catch(() => undefined);
+    this.timer = setTimeout(() => this.fire(), firesInMs);
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.open = false;
+    this.controller.abort(this.reason);
+    this.reject(this.reason);
+  }
+
+  leave(): void {
+    if (--this.live === 0 && !this.open && this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  close(): void {
+    this.open = false;
+    if (this.live === 0 && this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
+
+export class DeadlineBuckets {
+  private current: Window | undefined;
+  private readonly windowMs: number;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly makeReason: () => Error,
+    windowMs = Math.min(10, Math.max(1, Math.floor(timeoutMs / 20))),
+    private readonly now: () => number = performance.now.bind(performance),
+  ) {
+    this.windowMs = windowMs;
+  }
+
+  /** The deadline of a call starting now: at least timeoutMs away, at most timeoutMs + one window. */
+  enter(): Deadline {
+    const now = this.now();
+    let w = this.current;
+    if (w === undefined || !w.open || now >= w.closesAt) {
+      w?.close();
+      w = new Window(now + this.windowMs, this.timeoutMs + this.windowMs, this.makeReason());
+      this.current = w;
+    }
+    w.live++;
+    return w;
+  }
+}

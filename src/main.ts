@@ -13,7 +13,7 @@ import { NO_METRICS, type MetricEvents } from './observe/metric-events.js';
 import { routeGrpcLogs } from './observe/grpc-log.js';
 import { createRepeatLog } from './observe/repeat-log.js';
 import { CallRecorder } from './recording/calls.js';
-import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
+import { serveHttp } from './observe/ops-server.js';
 import { keepRepeatedHeaders } from './server/call-auth.js';
 import { HandlerTable } from './server/handler-table.js';
 import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './server/security.js';
@@ -25,11 +25,12 @@ import { DEFAULT_SINK_WRITE_TIMEOUT_MS } from './server/sink-call.js';
 import { SinkHealth } from './server/sink-health.js';
 import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
+import { reportClosing } from './observe/sink-lifetime.js';
+import { serveMetrics, type MetricsServer } from './sinks/prometheus/series-server.js';
 import { loadSinkModule, type SinkModuleOption } from './sinks/plugin-loader.js';
 import { prometheusSinkFactory } from './sinks/prometheus/factory.js';
 import { SeriesRegistry } from './sinks/prometheus/series.js';
 import type { SinkSpec } from './sinks/sink.js';
-import { reportClosing } from './observe/sink-lifetime.js';
 
 export interface AdapterOptions {
   host: string;
@@ -71,6 +72,10 @@ export interface AdapterOptions {
   metricsPort: number | undefined;
   /** Address the /metrics endpoint binds (default: the gRPC host). */
   metricsHost: string | undefined;
+  /** Port of the ops HTTP endpoint (/healthz, /readyz, and /metrics when on); undefined = none. */
+  opsPort: number | undefined;
+  /** Address the ops endpoint binds (default: the gRPC host). */
+  opsHost: string | undefined;
   /** Append every received call to this JSON-lines file (for `replay`); undefined = off. */
   record: string | undefined;
   /** TLS, mutual TLS, client SAN allow-list, token. */
@@ -109,6 +114,8 @@ export const DEFAULT_OPTIONS: AdapterOptions = {
   rotateKeep: 5,
   metricsPort: undefined,
   metricsHost: undefined,
+  opsPort: undefined,
+  opsHost: undefined,
   record: undefined,
   security: DEFAULT_SECURITY,
   sinkModules: [],
@@ -127,6 +134,8 @@ export interface RunningAdapter {
   metrics: AdapterMetrics | undefined;
   /** Port of the /metrics endpoint when one was asked for. */
   metricsPort: number | undefined;
+  /** Port of the ops endpoint (/healthz, /readyz) when one was asked for. */
+  opsPort: number | undefined;
   /** Port of the Prometheus sink's /metrics endpoint when one was asked for. */
   prometheusPort: number | undefined;
   /**
@@ -304,12 +313,18 @@ async function start(options: AdapterOptions, io: AdapterIo, undo: (() => unknow
   const port = await bind(server, options.host, options.port, security.credentials);
   if (options.security.tokenFile !== undefined) keepRepeatedHeaders(server, [options.security.tokenHeader]);
   const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
-  let metricsServer: MetricsServer | undefined;
-  if (prometheus && options.metricsPort !== undefined) {
-    metricsServer = await serveMetrics(prometheus.registry, options.metricsHost ?? options.host, options.metricsPort);
-    undo.push(() => metricsServer?.close());
-    log.info({ port: metricsServer.port }, 'serving Prometheus metrics on /metrics');
-  }
+  const http = await serveHttp(
+    { ready: () => health.isServing(), metrics: prometheus?.registry },
+    {
+      ops: options.opsPort === undefined ? undefined : { host: options.opsHost ?? options.host, port: options.opsPort },
+      metrics:
+        prometheus && options.metricsPort !== undefined
+          ? { host: options.metricsHost ?? options.host, port: options.metricsPort }
+          : undefined,
+    },
+    log,
+  );
+  undo.push(() => http.close());
   let seriesServer: MetricsServer | undefined;
   if (series && options.prometheusPort !== undefined) {
     seriesServer = await serveMetrics(series.registry, options.prometheusHost ?? options.host, options.prometheusPort);
@@ -335,8 +350,10 @@ async function start(options: AdapterOptions, io: AdapterIo, undo: (() => unknow
       series?.close();
       sinkHealth.close();
       await recorder?.close();
-      await metricsServer?.close();
+      // Last: /readyz keeps answering 503 until the process is done.
       await seriesServer?.close();
+      await http.close();
+      notes.close();
     })());
   const reopenSinks = async (): Promise<void> => {
     const reopened = await sinks.reopenAll();
@@ -348,7 +365,8 @@ async function start(options: AdapterOptions, io: AdapterIo, undo: (() => unknow
     log,
     health,
     metrics: prometheus,
-    metricsPort: metricsServer?.port,
+    metricsPort: http.metricsPort,
+    opsPort: http.opsPort,
     prometheusPort: seriesServer?.port,
     stop,
     reopenSinks,

@@ -1,95 +1,130 @@
-// deploy/ renders with kustomize, every object passes the Kubernetes schema
-// of its kind, and the names, labels, ports and targets agree with each other
-// and with the handler address in operatorconfig/.
-import { execFile } from 'node:child_process';
+// deploy/ (the base, for Kubernetes 1.13-1.24) and deploy/overlays/k8s-1.25+
+// render with kustomize v2.0.3 (kubectl 1.20) and the current one alike, and
+// the names, labels, ports, probes, flags and disk budget agree with each
+// other, with the adapter's options and with the handler in operatorconfig/.
+// Schemas per Kubernetes version: test/k8s-schemas.test.ts.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Deployment } from 'kubernetes-models/apps/v1';
-import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
-import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2beta1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1beta1';
 import { Service, ServiceAccount } from 'kubernetes-models/v1';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { adapterOptionsFromArgv } from '../src/commands/serve.js';
 import { DEFAULT_OPTIONS } from '../src/main.js';
 import { loadResources } from '../src/opconfig/load.js';
+import { ROOT } from './helpers/cli.js';
+import { DEPLOY, kustomize, KUSTOMIZERS, OVERLAY, sorted, type K8sObject } from './helpers/kustomize.js';
 
-const run = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, '..');
-const DEPLOY = path.join(ROOT, 'deploy');
-
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } & Record<
-  string,
-  unknown
->;
-
-/** One class per apiVersion/kind we ship; constructing it and calling validate() checks the schema. */
-const MODELS: Record<string, new (data: never) => { validate(): void }> = {
-  'apps/v1/Deployment': Deployment,
-  'v1/Service': Service,
-  'v1/ServiceAccount': ServiceAccount,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
-  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
-};
-
-let objects: Obj[];
+let objects: K8sObject[];
+let overlay: K8sObject[];
 let deployment: Deployment;
 let service: Service;
 let headless: Service;
 let hpa: HorizontalPodAutoscaler;
 let pdb: PodDisruptionBudget;
 
-function one<T>(kind: string, name: string, model: new (data: never) => T): T {
-  const found = objects.filter((o) => o.kind === kind && o.metadata.name === name);
+function one<T>(from: K8sObject[], kind: string, name: string, model: new (data: never) => T): T {
+  const found = from.filter((o) => o.kind === kind && o.metadata.name === name);
   expect(found, `${kind}/${name}`).toHaveLength(1);
   return new model(found[0] as never);
 }
 
 beforeAll(async () => {
-  const { stdout } = await run('kubectl', ['kustomize', DEPLOY]).catch((err: NodeJS.ErrnoException) => {
-    throw err.code === 'ENOENT' ? new Error('kubectl is not on PATH: it renders deploy/ (kubectl kustomize)') : err;
-  });
-  objects = parseAllDocuments(stdout).map((d) => d.toJS() as Obj);
-  deployment = one('Deployment', 'mygrpcadapter', Deployment);
-  service = one('Service', 'mygrpcadapter', Service);
-  headless = one('Service', 'mygrpcadapter-headless', Service);
-  hpa = one('HorizontalPodAutoscaler', 'mygrpcadapter', HorizontalPodAutoscaler);
-  pdb = one('PodDisruptionBudget', 'mygrpcadapter', PodDisruptionBudget);
-});
+  [objects, overlay] = await Promise.all([kustomize(DEPLOY), kustomize(OVERLAY)]);
+  deployment = one(objects, 'Deployment', 'mygrpcadapter', Deployment);
+  service = one(objects, 'Service', 'mygrpcadapter', Service);
+  headless = one(objects, 'Service', 'mygrpcadapter-headless', Service);
+  hpa = one(objects, 'HorizontalPodAutoscaler', 'mygrpcadapter', HorizontalPodAutoscaler);
+  pdb = one(objects, 'PodDisruptionBudget', 'mygrpcadapter', PodDisruptionBudget);
+}, 60_000);
 
-describe('deploy/ schemas', () => {
-  it('renders the expected objects, all in istio-system', () => {
-    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
-      'Deployment/mygrpcadapter',
-      'HorizontalPodAutoscaler/mygrpcadapter',
-      'PodDisruptionBudget/mygrpcadapter',
-      'Service/mygrpcadapter',
-      'Service/mygrpcadapter-headless',
-      'ServiceAccount/mygrpcadapter',
+describe('deploy/ renders', () => {
+  it('the expected objects, all in istio-system, in the API versions Kubernetes 1.13-1.18 serve', () => {
+    expect(objects.map((o) => `${o.apiVersion} ${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'apps/v1 Deployment/mygrpcadapter',
+      'autoscaling/v2beta1 HorizontalPodAutoscaler/mygrpcadapter',
+      'policy/v1beta1 PodDisruptionBudget/mygrpcadapter',
+      'v1 Service/mygrpcadapter',
+      'v1 Service/mygrpcadapter-headless',
+      'v1 ServiceAccount/mygrpcadapter',
     ]);
     for (const o of objects) expect(o.metadata.namespace, o.kind).toBe('istio-system');
   });
 
-  it('every object validates against its Kubernetes schema', () => {
-    for (const o of objects) {
-      const Model = MODELS[`${o.apiVersion}/${o.kind}`];
-      expect(Model, `${o.apiVersion} ${o.kind}`).toBeDefined();
-      expect(() => new Model!(o as never).validate(), `${o.kind}/${o.metadata.name}`).not.toThrow();
+  it.each(KUSTOMIZERS)(
+    'the same objects with $label, base and overlay',
+    async (kustomizer) => {
+      expect(sorted(await kustomize(DEPLOY, kustomizer))).toEqual(sorted(objects));
+      expect(sorted(await kustomize(OVERLAY, kustomizer))).toEqual(sorted(overlay));
+    },
+    60_000,
+  );
+
+  it('the kustomizations use only fields kustomize v2.0.3 reads', async () => {
+    const V2_FIELDS = new Set([
+      'apiVersion',
+      'kind',
+      'namespace',
+      'resources',
+      'bases',
+      'images',
+      'patchesStrategicMerge',
+      'patchesJson6902',
+      'commonLabels',
+      'commonAnnotations',
+    ]);
+    for (const dir of [DEPLOY, path.join(DEPLOY, 'base'), OVERLAY]) {
+      const k = parse(await readFile(path.join(dir, 'kustomization.yaml'), 'utf8')) as Record<string, unknown>;
+      for (const field of Object.keys(k)) expect(V2_FIELDS, `${dir}: ${field}`).toContain(field);
     }
   });
 
-  it('the schema check does catch a wrong field', () => {
-    const bad = structuredClone(objects.find((o) => o.kind === 'Deployment')!) as Obj & { spec: { replicas: unknown } };
-    bad.spec.replicas = 'two';
-    expect(() => new Deployment(bad as never).validate()).toThrow();
+  it('the overlay changes only API versions, seccomp and the readiness probe', () => {
+    const byName = new Map(overlay.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
+    expect([...byName.keys()].sort()).toEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort());
+    expect(byName.get('PodDisruptionBudget/mygrpcadapter')!.apiVersion).toBe('policy/v1');
+    const newHpa = byName.get('HorizontalPodAutoscaler/mygrpcadapter') as K8sObject & {
+      spec: { metrics: Array<{ resource: unknown }> };
+    };
+    expect(newHpa.apiVersion).toBe('autoscaling/v2');
+    expect(newHpa.spec.metrics[0]!.resource).toEqual({
+      name: 'cpu',
+      target: { type: 'Utilization', averageUtilization: hpa.spec!.metrics![0]!.resource!.targetAverageUtilization },
+    });
+    const d = new Deployment(byName.get('Deployment/mygrpcadapter'));
+    const pod = d.spec!.template;
+    expect(pod.metadata!.annotations!['seccomp.security.alpha.kubernetes.io/pod']).toBeUndefined();
+    expect(pod.spec!.securityContext!.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    expect(pod.spec!.containers[0]!.securityContext!.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    expect(pod.spec!.containers[0]!.readinessProbe!.grpc).toEqual({ port: 8000 });
+    // Everything else is the base's.
+    const strip = (o: Deployment) => {
+      const c = structuredClone(o.toJSON()) as unknown as {
+        spec: { template: { metadata: { annotations: Record<string, string> }; spec: Record<string, never> } };
+      };
+      delete c.spec.template.metadata.annotations['seccomp.security.alpha.kubernetes.io/pod'];
+      const spec = c.spec.template.spec as unknown as {
+        securityContext: Record<string, unknown>;
+        containers: Array<Record<string, unknown> & { securityContext: Record<string, unknown> }>;
+      };
+      delete spec.securityContext.seccompProfile;
+      delete spec.containers[0]!.securityContext.seccompProfile;
+      delete spec.containers[0]!.readinessProbe;
+      return c;
+    };
+    expect(strip(d)).toEqual(strip(deployment));
   });
 });
 
 describe('deploy/ consistency', () => {
   const podSpec = () => deployment.spec!.template.spec!;
   const container = () => podSpec().containers[0]!;
-  const grpcPort = () => container().ports!.find((p) => p.name === 'grpc')!;
+  const port = (name: string) => container().ports!.find((p) => p.name === name)!;
+  const options = () => adapterOptionsFromArgv(container().args!);
+  const overlayReadiness = () =>
+    one(overlay, 'Deployment', 'mygrpcadapter', Deployment).spec!.template.spec!.containers[0]!.readinessProbe!;
 
   it('the Deployment selects its own pods', () => {
     const labels = deployment.spec!.template.metadata!.labels!;
@@ -99,7 +134,7 @@ describe('deploy/ consistency', () => {
 
   it('both Services select the pods and target the grpc port 8000', () => {
     const labels = deployment.spec!.template.metadata!.labels!;
-    expect(grpcPort().containerPort).toBe(8000);
+    expect(port('grpc').containerPort).toBe(8000);
     for (const svc of [service, headless]) {
       const selector = svc.spec!.selector!;
       expect(Object.keys(selector).length).toBeGreaterThan(0);
@@ -110,34 +145,63 @@ describe('deploy/ consistency', () => {
     expect(service.spec!.clusterIP).toBeUndefined();
   });
 
-  it('the container listens where the probes, the Services and the scrape annotations look', async () => {
-    const options = await adapterOptionsFromArgv(container().args!);
-    expect(options.port).toBe(grpcPort().containerPort);
-    for (const probe of [container().readinessProbe!, container().livenessProbe!]) {
-      expect(probe.grpc!.port).toBe(grpcPort().containerPort);
+  it('probes are httpGet on the ops port, where the adapter serves /readyz and /healthz', async () => {
+    const o = await options();
+    expect(o.port).toBe(port('grpc').containerPort);
+    expect(o.opsPort).toBe(port('ops').containerPort);
+    expect(container().readinessProbe!.httpGet).toEqual({ path: '/readyz', port: 'ops' });
+    expect(container().livenessProbe!.httpGet).toEqual({ path: '/healthz', port: 'ops' });
+    // Readiness turns false within the drain delay: the pod leaves the endpoints while it still accepts calls.
+    for (const readiness of [container().readinessProbe!, overlayReadiness()]) {
+      expect(readiness.periodSeconds! * readiness.failureThreshold! * 1000).toBeLessThan(o.drainDelayMs);
     }
-    const metricsPort = container().ports!.find((p) => p.name === 'metrics')!;
-    expect(options.metricsPort).toBe(metricsPort.containerPort);
+  });
+
+  it('metrics are served on the ops port, where the scrape annotations look', async () => {
+    const o = await options();
+    expect(o.metricsPort).toBe(o.opsPort);
     const annotations = deployment.spec!.template.metadata!.annotations!;
     expect(annotations['prometheus.io/scrape']).toBe('true');
-    expect(annotations['prometheus.io/port']).toBe(String(metricsPort.containerPort));
+    expect(annotations['prometheus.io/port']).toBe(String(port('ops').containerPort));
     expect(annotations['prometheus.io/path']).toBe('/metrics');
     // The Prometheus sink's series have their own port, which the sample handler needs.
-    const seriesPort = container().ports!.find((p) => p.name === 'series')!;
-    expect(options.prometheusPort).toBe(seriesPort.containerPort);
+    expect(o.prometheusPort).toBe(port('series').containerPort);
   });
 
   it('file sinks are confined to the emptyDir and shutdown fits the grace period', async () => {
-    const options = await adapterOptionsFromArgv(container().args!);
+    const o = await options();
     const mount = container().volumeMounts!.find((m) => m.name === 'volume')!;
-    expect(options.dataDir).toBe(mount.mountPath);
+    expect(o.dataDir).toBe(mount.mountPath);
     const timeout = Number(
       container()
         .args!.find((a) => a.startsWith('--shutdown-timeout='))!
         .split('=')[1],
     );
-    expect(options.drainDelayMs + options.shutdownGraceMs).toBeLessThan(timeout);
+    expect(o.drainDelayMs + o.shutdownGraceMs).toBeLessThan(timeout);
     expect(timeout).toBeLessThan(podSpec().terminationGracePeriodSeconds! * 1000);
+    expect(podSpec().terminationGracePeriodSeconds! * 1000).toBeGreaterThan(DEFAULT_OPTIONS.shutdownGraceMs);
+  });
+
+  it('rotated files add up below the emptyDir sizeLimit', async () => {
+    const o = await options();
+    const volume = podSpec().volumes!.find((v) => v.name === 'volume')!;
+    const limit = quantityBytes(String(volume.emptyDir!.sizeLimit));
+    expect(o.rotateBytes).toBeGreaterThan(0);
+    // A file passes --rotate-bytes only by one write into an empty file, and one write is at most the sink buffer.
+    const largestFile = Math.max(o.rotateBytes, o.sinkBufferBytes);
+    const perFilePath = (1 + o.rotateKeep) * largestFile;
+    // The manifest's comment budgets three file paths; the sample handler uses one.
+    const budgeted = Number(/Three file paths/.test(await readFile(path.join(DEPLOY, 'base/deployment.yaml'), 'utf8')));
+    expect(budgeted, 'the comment in deployment.yaml states the budget').toBe(1);
+    expect(3 * perFilePath).toBeLessThan(limit);
+    expect(perFilePath).toBe(256 * 2 ** 20);
+    expect(limit).toBe(2 ** 30);
+  });
+
+  it('Mixer connections are re-dialled, so new pods get their share', async () => {
+    const o = await options();
+    expect(o.maxConnectionAgeMs).toBeGreaterThanOrEqual(60_000);
+    expect(o.maxConnectionAgeMs).toBeLessThanOrEqual(600_000);
   });
 
   it('the HPA and the PDB target the Deployment', () => {
@@ -149,50 +213,61 @@ describe('deploy/ consistency', () => {
   });
 
   it('the pod is locked down and has no sidecar', () => {
-    expect(deployment.spec!.template.metadata!.annotations!['sidecar.istio.io/inject']).toBe('false');
-    expect(podSpec().serviceAccountName).toBe(one('ServiceAccount', 'mygrpcadapter', ServiceAccount).metadata!.name);
-    expect(podSpec().securityContext).toMatchObject({
-      runAsNonRoot: true,
-      runAsUser: 10001,
-      seccompProfile: { type: 'RuntimeDefault' },
-    });
+    const annotations = deployment.spec!.template.metadata!.annotations!;
+    expect(annotations['sidecar.istio.io/inject']).toBe('false');
+    expect(annotations['seccomp.security.alpha.kubernetes.io/pod']).toBe('runtime/default');
+    expect(podSpec().serviceAccountName).toBe(
+      one(objects, 'ServiceAccount', 'mygrpcadapter', ServiceAccount).metadata!.name,
+    );
+    expect(podSpec().securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
     expect(container().securityContext).toMatchObject({
       runAsNonRoot: true,
       runAsUser: 10001,
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(container().resources!.requests).toBeDefined();
     expect(container().resources!.limits).toBeDefined();
   });
 
-  it('leaves the adapter more time to stop than its shutdown grace', () => {
-    expect(podSpec().terminationGracePeriodSeconds! * 1000).toBeGreaterThan(DEFAULT_OPTIONS.shutdownGraceMs);
+  it('the image is a placeholder that cannot be pulled by mistake, tagged with the package version', async () => {
+    const { version } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const image = container().image!;
+    expect(image).toBe(`SET-YOUR-REGISTRY/mygrpcadapter:${version}`);
+    // Upper case is not a valid image reference: the kubelet stops at InvalidImageName, naming it.
+    expect(image.split(':')[0]).not.toBe(image.split(':')[0]!.toLowerCase());
+    const top = (await readFile(path.join(DEPLOY, 'base/kustomization.yaml'), 'utf8')).split('\n').slice(0, 3);
+    expect(top.join('\n')).toMatch(/FIRST build and push the image[\s\S]*kustomize edit set image/);
   });
 
-  it('the sample handler dials the Service and writes under the emptyDir', async () => {
+  it('the sample handler dials the headless Service through dns:/// and writes under the emptyDir', async () => {
     const { resources } = await loadResources([path.join(ROOT, 'operatorconfig/sample_operator_config.yaml')]);
     const handler = resources.find((r) => r.kind === 'handler' && r.name === 'h1')!;
     const connection = handler.spec.connection as { address: string };
-    const { name, namespace } = service.metadata!;
-    expect(connection.address).toBe(`${name}.${namespace}.svc.cluster.local:${service.spec!.ports![0]!.port}`);
+    const { name, namespace } = headless.metadata!;
+    expect(connection.address).toBe(`dns:///${name}.${namespace}.svc.cluster.local:${headless.spec!.ports![0]!.port}`);
     const mount = container().volumeMounts!.find((m) => m.name === 'volume')!;
-    expect(podSpec().volumes!.find((v) => v.name === mount.name)!.emptyDir).toEqual({});
     const params = handler.spec.params as { file_path: string };
     expect(params.file_path.startsWith(`${mount.mountPath}/`)).toBe(true);
   });
 
-  it('every Kubernetes manifest in deploy/ is listed in the kustomization', async () => {
+  it('every Kubernetes manifest in deploy/base/ is listed in its kustomization', async () => {
+    const dir = path.join(DEPLOY, 'base');
     const kustomization = (
-      parseAllDocuments(await readFile(path.join(DEPLOY, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as {
+      parseAllDocuments(await readFile(path.join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as {
         resources: string[];
       }
     ).resources;
-    // docker-compose.yaml is for a laptop with Docker, not for the cluster.
-    const notKubernetes = new Set(['kustomization.yaml', 'docker-compose.yaml']);
-    const files = (await readdir(DEPLOY)).filter((f) => f.endsWith('.yaml') && !notKubernetes.has(f));
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
     expect([...kustomization].sort()).toEqual(files.sort());
   });
 });
+
+/** Bytes of a Kubernetes quantity such as 1Gi, 512Mi or 1G. */
+function quantityBytes(q: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
+  if (!m) throw new Error(`not a quantity: ${q}`);
+  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Number(m[1]) * (m[2] ? unit[m[2] as keyof typeof unit] : 1);
+}

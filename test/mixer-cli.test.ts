@@ -309,10 +309,19 @@ describe('config and attribute errors', () => {
     );
   });
 
-  it('names a --config path that does not exist (the default is operatorconfig/)', async () => {
-    const r = await runBin(['mixer', 'report'], work);
+  it('names a --config path that does not exist', async () => {
+    const r = await runBin(['mixer', 'report', '--config', 'operatorconfig/'], work);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^mygrpcadapter: --config operatorconfig\/: ENOENT/);
+  });
+
+  it("defaults to the package's own operatorconfig/, from any folder", async () => {
+    // --address keeps the sample handler's in-cluster name from being resolved.
+    const r = await runBin(['mixer', 'report', '--address', '127.0.0.1:1', '-i', 'request.size=1'], work);
+    // It found the sample's handler and rule, and dialled the handler (nothing listens there).
+    expect(r.stderr).not.toMatch(/ENOENT/);
+    expect(r.stdout).toMatch(/^Report RPC returned Unknown/);
+    expect(r.stdout).toContain('ECONNREFUSED 127.0.0.1:1');
   });
 
   it('says where the manifest is missing', async () => {

@@ -1,12 +1,13 @@
 // `mygrpcadapter mixer report|check`: a Mixer stand-in for local work; flags
 // follow mixc so commands from the Istio docs can be reused.
+import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { ATTRIBUTE_FLAGS, type AttributeFlag } from '../mixer/attributes.js';
 import { dialSettings, withDialOptions, type DialArgs } from './dial-options.js';
 
 interface MixerArgs extends DialArgs {
   method: 'report' | 'check';
-  config: string[];
+  config: string[] | undefined;
   address: string | undefined;
   'attributes-file': string | undefined;
   json: boolean;
@@ -53,7 +54,7 @@ function builder(y: Argv): Argv<MixerArgs> {
     .option('config', {
       type: 'string',
       array: true,
-      default: ['operatorconfig/'],
+      defaultDescription: "this package's operatorconfig/",
       describe: 'operator config folders or files (handlers, instances, rules, adapter, attributemanifest)',
     })
     .option('address', { type: 'string', describe: "host:port to call instead of each handler's connection.address" })
@@ -103,6 +104,16 @@ function builder(y: Argv): Argv<MixerArgs> {
   return withDialOptions(out);
 }
 
+/**
+ * The package's own operatorconfig/ (it is shipped in the package), so the
+ * default works from any folder. Found when the command runs: a serving
+ * adapter does not load the manifest code.
+ */
+export async function defaultConfig(): Promise<string[]> {
+  const { projectRoot } = await import('../manifests/project.js');
+  return [path.join(projectRoot(), 'operatorconfig')];
+}
+
 async function handler(args: MixerArgs): Promise<void> {
   if (!Number.isFinite(args.rate) || args.rate < 0) throw new Error(`--rate: expected a number >= 0, got ${args.rate}`);
   const attributes: Partial<Record<AttributeFlag, string[]>> = {};
@@ -111,7 +122,7 @@ async function handler(args: MixerArgs): Promise<void> {
   process.exitCode = await runMixer(
     {
       method: args.method,
-      config: args.config,
+      config: args.config ?? (await defaultConfig()),
       address: args.address,
       attributes,
       untypedAttributes: asList(args.attributes),

@@ -44,6 +44,8 @@ interface ServeArgs {
   'rotate-keep': string | number;
   'metrics-port': string | undefined;
   'metrics-host': string | undefined;
+  'ops-port': string | undefined;
+  'ops-host': string | undefined;
   record: string | undefined;
   'tls-cert': string | undefined;
   'tls-key': string | undefined;
@@ -168,6 +170,11 @@ export function serveOptions<T>(y: Argv<T>) {
     .option('rotate-keep', count('rotated files kept, at least 1', DEFAULT_OPTIONS.rotateKeep))
     .option('metrics-port', text('serve Prometheus metrics on this port at /metrics (off when absent)'))
     .option('metrics-host', text('address for the metrics port (default: --host)'))
+    .option(
+      'ops-port',
+      text('serve GET /healthz and /readyz (503 while draining) over HTTP on this port, and /metrics when on'),
+    )
+    .option('ops-host', text('address for the ops port (default: --host)'))
     .option('record', text('append every received call (raw request, decoded view, answer) to this JSON-lines file'))
     .option('tls-cert', text('serve TLS with this PEM certificate chain (leaf first)'))
     .option('tls-key', text('PEM private key of --tls-cert'))
@@ -267,6 +274,8 @@ export function toAdapterOptions(args: ServeArgs): AdapterOptions {
     metricsPort:
       args['metrics-port'] === undefined ? undefined : parseCount('--metrics-port', args['metrics-port'], 0, 65535),
     metricsHost: args['metrics-host'],
+    opsPort: args['ops-port'] === undefined ? undefined : parseCount('--ops-port', args['ops-port'], 0, 65535),
+    opsHost: args['ops-host'],
     record: args.record === undefined ? undefined : path.resolve(args.record),
     security: {
       tls: tlsOptions(args),

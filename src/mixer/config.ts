@@ -300,7 +300,7 @@ export async function loadMixerConfig(paths: readonly string[]): Promise<MixerCo
   try {
     loaded = await loadResources(paths);
   } catch (err) {
-    // Typically a --config path that does not exist (the default is operatorconfig/).
+    // Typically a --config path that does not exist.
     throw new Error(`--config ${paths.join(' ')}: ${(err as Error).message}`);
   }
   const problems = loaded.problems.map((p) => `${position(p)}: ${p.message}`);

@@ -38,4 +38,9 @@ export class AdapterHealth {
       this.impl.setStatus(s, this.running && !this.degraded.has(s) ? 'SERVING' : 'NOT_SERVING');
     }
   }
+
+  /** The status of "" (the whole server, what the kubelet's gRPC probe asks): the ops /readyz reads this. */
+  isServing(): boolean {
+    return this.running;
+  }
 }

@@ -1,4 +1,5 @@
-// GET /metrics over plain HTTP on its own port, for Prometheus to scrape.
+// GET /metrics over plain HTTP on its own port: the Prometheus sink's series,
+// apart from the adapter's own metrics (observe/ops-server.ts).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';

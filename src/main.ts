@@ -230,9 +230,7 @@ async function start(options: AdapterOptions, io: AdapterIo, undo: (() => unknow
   await security.verified;
   const plugins: Record<string, SinkFactory> = {};
   for (const option of options.sinkModules) {
-    // Twice the call deadline: calls are answered DEADLINE_EXCEEDED first, then a
-    // write still stuck is failed so the writer can move on to later calls.
-    plugins[option.name] = (await loadSinkModule(option, 2 * options.sinkWriteTimeoutMs)).factory;
+    plugins[option.name] = (await loadSinkModule(option, options.sinkWriteTimeoutMs)).factory;
   }
   const series = options.prometheusPort === undefined ? undefined : new SeriesRegistry();
   const builtIns: Record<string, SinkFactory> = { ...sinkFactories };

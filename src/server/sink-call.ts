@@ -59,8 +59,11 @@ export async function writeToSink(
     await Promise.race([ctx.handlers.withSink(handler, (sink) => write(sink, deadline.signal)), deadline.expired]);
     policy.health?.written(spec);
   } catch (caught) {
+    // The call's own deadline, or a sink that enforces the same timeout on
+    // its backend (plug-ins) and gave up first: either way the sink stalled.
+    const timedOut = caught === deadline.reason || (caught instanceof SinkError && caught.code === WRITE_DEADLINE);
     const err =
-      caught === deadline.reason
+      timedOut && !(caught instanceof SinkTimeoutError)
         ? new SinkTimeoutError(
             `records not written within --sink-write-timeout ${policy.writeTimeoutMs} ms: ${destination(spec)} is stalled`,
           )

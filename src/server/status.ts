@@ -19,7 +19,7 @@ const TRANSIENT = new Set([
   'EROFS',
   'EPIPE',
   'ECLOSED',
-  // A sink plug-in's write, flush or close that did not settle within --sink-write-timeout.
+  // A plug-in's network peer that timed out (a write that does not settle is WRITE_DEADLINE).
   'ETIMEDOUT',
   // A plug-in's network peer that is down or went away.
   'ECONNREFUSED',

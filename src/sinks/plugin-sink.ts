@@ -2,13 +2,13 @@
 // and stdout sinks, so backpressure (--sink-buffer-bytes, --sink-wait)
 // applies to it unchanged, and so does the call deadline (--sink-write-timeout,
 // server/sink-call.ts). Each group is handed to the plug-in as one
-// write(records); a write that does not settle within twice that timeout
-// (after its calls were answered DEADLINE_EXCEEDED) fails its group (ETIMEDOUT), so one stuck plug-in call cannot wedge the
+// write(records); a write that does not settle within that same timeout
+// fails its group (WRITE_DEADLINE), so one stuck plug-in call cannot wedge the
 // writer for the calls after it.
 import type { AdapterRecord } from '../record/types.js';
 import type { BufferLimits, WriterEvents } from './batching-writer.js';
 import type { RecordSink } from './sink.js';
-import { SinkError } from './sink.js';
+import { SinkError, WRITE_DEADLINE } from './sink.js';
 import { WriterSink } from './writer-sink.js';
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -32,8 +32,8 @@ export async function callPlugin(what: string, method: string, timeoutMs: number
       () =>
         reject(
           new SinkError(
-            `${what}: ${method}() did not settle within ${timeoutMs} ms (2 x --sink-write-timeout)`,
-            'ETIMEDOUT',
+            `${what}: ${method}() did not settle within ${timeoutMs} ms (--sink-write-timeout)`,
+            WRITE_DEADLINE,
           ),
         ),
       timeoutMs,

@@ -24,7 +24,11 @@ describe('DeadlineBuckets', () => {
     const buckets = new DeadlineBuckets(60, () => new Error('late'), 5);
     const started = performance.now();
     const d = buckets.enter();
-    await expect(d.expired).rejects.toBe(d.reason);
+    const other = buckets.enter(); // same window: the same deadline for both
+    const done = other.race(Promise.resolve('written'));
+    await expect(d.race(new Promise(() => undefined))).rejects.toBe(d.reason);
+    await expect(done).resolves.toBe('written'); // work that settled first keeps its result
+    other.leave();
     expect(performance.now() - started).toBeGreaterThanOrEqual(59);
     expect(d.signal.aborted).toBe(true);
     expect(d.signal.reason).toBe(d.reason);

@@ -7,7 +7,12 @@ import type { HandleAuthorizationRequest__Output } from '../src/generated/author
 import type { Value__Output } from '../src/generated/istio/policy/v1beta1/Value.js';
 import type { HandleMetricRequest__Output } from '../src/generated/metric/HandleMetricRequest.js';
 import { serviceDefinitions } from '../src/protocol/load.js';
-import { authorizationRequestCost, estimatedDecodeBytes, metricRequestCost } from '../src/protocol/request-cost.js';
+import {
+  authorizationRequestCost,
+  estimatedDecodeBytes,
+  maxEstimatedDecodeBytes,
+  metricRequestCost,
+} from '../src/protocol/request-cost.js';
 import { smap, str } from './helpers/values.js';
 
 const metric = serviceDefinitions().metric.HandleMetric;
@@ -141,5 +146,30 @@ describe('request cost', () => {
 
   it('estimates memory from instances, map entries and bytes', () => {
     expect(estimatedDecodeBytes({ bytes: 1000, instances: 10, mapEntries: 20 })).toBe(1000 * 4 + 10 * 2048 + 20 * 512);
+  });
+
+  // The server skips the walk for requests whose length alone keeps them
+  // under --max-decode-bytes: that is only sound if no bytes of that length
+  // can be counted higher.
+  it('no bytes are estimated above the bound their length sets', () => {
+    const anyBytes = fc.oneof(
+      fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
+      // Dense runs of instance and map-entry tags: the most counted per byte.
+      fc.array(fc.constantFrom(0x0a, 0x12, 0x22, 0x00, 0x02, 0x04), { maxLength: 64 }).map((b) => Buffer.from(b)),
+      metricArb.chain((instances) => mutated(metric.requestSerialize({ instances }))),
+    );
+    fc.assert(
+      fc.property(anyBytes, (bytes) => {
+        for (const cost of [metricRequestCost(bytes), authorizationRequestCost(bytes)]) {
+          expect(estimatedDecodeBytes(cost)).toBeLessThanOrEqual(maxEstimatedDecodeBytes(bytes.length));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    // Empty instances (`0a 00`) come within a factor of two of it: the bound is not loose.
+    const empties = Buffer.from('0a00'.repeat(50), 'hex');
+    expect(estimatedDecodeBytes(metricRequestCost(empties))).toBeGreaterThanOrEqual(
+      maxEstimatedDecodeBytes(empties.length) / 2,
+    );
   });
 });

@@ -52,7 +52,8 @@ export interface AuthorizationInput {
 
 /** Decodes an authorization instance; the caller decides, then masks, then records. */
 export function authorizationInput(instance: AuthorizationInstance): AuthorizationInput {
-  const where = `instance (${quoted(instance.name)})`;
+  // Built only when a value is bad: quoting the name costs on every call.
+  const where = (): string => `instance (${quoted(instance.name)})`;
   const s = instance.subject;
   const a = instance.action;
   return {
@@ -60,14 +61,14 @@ export function authorizationInput(instance: AuthorizationInstance): Authorizati
     subject: s && {
       user: s.user,
       groups: s.groups,
-      properties: decodeValueMap(s.properties, `${where}.subject.properties`),
+      properties: decodeValueMap(s.properties, () => `${where()}.subject.properties`),
     },
     action: a && {
       namespace: a.namespace,
       service: a.service,
       method: a.method,
       path: a.path,
-      properties: decodeValueMap(a.properties, `${where}.action.properties`),
+      properties: decodeValueMap(a.properties, () => `${where()}.action.properties`),
     },
   };
 }

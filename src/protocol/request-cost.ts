@@ -31,6 +31,15 @@ export function estimatedDecodeBytes(cost: RequestCost): number {
   return cost.instances * BYTES_PER_INSTANCE + cost.mapEntries * BYTES_PER_MAP_ENTRY + cost.bytes * BYTES_PER_WIRE_BYTE;
 }
 
+/**
+ * The most estimatedDecodeBytes can say of any `n` bytes: every instance and
+ * map entry the walk counts starts at a tag of its own, at least one byte.
+ * A request this small cannot pass a larger bound, so the walk is skipped.
+ */
+export function maxEstimatedDecodeBytes(n: number): number {
+  return n * (Math.max(BYTES_PER_INSTANCE, BYTES_PER_MAP_ENTRY) + BYTES_PER_WIRE_BYTE);
+}
+
 const VARINT = 0;
 const FIXED64 = 1;
 const LEN = 2;

@@ -7,7 +7,7 @@ import { InvalidInputError } from '../decode/errors.js';
 import { decodeAuthorizationRequest } from '../decode/request.js';
 import { authorize } from '../policy/authorize.js';
 import { authorizationRequestCost } from '../protocol/request-cost.js';
-import { admitCost } from './call-cost.js';
+import { admitRequest } from './call-cost.js';
 import { encodedCheckResult } from './check-results.js';
 import { keepDecisionRecord } from './decision-record.js';
 import type { ServiceContext } from './service-context.js';
@@ -16,7 +16,7 @@ import { answer } from './service-context.js';
 export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     answer(ctx, 'HandleAuthorization', callback, async () => {
-      admitCost(authorizationRequestCost(call.request), ctx.maxDecodeBytes);
+      admitRequest(call.request, authorizationRequestCost, ctx.maxDecodeBytes);
       const { request: req, rawToken } = decodeAuthorizationRequest(call.request);
       const handler = ctx.handlers.resolve(req.adapter_config);
       if (!req.instance) throw new InvalidInputError('instance: missing (an authorization call carries exactly one)');

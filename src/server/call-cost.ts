@@ -1,7 +1,7 @@
 // The per-call work bound: a request whose decoding would take more memory
 // than --max-decode-bytes is refused before anything is decoded, so one call
 // can neither exhaust the heap nor hold the event loop for long.
-import { estimatedDecodeBytes, type RequestCost } from '../protocol/request-cost.js';
+import { estimatedDecodeBytes, maxEstimatedDecodeBytes, type RequestCost } from '../protocol/request-cost.js';
 
 /** Answered with RESOURCE_EXHAUSTED; the message names the bound. */
 export class CallTooLargeError extends Error {
@@ -17,4 +17,13 @@ export function admitCost(cost: RequestCost, maxDecodeBytes: number): void {
       `${cost.bytes} bytes, about ${estimate} bytes to decode; the per-call bound is ${maxDecodeBytes} ` +
       `(--max-decode-bytes)`,
   );
+}
+
+/**
+ * admitCost for a request's bytes, walked by `cost` only when they are many
+ * enough to pass the bound: most calls are a few hundred bytes, and the walk
+ * would cost them a third of their decoding.
+ */
+export function admitRequest(bytes: Buffer, cost: (bytes: Buffer) => RequestCost, maxDecodeBytes: number): void {
+  if (maxEstimatedDecodeBytes(bytes.length) > maxDecodeBytes) admitCost(cost(bytes), maxDecodeBytes);
 }

@@ -7,7 +7,7 @@ import { metricRecord } from '../decode/instance.js';
 import { decodeMetricRequest } from '../decode/request.js';
 import { formatters } from '../format/index.js';
 import { metricRequestCost } from '../protocol/request-cost.js';
-import { admitCost, CallTooLargeError } from './call-cost.js';
+import { admitRequest, CallTooLargeError } from './call-cost.js';
 import type { DecodeJob, DecodeResult } from './decode-pool.js';
 
 const encoder = new TextEncoder();
@@ -16,7 +16,7 @@ function run(job: DecodeJob): DecodeResult {
   try {
     const bytes = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
     // Counted here, off the main thread, before anything is decoded.
-    admitCost(metricRequestCost(bytes), job.maxDecodeBytes);
+    admitRequest(bytes, metricRequestCost, job.maxDecodeBytes);
     const req = decodeMetricRequest(bytes);
     const ctx = { dedupId: req.dedup_id, receivedAt: job.receivedAt, config: job.config };
     const records = req.instances.map((instance, i) => metricRecord(instance, i, ctx));

@@ -7,7 +7,7 @@ import { metricRecord } from '../decode/instance.js';
 import { decodeMetricRequest } from '../decode/request.js';
 import { scanMetricEnvelope, type MetricEnvelope } from '../protocol/metric-request.js';
 import { metricRequestCost } from '../protocol/request-cost.js';
-import { admitCost } from './call-cost.js';
+import { admitCost, admitRequest } from './call-cost.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
 import { writeToSink } from './sink-call.js';
@@ -27,7 +27,7 @@ async function inline(ctx: ServiceContext, bytes: Buffer): Promise<void> {
 
 /** The records of a request decoded on this thread; undefined when it carries none. */
 function inlineRecords(ctx: ServiceContext, bytes: Buffer) {
-  admitCost(metricRequestCost(bytes), ctx.maxDecodeBytes);
+  admitRequest(bytes, metricRequestCost, ctx.maxDecodeBytes);
   const req = decodeMetricRequest(bytes);
   const handler = ctx.handlers.resolve(req.adapter_config);
   const callCtx = { dedupId: req.dedup_id, receivedAt: ctx.receivedAt(), config: handler.config.view };

@@ -56,7 +56,7 @@ export async function writeToSink(
   const spec = handler.sinkSpec;
   const deadline = deadlines(policy).enter();
   try {
-    await Promise.race([ctx.handlers.withSink(handler, (sink) => write(sink, deadline.signal)), deadline.expired]);
+    await deadline.race(ctx.handlers.withSink(handler, (sink) => write(sink, deadline.signal)));
     policy.health?.written(spec);
   } catch (caught) {
     // The call's own deadline, or a sink that enforces the same timeout on

@@ -59,6 +59,8 @@ export interface StreamGuard {
 
 interface StreamState {
   stream: http2.ServerHttp2Stream;
+  /** The connection's streams, this one among them. */
+  streams: SessionStreams;
   /** Request bytes received while the request is still arriving. */
   pending: number;
   /** Whether the whole request has arrived (the client ended its side). */
@@ -72,6 +74,10 @@ const SWEEP_MS = 1000;
 
 /** Streams of one connection, oldest first (Map keeps insertion order). */
 type SessionStreams = Map<http2.ServerHttp2Stream, StreamState>;
+
+/** Where a guarded stream keeps its state: the listeners are shared, not made per stream. */
+const STATE = Symbol('stream-guard state');
+type GuardedStream = http2.ServerHttp2Stream & { [STATE]: StreamState };
 
 /**
  * When a bound over all connections is passed, the connection holding the
@@ -117,40 +123,50 @@ export function guardStreams(
     return n;
   };
 
+  // Every call opens a stream: these three listeners are shared by all
+  // streams (the state hangs off the stream) rather than made per stream.
+  function requestArrived(this: GuardedStream): void {
+    const state = this[STATE];
+    if (state.arrived) return;
+    state.arrived = true;
+    pendingRequestBytes -= state.pending;
+    state.pending = 0;
+  }
+  function onData(this: GuardedStream, chunk: Buffer): void {
+    const state = this[STATE];
+    if (state.arrived) return;
+    state.pending += chunk.length;
+    pendingRequestBytes += chunk.length;
+    while (pendingRequestBytes > limits.maxPendingRequestBytes) {
+      const victim = heaviest(pendingOf, (s) => s.pending);
+      if (!victim || victim.pending === 0) break;
+      pendingRequestBytes -= victim.pending; // its bytes go with it
+      victim.pending = 0;
+      cut(victim, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'pending-bytes');
+    }
+  }
+  function onClose(this: GuardedStream): void {
+    requestArrived.call(this);
+    openStreams--;
+    const { streams } = this[STATE];
+    streams.delete(this);
+    if (streams.size === 0) sessions.delete(this.session!);
+  }
+
   const onStream = (stream: http2.ServerHttp2Stream): void => {
     const session = stream.session;
     if (!session) return;
     let streams = sessions.get(session);
     if (!streams) sessions.set(session, (streams = new Map<http2.ServerHttp2Stream, StreamState>()));
     // No timers per stream (they cost on every call): one sweep checks the ages.
-    const state: StreamState = { stream, pending: 0, arrived: false, openedAt: Date.now() };
+    const state: StreamState = { stream, streams, pending: 0, arrived: false, openedAt: Date.now() };
+    (stream as GuardedStream)[STATE] = state;
     streams.set(stream, state);
     openStreams++;
-    const requestArrived = (): void => {
-      if (state.arrived) return;
-      state.arrived = true;
-      pendingRequestBytes -= state.pending;
-      state.pending = 0;
-    };
-    stream.on('data', (chunk: Buffer) => {
-      if (state.arrived) return;
-      state.pending += chunk.length;
-      pendingRequestBytes += chunk.length;
-      while (pendingRequestBytes > limits.maxPendingRequestBytes) {
-        const victim = heaviest(pendingOf, (s) => s.pending);
-        if (!victim || victim.pending === 0) break;
-        pendingRequestBytes -= victim.pending; // its bytes go with it
-        victim.pending = 0;
-        cut(victim, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'pending-bytes');
-      }
-    });
-    stream.once('end', requestArrived);
-    stream.once('close', () => {
-      requestArrived();
-      openStreams--;
-      streams.delete(stream);
-      if (streams.size === 0) sessions.delete(session);
-    });
+    // `on`, not `once`: each fires once per stream anyway, and `once` wraps.
+    stream.on('data', onData);
+    stream.on('end', requestArrived);
+    stream.on('close', onClose);
     // This listener runs after grpc-js's own, so a stream cut here reaches
     // its handler as a cancellation, like a client reset.
     if (openStreams > limits.maxStreams) {

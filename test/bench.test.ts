@@ -92,3 +92,34 @@ describe('npm run bench -- --scenarios mesh', () => {
     },
   );
 });
+
+describe('shared-cpu.js', () => {
+  it(
+    'runs the adapter and the no-op server at once on one CPU, each answering as expected',
+    { timeout: 90_000 },
+    async () => {
+      // dist/bench was built by the first test of this file.
+      const { stdout } = await run(
+        process.execPath,
+        [
+          'dist/bench/test/bench/shared-cpu.js',
+          '--rounds',
+          '1',
+          '--duration',
+          '1',
+          '--scenarios',
+          'auth_deny,metric1_stdout',
+        ],
+        { cwd: ROOT },
+      );
+      for (const scenario of ['auth_deny', 'metric1_stdout']) {
+        const round = new RegExp(`^${scenario} round 1: adapter (\\d+), noop (\\d+) calls/s$`, 'm').exec(stdout);
+        expect(round, stdout).not.toBeNull();
+        expect(Number(round![1])).toBeGreaterThan(0);
+        expect(stdout).toMatch(
+          new RegExp(`^${scenario}: median of the no-op server's calls/s: adapter \\d+\\.\\d\\dx$`, 'm'),
+        );
+      }
+    },
+  );
+});

@@ -20,6 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { protoRoot } from '../../src/protocol/load.js';
 import { encodeRequest, selectScenarios, type Scenario } from './scenarios.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { startNodeFlags } from './start-command.js';
@@ -54,6 +56,33 @@ function grpcFrame(message: Buffer): Buffer {
   const head = Buffer.alloc(5);
   head.writeUInt32BE(message.length, 1);
   return Buffer.concat([head, message]);
+}
+
+const identity = (b: Buffer): Buffer => b;
+
+/**
+ * One call through a real gRPC client before the load: h2load counts HTTP
+ * answers, and a gRPC error (or a wrong decision) is an HTTP 200 too.
+ */
+async function preflight(name: string, address: string, scenario: Scenario, request: Buffer): Promise<void> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  try {
+    const reply = await new Promise<Buffer>((resolve, reject) =>
+      client.makeUnaryRequest(scenario.path, identity, identity, request, (err, r) =>
+        err || !r ? reject(err ?? new Error('empty reply')) : resolve(r),
+      ),
+    );
+    // The no-op server allows everything: only its gRPC answer is checked.
+    if (scenario.expectCheckCode === undefined || name === 'noop') return;
+    const type = protoRoot().lookupType('istio.mixer.adapter.model.v1beta1.CheckResult');
+    const code = (type.toObject(type.decode(reply), { defaults: true }) as { status?: { code?: number } }).status?.code;
+    if (code !== scenario.expectCheckCode)
+      throw new Error(`CheckResult code ${code}, expected ${scenario.expectCheckCode}`);
+  } catch (err) {
+    throw new Error(`${name} does not answer ${scenario.name} as expected: ${(err as Error).message}`);
+  } finally {
+    client.close();
+  }
 }
 
 interface Load {
@@ -107,14 +136,17 @@ async function main(): Promise<void> {
     for (const scenario of selectScenarios(values.scenarios.split(','))) {
       if (scenario.mesh) throw new Error(`${scenario.name}: mesh scenarios run open loop, with npm run bench`);
       const frameFile = path.join(work, `${scenario.name}.frame`);
-      writeFileSync(frameFile, grpcFrame(encodeRequest(scenario, path.join(work, 'out.txt'))));
+      const request = encodeRequest(scenario, path.join(work, 'out.txt'));
+      writeFileSync(frameFile, grpcFrame(request));
       const ratios = new Map<string, number[]>(all.map((t) => [t.name, []]));
       for (let round = 1; round <= rounds; round++) {
         running.length = 0;
         for (const t of all) {
           const args = ['-c', '0', process.execPath, ...nodeFlags, t.script, ...t.args];
           if (t.name !== 'noop') args.push('--data-dir', work);
-          running.push(await startServer('taskset', args, ROOT));
+          const server = await startServer('taskset', args, ROOT);
+          running.push(server);
+          await preflight(t.name, server.address, scenario, request);
         }
         const loads = await Promise.all(running.map((s) => h2load(s.address, scenario, frameFile, seconds)));
         await Promise.all(running.map((s) => s.stop()));

@@ -1,6 +1,6 @@
 // End to end: the built CLI as a child process acting as Mixer, the real
 // adapter in-process on 127.0.0.1, plain loopback gRPC between them.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,8 +17,13 @@ beforeAll(async () => {
   adapter = await startQuietAdapter(work);
 });
 
+/** The sample operator config in a folder of its own below `work` (removed with it). */
+const opConfig = async (flow: 'metric' | 'authorization', fill: { address: string; filePath: string }) =>
+  writeOpConfig(flow, fill, await tempDir('config-', work));
+
 afterAll(async () => {
   await adapter.stop();
+  await rm(work, { recursive: true, force: true });
 });
 
 async function editOperator(dir: string, from: string | RegExp, to: string): Promise<void> {
@@ -32,7 +37,7 @@ async function editOperator(dir: string, from: string | RegExp, to: string): Pro
 describe('mixer report (metric walkthrough)', () => {
   it('writes the walkthrough block for -s destination.service=... -i request.size=1235', async () => {
     const out = path.join(work, 'out.txt');
-    const dir = await writeOpConfig('metric', { address: adapter.address, filePath: out });
+    const dir = await opConfig('metric', { address: adapter.address, filePath: out });
     const r = await runBin([
       'mixer',
       'report',
@@ -59,7 +64,7 @@ describe('mixer report (metric walkthrough)', () => {
 
   it('takes -a attributes typed by the manifest', async () => {
     const out = path.join(work, 'untyped.txt');
-    const dir = await writeOpConfig('metric', { address: adapter.address, filePath: out });
+    const dir = await opConfig('metric', { address: adapter.address, filePath: out });
     const r = await runBin(['mixer', 'report', '--config', dir, '-a', 'request.size=42,destination.service=x']);
     expect(r.stdout).toBe('Report RPC returned OK\n');
     expect(await readFile(out, 'utf8')).toContain('Value = 42\n');
@@ -67,7 +72,7 @@ describe('mixer report (metric walkthrough)', () => {
 
   it('uses the `| 0` fallback when request.size is missing, and batches attribute sets into one call', async () => {
     const out = path.join(work, 'batch.txt');
-    const dir = await writeOpConfig('metric', { address: adapter.address, filePath: out });
+    const dir = await opConfig('metric', { address: adapter.address, filePath: out });
     const sets = path.join(dir, 'sets.json');
     await writeFile(sets, JSON.stringify([{ 'request.size': 7 }, { 'destination.service': 'x' }]));
     const r = await runBin(['mixer', 'report', '--config', dir, '--attributes-file', sets, '--json']);
@@ -89,7 +94,7 @@ describe('mixer report (metric walkthrough)', () => {
 
   it('skips an instance whose attribute is missing and reports the error like Mixer', async () => {
     const out = path.join(work, 'skipped.txt');
-    const dir = await writeOpConfig('metric', { address: adapter.address, filePath: out });
+    const dir = await opConfig('metric', { address: adapter.address, filePath: out });
     await editOperator(dir, 'value: request.size | 0', 'value: request.size');
     const r = await runBin(['mixer', 'report', '--config', dir]);
     expect(r.stdout).toBe(
@@ -101,7 +106,7 @@ describe('mixer report (metric walkthrough)', () => {
 
   it('calls nobody when the rule match is false, and does when it is true', async () => {
     const out = path.join(work, 'matched.txt');
-    const dir = await writeOpConfig('metric', { address: adapter.address, filePath: out });
+    const dir = await opConfig('metric', { address: adapter.address, filePath: out });
     await editOperator(
       dir,
       'spec:\n  actions:',
@@ -115,7 +120,7 @@ describe('mixer report (metric walkthrough)', () => {
   });
 
   it('runs a small load and prints a summary', async () => {
-    const dir = await writeOpConfig('metric', { address: adapter.address, filePath: path.join(work, 'load.txt') });
+    const dir = await opConfig('metric', { address: adapter.address, filePath: path.join(work, 'load.txt') });
     const r = await runBin(['mixer', 'report', '--config', dir, '-i', 'request.size=1', '--repeat', '20', '-c', '4']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Report RPC returned OK\n20 calls in [\d.]+s \([\d.]+ per second\), 0 errors\n/);
@@ -128,7 +133,7 @@ describe('mixer report (metric walkthrough)', () => {
     const silent = createServer((s) => sockets.push(s));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
-      const dir = await writeOpConfig('metric', { address: adapter.address, filePath: path.join(work, 'slow.txt') });
+      const dir = await opConfig('metric', { address: adapter.address, filePath: path.join(work, 'slow.txt') });
       await editOperator(dir, "timeout: '5s'", "timeout: '0.3s'");
       const port = (silent.address() as AddressInfo).port;
       const started = Date.now();
@@ -148,7 +153,7 @@ describe('mixer report (metric walkthrough)', () => {
 describe('mixer check (authorization walkthrough)', () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await writeOpConfig('authorization', { address: adapter.address, filePath: path.join(work, 'auth.txt') });
+    dir = await opConfig('authorization', { address: adapter.address, filePath: path.join(work, 'auth.txt') });
   });
 
   it('allows the right token with Mixer’s default validity', async () => {
@@ -197,7 +202,7 @@ describe('mixer check (authorization walkthrough)', () => {
   });
 
   it('fails the check without calling the adapter when the header is missing and there is no fallback', async () => {
-    const strictDir = await writeOpConfig('authorization', {
+    const strictDir = await opConfig('authorization', {
       address: adapter.address,
       filePath: path.join(work, 'a2.txt'),
     });
@@ -288,7 +293,7 @@ describe('config and attribute errors', () => {
     ['file_path:', 'filepath:', 'handler h1: params.filepath: unknown field'],
     ["timeout: '5s'", "timeout: '5 seconds'", 'spec.connection.timeout: expected a duration such as "5s"'],
   ])('%s -> %s', async (from, to, message) => {
-    const dir = await writeOpConfig('metric', { address: adapter.address, filePath: path.join(work, 'never.txt') });
+    const dir = await opConfig('metric', { address: adapter.address, filePath: path.join(work, 'never.txt') });
     await editOperator(dir, from, to);
     const r = await runBin(['mixer', 'report', '--config', dir, '-i', 'request.size=1']);
     expect(r.code).toBe(1);
@@ -298,7 +303,7 @@ describe('config and attribute errors', () => {
   });
 
   it('fails like mixc + Mixer when -a guesses a type the manifest does not have', async () => {
-    const dir = await writeOpConfig('metric', { address: adapter.address, filePath: path.join(work, 'never.txt') });
+    const dir = await opConfig('metric', { address: adapter.address, filePath: path.join(work, 'never.txt') });
     await editOperator(dir, "response_code: '200'", 'response_code: \'200\'\n      src: source.ip | ip("0.0.0.0")');
     const r = await runBin(['mixer', 'report', '--config', dir, '-i', 'request.size=1', '-a', 'source.ip=1.2.3.4']);
     expect(r.code).toBe(1);
@@ -325,7 +330,7 @@ describe('config and attribute errors', () => {
   });
 
   it('says where the manifest is missing', async () => {
-    const dir = await writeOpConfig('metric', { address: adapter.address, filePath: path.join(work, 'never.txt') });
+    const dir = await opConfig('metric', { address: adapter.address, filePath: path.join(work, 'never.txt') });
     const r = await runBin([
       'mixer',
       'report',

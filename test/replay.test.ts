@@ -1,6 +1,6 @@
 // Record and replay: the committed recordings replay against a fresh adapter,
 // the server's --record output replays too, and a changed answer is caught.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningAdapter } from '../src/main.js';
@@ -19,8 +19,13 @@ beforeAll(async () => {
   adapter = await startQuietAdapter(work);
 });
 
+/** The sample operator config in a folder of its own below `work` (removed with it). */
+const opConfig = async (flow: 'metric' | 'authorization', fill: { address: string; filePath: string }) =>
+  writeOpConfig(flow, fill, await tempDir('config-', work));
+
 afterAll(async () => {
   await adapter.stop();
+  await rm(work, { recursive: true, force: true });
 });
 
 const readLines = async (file: string): Promise<RecordedCall[]> =>
@@ -74,7 +79,7 @@ describe('serve --record', () => {
     const file = path.join(work, 'server.jsonl');
     const recording = await startQuietAdapter(work, { record: file });
     try {
-      const dir = await writeOpConfig('authorization', { address: recording.address, filePath: 'auth.txt' });
+      const dir = await opConfig('authorization', { address: recording.address, filePath: 'auth.txt' });
       const check = await runBin([
         'mixer',
         'check',
@@ -109,7 +114,7 @@ describe('serve --record', () => {
     const file = path.join(work, 'failed.jsonl');
     const recording = await startQuietAdapter(work, { record: file });
     try {
-      const dir = await writeOpConfig('metric', { address: recording.address, filePath: '' });
+      const dir = await opConfig('metric', { address: recording.address, filePath: '' });
       // Params the adapter rejects (format must be text or json): INVALID_ARGUMENT.
       const operator = path.join(dir, 'operator.yaml');
       await writeFile(operator, (await readFile(operator, 'utf8')).replace("file_path: ''", "format: 'xml'"));

@@ -29,8 +29,9 @@ export async function adapterConfigBase64(): Promise<string> {
   return descriptorSetBase64(await readFile(path.join(PROTO_DIR, CONFIG_PROTO), 'utf8'));
 }
 
-export async function tempDir(prefix = 'mixer-test-'): Promise<string> {
-  return mkdtemp(path.join(tmpdir(), prefix));
+/** A new folder below `parent` (the system temp folder by default); whoever asks removes it. */
+export async function tempDir(prefix = 'mixer-test-', parent = tmpdir()): Promise<string> {
+  return mkdtemp(path.join(parent, prefix));
 }
 
 /**
@@ -40,9 +41,8 @@ export async function tempDir(prefix = 'mixer-test-'): Promise<string> {
 export async function writeOpConfig(
   flow: 'metric' | 'authorization',
   fill: { address: string; filePath: string },
-  dir?: string,
+  out: string,
 ): Promise<string> {
-  const out = dir ?? (await tempDir());
   const src = path.join(FIXTURES, 'opconfig');
   await writeFile(path.join(out, 'attributes.yaml'), await readFile(path.join(src, 'attributes.yaml')));
   const adapter = await readFile(path.join(src, 'adapter.yaml'), 'utf8');

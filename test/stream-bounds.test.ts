@@ -16,6 +16,7 @@ import { connect, paramsAny, type Clients } from './helpers/clients.js';
 import { MiB, peakRssBytes, rssBytes } from './helpers/child-memory.js';
 import { int } from './helpers/values.js';
 import { waitFor } from './helpers/wait.js';
+import { grpcMessage, grpcPrefix } from './helpers/wire.js';
 
 const DEPLOYMENT_LIMIT = 256 * MiB;
 const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=200'];
@@ -53,13 +54,6 @@ async function served(): Promise<void> {
   await mixer.metric({ instances: [{ name: 'mixer', value: int(1) }], adapter_config: paramsAny({ sink: 'stdout' }) });
 }
 
-/** A gRPC length-prefixed message frame announcing `announced` bytes. */
-function frameHeader(announced: number): Buffer {
-  const h = Buffer.alloc(5);
-  h.writeUInt32BE(announced, 1);
-  return h;
-}
-
 function rawSession(settings: http2.Settings = {}): Promise<http2.ClientHttp2Session> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://127.0.0.1:${port}`, { settings, maxSessionMemory: 1000 });
@@ -92,7 +86,7 @@ describe('connection and stream bounds', () => {
     // announced, against at most 2048 streams and 32 MiB still arriving.
     const sessions = await Promise.all([0, 1, 2, 3].map(() => rawSession()));
     const resets: number[] = [];
-    const chunk = Buffer.concat([frameHeader(1024 * 1024), Buffer.alloc(64 * 1024 - 5, 1)]);
+    const chunk = Buffer.concat([grpcPrefix(1024 * 1024), Buffer.alloc(64 * 1024 - 5, 1)]);
     for (const session of sessions) {
       for (let i = 0; i < 1024; i++) {
         const stream = openStream(session);
@@ -115,7 +109,7 @@ describe('connection and stream bounds', () => {
 
   it('a client that never reads (window 0) sending 5000 calls on one connection', async () => {
     const session = await rawSession({ initialWindowSize: 0 });
-    const body = Buffer.concat([frameHeader(GOOD.length), GOOD]);
+    const body = grpcMessage(GOOD);
     let answeredHeaders = 0;
     for (let i = 0; i < 5000; i++) {
       const stream = openStream(session);

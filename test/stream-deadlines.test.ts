@@ -9,6 +9,7 @@ import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { paramsAny } from './helpers/clients.js';
 import { int } from './helpers/values.js';
 import { waitFor } from './helpers/wait.js';
+import { grpcMessage } from './helpers/wire.js';
 
 let t: TestAdapter;
 
@@ -54,11 +55,9 @@ describe('stream deadlines', () => {
       instances: [{ name: 'unread', value: int(1) }],
       adapter_config: paramsAny({ sink: 'stdout' }),
     });
-    const prefix = Buffer.alloc(5);
-    prefix.writeUInt32BE(body.length, 1);
     const stream = session.request(headers);
     const closed = closedWith(stream);
-    stream.end(Buffer.concat([prefix, body]));
+    stream.end(grpcMessage(body));
     await served();
     expect(await closed).toBe(http2.constants.NGHTTP2_CANCEL);
     await waitFor(() => t.logs().includes('connection or stream cut by a bound: stream-age'));

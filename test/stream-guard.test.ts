@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_STREAM_LIMITS, guardStreams, type GuardEvent } from '../src/server/stream-guard.js';
 import { waitFor } from './helpers/wait.js';
+import { grpcPrefix } from './helpers/wire.js';
 
 const PATH = '/test.Hold/Call';
 const LIMIT = 64 * 1024;
@@ -55,10 +56,9 @@ function call(session: http2.ClientHttp2Session, body: Buffer, end: boolean): ht
     te: 'trailers',
   });
   stream.on('error', () => undefined);
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(MESSAGE, 1);
-  if (end) stream.end(Buffer.concat([head, body]));
-  else stream.write(Buffer.concat([head, body.subarray(0, body.length / 2)]));
+  const prefix = grpcPrefix(MESSAGE);
+  if (end) stream.end(Buffer.concat([prefix, body]));
+  else stream.write(Buffer.concat([prefix, body.subarray(0, body.length / 2)]));
   return stream;
 }
 

@@ -21,10 +21,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { protoRoot } from '../../src/protocol/load.js';
+import { grpcMessage } from '../helpers/wire.js';
 import { encodeRequest, selectScenarios, type Scenario } from './scenarios.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { startNodeFlags } from './start-command.js';
+import { identity, wrongCheckResult } from './worker.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 
@@ -51,15 +52,6 @@ function targets(also: string[]): Target[] {
   ];
 }
 
-/** A gRPC length-prefixed frame of `message`, as h2load sends it for each call. */
-function grpcFrame(message: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(message.length, 1);
-  return Buffer.concat([head, message]);
-}
-
-const identity = (b: Buffer): Buffer => b;
-
 /**
  * One call through a real gRPC client before the load: h2load counts HTTP
  * answers, and a gRPC error (or a wrong decision) is an HTTP 200 too.
@@ -74,10 +66,8 @@ async function preflight(name: string, address: string, scenario: Scenario, requ
     );
     // The no-op server allows everything: only its gRPC answer is checked.
     if (scenario.expectCheckCode === undefined || name === 'noop') return;
-    const type = protoRoot().lookupType('istio.mixer.adapter.model.v1beta1.CheckResult');
-    const code = (type.toObject(type.decode(reply), { defaults: true }) as { status?: { code?: number } }).status?.code;
-    if (code !== scenario.expectCheckCode)
-      throw new Error(`CheckResult code ${code}, expected ${scenario.expectCheckCode}`);
+    const wrong = wrongCheckResult(reply, scenario.expectCheckCode);
+    if (wrong !== undefined) throw new Error(wrong);
   } catch (err) {
     throw new Error(`${name} does not answer ${scenario.name} as expected: ${(err as Error).message}`);
   } finally {
@@ -137,7 +127,7 @@ async function main(): Promise<void> {
       if (scenario.mesh) throw new Error(`${scenario.name}: mesh scenarios run open loop, with npm run bench`);
       const frameFile = path.join(work, `${scenario.name}.frame`);
       const request = encodeRequest(scenario, path.join(work, 'out.txt'));
-      writeFileSync(frameFile, grpcFrame(request));
+      writeFileSync(frameFile, grpcMessage(request)); // what h2load sends for each call
       const ratios = new Map<string, number[]>(all.map((t) => [t.name, []]));
       for (let round = 1; round <= rounds; round++) {
         running.length = 0;

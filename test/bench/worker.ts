@@ -6,6 +6,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import hdr from 'hdr-histogram-js';
+import type protobuf from 'protobufjs';
 import { protoRoot } from '../../src/protocol/load.js';
 
 /** Closed loop: this many calls in flight. Open loop: calls started per second. */
@@ -75,7 +76,22 @@ export function epochMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-const identity = (b: Buffer): Buffer => b;
+/** Request and answer (de)serialiser of the bench's clients: the bytes as they are. */
+export const identity = (b: Buffer): Buffer => b;
+
+let checkResultType: protobuf.Type | undefined;
+
+/** What is wrong with a CheckResult whose status code should be `expected`; undefined when nothing. */
+export function wrongCheckResult(reply: Buffer, expected: number): string | undefined {
+  const type = (checkResultType ??= protoRoot().lookupType('istio.mixer.adapter.model.v1beta1.CheckResult'));
+  const decoded = type.toObject(type.decode(reply), { defaults: true }) as {
+    status?: { code?: number; message?: string };
+  };
+  const code = decoded.status?.code ?? 0;
+  return code === expected
+    ? undefined
+    : `CheckResult code ${code} (${decoded.status?.message ?? ''}), expected ${expected}`;
+}
 
 async function run(job: WorkerJob, port: MessagePort): Promise<WorkerResult> {
   const client = new grpc.Client(job.address, grpc.credentials.createInsecure(), {
@@ -85,7 +101,6 @@ async function run(job: WorkerJob, port: MessagePort): Promise<WorkerResult> {
     client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())),
   );
   const request = Buffer.from(job.request.buffer, job.request.byteOffset, job.request.byteLength);
-  const checkResult = protoRoot().lookupType('istio.mixer.adapter.model.v1beta1.CheckResult');
   const histogram = newHistogram();
   const result: WorkerResult = {
     calls: 0,
@@ -97,16 +112,8 @@ async function run(job: WorkerJob, port: MessagePort): Promise<WorkerResult> {
     histogram: '',
   };
 
-  const wrongAnswer = (reply: Buffer): string | undefined => {
-    if (job.expectCheckCode === undefined) return undefined;
-    const decoded = checkResult.toObject(checkResult.decode(reply), { defaults: true }) as {
-      status?: { code?: number; message?: string };
-    };
-    const code = decoded.status?.code ?? 0;
-    return code === job.expectCheckCode
-      ? undefined
-      : `CheckResult code ${code} (${decoded.status?.message ?? ''}), expected ${job.expectCheckCode}`;
-  };
+  const wrongAnswer = (reply: Buffer): string | undefined =>
+    job.expectCheckCode === undefined ? undefined : wrongCheckResult(reply, job.expectCheckCode);
 
   const failed = (err: grpc.ServiceError | null, reply: Buffer | undefined): boolean => {
     if (err || !reply) {

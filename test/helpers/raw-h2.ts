@@ -4,6 +4,7 @@
 // Huffman); responses are decoded with hpack.js.
 import type { Duplex } from 'node:stream';
 import hpack from 'hpack.js';
+import { grpcMessage } from './wire.js';
 
 const FRAME = { DATA: 0, HEADERS: 1, SETTINGS: 4, GOAWAY: 7 } as const;
 const END_STREAM = 0x1;
@@ -66,9 +67,7 @@ export function rawGrpcCall(
       ...headers,
     ].map(([n, v]) => literal(n!, v!)),
   );
-  const body = Buffer.alloc(5 + message.length);
-  body.writeUInt32BE(message.length, 1);
-  message.copy(body, 5);
+  const body = grpcMessage(message);
   socket.write(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0, Buffer.alloc(0))]));
   socket.write(frame(FRAME.HEADERS, END_HEADERS, 1, block));
   socket.write(frame(FRAME.DATA, END_STREAM, 1, body));

@@ -9,6 +9,18 @@ import type {
 } from '../../src/generated/metric/HandleMetricRequest.js';
 import { serviceDefinitions } from '../../src/protocol/load.js';
 
+/** gRPC's 5-byte message prefix (not compressed) announcing `length` bytes; attacks announce more than they send. */
+export function grpcPrefix(length: number): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(length, 1);
+  return prefix;
+}
+
+/** A whole gRPC message as it travels in DATA frames: prefix, then the bytes. */
+export function grpcMessage(message: Buffer): Buffer {
+  return Buffer.concat([grpcPrefix(message.length), message]);
+}
+
 export function metricRequestOnWire(req: HandleMetricRequest): HandleMetricRequest__Output {
   const m = serviceDefinitions().metric.HandleMetric;
   return m.requestDeserialize(m.requestSerialize(req));

@@ -1,24 +1,25 @@
 // Deadlines shared by the calls that start close together. Every call waits
 // for its sink under the same --sink-write-timeout, so the calls that start
-// within one window (a few ms) can share one AbortController, one timer and
-// one "expired" promise, fired when the last of them has waited the full
-// timeout. A timer and an AbortController per call cost more than the rest of
-// a small call's own work; a window costs them once. A deadline is late by at
-// most one window, never early. A window whose calls are all done is cancelled.
+// within one window can share one AbortController and one timer, fired when
+// the last of them has waited the full timeout. A timer and an
+// AbortController per call cost more than the rest of a small call's own
+// work; a window costs them once. A deadline is late by at most one window,
+// never early. A window whose calls are all done is cancelled.
+//
 // A window lasts 1/40 of the timeout, at most 100 ms (100 ms late on the 4 s
-// default): at a few thousand calls/s, 10 ms windows cost 4% of a small call's
-// CPU in their controllers and timers. Its reason (an Error, with a stack) is
-// made only if it fires.
-// Calls race their work against the window with race(), not Promise.race on a
-// shared promise: that costs ~1 µs per call and keeps every call's reaction on
-// the window's promise until the window is gone.
+// default): at a few thousand calls/s, 10 ms windows cost 4% of a small
+// call's CPU in their controllers and timers. Its reason (an Error, with a
+// stack) is made only if it fires. Calls race their work against the window
+// with race(), which keeps one rejecter per call until the window's calls
+// have all left, not Promise.race on a shared never-settling promise (~1 µs
+// per call, and every call's reaction kept until the window is gone).
 
 /** One window's shared deadline. */
 export interface Deadline {
   readonly signal: AbortSignal;
   /** Settles as `work` does, or rejects with `reason` when the deadline passes first. */
   race<T>(work: Promise<T>): Promise<T>;
-  /** What `signal` aborts with and `expired` rejects with. */
+  /** What `signal` aborts with and race() rejects with. */
   readonly reason: Error;
   /** The call is done with this deadline (every enter() is matched by one leave()). */
   leave(): void;

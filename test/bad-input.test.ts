@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Value } from '../src/generated/istio/policy/v1beta1/Value.js';
 import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../src/protocol/load.js';
 import { memorySinkControl, MemorySink } from '../src/sinks/memory.js';
-import { paramsAny } from './helpers/clients.js';
+import { paramsAny, rawStatus } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { int, str } from './helpers/values.js';
 
@@ -34,19 +34,6 @@ afterAll(async () => {
   expect(unhandled).toEqual([]);
 });
 
-/** Sends raw bytes as the request body; resolves with the status code. */
-function sendBytes(method: string, body: Buffer): Promise<number> {
-  return new Promise((resolve) => {
-    raw.makeUnaryRequest(
-      method,
-      (b: Buffer) => b,
-      (b: Buffer) => b,
-      body,
-      (err) => resolve(err ? err.code : grpc.status.OK),
-    );
-  });
-}
-
 async function stillServes(): Promise<void> {
   await t.clients.metric({
     instances: [{ name: 'good', value: int(1) }],
@@ -60,7 +47,7 @@ describe('random bytes as the request body', () => {
   it.each([METRIC_METHOD_PATH, AUTHORIZATION_METHOD_PATH])('%s answers OK or INVALID_ARGUMENT', async (method) => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 512 }), async (bytes) => {
-        const code = await sendBytes(method, Buffer.from(bytes));
+        const { code } = await rawStatus(raw, method, Buffer.from(bytes));
         expect(ANSWERS).toContain(code);
       }),
       { numRuns: 300 },

@@ -7,9 +7,8 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH, protoRoot, serviceDefinitions } from '../src/protocol/load.js';
-import { paramsAny } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
-import { rawCall, type RawAnswer } from './helpers/realmixer-fixtures.js';
+import { paramsAny, rawCall, type RawAnswer } from './helpers/clients.js';
 import { str } from './helpers/values.js';
 
 let dir: string;

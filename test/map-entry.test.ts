@@ -11,7 +11,7 @@ import {
   METRIC_SERVICE,
 } from '../src/protocol/load.js';
 import { memorySinkControl, MemorySink } from '../src/sinks/memory.js';
-import { paramsAny } from './helpers/clients.js';
+import { paramsAny, rawStatus } from './helpers/clients.js';
 import { outcome, prng, protoLoaderDeserializer, referenceDeserializer } from './helpers/differential.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { protoRoot, serviceDefinitions } from '../src/protocol/load.js';
@@ -34,18 +34,6 @@ afterAll(async () => {
   raw.close();
   await t.stop();
 });
-
-function send(method: string, body: Buffer): Promise<{ code: number; details: string }> {
-  return new Promise((resolve) => {
-    raw.makeUnaryRequest(
-      method,
-      (b: Buffer) => b,
-      (b: Buffer) => b,
-      body,
-      (err) => resolve(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: '' }),
-    );
-  });
-}
 
 function varint(n: number): number[] {
   const out: number[] = [];
@@ -83,7 +71,7 @@ describe('a map entry without its value', () => {
   ] as const) {
     it(`is an unset dimension (${path} decoder), over the wire`, async () => {
       sinkControl.records.length = 0;
-      const answer = await send(METRIC_METHOD_PATH, metricWith(keyOnly('empty'), tail));
+      const answer = await rawStatus(raw, METRIC_METHOD_PATH, metricWith(keyOnly('empty'), tail));
       expect(answer).toEqual({ code: grpc.status.OK, details: '' });
       const record = sinkControl.records.at(-1) as MetricRecord;
       expect(record.dimensions).toEqual({
@@ -100,7 +88,7 @@ describe('a map entry without its value', () => {
       len(1, instance),
       Buffer.from(authorization.requestSerialize({ adapter_config: paramsAny({ sink: 'memory', auth_key: 'k' }) })),
     ]);
-    const answer = await send(AUTHORIZATION_METHOD_PATH, body);
+    const answer = await rawStatus(raw, AUTHORIZATION_METHOD_PATH, body);
     expect(answer).toEqual({ code: grpc.status.OK, details: '' });
   });
 

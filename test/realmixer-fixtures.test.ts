@@ -10,7 +10,8 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceDefinitions } from '../src/protocol/load.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
-import { fixtureCases, rawCall, type FixtureCase } from './helpers/realmixer-fixtures.js';
+import { rawCall } from './helpers/clients.js';
+import { fixtureCases, type FixtureCase } from './helpers/realmixer-fixtures.js';
 
 type Answer =
   | { report: 'OK' | 'non-empty' }

@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../src/protocol/load.js';
 import { startCli, type CliProcess } from './helpers/cli.js';
-import { connect, paramsAny, type Clients } from './helpers/clients.js';
+import { connect, paramsAny, rawStatus, type Clients } from './helpers/clients.js';
 import { MiB, peakRssBytes } from './helpers/child-memory.js';
 import { int } from './helpers/values.js';
 
@@ -88,18 +88,6 @@ describe.each([
     await rm(dir, { recursive: true, force: true });
   });
 
-  function send(method: string, body: Buffer): Promise<{ code: grpc.status; details: string }> {
-    return new Promise((resolve) => {
-      raw.makeUnaryRequest(
-        method,
-        (b: Buffer) => b,
-        (b: Buffer) => b,
-        body,
-        (err) => resolve(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: '' }),
-      );
-    });
-  }
-
   async function stillServes(): Promise<void> {
     const adapter_config = paramsAny({ sink: 'stdout' });
     await clients.metric({ instances: [{ name: 'good', value: int(1) }], adapter_config });
@@ -111,7 +99,7 @@ describe.each([
     ['8.4M empty instances (16.8 MB)', 8_400_000, false],
     ['1M empty instances in 2 MB', 1_000_000, false],
   ])('%s: RESOURCE_EXHAUSTED naming the bound', async (_what, n, unknownField) => {
-    const answer = await send(METRIC_METHOD_PATH, emptyInstances(n, unknownField));
+    const answer = await rawStatus(raw, METRIC_METHOD_PATH, emptyInstances(n, unknownField));
     expect(answer.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(answer.details).toContain(`holds ${n} instances`);
     expect(answer.details).toContain('--max-decode-bytes');
@@ -119,14 +107,18 @@ describe.each([
   });
 
   it('one instance with 100k dimensions (1 MB): RESOURCE_EXHAUSTED', async () => {
-    const answer = await send(METRIC_METHOD_PATH, field(0x0a, mapEntries(0x12, 100_000)));
+    const answer = await rawStatus(raw, METRIC_METHOD_PATH, field(0x0a, mapEntries(0x12, 100_000)));
     expect(answer.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(answer.details).toContain('100000 map entries');
     await stillServes();
   });
 
   it('an authorization request with 1M subject properties: RESOURCE_EXHAUSTED', async () => {
-    const answer = await send(AUTHORIZATION_METHOD_PATH, field(0x0a, field(0x0a, mapEntries(0x1a, 1_000_000))));
+    const answer = await rawStatus(
+      raw,
+      AUTHORIZATION_METHOD_PATH,
+      field(0x0a, field(0x0a, mapEntries(0x1a, 1_000_000))),
+    );
     expect(answer.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(answer.details).toContain('1000000 map entries');
     await stillServes();
@@ -134,7 +126,7 @@ describe.each([
 
   it('a call just under the bound is served', async () => {
     // 12,000 empty instances: ~24.6 MB estimated, under the 32 MiB default.
-    const answer = await send(METRIC_METHOD_PATH, emptyInstances(12_000, true));
+    const answer = await rawStatus(raw, METRIC_METHOD_PATH, emptyInstances(12_000, true));
     expect(answer).toEqual({ code: grpc.status.OK, details: '' });
   });
 

@@ -47,3 +47,30 @@ export function paramsAny(fields: ParamsFields): { type_url: string; value: Buff
   const type = protoRoot().lookupType(PARAMS_MESSAGE);
   return { type_url: PARAMS_TYPE_URL, value: Buffer.from(type.encode(type.fromObject(fields)).finish()) };
 }
+
+export type RawAnswer = { ok: Buffer } | { code: grpc.status; details: string };
+
+/** Sends request bytes unchanged on `method` (as Mixer's pass-through codec does) and returns the answer bytes. */
+export function rawCall(client: grpc.Client, method: string, bytes: Buffer): Promise<RawAnswer> {
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      method,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      bytes,
+      (err: grpc.ServiceError | null, res?: Buffer) => {
+        resolve(err ? { code: err.code, details: err.details } : { ok: res ?? Buffer.alloc(0) });
+      },
+    );
+  });
+}
+
+/** rawCall's answer as a gRPC status: OK with no details when it was answered. */
+export async function rawStatus(
+  client: grpc.Client,
+  method: string,
+  bytes: Buffer,
+): Promise<{ code: grpc.status; details: string }> {
+  const answer = await rawCall(client, method, bytes);
+  return 'ok' in answer ? { code: grpc.status.OK, details: '' } : answer;
+}

@@ -3,7 +3,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type * as grpc from '@grpc/grpc-js';
 
 export const FIXTURES_DIR = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -52,21 +51,4 @@ export function fixtureCases(): FixtureCase[] {
 /** The argument's bytes, as realmixer got them. */
 export function argBytes(arg: FixtureArg): Buffer {
   return typeof arg === 'string' ? Buffer.from(arg) : Buffer.from(arg.hex, 'hex');
-}
-
-export type RawAnswer = { ok: Buffer } | { code: grpc.status; details: string };
-
-/** Sends request bytes unchanged on `method` (as Mixer's pass-through codec does) and returns the answer bytes. */
-export function rawCall(client: grpc.Client, method: string, bytes: Buffer): Promise<RawAnswer> {
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(
-      method,
-      (b: Buffer) => b,
-      (b: Buffer) => b,
-      bytes,
-      (err: grpc.ServiceError | null, res?: Buffer) => {
-        resolve(err ? { code: err.code, details: err.details } : { ok: res ?? Buffer.alloc(0) });
-      },
-    );
-  });
 }

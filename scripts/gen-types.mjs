@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const protoDir = path.join(root, 'proto');
 const outDir = path.resolve(process.argv[2] ?? path.join(root, 'src/generated'));
-const options = JSON.parse(readFileSync(path.join(root, 'src/protocol/loader-options.json'), 'utf8'));
+const options = JSON.parse(readFileSync(path.join(root, 'src/wire/loader-options.json'), 'utf8'));
 
 function protoFiles(dir) {
   return readdirSync(dir, { withFileTypes: true })

@@ -2,8 +2,8 @@
 // check Mixer sends, every field, merged messages and mutated bytes.
 import { describe, expect, it } from 'vitest';
 import type { HandleAuthorizationRequest__Output } from '../src/generated/authorization/HandleAuthorizationRequest.js';
-import { AUTHORIZATION_SERVICE, protoRoot } from '../src/protocol/load.js';
-import { authorizationRequestDeserializer } from '../src/protocol/authorization-request.js';
+import { AUTHORIZATION_SERVICE, protoRoot } from '../src/wire/load.js';
+import { authorizationRequestDeserializer } from '../src/frontends/mixer/authorization-request.js';
 import { prng, referenceDeserializer, sameOrInvalidUtf8 } from './helpers/differential.js';
 
 type Deserialize = (buf: Buffer) => HandleAuthorizationRequest__Output;

@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Value } from '../src/generated/istio/policy/v1beta1/Value.js';
-import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../src/protocol/load.js';
+import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../src/wire/load.js';
 import { memorySinkControl, MemorySink } from '../src/sinks/memory.js';
 import { paramsAny, rawStatus } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';

@@ -4,8 +4,8 @@ import { PassThrough } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
-import { callAuthInterceptor } from '../src/server/call-auth.js';
-import type { CallCheck } from '../src/server/call-checks.js';
+import { callAuthInterceptor } from '../src/security/call-auth.js';
+import type { CallCheck } from '../src/security/call-checks.js';
 
 // Raw bytes in and out: an empty message is a valid request and response
 // for both methods, so no proto files are needed.

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_OPTIONS, type RunningAdapter } from '../src/main.js';
-import type { SecurityOptions } from '../src/server/security.js';
+import type { SecurityOptions } from '../src/security/security.js';
 import { startQuietAdapter } from './helpers/adapter.js';
 import { MIXER_SPIFFE, Pki, SERVER_SANS, type KeyPair } from './helpers/certs.js';
 import { runBin } from './helpers/cli.js';

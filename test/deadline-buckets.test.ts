@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeadlineBuckets } from '../src/server/deadline-buckets.js';
+import { DeadlineBuckets } from '../src/core/deadline-buckets.js';
 
 describe('DeadlineBuckets', () => {
   it('shares one deadline among calls of a window and starts a new one after it', () => {

@@ -6,14 +6,14 @@ import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstanceMsg } from '../src/generated/metric/InstanceMsg.js';
-import { OFFLOAD_MIN_BYTES } from '../src/server/metric-service.js';
+import { OFFLOAD_MIN_BYTES } from '../src/frontends/mixer/metric-service.js';
 import { memorySinkControl, MemorySink } from '../src/sinks/memory.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { paramsAny } from './helpers/clients.js';
 import { dbl, int, ip, str, ts } from './helpers/values.js';
 import { rpcError } from './helpers/wait.js';
 import { metricRequestOnWire } from './helpers/wire.js';
-import { serviceDefinitions } from '../src/protocol/load.js';
+import { serviceDefinitions } from '../src/wire/load.js';
 
 let dir: string;
 let offloaded: TestAdapter;

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { authorizationInput, authorizationRecord, metricRecord, type CallContext } from '../src/decode/instance.js';
-import { decodeParams } from '../src/decode/params.js';
+import {
+  authorizationInput,
+  authorizationRecord,
+  metricRecord,
+  type CallContext,
+} from '../src/frontends/mixer/instance.js';
+import { decodeParams } from '../src/core/params/params.js';
 import { formatJson } from '../src/format/json.js';
 import { formatText } from '../src/format/text.js';
 import type { InstanceMsg } from '../src/generated/metric/InstanceMsg.js';
-import { authorize } from '../src/policy/authorize.js';
+import { authorize } from '../src/core/authorize.js';
 import type { AuthorizationRecord, MetricRecord } from '../src/record/types.js';
 import { SINK_TYPES } from '../src/sinks/registry.js';
 import { paramsAny, type ParamsFields } from './helpers/clients.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseGoDuration } from '../src/decode/go-duration.js';
+import { parseGoDuration } from '../src/common/go-duration.js';
 
 describe('parseGoDuration', () => {
   it.each([

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { ConfigView } from '../src/record/types.js';
-import { handlerId } from '../src/server/handler-table.js';
+import { handlerId } from '../src/core/handler-table.js';
 import { paramsAny } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { int, str } from './helpers/values.js';

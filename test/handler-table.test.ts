@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../src/decode/errors.js';
-import { HandlerTable } from '../src/server/handler-table.js';
+import { InvalidInputError } from '../src/common/errors.js';
+import { HandlerTable } from '../src/core/handler-table.js';
 import { DEFAULT_SINK_ENVIRONMENT, SinkPool } from '../src/sinks/registry.js';
 import { paramsAny } from './helpers/clients.js';
 

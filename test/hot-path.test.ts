@@ -1,12 +1,12 @@
 // The small pieces that keep per-call work down: digests compared in
 // constant time, the cached record clock, and CheckResults encoded once.
 import { describe, expect, it } from 'vitest';
-import { decodeParams } from '../src/decode/params.js';
-import { digestSecret, sameDigest } from '../src/policy/secret-digest.js';
-import { authorize } from '../src/policy/authorize.js';
-import { serviceDefinitions } from '../src/protocol/load.js';
-import { encodedCheckResult } from '../src/server/check-results.js';
-import { isoClock } from '../src/server/clock.js';
+import { decodeParams } from '../src/core/params/params.js';
+import { digestSecret, sameDigest } from '../src/security/secret-digest.js';
+import { authorize } from '../src/core/authorize.js';
+import { serviceDefinitions } from '../src/wire/load.js';
+import { encodedCheckResult } from '../src/frontends/mixer/check-results.js';
+import { isoClock } from '../src/core/clock.js';
 import { paramsAny } from './helpers/clients.js';
 
 describe('secret digests', () => {

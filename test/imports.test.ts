@@ -63,11 +63,41 @@ it('serving loads no other command implementation (they are imported when their 
   };
   visit(path.join(SRC, 'bin.ts'));
   const rel = [...loaded].map((f) => path.relative(SRC, f));
-  expect(rel).toContain(path.join('server', 'adapter-server.ts'));
-  for (const folder of ['lint', 'manifests', 'replay']) {
-    expect(rel.filter((f) => f.startsWith(folder + path.sep))).toEqual([]);
-  }
-  expect(rel).not.toContain(path.join('mixer', 'run.ts'));
+  expect(rel).toContain(path.join('transport', 'server.ts'));
+  expect(rel).toContain(path.join('frontends', 'mixer', 'metric-service.ts'));
+  // The stand-in, linter, manifests generator and replay live under tools/.
+  expect(rel.filter((f) => f.startsWith('tools' + path.sep))).toEqual([]);
   // prom-client comes with --metrics-port only (main.ts imports it then).
   expect(rel).not.toContain(path.join('observe', 'metrics.ts'));
+});
+
+it('only tools/ and the CLI reach into tools/; the request path never does', async () => {
+  const edges = await graph();
+  const offenders: string[] = [];
+  for (const [file, targets] of edges) {
+    const from = path.relative(SRC, file);
+    if (from.startsWith('tools' + path.sep)) continue;
+    for (const t of targets) {
+      if (path.relative(SRC, t).startsWith('tools' + path.sep)) offenders.push(`${from} -> ${path.relative(SRC, t)}`);
+    }
+  }
+  expect(offenders).toEqual([]);
+});
+
+it('the request path runs down the rooms (front-ends -> core -> sinks -> format), never back up', async () => {
+  const edges = await graph({ runtimeOnly: true });
+  // A room may import rooms to its right in this list, never to its left (sinks
+  // format the records they are handed; common/ holds leaf helpers every room uses).
+  const order = ['frontends', 'core', 'sinks', 'format', 'common'];
+  const room = (f: string) => order.indexOf(path.relative(SRC, f).split(path.sep)[0]!);
+  const upward: string[] = [];
+  for (const [file, targets] of edges) {
+    const from = room(file);
+    if (from < 0) continue;
+    for (const t of targets) {
+      const to = room(t);
+      if (to >= 0 && to < from) upward.push(`${path.relative(SRC, file)} -> ${path.relative(SRC, t)}`);
+    }
+  }
+  expect(upward).toEqual([]);
 });

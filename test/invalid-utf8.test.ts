@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH, protoRoot, serviceDefinitions } from '../src/protocol/load.js';
+import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH, protoRoot, serviceDefinitions } from '../src/wire/load.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { paramsAny, rawCall, type RawAnswer } from './helpers/clients.js';
 import { str } from './helpers/values.js';

@@ -9,12 +9,12 @@ import {
   AUTHORIZATION_SERVICE,
   METRIC_METHOD_PATH,
   METRIC_SERVICE,
-} from '../src/protocol/load.js';
+} from '../src/wire/load.js';
 import { memorySinkControl, MemorySink } from '../src/sinks/memory.js';
 import { paramsAny, rawStatus } from './helpers/clients.js';
 import { outcome, prng, protoLoaderDeserializer, referenceDeserializer } from './helpers/differential.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
-import { protoRoot, serviceDefinitions } from '../src/protocol/load.js';
+import { protoRoot, serviceDefinitions } from '../src/wire/load.js';
 import type { MetricRecord } from '../src/record/types.js';
 import { int, str } from './helpers/values.js';
 

@@ -3,8 +3,8 @@
 // number, merged (concatenated) messages, and mutated bytes.
 import { describe, expect, it } from 'vitest';
 import type { HandleMetricRequest__Output } from '../src/generated/metric/HandleMetricRequest.js';
-import { METRIC_SERVICE, protoRoot } from '../src/protocol/load.js';
-import { metricRequestDeserializer } from '../src/protocol/metric-request.js';
+import { METRIC_SERVICE, protoRoot } from '../src/wire/load.js';
+import { metricRequestDeserializer } from '../src/frontends/mixer/metric-request.js';
 import { prng, referenceDeserializer, sameOrInvalidUtf8 } from './helpers/differential.js';
 
 type Deserialize = (buf: Buffer) => HandleMetricRequest__Output;

@@ -7,10 +7,10 @@ import {
   bagFromFlags,
   parseHexBytes,
   parseStringMap,
-} from '../src/mixer/attributes.js';
-import { bagsFromJson } from '../src/mixer/attribute-sets.js';
-import type { TypedValue, ValueType } from '../src/mixer/values.js';
-import { formatGoDuration, parseRfc3339 } from '../src/mixer/time.js';
+} from '../src/tools/mixer/attributes.js';
+import { bagsFromJson } from '../src/tools/mixer/attribute-sets.js';
+import type { TypedValue, ValueType } from '../src/tools/mixer/values.js';
+import { formatGoDuration, parseRfc3339 } from '../src/tools/mixer/time.js';
 
 const manifest: Record<string, ValueType> = {
   'request.size': 'INT64',

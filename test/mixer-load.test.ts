@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatSummary, percentile, runLoad } from '../src/mixer/load-run.js';
+import { formatSummary, percentile, runLoad } from '../src/tools/mixer/load-run.js';
 
 /** A real stream that says it is (or is not) a terminal, collecting what is written. */
 function stream(isTTY: boolean): { s: NodeJS.WriteStream; text: () => string } {

@@ -7,8 +7,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../src/commands/mixer.js';
-import { projectRoot } from '../src/manifests/project.js';
+import { defaultConfig } from '../src/tools/commands/mixer.js';
+import { projectRoot } from '../src/tools/manifests/project.js';
 import { ROOT } from './helpers/cli.js';
 
 const run = promisify(execFile);

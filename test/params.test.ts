@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../src/decode/errors.js';
-import { decodeParams } from '../src/decode/params.js';
-import { PARAMS_TYPE_URL } from '../src/protocol/load.js';
+import { InvalidInputError } from '../src/common/errors.js';
+import { decodeParams } from '../src/core/params/params.js';
+import { PARAMS_TYPE_URL } from '../src/wire/load.js';
 import { SINK_TYPES } from '../src/sinks/registry.js';
 import { paramsAny } from './helpers/clients.js';
 

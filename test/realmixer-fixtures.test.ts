@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceDefinitions } from '../src/protocol/load.js';
+import { serviceDefinitions } from '../src/wire/load.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { rawCall } from './helpers/clients.js';
 import { fixtureCases, type FixtureCase } from './helpers/realmixer-fixtures.js';

@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import { status } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_OPTIONS } from '../src/main.js';
-import { METRIC_METHOD_PATH, serviceDefinitions } from '../src/protocol/load.js';
+import { METRIC_METHOD_PATH, serviceDefinitions } from '../src/wire/load.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { Pki, SERVER_SANS, type KeyPair } from './helpers/certs.js';
 import { rawGrpcCall, type RawAnswer } from './helpers/raw-h2.js';

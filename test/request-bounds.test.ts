@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../src/protocol/load.js';
+import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../src/wire/load.js';
 import { startCli, type CliProcess } from './helpers/cli.js';
 import { connect, paramsAny, rawStatus, type Clients } from './helpers/clients.js';
 import { MiB, peakRssBytes } from './helpers/child-memory.js';

@@ -6,13 +6,13 @@ import { describe, expect, it } from 'vitest';
 import type { HandleAuthorizationRequest__Output } from '../src/generated/authorization/HandleAuthorizationRequest.js';
 import type { Value__Output } from '../src/generated/istio/policy/v1beta1/Value.js';
 import type { HandleMetricRequest__Output } from '../src/generated/metric/HandleMetricRequest.js';
-import { serviceDefinitions } from '../src/protocol/load.js';
+import { serviceDefinitions } from '../src/wire/load.js';
 import {
   authorizationRequestCost,
   estimatedDecodeBytes,
   maxEstimatedDecodeBytes,
   metricRequestCost,
-} from '../src/protocol/request-cost.js';
+} from '../src/wire/request-cost.js';
 import { smap, str } from './helpers/values.js';
 
 const metric = serviceDefinitions().metric.HandleMetric;

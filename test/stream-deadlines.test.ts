@@ -4,7 +4,7 @@
 // calls on other connections go on.
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRIC_METHOD_PATH, serviceDefinitions } from '../src/protocol/load.js';
+import { METRIC_METHOD_PATH, serviceDefinitions } from '../src/wire/load.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { paramsAny } from './helpers/clients.js';
 import { int } from './helpers/values.js';

@@ -5,7 +5,7 @@
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_STREAM_LIMITS, guardStreams, type GuardEvent } from '../src/server/stream-guard.js';
+import { DEFAULT_STREAM_LIMITS, guardStreams, type GuardEvent } from '../src/transport/stream-guard.js';
 import { waitFor } from './helpers/wait.js';
 import { grpcPrefix } from './helpers/wire.js';
 

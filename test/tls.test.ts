@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { SecurityOptions } from '../src/server/security.js';
+import type { SecurityOptions } from '../src/security/security.js';
 import { DEFAULT_OPTIONS } from '../src/main.js';
 import { connect, type Clients } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';

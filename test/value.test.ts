@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../src/decode/errors.js';
-import { decodeValue, decodeValueMap } from '../src/decode/value.js';
+import { InvalidInputError } from '../src/common/errors.js';
+import { decodeValue, decodeValueMap } from '../src/core/value.js';
 import { bool, dbl, dns, dur, email, int, ip, smap, str, ts, uri } from './helpers/values.js';
 import { valueOnWire } from './helpers/wire.js';
 import type { Value } from '../src/generated/istio/policy/v1beta1/Value.js';

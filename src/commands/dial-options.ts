@@ -1,7 +1,7 @@
 // The flags that say how health, mixer and replay dial the adapter: the
 // fields of Mixer's `connection.authentication`, under the same names.
 import type { Argv } from 'yargs';
-import type { DialSettings } from '../mixer/dial.js';
+import type { DialSettings } from '../transport/dial.js';
 
 export interface DialArgs {
   tls: boolean;

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath } from 'grpc-health-check';
 import type { CommandModule } from 'yargs';
-import { dial, PLAINTEXT, type DialSettings } from '../mixer/dial.js';
+import { dial, PLAINTEXT, type DialSettings } from '../transport/dial.js';
 import { dialSettings, withDialOptions, type DialArgs } from './dial-options.js';
 
 interface HealthArgs extends DialArgs {

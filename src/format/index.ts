@@ -1,4 +1,4 @@
-import type { FormatName } from '../decode/params.js';
+import type { FormatName } from '../core/params/params.js';
 import type { AdapterRecord } from '../record/types.js';
 import { formatJson } from './json.js';
 import { formatText } from './text.js';

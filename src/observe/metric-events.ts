@@ -1,7 +1,7 @@
 // What the server reports as it goes. Prometheus (metrics.ts) implements it
 // when --metrics-port is set; otherwise NO_METRICS does, and prom-client is
 // never loaded: no per-call bookkeeping and no registry for nobody to read.
-import type { DecisionReason } from '../policy/authorize.js';
+import type { DecisionReason } from '../core/authorize.js';
 import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
 

@@ -1,7 +1,7 @@
 // Prometheus metrics of the adapter itself, in a registry of its own so
 // several adapters in one process (tests) do not collide.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { DECISION_REASONS, type DecisionReason } from '../policy/authorize.js';
+import { DECISION_REASONS, type DecisionReason } from '../core/authorize.js';
 import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
 import type { MetricEvents } from './metric-events.js';

@@ -3,7 +3,7 @@
 // wire), a decoded view for people, and the answer when there is one.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH, protoRoot } from '../protocol/load.js';
+import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH, protoRoot } from '../wire/load.js';
 
 export interface RecordedStatus {
   code: number;

@@ -3,8 +3,8 @@
 // the OS would really write (symbolic links followed), not by the spelling.
 import fs from 'node:fs';
 import path from 'node:path';
-import { quoted } from '../decode/echo.js';
-import { InvalidInputError } from '../decode/errors.js';
+import { quoted } from '../common/echo.js';
+import { InvalidInputError } from '../common/errors.js';
 
 // Linux's PATH_MAX less the terminating NUL: longer paths fail with ENAMETOOLONG.
 const PATH_MAX_BYTES = 4095;

@@ -2,8 +2,8 @@
 // only once they are handed on (to the operating system, a registry, a
 // peer); that is what lets the server answer OK to Mixer. Sinks know nothing
 // of gRPC: they see the record types of src/record/ only.
-import type { FormatName } from '../decode/params.js';
-import type { PrometheusSettings } from '../decode/prometheus-params.js';
+import type { FormatName } from '../core/params/params.js';
+import type { PrometheusSettings } from '../core/params/prometheus-params.js';
 import type { AdapterRecord } from '../record/types.js';
 import type { WriterCounters } from './batching-writer.js';
 

@@ -5,7 +5,7 @@
 //   node dist/bench/test/bench/noop-server.js [port] [--host 127.0.0.1]
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../../src/protocol/load.js';
+import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../../src/wire/load.js';
 
 // ReportResult has no fields: zero bytes.
 const REPORT_RESULT = Buffer.alloc(0);

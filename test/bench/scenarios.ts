@@ -4,7 +4,7 @@
 // (test/fixtures/mesh/, scripts/record-mesh-fixtures.sh).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH, PARAMS_TYPE_URL, protoRoot } from '../../src/protocol/load.js';
+import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH, PARAMS_TYPE_URL, protoRoot } from '../../src/wire/load.js';
 
 /** Where the adapter writes the records: its stdout (sent to /dev/null) or a temp file. */
 export type Sink = 'stdout' | 'file';

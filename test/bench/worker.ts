@@ -7,7 +7,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import hdr from 'hdr-histogram-js';
 import type protobuf from 'protobufjs';
-import { protoRoot } from '../../src/protocol/load.js';
+import { protoRoot } from '../../src/wire/load.js';
 
 /** Closed loop: this many calls in flight. Open loop: calls started per second. */
 export type Load = { kind: 'closed'; concurrency: number } | { kind: 'open'; callsPerSec: number };

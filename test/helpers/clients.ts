@@ -5,7 +5,7 @@ import type { HandleAuthorizationRequest } from '../../src/generated/authorizati
 import type { CheckResult__Output } from '../../src/generated/istio/mixer/adapter/model/v1beta1/CheckResult.js';
 import type { ReportResult__Output } from '../../src/generated/istio/mixer/adapter/model/v1beta1/ReportResult.js';
 import type { HandleMetricRequest } from '../../src/generated/metric/HandleMetricRequest.js';
-import { PARAMS_MESSAGE, PARAMS_TYPE_URL, protoRoot, serviceDefinitions } from '../../src/protocol/load.js';
+import { PARAMS_MESSAGE, PARAMS_TYPE_URL, protoRoot, serviceDefinitions } from '../../src/wire/load.js';
 
 export interface Clients {
   metric(req: HandleMetricRequest): Promise<ReportResult__Output>;

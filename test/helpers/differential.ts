@@ -1,10 +1,10 @@
 // For tests that compare a fast decoder with the reference one on many inputs.
 import { isDeepStrictEqual } from 'node:util';
 import type protobuf from 'protobufjs';
-import { checkWire } from '../../src/decode/wire-check.js';
-import { INVALID_UTF8 } from '../../src/protocol/wire-reader.js';
-import { packageDefinition, protoRoot } from '../../src/protocol/load.js';
-import { referenceDeserializer as lenientReference } from '../../src/protocol/reference-decode.js';
+import { checkWire } from '../../src/wire/wire-check.js';
+import { INVALID_UTF8 } from '../../src/wire/wire-reader.js';
+import { packageDefinition, protoRoot } from '../../src/wire/load.js';
+import { referenceDeserializer as lenientReference } from '../../src/wire/reference-decode.js';
 
 interface MethodDef<T> {
   requestDeserialize: (buf: Buffer) => T;

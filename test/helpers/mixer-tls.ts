@@ -3,7 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity as hostNameCheck, type PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { uriSans } from '../../src/server/san.js';
+import { uriSans } from '../../src/security/san.js';
 import { connect, type Clients } from './clients.js';
 import { int } from './values.js';
 

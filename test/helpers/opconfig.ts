@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import descriptorExt from 'protobufjs/ext/descriptor/index.js';
-import { CONFIG_PROTO, PROTO_DIR } from '../../src/protocol/load.js';
+import { CONFIG_PROTO, PROTO_DIR } from '../../src/wire/load.js';
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 

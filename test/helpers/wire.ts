@@ -7,7 +7,7 @@ import type {
   HandleMetricRequest,
   HandleMetricRequest__Output,
 } from '../../src/generated/metric/HandleMetricRequest.js';
-import { serviceDefinitions } from '../../src/protocol/load.js';
+import { serviceDefinitions } from '../../src/wire/load.js';
 
 /** gRPC's 5-byte message prefix (not compressed) announcing `length` bytes; attacks announce more than they send. */
 export function grpcPrefix(length: number): Buffer {

@@ -2,7 +2,7 @@
 // self-metrics): the metrics that handler configurations define, the series
 // each holds (bounded per metric), and the dropping of idle series.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { PrometheusMetricSpec } from '../../decode/prometheus-params.js';
+import type { PrometheusMetricSpec } from '../../core/params/prometheus-params.js';
 import type { Misfit } from './values.js';
 
 /** How one metric keeps its series; part of what two handlers must agree on to share it. */

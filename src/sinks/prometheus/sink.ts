@@ -1,7 +1,7 @@
 // sink "prometheus": each metric instance becomes a value on a Prometheus
 // series (counter add, gauge set, histogram observe). A write resolves once
 // the values are in the registry; that is what the OK to Mixer means here.
-import type { PrometheusSettings } from '../../decode/prometheus-params.js';
+import type { PrometheusSettings } from '../../core/params/prometheus-params.js';
 import type { AdapterRecord } from '../../record/types.js';
 import type { WriterCounters } from '../batching-writer.js';
 import { SinkClosedError, SinkError, type Sink } from '../sink.js';

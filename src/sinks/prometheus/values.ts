@@ -1,8 +1,8 @@
 // Record values -> what a Prometheus series takes: a finite number, and one
 // string per label. Every instance that does not fit gets a reason, so it is
 // counted and logged rather than dropped unseen.
-import { parseGoDuration } from '../../decode/go-duration.js';
-import type { MetricKind } from '../../decode/prometheus-params.js';
+import { parseGoDuration } from '../../common/go-duration.js';
+import type { MetricKind } from '../../core/params/prometheus-params.js';
 import type { PlainValue, ValueKind, ValueMap } from '../../record/types.js';
 
 /** Why an instance was not applied; also the `reason` label of the refusal counter. */

@@ -1,0 +1,153 @@
+// adapter_config (google.protobuf.Any) -> validated HandlerConfig.
+import type { Params__Output as RawParams } from '../../generated/adapter/mygrpcadapter/config/Params.js';
+import type { Any__Output } from '../../generated/google/protobuf/Any.js';
+import type { ConfigView } from '../../record/types.js';
+import { PARAMS_MESSAGE, PARAMS_TYPE_URL, protoRoot } from '../../wire/load.js';
+import { digestSecret, type SecretDigest } from '../../security/secret-digest.js';
+import { quoted } from '../../common/echo.js';
+import { InvalidInputError } from '../../common/errors.js';
+import { formatDuration } from '../value.js';
+import { parseGoDuration } from '../../common/go-duration.js';
+import { checkWire } from '../../wire/wire-check.js';
+import { prometheusSettings, type PrometheusSettings } from './prometheus-params.js';
+
+export const FORMATS = ['text', 'json'] as const;
+export type FormatName = (typeof FORMATS)[number];
+
+/** The decoded Params the adapter acts on. Field names mirror config.proto. */
+export interface HandlerConfig {
+  filePath: string;
+  /** "" means: the server's --format default. */
+  format: FormatName | '';
+  /** How long and how often Mixer's clients may reuse an allow. */
+  validDuration: { seconds: number; nanos: number };
+  validUseCount: number;
+  /** The same for a denial; zero (the default) means not cached. */
+  denyValidDuration: { seconds: number; nanos: number };
+  denyValidUseCount: number;
+  /** The sink type key; always set ("file" or "stdout" when Params leave it empty). */
+  sink: string;
+  /** The series of sink "prometheus"; undefined under other sinks. */
+  prometheus: PrometheusSettings | undefined;
+  /** sha256 of auth_key, for comparisons that do not leak its length or content through timing. */
+  authKeyDigest: SecretDigest | null;
+  /** What records show of this config: auth_key masked. */
+  view: ConfigView;
+}
+
+/**
+ * Decodes and validates the Params in `any`. Absent → defaults. Throws
+ * InvalidInputError naming what was expected and what arrived, listing every
+ * problem at once. `sinkTypes` are the registered sink keys.
+ */
+export function decodeParams(any: Any__Output | null | undefined, sinkTypes: readonly string[]): HandlerConfig {
+  if (!any) return validate(emptyParams(), sinkTypes);
+  if (any.type_url !== PARAMS_TYPE_URL) {
+    throw new InvalidInputError(
+      `adapter_config: expected type_url "${PARAMS_TYPE_URL}", got ${any.type_url === '' ? 'an empty type_url' : quoted(any.type_url)}`,
+    );
+  }
+  const type = protoRoot().lookupType(PARAMS_MESSAGE);
+  let raw: RawParams;
+  try {
+    const problem = checkWire(type, any.value);
+    if (problem !== undefined) throw new Error(problem);
+    raw = type.toObject(type.decode(any.value), { defaults: true, longs: String, enums: String }) as RawParams;
+  } catch (err) {
+    throw new InvalidInputError(
+      `adapter_config: ${any.value.length} bytes do not decode as ${PARAMS_MESSAGE}: ${(err as Error).message}`,
+    );
+  }
+  return validate(raw, sinkTypes);
+}
+
+function emptyParams(): RawParams {
+  return {
+    file_path: '',
+    auth_key: '',
+    format: '',
+    valid_duration: '',
+    valid_use_count: 0,
+    sink: '',
+    deny_valid_duration: '',
+    deny_valid_use_count: 0,
+    metrics: [],
+    metrics_expiration_policy: null,
+    max_series_per_metric: 0,
+  };
+}
+
+// Linux's limits: a path the kernel refuses (ENAMETOOLONG) or cannot even
+// pass (a NUL ends it) is the caller's mistake, not the adapter's.
+const PATH_MAX_BYTES = 4095;
+const NAME_MAX_BYTES = 255;
+
+function filePathProblem(filePath: string): string | undefined {
+  if (filePath.includes('\u0000')) return 'must not contain NUL bytes';
+  if (Buffer.byteLength(filePath) > PATH_MAX_BYTES) return `longer than ${PATH_MAX_BYTES} bytes`;
+  if (filePath.split('/').some((name) => Buffer.byteLength(name) > NAME_MAX_BYTES))
+    return `a name in it is longer than ${NAME_MAX_BYTES} bytes`;
+  return undefined;
+}
+
+function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
+  const problems: string[] = [];
+  if (raw.format !== '' && !(FORMATS as readonly string[]).includes(raw.format)) {
+    problems.push(`format: expected one of ${FORMATS.join(', ')} (or empty), got ${quoted(raw.format)}`);
+  }
+  const validDuration = durationParam('valid_duration', raw.valid_duration, problems);
+  const denyValidDuration = durationParam('deny_valid_duration', raw.deny_valid_duration, problems);
+  if (raw.valid_use_count < 0) problems.push(`valid_use_count: must not be negative, got ${raw.valid_use_count}`);
+  if (raw.deny_valid_use_count < 0) {
+    problems.push(`deny_valid_use_count: must not be negative, got ${raw.deny_valid_use_count}`);
+  }
+  const sink = raw.sink !== '' ? raw.sink : raw.file_path !== '' ? 'file' : 'stdout';
+  if (!sinkTypes.includes(sink))
+    problems.push(`sink: expected one of ${sinkTypes.join(', ')} (or empty), got ${quoted(sink)}`);
+  if (sink === 'file' && raw.file_path === '') problems.push('file_path: required when sink is "file"');
+  const pathProblem = filePathProblem(raw.file_path);
+  if (pathProblem !== undefined) problems.push(`file_path: ${pathProblem}, got ${quoted(raw.file_path)}`);
+  const prometheus = prometheusSettings(raw, sink, problems);
+  if (problems.length > 0) throw new InvalidInputError(`adapter_config: invalid Params: ${problems.join('; ')}`);
+
+  const format = raw.format as FormatName | '';
+  return {
+    filePath: raw.file_path,
+    format,
+    validDuration: secondsNanos(validDuration),
+    validUseCount: raw.valid_use_count,
+    denyValidDuration: secondsNanos(denyValidDuration),
+    denyValidUseCount: raw.deny_valid_use_count,
+    sink,
+    prometheus,
+    authKeyDigest: raw.auth_key === '' ? null : digestSecret(raw.auth_key),
+    view: {
+      filePath: raw.file_path,
+      authKey: raw.auth_key === '' ? '' : '***',
+      format,
+      validDuration: durationText(validDuration),
+      validUseCount: raw.valid_use_count,
+      denyValidDuration: durationText(denyValidDuration),
+      denyValidUseCount: raw.deny_valid_use_count,
+      sink,
+    },
+  };
+}
+
+/** A Go duration Params field in nanoseconds; "" is 0. Problems are added to `problems`. */
+function durationParam(name: string, text: string, problems: string[]): bigint {
+  if (text === '') return 0n;
+  const parsed = parseGoDuration(text);
+  if (parsed === undefined) problems.push(`${name}: expected a duration such as "30s", got ${quoted(text)}`);
+  else if (parsed < 0n) problems.push(`${name}: must not be negative, got ${quoted(text)}`);
+  else return parsed;
+  return 0n;
+}
+
+function secondsNanos(nanos: bigint): { seconds: number; nanos: number } {
+  return { seconds: Number(nanos / 1_000_000_000n), nanos: Number(nanos % 1_000_000_000n) };
+}
+
+function durationText(nanos: bigint): string {
+  return formatDuration(nanos / 1_000_000_000n, Number(nanos % 1_000_000_000n));
+}

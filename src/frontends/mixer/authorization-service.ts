@@ -1,0 +1,45 @@
+// /authorization.HandleAuthorizationService/HandleAuthorization: decide,
+// record the decision, then answer with its CheckResult (encoded once per
+// handler and decision, see check-results.ts).
+import type { handleUnaryCall } from '@grpc/grpc-js';
+import { authorizationInput, authorizationRecord } from './instance.js';
+import { InvalidInputError } from '../../common/errors.js';
+import { decodeAuthorizationRequest } from './request.js';
+import { authorize } from '../../core/authorize.js';
+import { authorizationRequestCost } from '../../wire/request-cost.js';
+import { admitRequest } from '../../core/call-cost.js';
+import { encodedCheckResult } from './check-results.js';
+import { keepDecisionRecord } from '../../core/decision-record.js';
+import type { ServiceContext } from '../../core/service-context.js';
+import { answer } from '../../core/service-context.js';
+
+export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer, Buffer> {
+  return (call, callback) => {
+    answer(ctx, 'HandleAuthorization', callback, async () => {
+      admitRequest(call.request, authorizationRequestCost, ctx.maxDecodeBytes);
+      const { request: req, rawToken } = decodeAuthorizationRequest(call.request);
+      const handler = ctx.handlers.resolve(req.adapter_config);
+      if (!req.instance) throw new InvalidInputError('instance: missing (an authorization call carries exactly one)');
+      const input = authorizationInput(req.instance);
+      ctx.metrics.instances('authorization', handler.id, 1);
+      const { decision, reason } = authorize(handler.config, input.subject, rawToken);
+      const record = authorizationRecord(input, decision, {
+        dedupId: req.dedup_id,
+        receivedAt: ctx.receivedAt(),
+        config: handler.config.view,
+      });
+      await keepDecisionRecord(ctx, handler, record);
+      const allowed = decision.code === 'OK';
+      ctx.metrics.decided(handler.id, allowed, reason);
+      // The reason class only: the token and its digest never reach a log.
+      if (!allowed) ctx.notes.note('info', `authorization denied: ${reason}`, { handler: handler.id, reason });
+      // The fields object is built only when debug is on (most calls at the default level).
+      if (ctx.log.isLevelEnabled('debug'))
+        ctx.log.debug(
+          { dedupId: req.dedup_id, instance: input.instance, decision: decision.code, reason },
+          'HandleAuthorization done',
+        );
+      return encodedCheckResult(handler.config, decision);
+    });
+  };
+}

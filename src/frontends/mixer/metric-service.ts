@@ -1,0 +1,79 @@
+// /metric.HandleMetricService/HandleMetric: decode every instance, then hand
+// the records of the call to the handler's sink; OK only once they are written.
+// Large batches are decoded and formatted by a worker thread when there is a
+// decode pool; small ones are not worth the hop.
+import type { handleUnaryCall } from '@grpc/grpc-js';
+import { metricRecord } from './instance.js';
+import { decodeMetricRequest } from './request.js';
+import { scanMetricEnvelope, type MetricEnvelope } from './metric-request.js';
+import { metricRequestCost } from '../../wire/request-cost.js';
+import { admitCost, admitRequest } from '../../core/call-cost.js';
+import type { ServiceContext } from '../../core/service-context.js';
+import { answer } from '../../core/service-context.js';
+import { writeToSink } from '../../core/sink-call.js';
+
+/** ReportResult has no fields: its encoding is empty. */
+const REPORT_RESULT = Buffer.alloc(0);
+
+/** Requests smaller than this are decoded inline (a handful of instances)... */
+export const OFFLOAD_MIN_BYTES = 4096;
+/** ...unless they hold this many instances (two bytes each at the least): the main thread stays free for HTTP/2. */
+export const OFFLOAD_MIN_INSTANCES = 128;
+
+async function inline(ctx: ServiceContext, bytes: Buffer): Promise<void> {
+  const records = inlineRecords(ctx, bytes);
+  if (records) await writeToSink(ctx, records.handler, (sink, signal) => sink.write(records.list, signal));
+}
+
+/** The records of a request decoded on this thread; undefined when it carries none. */
+function inlineRecords(ctx: ServiceContext, bytes: Buffer) {
+  admitRequest(bytes, metricRequestCost, ctx.maxDecodeBytes);
+  const req = decodeMetricRequest(bytes);
+  const handler = ctx.handlers.resolve(req.adapter_config);
+  const callCtx = { dedupId: req.dedup_id, receivedAt: ctx.receivedAt(), config: handler.config.view };
+  const records = req.instances.map((instance, i) => metricRecord(instance, i, callCtx));
+  ctx.metrics.instances('metric', handler.id, records.length);
+  return records.length > 0 ? { handler, list: records } : undefined;
+}
+
+async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnvelope): Promise<void> {
+  const pool = ctx.decodePool!;
+  const handler = ctx.handlers.resolve(envelope.adapterConfig);
+  if (envelope.instanceCount === 0) return;
+  const receivedAt = ctx.receivedAt();
+  await writeToSink(ctx, handler, async (sink, signal) => {
+    if (!sink.acceptsEncoded) {
+      const records = inlineRecords(ctx, bytes);
+      if (records) await sink.write(records.list, signal);
+      return;
+    }
+    // The worker counts the whole cost before it decodes (see decode-worker.ts).
+    const { encoded, instances } = await pool.encodeMetric(
+      bytes,
+      handler.sinkSpec.format,
+      handler.config.view,
+      receivedAt,
+      ctx.maxDecodeBytes,
+    );
+    ctx.metrics.instances('metric', handler.id, instances);
+    signal.throwIfAborted(); // the deadline passed while the worker encoded
+    await sink.writeEncoded(encoded, signal);
+  });
+}
+
+export function handleMetric(ctx: ServiceContext): handleUnaryCall<Buffer, Buffer> {
+  return (call, callback) => {
+    answer(ctx, 'HandleMetric', callback, async () => {
+      const bytes = call.request;
+      const envelope = ctx.decodePool ? scanMetricEnvelope(bytes) : undefined;
+      if (envelope) {
+        // The instances alone, counted at the top level, may already be too many.
+        admitCost({ bytes: bytes.length, instances: envelope.instanceCount, mapEntries: 0 }, ctx.maxDecodeBytes);
+      }
+      if (envelope && (bytes.length >= OFFLOAD_MIN_BYTES || envelope.instanceCount >= OFFLOAD_MIN_INSTANCES)) {
+        await offloaded(ctx, bytes, envelope);
+      } else await inline(ctx, bytes);
+      return REPORT_RESULT;
+    });
+  };
+}

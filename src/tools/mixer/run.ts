@@ -1,0 +1,113 @@
+// `mixer report|check`: config + attribute sets -> dispatch -> mixc-style
+// output, once or as a small load run.
+import { readFile } from 'node:fs/promises';
+import { CallRecorder } from '../../recording/calls.js';
+import { bagsFromJson } from './attribute-sets.js';
+import { randomBytes } from 'node:crypto';
+import { addGuessedAttributes, bagFromFlags, type AttributeFlag, type Bag } from './attributes.js';
+import { ClientPool } from './client.js';
+import { dial, PLAINTEXT, type DialSettings } from '../../transport/dial.js';
+import { loadMixerConfig } from './config.js';
+import type { TypeOf } from './expr/index.js';
+import { dispatchCheck, dispatchReport, type DispatchContext } from './dispatch.js';
+import { formatSummary, runLoad, type LoadOptions } from './load-run.js';
+import type { TypedValue } from './values.js';
+import { formatOutcome, isDenied, isError, outcomeJson, outcomeLabel, type Outcome } from './output.js';
+
+export interface MixerRunOptions extends LoadOptions {
+  method: 'report' | 'check';
+  config: string[];
+  address: string | undefined;
+  attributes: Partial<Record<AttributeFlag, string[]>>;
+  /** -a/--attributes: types guessed from the text, as mixc does. */
+  untypedAttributes: string[];
+  attributesFile: string | undefined;
+  json: boolean;
+  failOnDeny: boolean;
+  record: string | undefined;
+  /** How to dial the handlers (Mixer's connection.authentication as flags). */
+  dial?: DialSettings;
+  /** mixc's --report_batch_size: the attribute sets repeated this many times in one Report. */
+  reportBatchSize?: number;
+}
+
+export interface MixerIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream;
+}
+
+async function attributeSets(options: MixerRunOptions, typeOf: TypeOf): Promise<Bag[]> {
+  const untyped = new Map<string, TypedValue>();
+  for (const text of options.untypedAttributes) addGuessedAttributes(untyped, text);
+  // Typed flags win over -a for the same name.
+  const flags = new Map([...untyped, ...bagFromFlags(options.attributes)]);
+  if (!options.attributesFile) return [flags];
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(options.attributesFile, 'utf8'));
+  } catch (err) {
+    throw new Error(`--attributes-file ${options.attributesFile}: ${(err as Error).message}`);
+  }
+  // Flags apply on top of every set from the file.
+  return bagsFromJson(json, typeOf, options.attributesFile).map((bag) => new Map([...bag, ...flags]));
+}
+
+/**
+ * Mixer's dedup ids: one unsigned 64-bit counter per handler, starting at a
+ * random value, as decimal text (contract §5.2).
+ */
+export function dedupCounters(): (handler: string) => string {
+  const next = new Map<string, bigint>();
+  return (handler) => {
+    const n = next.get(handler) ?? randomBytes(8).readBigUInt64BE();
+    next.set(handler, BigInt.asUintN(64, n + 1n));
+    return n.toString();
+  };
+}
+
+/** Runs the command; resolves with the process exit code. */
+export async function runMixer(options: MixerRunOptions, io: MixerIo): Promise<number> {
+  const config = await loadMixerConfig(options.config);
+  const sets = await attributeSets(options, config.typeOf);
+  const batch = options.method === 'report' ? (options.reportBatchSize ?? 1) : 1;
+  const bags = Array.from({ length: batch }, () => sets).flat();
+  const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
+  // Dial flags, when given, replace every handler's connection.authentication (as --address its address).
+  const flags = options.dial ?? PLAINTEXT;
+  const pool = new ClientPool(JSON.stringify(flags) === JSON.stringify(PLAINTEXT) ? undefined : await dial(flags));
+  const ctx: DispatchContext = { pool, address: options.address, nextDedupId: dedupCounters(), recorder };
+  const once = async (): Promise<Outcome[]> =>
+    options.method === 'report'
+      ? [await dispatchReport(config, bags, ctx)]
+      : Promise.all(bags.map((bag) => dispatchCheck(config, bag, ctx)));
+  const failed = (o: Outcome): boolean => isError(o) || (options.failOnDeny && isDenied(o));
+  try {
+    if (options.repeat <= 1) {
+      const outcomes = await once();
+      if (options.json) io.stdout.write(JSON.stringify({ results: outcomes.map(outcomeJson) }, null, 2) + '\n');
+      else for (const o of outcomes) io.stdout.write(formatOutcome(o));
+      return outcomes.some(failed) ? 1 : 0;
+    }
+    let first: Outcome[] | undefined;
+    const summary = await runLoad(
+      options,
+      async () => {
+        const outcomes = await once();
+        first ??= outcomes;
+        const shown = outcomes.find(failed) ?? outcomes[0];
+        return { label: shown ? outcomeLabel(shown) : 'no result', error: shown !== undefined && failed(shown) };
+      },
+      io.stderr,
+    );
+    if (options.json)
+      io.stdout.write(JSON.stringify({ summary, first: first?.map(outcomeJson) ?? [] }, null, 2) + '\n');
+    else {
+      for (const o of first ?? []) io.stdout.write(formatOutcome(o));
+      io.stdout.write(formatSummary(summary));
+    }
+    return summary.errors > 0 ? 1 : 0;
+  } finally {
+    pool.close();
+    await recorder?.close();
+  }
+}

@@ -1,0 +1,46 @@
+// grpc.health.v1.Health for the whole server ("") and each handle service,
+// so probes and load balancers can see a draining adapter before it stops.
+// A handle service whose records cannot be written is NOT_SERVING on its own
+// name while "" stays SERVING (see sink-health.ts).
+import type { Server } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { AUTHORIZATION_SERVICE, METRIC_SERVICE } from '../wire/load.js';
+
+export const HEALTH_SERVICES = ['', METRIC_SERVICE, AUTHORIZATION_SERVICE] as const;
+export type HandleService = typeof METRIC_SERVICE | typeof AUTHORIZATION_SERVICE;
+
+export class AdapterHealth {
+  private readonly impl = new HealthImplementation(
+    Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])),
+  );
+  private running = false;
+  private readonly degraded = new Set<string>();
+
+  addToServer(server: Server): void {
+    this.impl.addToServer(server);
+  }
+
+  serving(on: boolean): void {
+    this.running = on;
+    this.publish();
+  }
+
+  /** Marks a handle service as unable to do its job (on) or able again (off). */
+  degrade(service: HandleService, on: boolean): void {
+    if (on === this.degraded.has(service)) return;
+    if (on) this.degraded.add(service);
+    else this.degraded.delete(service);
+    this.publish();
+  }
+
+  private publish(): void {
+    for (const s of HEALTH_SERVICES) {
+      this.impl.setStatus(s, this.running && !this.degraded.has(s) ? 'SERVING' : 'NOT_SERVING');
+    }
+  }
+
+  /** The status of "" (the whole server, what the kubelet's gRPC probe asks): the ops /readyz reads this. */
+  isServing(): boolean {
+    return this.running;
+  }
+}

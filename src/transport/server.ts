@@ -1,0 +1,134 @@
+// The grpc-js server with both handle services registered.
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { packageDefinition, serviceDefinitions } from '../wire/load.js';
+import { handleAuthorization } from '../frontends/mixer/authorization-service.js';
+import { handleMetric } from '../frontends/mixer/metric-service.js';
+import type { CallRecorder } from '../recording/calls.js';
+import type { AdapterHealth } from './health.js';
+import { recordingImplementation } from './recorder.js';
+import type { ServiceContext } from '../core/service-context.js';
+import { DEFAULT_STREAM_LIMITS, guardStreams, type GuardEvent, type StreamLimits } from './stream-guard.js';
+
+export interface ServerLimits {
+  /** Largest request accepted; Mixer's report batches can be large. */
+  maxReceiveMessageBytes: number;
+  /**
+   * Mixer keeps one connection per handler for as long as it can; ending it
+   * after this many ms makes Mixer re-dial and so spread over the pods. 0 = never.
+   */
+  maxConnectionAgeMs?: number;
+  /** Connection and stream bounds beyond grpc-js's options (defaults: DEFAULT_STREAM_LIMITS). */
+  streams?: Partial<StreamLimits>;
+  /** Told when a connection or stream is cut by a bound. */
+  onCut?: (event: GuardEvent) => void;
+}
+
+// Streams per connection, as Mixer's own gRPC server allows.
+const MAX_CONCURRENT_STREAMS = 1024;
+// nghttp2's per-connection budget (headers tables, frames queued to send to
+// a peer that does not read): past it, new streams on that connection are
+// refused. In MB.
+const MAX_SESSION_MEMORY_MB = 32;
+// Pings on a quiet connection find peers that vanished; Mixer's grpc-go
+// answers them. A connection with no calls for this long is closed (GOAWAY;
+// Mixer re-dials when it next needs it).
+const KEEPALIVE_TIME_MS = 60_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
+const MAX_CONNECTION_IDLE_MS = 15 * 60_000;
+
+const guards = new WeakMap<grpc.Server, { limits: StreamLimits; onCut?: ((event: GuardEvent) => void) | undefined }>();
+
+export interface ServerExtras {
+  /** Every call is also appended to it (serve --record). */
+  recorder?: CallRecorder | undefined;
+  /** Per-call checks (client SAN allow-list, token), run before a request is decoded. */
+  interceptors?: grpc.ServerInterceptor[];
+}
+
+export function createAdapterServer(
+  ctx: ServiceContext,
+  limits: ServerLimits,
+  health: AdapterHealth,
+  { recorder, interceptors = [] }: ServerExtras = {},
+): grpc.Server {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
+    // Channelz keeps per-call statistics nobody reads here; off saves a few percent per small call.
+    'grpc.enable_channelz': 0,
+    'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
+    'grpc-node.max_session_memory': MAX_SESSION_MEMORY_MB,
+    'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+    'grpc.max_connection_idle_ms': MAX_CONNECTION_IDLE_MS,
+    ...(limits.maxConnectionAgeMs ? { 'grpc.max_connection_age_ms': limits.maxConnectionAgeMs } : {}),
+    interceptors,
+  });
+  guards.set(server, { limits: { ...DEFAULT_STREAM_LIMITS, ...limits.streams }, onCut: limits.onCut });
+  const defs = serviceDefinitions();
+  const add = (def: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation): void => {
+    const raw = rawMessages(def);
+    server.addService(raw, recorder ? recordingImplementation(raw, impl, recorder, () => new Date()) : impl);
+  };
+  add(defs.metric, { HandleMetric: handleMetric(ctx) });
+  add(defs.authorization, { HandleAuthorization: handleAuthorization(ctx) });
+  health.addToServer(server);
+  // Reflection lets grpcurl list and call the services without local protos.
+  new ReflectionService(packageDefinition()).addToServer(server);
+  return server;
+}
+
+/**
+ * The same service with requests left as bytes (handlers decode them, see
+ * decode/request.ts) and answers that may already be bytes (a handler that
+ * gives the same answer often encodes it once).
+ */
+function rawMessages(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(def).map(([name, method]) => [
+      name,
+      {
+        ...method,
+        requestDeserialize: (bytes: Buffer) => bytes,
+        responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : method.responseSerialize(value)),
+      },
+    ]),
+  );
+}
+
+/** Binds to host:port and resolves with the port actually bound (port 0 picks one). */
+export function bind(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
+  const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(target, credentials, (err, bound) => {
+      if (err) return reject(err);
+      const guard = guards.get(server);
+      try {
+        if (guard) guardStreams(server, guard.limits, guard.onCut);
+      } catch (guardErr) {
+        server.forceShutdown();
+        return reject(guardErr instanceof Error ? guardErr : new Error(String(guardErr)));
+      }
+      resolve(bound);
+    });
+  });
+}
+
+/** Stops accepting calls, lets in-flight ones finish; cancels them after `graceMs`. Resolves true when it had to. */
+export function shutdown(server: grpc.Server, graceMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve(true);
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+}

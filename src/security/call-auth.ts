@@ -10,6 +10,7 @@ import {
   type ServerInterceptor,
 } from '@grpc/grpc-js';
 import { bounded } from '../common/echo.js';
+import { http2ServersOf } from '../transport/grpc-internals.js';
 import type { CallCheck, CallRejection } from './call-checks.js';
 
 /** Told about every refused call (metrics and the rate-limited log); `method` is the full path. */
@@ -65,15 +66,10 @@ interface StreamSource {
  * back on the headers grpc-js reads, from the raw header list, so a repeated
  * token header reaches the check as two values and is refused.
  *
- * grpc-js offers no hook on its HTTP/2 servers; they are reached through its
- * private `http2Servers` map, and a grpc-js without it fails the start rather
- * than let repeated headers through unseen. Call right after bind.
+ * Call right after bind (see transport/grpc-internals.ts).
  */
 export function keepRepeatedHeaders(server: Server, names: readonly string[]): void {
-  const servers = (server as unknown as { http2Servers?: Map<StreamSource, unknown> }).http2Servers;
-  if (!(servers instanceof Map) || servers.size === 0) {
-    throw new Error('cannot watch for repeated token headers: grpc-js no longer exposes its HTTP/2 servers');
-  }
+  const servers = http2ServersOf(server, 'watch for repeated token headers');
   const onStream: StreamListener = (_stream, headers, _flags, rawHeaders) => {
     if (!Array.isArray(rawHeaders)) return;
     for (const name of names) {
@@ -83,5 +79,5 @@ export function keepRepeatedHeaders(server: Server, names: readonly string[]): v
     }
   };
   // Prepended: it must run before grpc-js's own listener builds the metadata.
-  for (const http2Server of servers.keys()) http2Server.prependListener('stream', onStream);
+  for (const http2Server of servers) (http2Server as StreamSource).prependListener('stream', onStream);
 }

@@ -37,7 +37,16 @@ const KEEPALIVE_TIME_MS = 60_000;
 const KEEPALIVE_TIMEOUT_MS = 20_000;
 const MAX_CONNECTION_IDLE_MS = 15 * 60_000;
 
-const guards = new WeakMap<grpc.Server, { limits: StreamLimits; onCut?: ((event: GuardEvent) => void) | undefined }>();
+/** A grpc-js server that carries its own stream bounds until bind() puts them on its listeners. */
+class GuardedServer extends grpc.Server {
+  constructor(
+    options: grpc.ServerOptions,
+    readonly streamLimits: StreamLimits,
+    readonly onCut: ((event: GuardEvent) => void) | undefined,
+  ) {
+    super(options);
+  }
+}
 
 export interface ServerExtras {
   /** Every call is also appended to it (serve --record). */
@@ -52,19 +61,23 @@ export function createAdapterServer(
   health: AdapterHealth,
   { recorder, interceptors = [] }: ServerExtras = {},
 ): grpc.Server {
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
-    // Channelz keeps per-call statistics nobody reads here; off saves a few percent per small call.
-    'grpc.enable_channelz': 0,
-    'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
-    'grpc-node.max_session_memory': MAX_SESSION_MEMORY_MB,
-    'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
-    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
-    'grpc.max_connection_idle_ms': MAX_CONNECTION_IDLE_MS,
-    ...(limits.maxConnectionAgeMs ? { 'grpc.max_connection_age_ms': limits.maxConnectionAgeMs } : {}),
-    interceptors,
-  });
-  guards.set(server, { limits: { ...DEFAULT_STREAM_LIMITS, ...limits.streams }, onCut: limits.onCut });
+  const streamLimits = { ...DEFAULT_STREAM_LIMITS, ...limits.streams };
+  const server = new GuardedServer(
+    {
+      'grpc.max_receive_message_length': limits.maxReceiveMessageBytes,
+      // Channelz keeps per-call statistics nobody reads here; off saves a few percent per small call.
+      'grpc.enable_channelz': 0,
+      'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
+      'grpc-node.max_session_memory': MAX_SESSION_MEMORY_MB,
+      'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+      'grpc.max_connection_idle_ms': MAX_CONNECTION_IDLE_MS,
+      ...(limits.maxConnectionAgeMs ? { 'grpc.max_connection_age_ms': limits.maxConnectionAgeMs } : {}),
+      interceptors,
+    },
+    streamLimits,
+    limits.onCut,
+  );
   const defs = serviceDefinitions();
   const add = (def: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation): void => {
     const raw = rawMessages(def);
@@ -107,9 +120,8 @@ export function bind(
   return new Promise((resolve, reject) => {
     server.bindAsync(target, credentials, (err, bound) => {
       if (err) return reject(err);
-      const guard = guards.get(server);
       try {
-        if (guard) guardStreams(server, guard.limits, guard.onCut);
+        if (server instanceof GuardedServer) guardStreams(server, server.streamLimits, server.onCut);
       } catch (guardErr) {
         server.forceShutdown();
         return reject(guardErr instanceof Error ? guardErr : new Error(String(guardErr)));

@@ -6,6 +6,7 @@
 // its answers, would otherwise hold memory for as long as it likes.
 import http2 from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
+import { http2ServersOf } from './grpc-internals.js';
 
 export interface StreamLimits {
   /** Open TCP connections per listening address; more are closed on accept. */
@@ -34,21 +35,6 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
 /** Why a stream or connection was cut (logged and counted by the caller). */
 export type GuardEvent =
   'connection-limit' | 'stream-limit' | 'pending-bytes' | 'request-arrival' | 'stream-age' | 'preface';
-
-type Http2Listener = http2.Http2Server | http2.Http2SecureServer;
-
-/**
- * grpc-js offers no hook on the HTTP/2 servers it creates; they are reached
- * through its private `http2Servers` map. A grpc-js without it fails the start
- * rather than run unguarded. Call after bind.
- */
-function http2ServersOf(server: Server): Http2Listener[] {
-  const servers = (server as unknown as { http2Servers?: Map<Http2Listener, unknown> }).http2Servers;
-  if (!(servers instanceof Map) || servers.size === 0) {
-    throw new Error('cannot bound connections and streams: grpc-js no longer exposes its HTTP/2 servers');
-  }
-  return [...servers.keys()];
-}
 
 export interface StreamGuard {
   /** Streams open now, over all connections. */
@@ -205,7 +191,7 @@ export function guardStreams(
   const sweeper = setInterval(sweep, Math.min(SWEEP_MS, limits.requestArrivalMs, limits.maxStreamMs));
   sweeper.unref();
 
-  const listeners = http2ServersOf(server);
+  const listeners = http2ServersOf(server, 'bound connections and streams');
   let listening = listeners.length;
   for (const listener of listeners) {
     listener.once('close', () => {

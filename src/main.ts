@@ -8,6 +8,7 @@ import type { LevelWithSilent } from 'pino';
 import type { FormatName } from './core/params/params.js';
 import { createLogger, type Logger } from './log.js';
 import { bind, createAdapterServer, shutdown } from './transport/server.js';
+import { mixerServices } from './frontends/mixer/services.js';
 import type { AdapterMetrics } from './observe/metrics.js';
 import { NO_METRICS, type MetricEvents } from './observe/metric-events.js';
 import { routeGrpcLogs } from './observe/grpc-log.js';
@@ -21,7 +22,7 @@ import { isoClock } from './core/clock.js';
 import type { StreamLimits } from './transport/stream-guard.js';
 import { DecodePool } from './frontends/mixer/decode-pool.js';
 import { AdapterHealth } from './transport/health.js';
-import { DEFAULT_SINK_WRITE_TIMEOUT_MS } from './core/sink-call.js';
+import { DEFAULT_SINK_WRITE_TIMEOUT_MS, SinkCalls } from './core/sink-call.js';
 import { SinkHealth } from './core/sink-health.js';
 import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
@@ -285,7 +286,7 @@ async function start(options: AdapterOptions, io: AdapterIo, undo: (() => unknow
   const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
   undo.push(() => recorder?.close()); // nothing was recorded; do not leave the file open
   const server = createAdapterServer(
-    {
+    mixerServices({
       handlers,
       log,
       notes,
@@ -293,12 +294,12 @@ async function start(options: AdapterOptions, io: AdapterIo, undo: (() => unknow
       receivedAt: isoClock(),
       decodePool,
       maxDecodeBytes: options.maxDecodeBytes,
-      sinkCalls: {
+      sinkCalls: new SinkCalls({
         writeTimeoutMs: options.sinkWriteTimeoutMs,
         strictDecisionRecords: options.strictDecisionRecords,
         health: sinkHealth,
-      },
-    },
+      }),
+    }),
     {
       maxReceiveMessageBytes: options.maxMessageBytes,
       maxConnectionAgeMs: options.maxConnectionAgeMs,

@@ -5,7 +5,7 @@ import { decodeParams } from '../src/core/params/params.js';
 import { digestSecret, sameDigest } from '../src/security/secret-digest.js';
 import { authorize } from '../src/core/authorize.js';
 import { serviceDefinitions } from '../src/wire/load.js';
-import { encodedCheckResult } from '../src/frontends/mixer/check-results.js';
+import { CheckResults } from '../src/frontends/mixer/check-results.js';
 import { isoClock } from '../src/core/clock.js';
 import { paramsAny } from './helpers/clients.js';
 
@@ -36,7 +36,9 @@ describe('isoClock', () => {
   });
 });
 
-describe('encodedCheckResult', () => {
+describe('CheckResults', () => {
+  const answers = new CheckResults();
+  const encodedCheckResult = answers.bytes.bind(answers);
   const decode = serviceDefinitions().authorization.HandleAuthorization.responseDeserialize;
   const config = decodeParams(
     paramsAny({

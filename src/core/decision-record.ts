@@ -6,11 +6,11 @@
 import { status } from '@grpc/grpc-js';
 import type { AdapterRecord } from '../record/types.js';
 import type { Handler } from './handler-table.js';
-import type { ServiceContext } from './service-context.js';
+import type { CoreContext } from './context.js';
 import { writeToSink } from './sink-call.js';
 import { toCallError } from './status.js';
 
-export async function keepDecisionRecord(ctx: ServiceContext, handler: Handler, record: AdapterRecord): Promise<void> {
+export async function keepDecisionRecord(ctx: CoreContext, handler: Handler, record: AdapterRecord): Promise<void> {
   try {
     await writeToSink(ctx, handler, (sink, signal) => sink.write([record], signal));
   } catch (err) {

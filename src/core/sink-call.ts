@@ -5,11 +5,10 @@
 // has not started writing, so a call that timed out leaves none of them.
 import type { Sink, SinkSpec } from '../sinks/sink.js';
 import { SinkError, WRITE_DEADLINE } from '../sinks/sink.js';
-import type { Handler } from './handler-table.js';
-import type { ServiceContext, SinkCallPolicy } from './service-context.js';
+import type { Handler, HandlerTable } from './handler-table.js';
+import type { MetricEvents } from '../observe/metric-events.js';
+import type { SinkHealth } from './sink-health.js';
 import { DeadlineBuckets } from './deadline-buckets.js';
-
-export type { SinkCallPolicy } from './service-context.js';
 
 export const DEFAULT_SINK_WRITE_TIMEOUT_MS = 4_000;
 
@@ -25,21 +24,35 @@ function destination(spec: SinkSpec): string {
   return spec.path === '' ? `${spec.type} sink` : `${spec.type} sink ${spec.path}`;
 }
 
-/** The shared deadlines of each policy (one per server). */
-const deadlinesOf = new WeakMap<SinkCallPolicy, DeadlineBuckets>();
-
 /** What a window's signal aborts with; each call then reports its own destination. */
 class WindowExpired extends Error {
   override name = 'WindowExpired';
 }
 
-function deadlines(policy: SinkCallPolicy): DeadlineBuckets {
-  let buckets = deadlinesOf.get(policy);
-  if (buckets === undefined) {
-    buckets = new DeadlineBuckets(policy.writeTimeoutMs, () => new WindowExpired('sink write deadline'));
-    deadlinesOf.set(policy, buckets);
+/** How calls wait for sinks and what happens when a decision record cannot be kept (one per server). */
+export class SinkCalls {
+  /** Longest a call waits for its sink to take its records (--sink-write-timeout). */
+  readonly writeTimeoutMs: number;
+  /** Fail a check whose decision record cannot be written (--strict-decision-records). */
+  readonly strictDecisionRecords: boolean;
+  /** Sinks that cannot write, for health; undefined: not tracked. */
+  readonly health: SinkHealth | undefined;
+  /** The deadlines the calls of one window share. */
+  readonly deadlines: DeadlineBuckets;
+
+  constructor(options: { writeTimeoutMs: number; strictDecisionRecords: boolean; health?: SinkHealth | undefined }) {
+    this.writeTimeoutMs = options.writeTimeoutMs;
+    this.strictDecisionRecords = options.strictDecisionRecords;
+    this.health = options.health;
+    this.deadlines = new DeadlineBuckets(options.writeTimeoutMs, () => new WindowExpired('sink write deadline'));
   }
-  return buckets;
+}
+
+/** The part of the core's context a sink call uses (CoreContext has it). */
+export interface SinkCallContext {
+  handlers: HandlerTable;
+  metrics: MetricEvents;
+  sinkCalls: SinkCalls;
 }
 
 /**
@@ -48,13 +61,13 @@ function deadlines(policy: SinkCallPolicy): DeadlineBuckets {
  * deadline-buckets.ts), whatever the sink is doing.
  */
 export async function writeToSink(
-  ctx: ServiceContext,
+  ctx: SinkCallContext,
   handler: Handler,
   write: (sink: Sink, signal: AbortSignal) => Promise<void>,
 ): Promise<void> {
   const policy = ctx.sinkCalls;
   const spec = handler.sinkSpec;
-  const deadline = deadlines(policy).enter();
+  const deadline = policy.deadlines.enter();
   try {
     await deadline.race(ctx.handlers.withSink(handler, (sink) => write(sink, deadline.signal)));
     policy.health?.written(spec);

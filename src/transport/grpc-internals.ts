@@ -27,4 +27,3 @@ export function http2ServersOf(server: Server, purpose: string): Http2Listener[]
   }
   return [...servers.keys()];
 }
-

@@ -1,13 +1,11 @@
-// The grpc-js server with both handle services registered.
+// The grpc-js server: the front-ends' services, health and reflection, under
+// the connection and stream bounds; bind and graceful shutdown.
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { packageDefinition, serviceDefinitions } from '../wire/load.js';
-import { handleAuthorization } from '../frontends/mixer/authorization-service.js';
-import { handleMetric } from '../frontends/mixer/metric-service.js';
+import { packageDefinition } from '../wire/load.js';
 import type { CallRecorder } from '../recording/calls.js';
 import type { AdapterHealth } from './health.js';
 import { recordingImplementation } from './recorder.js';
-import type { ServiceContext } from '../core/service-context.js';
 import { DEFAULT_STREAM_LIMITS, guardStreams, type GuardEvent, type StreamLimits } from './stream-guard.js';
 
 export interface ServerLimits {
@@ -55,8 +53,14 @@ export interface ServerExtras {
   interceptors?: grpc.ServerInterceptor[];
 }
 
+/** One gRPC service a front-end serves; requests reach it as raw bytes (see rawMessages). */
+export interface FrontEndService {
+  definition: grpc.ServiceDefinition;
+  implementation: grpc.UntypedServiceImplementation;
+}
+
 export function createAdapterServer(
-  ctx: ServiceContext,
+  services: readonly FrontEndService[],
   limits: ServerLimits,
   health: AdapterHealth,
   { recorder, interceptors = [] }: ServerExtras = {},
@@ -78,13 +82,11 @@ export function createAdapterServer(
     streamLimits,
     limits.onCut,
   );
-  const defs = serviceDefinitions();
-  const add = (def: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation): void => {
-    const raw = rawMessages(def);
-    server.addService(raw, recorder ? recordingImplementation(raw, impl, recorder, () => new Date()) : impl);
-  };
-  add(defs.metric, { HandleMetric: handleMetric(ctx) });
-  add(defs.authorization, { HandleAuthorization: handleAuthorization(ctx) });
+  for (const { definition, implementation } of services) {
+    const raw = rawMessages(definition);
+    const impl = recorder ? recordingImplementation(raw, implementation, recorder, () => new Date()) : implementation;
+    server.addService(raw, impl);
+  }
   health.addToServer(server);
   // Reflection lets grpcurl list and call the services without local protos.
   new ReflectionService(packageDefinition()).addToServer(server);

@@ -8,12 +8,12 @@ import { decodeAuthorizationRequest } from './request.js';
 import { authorize } from '../../core/authorize.js';
 import { authorizationRequestCost } from '../../wire/request-cost.js';
 import { admitRequest } from '../../core/call-cost.js';
-import { encodedCheckResult } from './check-results.js';
+import type { CheckResults } from './check-results.js';
 import { keepDecisionRecord } from '../../core/decision-record.js';
-import type { ServiceContext } from '../../core/service-context.js';
-import { answer } from '../../core/service-context.js';
+import type { ServiceContext } from './service-context.js';
+import { answer } from './service-context.js';
 
-export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer, Buffer> {
+export function handleAuthorization(ctx: ServiceContext, answers: CheckResults): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     answer(ctx, 'HandleAuthorization', callback, async () => {
       admitRequest(call.request, authorizationRequestCost, ctx.maxDecodeBytes);
@@ -39,7 +39,7 @@ export function handleAuthorization(ctx: ServiceContext): handleUnaryCall<Buffer
           { dedupId: req.dedup_id, instance: input.instance, decision: decision.code, reason },
           'HandleAuthorization done',
         );
-      return encodedCheckResult(handler.config, decision);
+      return answers.bytes(handler.config, decision);
     });
   };
 }

@@ -12,8 +12,6 @@ const STATUS_CODES = { OK: 0, PERMISSION_DENIED: 7 } as const;
 /** Distinct answers kept per config; there are two, this is only a guard. */
 const MAX_PER_CONFIG = 16;
 
-const encoded = new WeakMap<HandlerConfig, Map<string, Buffer>>();
-
 function checkResult(config: HandlerConfig, decision: Decision): CheckResult {
   // Allow and deny have separate validity (Params valid_* and deny_valid_*).
   const allowed = decision.code === 'OK';
@@ -25,18 +23,23 @@ function checkResult(config: HandlerConfig, decision: Decision): CheckResult {
   };
 }
 
-export function encodedCheckResult(config: HandlerConfig, decision: Decision): Buffer {
-  let byDecision = encoded.get(config);
-  if (!byDecision) {
-    byDecision = new Map();
-    encoded.set(config, byDecision);
+/** The encoded answers of each handler configuration, kept as long as the configuration is. */
+export class CheckResults {
+  private readonly encoded = new WeakMap<HandlerConfig, Map<string, Buffer>>();
+
+  bytes(config: HandlerConfig, decision: Decision): Buffer {
+    let byDecision = this.encoded.get(config);
+    if (!byDecision) {
+      byDecision = new Map();
+      this.encoded.set(config, byDecision);
+    }
+    // Validity and use count come from the config this map belongs to.
+    const key = `${decision.code}\u0000${decision.message}`;
+    let bytes = byDecision.get(key);
+    if (!bytes) {
+      bytes = serviceDefinitions().authorization.HandleAuthorization.responseSerialize(checkResult(config, decision));
+      if (byDecision.size < MAX_PER_CONFIG) byDecision.set(key, bytes);
+    }
+    return bytes;
   }
-  // Validity and use count come from the config this map belongs to.
-  const key = `${decision.code}\u0000${decision.message}`;
-  let bytes = byDecision.get(key);
-  if (!bytes) {
-    bytes = serviceDefinitions().authorization.HandleAuthorization.responseSerialize(checkResult(config, decision));
-    if (byDecision.size < MAX_PER_CONFIG) byDecision.set(key, bytes);
-  }
-  return bytes;
 }

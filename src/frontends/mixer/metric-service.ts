@@ -8,8 +8,8 @@ import { decodeMetricRequest } from './request.js';
 import { scanMetricEnvelope, type MetricEnvelope } from './metric-request.js';
 import { metricRequestCost } from '../../wire/request-cost.js';
 import { admitCost, admitRequest } from '../../core/call-cost.js';
-import type { ServiceContext } from '../../core/service-context.js';
-import { answer } from '../../core/service-context.js';
+import type { ServiceContext } from './service-context.js';
+import { answer } from './service-context.js';
 import { writeToSink } from '../../core/sink-call.js';
 
 /** ReportResult has no fields: its encoding is empty. */

@@ -9,6 +9,8 @@ import { FileSink } from '../src/sinks/file.js';
 import { DEFAULT_SINK_ENVIRONMENT, SinkPool, type SinkFactory } from '../src/sinks/registry.js';
 import { SinkClosedError, type Sink, type SinkSpec } from '../src/sinks/sink.js';
 import { StreamSink } from '../src/sinks/stdout.js';
+import { MemorySink, memorySinkControl } from '../src/sinks/memory.js';
+import { estimatedRecordBytes } from '../src/record/size.js';
 
 const ENV = { stdout: process.stdout, ...DEFAULT_SINK_ENVIRONMENT };
 
@@ -252,5 +254,25 @@ describe('SinkPool', () => {
     await pool.acquire({ ...spec, path: 'other' });
     await pool.closeAll();
     expect(c.closed).toBe(2);
+  });
+});
+
+describe('sinks that take records', () => {
+  it('hand a plug-in and the memory sink the records themselves, counted against the buffer by their JSON size', async () => {
+    const one = record('a');
+    const control = memorySinkControl();
+    const sink = new MemorySink(control, { maxBytes: 10 * 1024, maxWaitMs: 50 });
+    await sink.write([one]);
+    expect(control.records[0]).toBe(one);
+    const json = JSON.stringify([one]).length;
+    const estimate = estimatedRecordBytes([one]);
+    expect(estimate).toBeGreaterThan(json * 0.7);
+    expect(estimate).toBeLessThan(json * 1.5);
+    // A group larger than the bound still goes alone into an empty buffer; a second waits and is refused.
+    control.delayMs = 200;
+    const big = Array.from({ length: 200 }, (_, i) => record(`r${i}`));
+    const first = sink.write(big);
+    await expect(sink.write([one])).rejects.toThrow(/sink buffer full/);
+    await first;
   });
 });

@@ -13,8 +13,10 @@ export class BufferFullError extends Error {
   override name = 'BufferFullError';
 }
 
-interface Pending {
-  chunk: Buffer;
+interface Pending<C> {
+  chunk: C;
+  /** The chunk's size as the buffer bound counts it. */
+  bytes: number;
   signal: AbortSignal | undefined;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -28,7 +30,12 @@ interface Waiter {
   drop: () => void;
 }
 
-export type WriteChunks = (chunks: Buffer[]) => Promise<void>;
+export type WriteChunks<C = Buffer> = (chunks: C[]) => Promise<void>;
+
+/** How many bytes a chunk counts against the bound; for Buffers, their length. */
+export type ChunkSize<C> = (chunk: C) => number;
+
+const bufferLength: ChunkSize<Buffer> = (chunk) => chunk.length;
 
 export interface BufferLimits {
   /** Most bytes queued or in flight at once; a single larger chunk is still admitted when the buffer is empty. */
@@ -61,17 +68,23 @@ function nextCheckPhase(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-export class BatchingWriter {
-  private queue: Pending[] = [];
+/**
+ * C is what a group write takes: Buffers for sinks that write bytes (file,
+ * stdout), record arrays for those that take records (plug-ins, memory), so
+ * records never pass through bytes only to be parsed back.
+ */
+export class BatchingWriter<C = Buffer> {
+  private queue: Pending<C>[] = [];
   private inFlight: Promise<void> | undefined;
   private waiters: Waiter[] = [];
   private buffered = 0;
   readonly counters: WriterCounters = { bytesWritten: 0, groupsWritten: 0, failedChunks: 0, refusedChunks: 0 };
 
   constructor(
-    private readonly writeChunks: WriteChunks,
+    private readonly writeChunks: WriteChunks<C>,
     private readonly limits: BufferLimits = UNBOUNDED,
     private readonly events: WriterEvents = {},
+    private readonly size: ChunkSize<C> = bufferLength as unknown as ChunkSize<C>,
   ) {}
 
   /** Bytes accepted but not yet written. */
@@ -79,11 +92,12 @@ export class BatchingWriter {
     return this.buffered;
   }
 
-  async write(chunk: Buffer, signal?: AbortSignal): Promise<void> {
+  async write(chunk: C, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
-    await this.admit(chunk.length, signal);
+    const bytes = this.size(chunk);
+    await this.admit(bytes, signal);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ chunk, signal, resolve, reject });
+      this.queue.push({ chunk, bytes, signal, resolve, reject });
       this.inFlight ??= nextCheckPhase().then(() => this.drain());
     });
   }
@@ -155,14 +169,14 @@ export class BatchingWriter {
       if (group.some((p) => p.signal?.aborted)) {
         const [gone, live] = partition(group, (p) => p.signal?.aborted === true);
         for (const p of gone) {
-          this.buffered -= p.chunk.length;
+          this.buffered -= p.bytes;
           p.reject(p.signal!.reason);
         }
         group = live;
         if (group.length === 0) continue;
       }
       const chunks = group.map((p) => p.chunk);
-      const bytes = chunks.reduce((n, c) => n + c.length, 0);
+      const bytes = group.reduce((n, p) => n + p.bytes, 0);
       const started = process.hrtime.bigint();
       try {
         await this.writeChunks(chunks);

@@ -1,6 +1,7 @@
 // An in-memory sink whose speed and failures can be set: for tests of
 // backpressure, error paths and shutdown, and for embedding the adapter.
 // It goes through the same bounded writer as the real sinks.
+import { estimatedRecordBytes } from '../record/size.js';
 import type { AdapterRecord } from '../record/types.js';
 import { UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
 import { SinkError } from './sink.js';
@@ -15,7 +16,7 @@ export interface MemorySinkControl {
   failWith: string | undefined;
 }
 
-export class MemorySink extends WriterSink {
+export class MemorySink extends WriterSink<readonly AdapterRecord[]> {
   constructor(
     readonly control: MemorySinkControl,
     buffer: BufferLimits = UNBOUNDED,
@@ -26,18 +27,18 @@ export class MemorySink extends WriterSink {
       async (chunks) => {
         if (control.delayMs > 0) await new Promise((r) => setTimeout(r, control.delayMs));
         if (control.failWith) throw new SinkError(`told to fail: ${control.failWith}`, control.failWith);
-        // Records are plain JSON, so the parsed copy is the record.
-        for (const c of chunks) control.records.push(...(JSON.parse(c.toString()) as AdapterRecord[]));
+        for (const c of chunks) control.records.push(...c);
       },
       buffer,
       events,
+      estimatedRecordBytes,
     );
   }
 
   readonly acceptsEncoded = false;
 
-  protected encode(records: readonly AdapterRecord[]): Buffer {
-    return Buffer.from(JSON.stringify(records));
+  protected encode(records: readonly AdapterRecord[]): readonly AdapterRecord[] {
+    return records;
   }
 
   protected closeDestination(): Promise<void> {

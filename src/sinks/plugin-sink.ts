@@ -5,6 +5,7 @@
 // write(records); a write that does not settle within that same timeout
 // fails its group (WRITE_DEADLINE), so one stuck plug-in call cannot wedge the
 // writer for the calls after it.
+import { estimatedRecordBytes } from '../record/size.js';
 import type { AdapterRecord } from '../record/types.js';
 import type { BufferLimits, WriterEvents } from './batching-writer.js';
 import type { RecordSink } from './sink.js';
@@ -48,7 +49,7 @@ export async function callPlugin(what: string, method: string, timeoutMs: number
   }
 }
 
-export class PluginSink extends WriterSink {
+export class PluginSink extends WriterSink<readonly AdapterRecord[]> {
   constructor(
     private readonly pluginName: string,
     private readonly plugin: RecordSink,
@@ -59,20 +60,22 @@ export class PluginSink extends WriterSink {
     super(
       pluginName,
       (chunks) => {
-        // Each chunk is one call's records as JSON: the plug-in gets its own
-        // copy and cannot change what other sinks or the recorder see.
-        const records = chunks.flatMap((c) => JSON.parse(c.toString()) as AdapterRecord[]);
+        // Each chunk is one call's records. They were built for this call and
+        // go to this sink only (a handler has one sink; --record keeps the
+        // request bytes), so the plug-in gets them without a copy.
+        const records = chunks.length === 1 ? [...chunks[0]!] : chunks.flat();
         return callPlugin(pluginName, 'write', timeoutMs, () => plugin.write(records));
       },
       buffer,
       events,
+      estimatedRecordBytes,
     );
   }
 
   readonly acceptsEncoded = false;
 
-  protected encode(records: readonly AdapterRecord[]): Buffer {
-    return Buffer.from(JSON.stringify(records));
+  protected encode(records: readonly AdapterRecord[]): readonly AdapterRecord[] {
+    return records;
   }
 
   override async flush(): Promise<void> {

@@ -5,27 +5,34 @@ import {
   BatchingWriter,
   BufferFullError,
   type BufferLimits,
+  type ChunkSize,
   type WriteChunks,
   type WriterEvents,
 } from './batching-writer.js';
 import { SinkClosedError, SinkError, type Sink } from './sink.js';
 
-export abstract class WriterSink implements Sink {
+/**
+ * C is what the destination takes per call: the encoded bytes (file, stdout)
+ * or the records themselves (plug-ins, memory; `size` then estimates their
+ * bytes for the buffer bound).
+ */
+export abstract class WriterSink<C = Buffer> implements Sink {
   private closed = false;
-  private readonly writer: BatchingWriter;
+  private readonly writer: BatchingWriter<C>;
 
   constructor(
     /** Names the destination in error messages, e.g. "file sink /volume/out.txt". */
     private readonly what: string,
-    writeChunks: WriteChunks,
+    writeChunks: WriteChunks<C>,
     buffer: BufferLimits,
     events: WriterEvents | undefined,
+    size?: ChunkSize<C>,
   ) {
-    this.writer = new BatchingWriter(writeChunks, buffer, events);
+    this.writer = new BatchingWriter(writeChunks, buffer, events, size);
   }
 
-  /** The bytes that represent these records on the destination. */
-  protected abstract encode(records: readonly AdapterRecord[]): Buffer;
+  /** What represents these records on the destination. */
+  protected abstract encode(records: readonly AdapterRecord[]): C;
 
   /** Releases the destination once everything is flushed. */
   protected abstract closeDestination(): Promise<void>;
@@ -53,13 +60,15 @@ export abstract class WriterSink implements Sink {
 
   async writeEncoded(bytes: Buffer, signal?: AbortSignal): Promise<void> {
     if (this.closed) throw new SinkClosedError(this.what);
+    // Only sinks whose chunks are bytes say acceptsEncoded (callers check it).
+    if (!this.acceptsEncoded) throw new SinkError(`${this.what} takes records, not encoded bytes`, 'EINVAL');
     if (bytes.length === 0) return;
-    await this.append(bytes, signal);
+    await this.append(bytes as unknown as C, signal);
   }
 
-  private async append(bytes: Buffer, signal: AbortSignal | undefined): Promise<void> {
+  private async append(chunk: C, signal: AbortSignal | undefined): Promise<void> {
     try {
-      await this.writer.write(bytes, signal);
+      await this.writer.write(chunk, signal);
     } catch (err) {
       // A caller's own abort reason (its deadline) passes through unchanged.
       if (err instanceof BufferFullError || (signal?.aborted && err === signal.reason)) throw err;

@@ -14,13 +14,13 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# Runtime: production dependencies only. --omit=optional leaves out buf's
-# platform binary (~100 MB), which only the `manifests` command uses.
+# Runtime: production dependencies only (buf, which only the `manifests`
+# developer tool uses, is a dev dependency).
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --omit=optional --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 # Read at run time: the gRPC service definitions are loaded from these files.
 COPY proto ./proto

@@ -101,3 +101,18 @@ it('the request path runs down the rooms (front-ends -> core -> sinks -> format)
   }
   expect(upward).toEqual([]);
 });
+
+it('buf belongs to the tools: a dev dependency that nothing outside tools/ names', async () => {
+  const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
+  expect(Object.keys(pkg.dependencies)).not.toContain('@bufbuild/buf');
+  expect(Object.keys(pkg.devDependencies)).toContain('@bufbuild/buf');
+  const naming: string[] = [];
+  for (const file of (await graph()).keys()) {
+    const rel = path.relative(SRC, file);
+    if (!rel.startsWith('tools' + path.sep) && (await readFile(file, 'utf8')).includes('@bufbuild')) naming.push(rel);
+  }
+  expect(naming).toEqual([]);
+});

@@ -26,7 +26,10 @@ export function bufBinary(): string {
   try {
     manifest = createRequire(import.meta.url).resolve(`${pkg}/package.json`);
   } catch {
-    throw new Error(`buf: package ${pkg} is not installed (optional dependency of @bufbuild/buf; run npm ci)`);
+    throw new Error(
+      `buf: package ${pkg} is not installed: the manifests generator is a development tool ` +
+        '(@bufbuild/buf is a dev dependency); run it in a checkout after npm ci',
+    );
   }
   return path.join(path.dirname(manifest), 'bin', process.platform === 'win32' ? 'buf.exe' : 'buf');
 }

@@ -28,7 +28,7 @@ COPY proto ./proto
 USER 10001
 # gRPC for Mixer; plain HTTP /healthz, /readyz, /metrics with --ops-port (deploy/ uses 9102).
 EXPOSE 8000 9102
-# V8 sized for a small, busy server (README, Performance): young generation
+# V8 sized for a small, busy server (docs/performance.md, Memory): young generation
 # 2 x 8 MB instead of 2 x 16 MB, and a full GC when the old generation has
 # tripled since the last one instead of V8's ~4x, which also frees the native
 # memory of finished HTTP/2 streams sooner. ~30-60 MB less peak RSS under

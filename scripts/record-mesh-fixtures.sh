@@ -8,10 +8,10 @@
 # can point the adapter's --data-dir at a temp folder. Nothing listens at the
 # address: --dump keeps the bytes of calls that then fail.
 #
-#   bash scripts/record-mesh-fixtures.sh
+#   bash scripts/record-mesh-fixtures.sh    (REALMIXER=/path/to/realmixer to use a built one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RM=$(bash ../shared/realmixer/build.sh)
+RM=${REALMIXER:-$(bash ../shared/realmixer/build.sh)}
 out=test/fixtures/mesh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchResults } from './bench/report.js';
 import { DEFAULT_SCENARIOS, SCENARIOS } from './bench/scenarios.js';
 import { ROOT } from './helpers/cli.js';
+import { describeWith } from './helpers/peers.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
@@ -93,7 +94,7 @@ describe('npm run bench -- --scenarios mesh', () => {
   );
 });
 
-describe('shared-cpu.js', () => {
+describeWith(['h2load'], 'shared-cpu.js', () => {
   it(
     'runs the adapter and the no-op server at once on one CPU, each answering as expected',
     { timeout: 90_000 },

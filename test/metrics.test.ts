@@ -8,6 +8,7 @@ import { memorySinkControl, MemorySink } from '../src/sinks/memory.js';
 import { paramsAny } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { ROOT, startCli, type CliProcess } from './helpers/cli.js';
+import { itWith } from './helpers/peers.js';
 import { int, str } from './helpers/values.js';
 
 let dir: string;
@@ -233,7 +234,7 @@ describe('Prometheus metrics', () => {
     t = undefined;
   });
 
-  it('passes promtool check metrics', async () => {
+  itWith(['promtool'], 'passes promtool check metrics', async () => {
     t = await startTestAdapter({ dataDir: dir, metricsPort: 0, metricsHost: '127.0.0.1' });
     await t.clients.metric({
       instances: [{ name: 'x', value: int(1) }],

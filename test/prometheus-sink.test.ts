@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Params } from '../src/generated/adapter/mygrpcadapter/config/Params.js';
 import type { Value } from '../src/generated/istio/policy/v1beta1/Value.js';
 import type { HandleMetricRequest } from '../src/generated/metric/HandleMetricRequest.js';
@@ -17,6 +17,7 @@ import { paramsAny } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { ROOT, runBin } from './helpers/cli.js';
 import { tempDir } from './helpers/opconfig.js';
+import { describeWith } from './helpers/peers.js';
 import { startPrometheus, type RealPrometheus } from './helpers/real-prometheus.js';
 import { dbl, int, str } from './helpers/values.js';
 
@@ -153,29 +154,29 @@ function gaugeCall(params: Params, instance: string, k: string | undefined, valu
   };
 }
 
-beforeAll(async () => {
-  dir = await tempDir('prometheus-sink-');
-  // operatorconfig/'s sample as shipped, pointed at loopback.
-  const sample = readFileSync(path.join(ROOT, 'operatorconfig/prometheus_sample.yaml'), 'utf8');
-  await writeFile(path.join(dir, 'prometheus_sample.yaml'), sample.replace(/address: .*/, 'address: 127.0.0.1:1'));
-  const start = () => startTestAdapter({ logLevel: 'warn', prometheusPort: 0 });
-  [replicaA, replicaB, other] = await Promise.all([start(), start(), start()]);
-  const job = (name: string, t: TestAdapter) =>
-    [`  - job_name: ${name}`, `    static_configs: [{ targets: ['127.0.0.1:${t.adapter.prometheusPort!}'] }]`].join(
-      '\n',
+describeWith(['prometheus'], 'the Prometheus sink, read back from a real Prometheus', () => {
+  beforeAll(async () => {
+    dir = await tempDir('prometheus-sink-');
+    // operatorconfig/'s sample as shipped, pointed at loopback.
+    const sample = readFileSync(path.join(ROOT, 'operatorconfig/prometheus_sample.yaml'), 'utf8');
+    await writeFile(path.join(dir, 'prometheus_sample.yaml'), sample.replace(/address: .*/, 'address: 127.0.0.1:1'));
+    const start = () => startTestAdapter({ logLevel: 'warn', prometheusPort: 0 });
+    [replicaA, replicaB, other] = await Promise.all([start(), start(), start()]);
+    const job = (name: string, t: TestAdapter) =>
+      [`  - job_name: ${name}`, `    static_configs: [{ targets: ['127.0.0.1:${t.adapter.prometheusPort!}'] }]`].join(
+        '\n',
+      );
+    prometheus = await startPrometheus(
+      [job('replica-a', replicaA), job('replica-b', replicaB), job('other', other), ''].join('\n'),
     );
-  prometheus = await startPrometheus(
-    [job('replica-a', replicaA), job('replica-b', replicaB), job('other', other), ''].join('\n'),
-  );
-}, 60_000);
+  }, 60_000);
 
-afterAll(async () => {
-  await prometheus?.stop();
-  await Promise.all([replicaA, replicaB, other].map((t) => t?.stop()));
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+  afterAll(async () => {
+    await prometheus?.stop();
+    await Promise.all([replicaA, replicaB, other].map((t) => t?.stop()));
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 
-describe('the Prometheus sink, read back from a real Prometheus', () => {
   it('stand-in calls with the sample handler: exact counters, gauges and histogram buckets per label set', async () => {
     await standIn(replicaA.adapter.address, REVIEWS, 1235, 200, 2);
     await standIn(replicaA.adapter.address, RATINGS, 50, 404);

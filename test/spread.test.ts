@@ -11,9 +11,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startCli, ROOT, type CliProcess } from './helpers/cli.js';
 import { startDnsServer, type DnsServer } from './helpers/dns-server.js';
+import { describeWith } from './helpers/peers.js';
+import { realmixer as findRealmixer } from './helpers/shared.js';
 
 const run = promisify(execFile);
 // Enough calls that the first few, sent while only one connection is READY
@@ -28,14 +30,6 @@ let tmp: string;
 let dns: DnsServer | undefined;
 const adapters: CliProcess[] = [];
 
-/** realmixer's build.sh prints the binary's path and skips the build when nothing changed (.ci/run builds it first). */
-async function findRealmixer(): Promise<string> {
-  if (process.env.REALMIXER) return process.env.REALMIXER;
-  const script = path.join(ROOT, '..', 'shared', 'realmixer', 'build.sh');
-  const { stdout } = await run('bash', [script], { timeout: 280_000 });
-  return stdout.trim();
-}
-
 /** A port free on loopback now (both adapters bind it, each on its own address). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,19 +42,19 @@ function freePort(): Promise<number> {
   });
 }
 
-beforeAll(async () => {
-  realmixer = await findRealmixer();
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'spread-'));
-}, 300_000);
+describeWith(['realmixer'], 'spreading one Mixer over the replicas', () => {
+  beforeAll(async () => {
+    realmixer = await findRealmixer();
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'spread-'));
+  }, 300_000);
 
-afterAll(async () => {
-  for (const a of adapters) if (a.child.exitCode === null) a.child.kill('SIGKILL');
-  await Promise.all(adapters.map((a) => a.exited));
-  await dns?.close();
-  await rm(tmp, { recursive: true, force: true });
-});
+  afterAll(async () => {
+    for (const a of adapters) if (a.child.exitCode === null) a.child.kill('SIGKILL');
+    await Promise.all(adapters.map((a) => a.exited));
+    await dns?.close();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
 
-describe('spreading one Mixer over the replicas', () => {
   it("the sample handler's dns:/// address reaches both adapters behind one name, evenly", async () => {
     const sample = await readFile(SAMPLE, 'utf8');
     const m = /address: dns:\/\/\/([^:\s]+):(\d+)/.exec(sample);

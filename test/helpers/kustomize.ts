@@ -33,7 +33,7 @@ export const KUSTOMIZERS: Kustomizer[] = [
 
 const binaries = new Map<string, Promise<string>>();
 
-/** $KUBECTL_1_20 / $KUBECTL (.ci/run sets them), else what the script prints (it skips work when done). */
+/** $KUBECTL_1_20 / $KUBECTL (test/setup/peers.ts sets them), else what the script prints (it skips work when done). */
 function kubectlOf(k: Kustomizer): Promise<string> {
   const fromEnv = k.script === 'kubectl-1.20.sh' ? process.env.KUBECTL_1_20 : process.env.KUBECTL;
   if (fromEnv) return Promise.resolve(fromEnv);

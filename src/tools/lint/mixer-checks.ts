@@ -59,7 +59,8 @@ export function checkHandlerParams(
   const typeUrl = paramsTypeUrl(paramsType);
   if (typeUrl !== PARAMS_TYPE_URL) return; // another adapter's Params: not ours to validate
   try {
-    decodeParams({ type_url: typeUrl, value }, sinkTypes);
+    // Without the adapter's serve-flag hint for unknown sinks: lint adds its own (lint --sink NAME).
+    decodeParams({ type_url: typeUrl, value }, sinkTypes, { sinkFlags: false });
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err;
     // "adapter_config: invalid Params: format: ...; valid_duration: ..." -> one finding per field.

@@ -33,8 +33,10 @@ export function confineToDataDir(filePath: string, dataDir: string): string {
       ? 'is an absolute path outside'
       : 'climbs out (..) of'
     : `follows a symbolic link to ${real}, outside`;
+  // Names the flag: the fix is often on the adapter's side (a --data-dir that holds the volume).
   throw new InvalidInputError(
-    `file_path ${quoted(filePath)} ${why} the data dir ${dataDir}; records may only go inside it`,
+    `file_path ${quoted(filePath)} ${why} the data dir ${dataDir}; records may only go inside it ` +
+      `(set it with the adapter's --data-dir DIR)`,
   );
 }
 

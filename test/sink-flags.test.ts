@@ -28,6 +28,8 @@ const metricCall = (params: Params) => ({
   adapter_config: paramsAny(params),
 });
 
+const PROMETHEUS: Params = { sink: 'prometheus', metrics: [{ instance_name: 'm.instance.ns', kind: 'COUNTER' }] };
+
 const authorizationCall = (params: Params) => ({
   instance: { name: 'c.instance.ns', subject: { properties: { custom_token_header: str('k') } } },
   adapter_config: paramsAny(params),
@@ -35,8 +37,7 @@ const authorizationCall = (params: Params) => ({
 
 describe('a sink this adapter has not enabled', () => {
   it('sink: prometheus without --prometheus-port: INVALID_ARGUMENT naming the flag', async () => {
-    const params = { sink: 'prometheus', metrics: [{ instance_name: 'm.instance.ns', kind: 'COUNTER' }] };
-    const err = await rpcError(plain.clients.metric(metricCall(params)));
+    const err = await rpcError(plain.clients.metric(metricCall(PROMETHEUS)));
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.details).toBe(
       'adapter_config: invalid Params: sink: "prometheus" is not enabled in this adapter: ' +
@@ -69,8 +70,7 @@ describe('a sink this adapter has not enabled', () => {
   it('with --prometheus-port the same Params are accepted', async () => {
     const withPort = await startTestAdapter({ logLevel: 'silent', dataDir: dir, prometheusPort: 0 });
     try {
-      const params = { sink: 'prometheus', metrics: [{ instance_name: 'm.instance.ns', kind: 'COUNTER' }] };
-      await expect(withPort.clients.metric(metricCall(params))).resolves.toBeDefined();
+      await expect(withPort.clients.metric(metricCall(PROMETHEUS))).resolves.toBeDefined();
     } finally {
       await withPort.stop();
     }

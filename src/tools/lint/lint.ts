@@ -7,6 +7,7 @@ import type { TypeOf } from '../mixer/expr/index.js';
 import { checkResource, SPEC_FIELDS, type LintContext } from './checks.js';
 import type { Finding } from './findings.js';
 import { ResourceIndex } from './names.js';
+import { duplicateNames } from './duplicates.js';
 import { SINK_TYPES } from '../../sinks/registry.js';
 import { decodeAdapterConfig, decodeTemplateDescriptor, type Decoded, type TemplateSchema } from './schemas.js';
 
@@ -56,6 +57,8 @@ export function lintLoaded(loaded: LoadResult, options: LintOptions = {}): Findi
     message: p.message,
   }));
   for (const r of loaded.resources) findings.push(...checkResource(r, ctx));
+  // Only Mixer's kinds: the linter does not look at other documents.
+  findings.push(...duplicateNames(loaded.resources.filter((r) => Object.hasOwn(SPEC_FIELDS, r.kind))));
   return findings;
 }
 

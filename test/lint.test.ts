@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -79,7 +79,8 @@ describe('lint: the shipped operatorconfig/', () => {
   });
 
   it('the CLI exits 0 and says so', async () => {
-    const { stdout } = await run(process.execPath, [BIN, 'lint', OPCONFIG]);
+    // --data-dir as deploy/ starts the adapter: the sample writes /volume/out.txt.
+    const { stdout } = await run(process.execPath, [BIN, 'lint', '--data-dir', '/volume', OPCONFIG]);
     expect(stdout).toMatch(/^\d+ resource\(s\) checked: 0 error\(s\), 0 warning\(s\)\n$/);
   });
 
@@ -560,6 +561,60 @@ describe('lint: a name defined twice', () => {
           `at ${one}:3 (document 1) and ${two}:3 (document 1);`,
       );
       expect(stdout).toMatch(/checked: 0 error\(s\), 1 warning\(s\)\n$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('lint: file_path and the data dir (lint --data-dir, as the adapter has it)', () => {
+  const withPath = (filePath: string, sink = ''): string =>
+    HANDLER.replace('file_path: out.txt', `file_path: '${filePath}'${sink === '' ? '' : `, sink: ${sink}`}`);
+  const options = { dataDir: '/srv/mygrpcadapter' };
+
+  it('warns about an absolute file_path outside it, naming --data-dir', () => {
+    const fs = lintDocs(withPath('/volume/out.txt'));
+    expect(fs).toEqual([]); // without a data dir to compare with, nothing to say
+    const [f, ...rest] = lintFiles({ 'h.yaml': withPath('/volume/out.txt') }, options);
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ severity: 'warning', file: 'h.yaml', line: 7, field: 'spec.params.file_path' });
+    expect(f?.message).toBe(
+      '"/volume/out.txt" is outside the data dir /srv/mygrpcadapter; the adapter answers INVALID_ARGUMENT to every call ' +
+        'unless started with a --data-dir that holds it (give lint the same --data-dir DIR)',
+    );
+  });
+
+  it('warns about a relative file_path that climbs out, whatever the data dir', () => {
+    for (const p of ['../out.txt', 'logs/../../out.txt']) {
+      const fs = lintFiles({ 'h.yaml': withPath(p) }, options);
+      expect(fs.map((f) => f.message)).toEqual([
+        `"${p}" climbs out (..) of the data dir /srv/mygrpcadapter; the adapter answers INVALID_ARGUMENT to every call ` +
+          'whatever its --data-dir (give a path that stays inside it)',
+      ]);
+    }
+  });
+
+  it('accepts paths inside it, and file_path under a sink that does not use it', () => {
+    for (const p of ['out.txt', 'logs/../out.txt', '/srv/mygrpcadapter/out.txt', '/srv/mygrpcadapter/a/b.txt']) {
+      expect(lintFiles({ 'h.yaml': withPath(p) }, options), p).toEqual([]);
+    }
+    expect(lintFiles({ 'h.yaml': withPath('/volume/out.txt', 'stdout') }, options)).toEqual([]);
+    expect(lintFiles({ 'h.yaml': withPath('/srv/mygrpcadapter-other/out.txt') }, options)).toHaveLength(1);
+  });
+
+  it('the CLI compares with the current folder by default, and with --data-dir when given', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lint-datadir-'));
+    try {
+      await writeFile(path.join(dir, 'h.yaml'), withPath('/volume/out.txt'));
+      const files = [...BASE_FILES, path.join(dir, 'h.yaml')];
+      const byDefault = await run(process.execPath, [BIN, 'lint', ...files], { cwd: dir });
+      expect(byDefault.stdout).toContain(
+        `${path.join(dir, 'h.yaml')}:7 (document 1) warning h1.handler.istio-system spec.params.file_path: ` +
+          `"/volume/out.txt" is outside the data dir ${await realpath(dir)};`,
+      );
+      expect(byDefault.stdout).toMatch(/0 error\(s\), 1 warning\(s\)\n$/);
+      const given = await run(process.execPath, [BIN, 'lint', '--data-dir', '/volume', ...files], { cwd: dir });
+      expect(given.stdout).toMatch(/0 error\(s\), 0 warning\(s\)\n$/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

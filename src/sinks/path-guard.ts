@@ -40,7 +40,8 @@ export function confineToDataDir(filePath: string, dataDir: string): string {
   );
 }
 
-function isInside(dir: string, target: string): boolean {
+/** Whether `target` is `dir` or below it, by spelling alone (both absolute and resolved). */
+export function isInside(dir: string, target: string): boolean {
   const rel = path.relative(dir, target);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }

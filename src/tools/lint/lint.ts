@@ -1,5 +1,6 @@
 // Lints Mixer operator config: loads the files, decodes each adapter's and
 // template's descriptor once, and runs the per-kind checks.
+import path from 'node:path';
 import type protobuf from 'protobufjs';
 import { loadResources, type LoadResult, type Resource } from '../opconfig/load.js';
 import { manifest } from '../mixer/config.js';
@@ -34,6 +35,12 @@ function attributeTypes(resources: readonly Resource[]): TypeOf | undefined {
 export interface LintOptions {
   /** Sink plug-in names the adapter loads (`--sink-module NAME=...`), accepted in `sink:`. */
   pluginSinks?: readonly string[];
+  /**
+   * The adapter's --data-dir: handler file_path values it would refuse are
+   * warned about. Relative to the working folder. Unset: not checked (the
+   * CLI always sets it, by default to the working folder as the server does).
+   */
+  dataDir?: string;
 }
 
 /** The built-in sink types ("prometheus" included: lint cannot know whether --prometheus-port is set). */
@@ -46,6 +53,7 @@ export function lintLoaded(loaded: LoadResult, options: LintOptions = {}): Findi
     template: memo((r): Decoded<TemplateSchema> => decodeTemplateDescriptor(r.spec.descriptor)),
     typeOf: attributeTypes(loaded.resources),
     sinkTypes: [...BUILT_IN_SINKS, ...(options.pluginSinks ?? [])],
+    dataDir: options.dataDir === undefined ? undefined : path.resolve(options.dataDir),
   };
   const findings: Finding[] = loaded.problems.map((p) => ({
     severity: 'error',

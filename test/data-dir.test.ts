@@ -61,7 +61,8 @@ describe('file_path outside --data-dir', () => {
     const err = await refusal('../outside/dotdot.txt');
     expect(err.code).toBe(status.INVALID_ARGUMENT);
     expect(err.details).toBe(
-      `file_path "../outside/dotdot.txt" climbs out (..) of the data dir ${dataDir}; records may only go inside it`,
+      `file_path "../outside/dotdot.txt" climbs out (..) of the data dir ${dataDir}; records may only go inside it ` +
+        "(set it with the adapter's --data-dir DIR)",
     );
     expect(await exists(path.join(outside, 'dotdot.txt'))).toBe(false);
   });

@@ -252,6 +252,15 @@ describe('deploy/ consistency', () => {
     expect(params.file_path.startsWith(`${mount.mountPath}/`)).toBe(true);
   });
 
+  it('every handler in operatorconfig/ dials the same headless dns:/// address, so none stays on one replica', async () => {
+    const { resources } = await loadResources([path.join(ROOT, 'operatorconfig')]);
+    const handlers = resources.filter((r) => r.kind === 'handler');
+    expect(handlers.map((h) => h.name).sort()).toEqual(['h1', 'hprom']);
+    const { name, namespace } = headless.metadata!;
+    const address = `dns:///${name}.${namespace}.svc.cluster.local:${headless.spec!.ports![0]!.port}`;
+    for (const h of handlers) expect((h.spec.connection as { address: string }).address, h.file).toBe(address);
+  });
+
   it('every Kubernetes manifest in deploy/base/ is listed in its kustomization', async () => {
     const dir = path.join(DEPLOY, 'base');
     const kustomization = (

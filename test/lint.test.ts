@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,13 +15,15 @@ const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
 const OPCONFIG = path.join(ROOT, 'operatorconfig');
 const BIN = path.join(ROOT, 'dist/src/bin.js');
+/** The generated adapter and templates and the attribute manifest. */
+const BASE_FILES = ['attributes.yaml', 'mygrpcadapter.yaml', 'metric.yaml', 'authorization.yaml'].map((f) =>
+  path.join(OPCONFIG, f),
+);
 
 /** The generated adapter + template resources: what every fixture is checked against. */
 let base: LoadResult;
 beforeAll(async () => {
-  base = await loadResources(
-    ['attributes.yaml', 'mygrpcadapter.yaml', 'metric.yaml', 'authorization.yaml'].map((f) => path.join(OPCONFIG, f)),
-  );
+  base = await loadResources(BASE_FILES);
   expect(base.problems).toEqual([]);
 });
 
@@ -77,7 +79,8 @@ describe('lint: the shipped operatorconfig/', () => {
   });
 
   it('the CLI exits 0 and says so', async () => {
-    const { stdout } = await run(process.execPath, [BIN, 'lint', OPCONFIG]);
+    // --data-dir as deploy/ starts the adapter: the sample writes /volume/out.txt.
+    const { stdout } = await run(process.execPath, [BIN, 'lint', '--data-dir', '/volume', OPCONFIG]);
     expect(stdout).toMatch(/^\d+ resource\(s\) checked: 0 error\(s\), 0 warning\(s\)\n$/);
   });
 
@@ -483,6 +486,135 @@ describe('lint: CLI', () => {
       const parsed = JSON.parse(json.stdout) as { errors: number; findings: Finding[] };
       expect(parsed.errors).toBe(parsed.findings.length);
       expect(parsed.findings.map((f) => f.field)).toContain('spec.actions[0].handler');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Lints the base resources plus each file's YAML documents, parsed under its own name. */
+function lintFiles(files: Record<string, string>, options: Parameters<typeof lintLoaded>[1] = {}): Finding[] {
+  const parsed = Object.entries(files).map(([file, text]) => parseResources(file, text));
+  return lintLoaded(
+    {
+      resources: [...base.resources, ...parsed.flatMap((p) => p.resources)],
+      problems: [...base.problems, ...parsed.flatMap((p) => p.problems)],
+    },
+    options,
+  );
+}
+
+describe('lint: a name defined twice', () => {
+  it('warns on the second definition, naming both file:line', () => {
+    const fs = lintFiles({ 'a.yaml': HANDLER, 'b.yaml': `${METRIC}---\n${HANDLER}` });
+    expect(fs).toHaveLength(1);
+    expect(fs[0]).toMatchObject({
+      severity: 'warning',
+      file: 'b.yaml',
+      line: 12, // metadata of the second document
+      resource: 'h1.handler.istio-system',
+      field: 'metadata.name',
+    });
+    expect(fs[0]?.message).toBe(
+      'h1.handler.istio-system is defined twice, at a.yaml:3 (document 1) and b.yaml:12 (document 2); ' +
+        'Mixer keeps only one of them (the last applied) and the other is silently lost',
+    );
+  });
+
+  it('names every earlier definition when there are more than two', () => {
+    const fs = lintFiles({ 'a.yaml': HANDLER, 'b.yaml': HANDLER, 'c.yaml': HANDLER });
+    expect(fs.map((f) => `${f.file} ${f.severity}`)).toEqual(['b.yaml warning', 'c.yaml warning']);
+    expect(fs[1]?.message).toMatch(
+      /^h1\.handler\.istio-system is defined 3 times, at a\.yaml:3 \(document 1\), b\.yaml:3 \(document 1\) and c\.yaml:3 \(document 1\);/,
+    );
+  });
+
+  it('the same name in another kind or namespace is another resource', () => {
+    const otherNamespace = HANDLER.replace('namespace: istio-system', 'namespace: default').replace(
+      'adapter: mygrpcadapter',
+      'adapter: mygrpcadapter.istio-system',
+    );
+    const instanceH1 = METRIC.replace('name: i1metric', 'name: h1');
+    expect(lintFiles({ 'a.yaml': HANDLER, 'b.yaml': `${otherNamespace}---\n${instanceH1}` })).toEqual([]);
+  });
+
+  it('a file given twice (a folder and a file in it) is read once', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lint-twice-'));
+    try {
+      await writeFile(path.join(dir, 'h.yaml'), HANDLER);
+      const { findings } = await lintPaths([...BASE_FILES, dir, path.join(dir, 'h.yaml'), `${dir}/./h.yaml`]);
+      expect(findings).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the CLI prints the warning with both positions and exits 0', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lint-dup-'));
+    try {
+      await writeFile(path.join(dir, 'one.yaml'), HANDLER);
+      await writeFile(path.join(dir, 'two.yaml'), HANDLER);
+      const { stdout } = await run(process.execPath, [BIN, 'lint', ...BASE_FILES, dir], { cwd: dir });
+      const [one, two] = ['one.yaml', 'two.yaml'].map((f) => path.join(dir, f));
+      expect(stdout).toContain(
+        `${two}:3 (document 1) warning h1.handler.istio-system metadata.name: h1.handler.istio-system is defined twice, ` +
+          `at ${one}:3 (document 1) and ${two}:3 (document 1);`,
+      );
+      expect(stdout).toMatch(/checked: 0 error\(s\), 1 warning\(s\)\n$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('lint: file_path and the data dir (lint --data-dir, as the adapter has it)', () => {
+  const withPath = (filePath: string, sink = ''): string =>
+    HANDLER.replace('file_path: out.txt', `file_path: '${filePath}'${sink === '' ? '' : `, sink: ${sink}`}`);
+  const options = { dataDir: '/srv/mygrpcadapter' };
+
+  it('warns about an absolute file_path outside it, naming --data-dir', () => {
+    const fs = lintDocs(withPath('/volume/out.txt'));
+    expect(fs).toEqual([]); // without a data dir to compare with, nothing to say
+    const [f, ...rest] = lintFiles({ 'h.yaml': withPath('/volume/out.txt') }, options);
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ severity: 'warning', file: 'h.yaml', line: 7, field: 'spec.params.file_path' });
+    expect(f?.message).toBe(
+      '"/volume/out.txt" is outside the data dir /srv/mygrpcadapter; the adapter answers INVALID_ARGUMENT to every call ' +
+        'unless started with a --data-dir that holds it (give lint the same --data-dir DIR)',
+    );
+  });
+
+  it('warns about a relative file_path that climbs out, whatever the data dir', () => {
+    for (const p of ['../out.txt', 'logs/../../out.txt']) {
+      const fs = lintFiles({ 'h.yaml': withPath(p) }, options);
+      expect(fs.map((f) => f.message)).toEqual([
+        `"${p}" climbs out (..) of the data dir /srv/mygrpcadapter; the adapter answers INVALID_ARGUMENT to every call ` +
+          'whatever its --data-dir (give a path that stays inside it)',
+      ]);
+    }
+  });
+
+  it('accepts paths inside it, and file_path under a sink that does not use it', () => {
+    for (const p of ['out.txt', 'logs/../out.txt', '/srv/mygrpcadapter/out.txt', '/srv/mygrpcadapter/a/b.txt']) {
+      expect(lintFiles({ 'h.yaml': withPath(p) }, options), p).toEqual([]);
+    }
+    expect(lintFiles({ 'h.yaml': withPath('/volume/out.txt', 'stdout') }, options)).toEqual([]);
+    expect(lintFiles({ 'h.yaml': withPath('/srv/mygrpcadapter-other/out.txt') }, options)).toHaveLength(1);
+  });
+
+  it('the CLI compares with the current folder by default, and with --data-dir when given', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lint-datadir-'));
+    try {
+      await writeFile(path.join(dir, 'h.yaml'), withPath('/volume/out.txt'));
+      const files = [...BASE_FILES, path.join(dir, 'h.yaml')];
+      const byDefault = await run(process.execPath, [BIN, 'lint', ...files], { cwd: dir });
+      expect(byDefault.stdout).toContain(
+        `${path.join(dir, 'h.yaml')}:7 (document 1) warning h1.handler.istio-system spec.params.file_path: ` +
+          `"/volume/out.txt" is outside the data dir ${await realpath(dir)};`,
+      );
+      expect(byDefault.stdout).toMatch(/0 error\(s\), 1 warning\(s\)\n$/);
+      const given = await run(process.execPath, [BIN, 'lint', '--data-dir', '/volume', ...files], { cwd: dir });
+      expect(given.stdout).toMatch(/0 error\(s\), 0 warning\(s\)\n$/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -65,7 +65,9 @@ describe('Prometheus metrics', () => {
     const port = t.adapter.metricsPort!;
     const before = await scrape(port);
     expect(sample(before, 'mygrpcadapter_calls_total')).toBe(0);
-    expect(before).toContain('mygrpcadapter_process_resident_memory_bytes');
+    // The standard process metrics under their standard (unprefixed) names.
+    expect(sample(before, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(before).not.toMatch(/^# TYPE mygrpcadapter_(process|nodejs)_/m);
 
     const req = {
       instances: [
@@ -243,7 +245,7 @@ describe('Prometheus metrics', () => {
     const text = await scrape(t.adapter.metricsPort!);
     const result = await promtool(text);
     expect(result, result.output).toMatchObject({ code: 0 });
-    // The process metrics operators chart are still there.
+    // The process metrics operators chart are still there, named as every client library names them.
     for (const name of [
       'process_cpu_seconds_total',
       'process_resident_memory_bytes',
@@ -251,7 +253,8 @@ describe('Prometheus metrics', () => {
       'nodejs_heap_size_used_bytes',
       'nodejs_active_handles',
     ]) {
-      expect(text).toContain(`# TYPE mygrpcadapter_${name} `);
+      expect(text).toContain(`\n# TYPE ${name} `);
+      expect(text).not.toContain(`mygrpcadapter_${name}`);
     }
   });
 
@@ -308,7 +311,8 @@ describe('deploy/grafana-dashboard.json', () => {
     expect(dashboard.panels.length).toBeGreaterThanOrEqual(4);
     for (const panel of dashboard.panels) {
       for (const { expr } of panel.targets) {
-        const names = expr.match(/mygrpcadapter_\w+/g) ?? [];
+        // The adapter's own metrics and the standard unprefixed process_* / nodejs_* ones.
+        const names = expr.match(/\b(?:mygrpcadapter|process|nodejs)_\w+/g) ?? [];
         expect(names.length, panel.title).toBeGreaterThan(0);
         for (const name of names) expect(exported, `${panel.title}: ${name}`).toContain(name);
       }

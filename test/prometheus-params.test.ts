@@ -173,7 +173,9 @@ describe('sink "prometheus" in the adapter', () => {
       ),
     );
     expect(err.code).toBe(status.INVALID_ARGUMENT);
-    expect(err.details).toContain('sink: expected one of file, stdout (or empty), got "prometheus"');
+    expect(err.details).toContain(
+      'sink: "prometheus" is not enabled in this adapter: start it with --prometheus-port PORT (enabled here: file, stdout)',
+    );
   });
 
   it('two handler configurations that define one metric differently: FAILED_PRECONDITION for the second', async () => {

@@ -6,6 +6,7 @@ import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
 import type { MetricEvents } from './metric-events.js';
 
+// The adapter's own metrics; the standard process_* and nodejs_* ones are not prefixed.
 const PREFIX = 'mygrpcadapter_';
 
 /** The handle methods and every status the adapter answers them with: their series exist from the start. */
@@ -141,8 +142,10 @@ export class AdapterMetrics implements MetricEvents {
   });
 
   constructor(sources: GaugeSources) {
-    collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
-    for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(`${PREFIX}${name}`);
+    // Unprefixed: process_* and nodejs_* are the names every Prometheus client
+    // library exports and the shared dashboards and alerts query.
+    collectDefaultMetrics({ register: this.registry });
+    for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
     // Counters with known label sets start at zero, so rate() and increase()
     // see their first event (a series born at 1 has no earlier sample).
     for (const method of METHODS) {

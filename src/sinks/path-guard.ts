@@ -33,12 +33,15 @@ export function confineToDataDir(filePath: string, dataDir: string): string {
       ? 'is an absolute path outside'
       : 'climbs out (..) of'
     : `follows a symbolic link to ${real}, outside`;
+  // Names the flag: the fix is often on the adapter's side (a --data-dir that holds the volume).
   throw new InvalidInputError(
-    `file_path ${quoted(filePath)} ${why} the data dir ${dataDir}; records may only go inside it`,
+    `file_path ${quoted(filePath)} ${why} the data dir ${dataDir}; records may only go inside it ` +
+      `(set it with the adapter's --data-dir DIR)`,
   );
 }
 
-function isInside(dir: string, target: string): boolean {
+/** Whether `target` is `dir` or below it, by spelling alone (both absolute and resolved). */
+export function isInside(dir: string, target: string): boolean {
   const rel = path.relative(dir, target);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }

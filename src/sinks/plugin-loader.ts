@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { SinkEnvironment, SinkFactory } from './registry.js';
 import type { RecordSink, SinkSpec } from './sink.js';
 import { PluginSink } from './plugin-sink.js';
+import { PLUGIN_SINK_NAME } from './enabling-flag.js';
 
 export interface SinkModuleOption {
   /** The sink type key handlers select with `sink: NAME`. */
@@ -22,8 +23,6 @@ export interface SinkModule {
   createSink(spec: SinkSpec, env: SinkEnvironment): RecordSink | Promise<RecordSink>;
 }
 
-const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
-
 export class SinkModuleError extends Error {
   override name = 'SinkModuleError';
 }
@@ -34,7 +33,7 @@ export function parseSinkModule(text: string, reserved: readonly string[]): Sink
   const name = eq < 0 ? '' : text.slice(0, eq);
   const module = eq < 0 ? '' : text.slice(eq + 1);
   const flag = `--sink-module ${text}`;
-  if (!NAME.test(name) || module === '') {
+  if (!PLUGIN_SINK_NAME.test(name) || module === '') {
     throw new SinkModuleError(`${flag}: expected NAME=MODULE with NAME like "http-lines" (a-z, 0-9, _ -)`);
   }
   if (reserved.includes(name)) throw new SinkModuleError(`${flag}: "${name}" is a built-in sink type`);

@@ -10,6 +10,7 @@ import { formatDuration } from '../value.js';
 import { parseGoDuration } from '../../common/go-duration.js';
 import { checkWire } from '../../wire/wire-check.js';
 import { prometheusSettings, type PrometheusSettings } from './prometheus-params.js';
+import { enablingFlag, PROMETHEUS_SINK } from '../../sinks/enabling-flag.js';
 
 export const FORMATS = ['text', 'json'] as const;
 export type FormatName = (typeof FORMATS)[number];
@@ -35,13 +36,28 @@ export interface HandlerConfig {
   view: ConfigView;
 }
 
+export interface DecodeOptions {
+  /**
+   * Whether a sink type missing from `sinkTypes` is refused with the serve
+   * flag that enables it (the adapter's answer: default true). The linter
+   * turns it off: it knows every built-in sink and says how to tell it about
+   * plug-ins with its own flag.
+   */
+  sinkFlags?: boolean;
+}
+
 /**
  * Decodes and validates the Params in `any`. Absent → defaults. Throws
  * InvalidInputError naming what was expected and what arrived, listing every
  * problem at once. `sinkTypes` are the registered sink keys.
  */
-export function decodeParams(any: Any__Output | null | undefined, sinkTypes: readonly string[]): HandlerConfig {
-  if (!any) return validate(emptyParams(), sinkTypes);
+export function decodeParams(
+  any: Any__Output | null | undefined,
+  sinkTypes: readonly string[],
+  options: DecodeOptions = {},
+): HandlerConfig {
+  const explain = options.sinkFlags ?? true;
+  if (!any) return validate(emptyParams(), sinkTypes, explain);
   if (any.type_url !== PARAMS_TYPE_URL) {
     throw new InvalidInputError(
       `adapter_config: expected type_url "${PARAMS_TYPE_URL}", got ${any.type_url === '' ? 'an empty type_url' : quoted(any.type_url)}`,
@@ -58,7 +74,7 @@ export function decodeParams(any: Any__Output | null | undefined, sinkTypes: rea
       `adapter_config: ${any.value.length} bytes do not decode as ${PARAMS_MESSAGE}: ${(err as Error).message}`,
     );
   }
-  return validate(raw, sinkTypes);
+  return validate(raw, sinkTypes, explain);
 }
 
 function emptyParams(): RawParams {
@@ -90,7 +106,7 @@ function filePathProblem(filePath: string): string | undefined {
   return undefined;
 }
 
-function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
+function validate(raw: RawParams, sinkTypes: readonly string[], explainSinks: boolean): HandlerConfig {
   const problems: string[] = [];
   if (raw.format !== '' && !(FORMATS as readonly string[]).includes(raw.format)) {
     problems.push(`format: expected one of ${FORMATS.join(', ')} (or empty), got ${quoted(raw.format)}`);
@@ -102,8 +118,7 @@ function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
     problems.push(`deny_valid_use_count: must not be negative, got ${raw.deny_valid_use_count}`);
   }
   const sink = raw.sink !== '' ? raw.sink : raw.file_path !== '' ? 'file' : 'stdout';
-  if (!sinkTypes.includes(sink))
-    problems.push(`sink: expected one of ${sinkTypes.join(', ')} (or empty), got ${quoted(sink)}`);
+  if (!sinkTypes.includes(sink)) problems.push(unknownSink(sink, sinkTypes, explainSinks));
   if (sink === 'file' && raw.file_path === '') problems.push('file_path: required when sink is "file"');
   const pathProblem = filePathProblem(raw.file_path);
   if (pathProblem !== undefined) problems.push(`file_path: ${pathProblem}, got ${quoted(raw.file_path)}`);
@@ -132,6 +147,21 @@ function validate(raw: RawParams, sinkTypes: readonly string[]): HandlerConfig {
       sink,
     },
   };
+}
+
+/**
+ * The problem with a sink type this adapter does not have. No "; " inside:
+ * that separates problems, and the linter splits on it.
+ */
+function unknownSink(sink: string, sinkTypes: readonly string[], explain: boolean): string {
+  const flag = explain ? enablingFlag(sink) : undefined;
+  if (flag !== undefined && sink === PROMETHEUS_SINK) {
+    return `sink: "${sink}" is not enabled in this adapter: start it with ${flag} (enabled here: ${sinkTypes.join(', ')})`;
+  }
+  const expected = `sink: expected one of ${sinkTypes.join(', ')} (or empty), got ${quoted(sink)}`;
+  return flag === undefined
+    ? expected
+    : `${expected} (for a plug-in sink of that name, start the adapter with ${flag})`;
 }
 
 /** A Go duration Params field in nanoseconds; "" is 0. Problems are added to `problems`. */

@@ -6,6 +6,7 @@ interface LintArgs {
   paths: string[];
   json: boolean;
   sink: string[];
+  'data-dir': string;
 }
 
 export async function lint(args: LintArgs): Promise<void> {
@@ -15,7 +16,7 @@ export async function lint(args: LintArgs): Promise<void> {
     import('../lint/findings.js'),
     import('../lint/lint.js'),
   ]);
-  const { findings, checked } = await lintPaths(args.paths, { pluginSinks: args.sink });
+  const { findings, checked } = await lintPaths(args.paths, { pluginSinks: args.sink, dataDir: args['data-dir'] });
   if (checked === 0 && findings.length === 0) {
     // An empty or mistyped folder must not look like clean config.
     const message = `nothing to check: no handler, instance, rule, adapter, template or attributemanifest in ${args.paths.join(' ')}`;
@@ -55,6 +56,13 @@ export const lintCommand: CommandModule<object, LintArgs> = {
         default: [] as string[],
         describe:
           'a sink plug-in NAME the adapter loads with --sink-module NAME=MODULE (accepted in sink:); repeatable',
+      })
+      // Same default as the server's --data-dir, so an adapter started here with no flag agrees.
+      .option('data-dir', {
+        type: 'string',
+        default: '.',
+        requiresArg: true,
+        describe: "the adapter's --data-dir: warn about handler file_path values it would refuse",
       }),
   handler: lint,
 };

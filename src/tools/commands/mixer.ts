@@ -105,13 +105,18 @@ function builder(y: Argv): Argv<MixerArgs> {
 }
 
 /**
- * The package's own operatorconfig/ (it is shipped in the package), so the
- * default works from any folder. Found when the command runs: a serving
- * adapter does not load the manifest code.
+ * The package folder (operatorconfig/ and examples/local/ are shipped in
+ * it), so the default works from any folder. Found when the command runs: a
+ * serving adapter does not load the manifest code.
  */
-export async function defaultConfig(): Promise<string[]> {
+async function packageRoot(): Promise<string> {
   const { projectRoot } = await import('../manifests/project.js');
-  return [path.join(projectRoot(), 'operatorconfig')];
+  return projectRoot();
+}
+
+/** The package's own operatorconfig/: the config read without --config. */
+export async function defaultConfig(): Promise<string[]> {
+  return [path.join(await packageRoot(), 'operatorconfig')];
 }
 
 async function handler(args: MixerArgs): Promise<void> {
@@ -119,10 +124,13 @@ async function handler(args: MixerArgs): Promise<void> {
   const attributes: Partial<Record<AttributeFlag, string[]>> = {};
   for (const flag of Object.keys(ATTRIBUTE_FLAGS) as AttributeFlag[]) attributes[flag] = asList(args[flag]);
   const { runMixer } = await import('../mixer/run.js');
+  // Without --config: the package's operatorconfig/, and the hint on failure says how to go local.
+  const defaultConfigRoot = args.config === undefined ? await packageRoot() : undefined;
   process.exitCode = await runMixer(
     {
       method: args.method,
       config: args.config ?? (await defaultConfig()),
+      defaultConfigRoot,
       address: args.address,
       attributes,
       untypedAttributes: asList(args.attributes),

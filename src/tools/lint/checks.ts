@@ -10,6 +10,7 @@ import type { Decoded, TemplateSchema } from './schemas.js';
 import { ValueType } from '../../generated/istio/policy/v1beta1/ValueType.js';
 import type { TypeOf } from '../mixer/expr/index.js';
 import { checkHandlerParams, checkInstanceExpressions, type Report as MixerReport } from './mixer-checks.js';
+import { checkFilePath } from './data-dir.js';
 
 /** What the checks share: every resource by name and the decoded descriptors. */
 export interface LintContext {
@@ -20,6 +21,8 @@ export interface LintContext {
   typeOf: TypeOf | undefined;
   /** Sink types a handler may name: the built-ins and the plug-ins given with `lint --sink`. */
   sinkTypes: readonly string[];
+  /** The adapter's data dir (absolute; `lint --data-dir`): file_path values outside it are warned about. Undefined: not checked. */
+  dataDir: string | undefined;
 }
 
 /** Spec fields of each Mixer kind (proto names; lowerCamel is accepted too). */
@@ -137,7 +140,13 @@ export function checkHandler(r: Resource, ctx: LintContext, report: Report): voi
   }
   const keyProblems = checkKeys(given, params.value, 'spec.params');
   for (const p of keyProblems) report('error', p.field, p.message);
-  if (keyProblems.length === 0) checkHandlerParams(params.value, given, ctx.sinkTypes, report);
+  if (keyProblems.length > 0) return;
+  const config = checkHandlerParams(params.value, given, ctx.sinkTypes, report);
+  if (config && ctx.dataDir !== undefined) {
+    // The key as written (proto or JSON name), so the finding points at its line.
+    const key = asRecord(given) && Object.hasOwn(asRecord(given)!, 'filePath') ? 'filePath' : 'file_path';
+    checkFilePath(config, ctx.dataDir, `spec.params.${key}`, report);
+  }
 }
 
 export function checkInstance(r: Resource, ctx: LintContext, report: Report): void {

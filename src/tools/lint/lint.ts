@@ -1,5 +1,6 @@
 // Lints Mixer operator config: loads the files, decodes each adapter's and
 // template's descriptor once, and runs the per-kind checks.
+import path from 'node:path';
 import type protobuf from 'protobufjs';
 import { loadResources, type LoadResult, type Resource } from '../opconfig/load.js';
 import { manifest } from '../mixer/config.js';
@@ -7,6 +8,7 @@ import type { TypeOf } from '../mixer/expr/index.js';
 import { checkResource, SPEC_FIELDS, type LintContext } from './checks.js';
 import type { Finding } from './findings.js';
 import { ResourceIndex } from './names.js';
+import { duplicateNames } from './duplicates.js';
 import { SINK_TYPES } from '../../sinks/registry.js';
 import { decodeAdapterConfig, decodeTemplateDescriptor, type Decoded, type TemplateSchema } from './schemas.js';
 
@@ -33,6 +35,12 @@ function attributeTypes(resources: readonly Resource[]): TypeOf | undefined {
 export interface LintOptions {
   /** Sink plug-in names the adapter loads (`--sink-module NAME=...`), accepted in `sink:`. */
   pluginSinks?: readonly string[];
+  /**
+   * The adapter's --data-dir: handler file_path values it would refuse are
+   * warned about. Relative to the working folder. Unset: not checked (the
+   * CLI always sets it, by default to the working folder as the server does).
+   */
+  dataDir?: string;
 }
 
 /** The built-in sink types ("prometheus" included: lint cannot know whether --prometheus-port is set). */
@@ -45,6 +53,7 @@ export function lintLoaded(loaded: LoadResult, options: LintOptions = {}): Findi
     template: memo((r): Decoded<TemplateSchema> => decodeTemplateDescriptor(r.spec.descriptor)),
     typeOf: attributeTypes(loaded.resources),
     sinkTypes: [...BUILT_IN_SINKS, ...(options.pluginSinks ?? [])],
+    dataDir: options.dataDir === undefined ? undefined : path.resolve(options.dataDir),
   };
   const findings: Finding[] = loaded.problems.map((p) => ({
     severity: 'error',
@@ -56,6 +65,8 @@ export function lintLoaded(loaded: LoadResult, options: LintOptions = {}): Findi
     message: p.message,
   }));
   for (const r of loaded.resources) findings.push(...checkResource(r, ctx));
+  // Only Mixer's kinds: the linter does not look at other documents.
+  findings.push(...duplicateNames(loaded.resources.filter((r) => Object.hasOwn(SPEC_FIELDS, r.kind))));
   return findings;
 }
 

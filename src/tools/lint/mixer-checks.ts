@@ -3,7 +3,7 @@
 // checker (src/mixer/), handler params through the stand-in's Mixer encoder
 // and then the adapter's own Params validation (src/decode/params.ts).
 import type protobuf from 'protobufjs';
-import { decodeParams } from '../../core/params/params.js';
+import { decodeParams, type HandlerConfig } from '../../core/params/params.js';
 import { InvalidInputError } from '../../common/errors.js';
 import type { TypeOf } from '../mixer/expr/index.js';
 import { instanceProblems, isTemplate } from '../mixer/instances.js';
@@ -35,14 +35,15 @@ export function checkInstanceExpressions(template: string, params: unknown, type
 /**
  * Encodes a handler's params as Mixer does (§3.2: a refused value drops the
  * whole handler) and, for this adapter's Params, validates the result with
- * the adapter's own decoder (a refused config fails every call).
+ * the adapter's own decoder (a refused config fails every call). Returns the
+ * config the adapter would act on, when it accepts it.
  */
 export function checkHandlerParams(
   paramsType: protobuf.Type,
   params: unknown,
   sinkTypes: readonly string[],
   report: Report,
-): void {
+): HandlerConfig | undefined {
   let value: Buffer;
   try {
     value = encodeParams(paramsType, params, 'spec.params');
@@ -54,12 +55,13 @@ export function checkHandlerParams(
       err.message.slice(0, colon),
       `${err.message.slice(colon + 2)}; Mixer drops the whole handler, so rules using it lose their actions`,
     );
-    return;
+    return undefined;
   }
   const typeUrl = paramsTypeUrl(paramsType);
-  if (typeUrl !== PARAMS_TYPE_URL) return; // another adapter's Params: not ours to validate
+  if (typeUrl !== PARAMS_TYPE_URL) return undefined; // another adapter's Params: not ours to validate
   try {
-    decodeParams({ type_url: typeUrl, value }, sinkTypes);
+    // Without the adapter's serve-flag hint for unknown sinks: lint adds its own (lint --sink NAME).
+    return decodeParams({ type_url: typeUrl, value }, sinkTypes, { sinkFlags: false });
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err;
     // "adapter_config: invalid Params: format: ...; valid_duration: ..." -> one finding per field.
@@ -72,5 +74,6 @@ export function checkHandlerParams(
       const hint = m?.[1] === 'sink' ? ' (a --sink-module plug-in? name it with lint --sink NAME)' : '';
       report('error', field, `${m ? m[2] : part}; the adapter answers INVALID_ARGUMENT to every call${hint}`);
     }
+    return undefined;
   }
 }

@@ -13,6 +13,7 @@ import { dispatchCheck, dispatchReport, type DispatchContext } from './dispatch.
 import { formatSummary, runLoad, type LoadOptions } from './load-run.js';
 import type { TypedValue } from './values.js';
 import { formatOutcome, isDenied, isError, outcomeJson, outcomeLabel, type Outcome } from './output.js';
+import { dialHint } from './hints.js';
 
 export interface MixerRunOptions extends LoadOptions {
   method: 'report' | 'check';
@@ -29,6 +30,8 @@ export interface MixerRunOptions extends LoadOptions {
   dial?: DialSettings;
   /** mixc's --report_batch_size: the attribute sets repeated this many times in one Report. */
   reportBatchSize?: number;
+  /** The package folder when `config` is its operatorconfig/ because --config was not given. */
+  defaultConfigRoot?: string;
 }
 
 export interface MixerIo {
@@ -81,11 +84,21 @@ export async function runMixer(options: MixerRunOptions, io: MixerIo): Promise<n
       ? [await dispatchReport(config, bags, ctx)]
       : Promise.all(bags.map((bag) => dispatchCheck(config, bag, ctx)));
   const failed = (o: Outcome): boolean => isError(o) || (options.failOnDeny && isDenied(o));
+  // After mixc's output, which stays as mixc prints it: what to change when handlers were out of reach.
+  const hint = (outcomes: readonly Outcome[]): void => {
+    const line = dialHint(outcomes, {
+      defaultConfigRoot: options.defaultConfigRoot,
+      address: options.address,
+      cwd: process.cwd(),
+    });
+    if (line !== undefined) io.stderr.write(`${line}\n`);
+  };
   try {
     if (options.repeat <= 1) {
       const outcomes = await once();
       if (options.json) io.stdout.write(JSON.stringify({ results: outcomes.map(outcomeJson) }, null, 2) + '\n');
       else for (const o of outcomes) io.stdout.write(formatOutcome(o));
+      hint(outcomes);
       return outcomes.some(failed) ? 1 : 0;
     }
     let first: Outcome[] | undefined;
@@ -105,6 +118,7 @@ export async function runMixer(options: MixerRunOptions, io: MixerIo): Promise<n
       for (const o of first ?? []) io.stdout.write(formatOutcome(o));
       io.stdout.write(formatSummary(summary));
     }
+    hint(first ?? []);
     return summary.errors > 0 ? 1 : 0;
   } finally {
     pool.close();

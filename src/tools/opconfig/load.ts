@@ -41,7 +41,12 @@ export interface LoadResult {
 const YAML_FILE = /\.ya?ml$/i;
 const DEFAULT_NAMESPACE = 'istio-system';
 
-/** Lists YAML files under each path (a file is taken as is), sorted, like mixs's fs store. */
+/**
+ * Lists YAML files under each path (a file is taken as is), sorted, like
+ * mixs's fs store. A file reached twice (a folder and a file in it, two
+ * spellings) is listed once, as first spelt: read twice, each of its
+ * resources would look defined twice.
+ */
 export async function yamlFiles(paths: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const p of paths) {
@@ -55,7 +60,9 @@ export async function yamlFiles(paths: readonly string[]): Promise<string[]> {
       if (e.isFile() && YAML_FILE.test(e.name)) out.push(path.join(e.parentPath, e.name));
     }
   }
-  return [...new Set(out)].sort();
+  const byLocation = new Map<string, string>();
+  for (const file of out) if (!byLocation.has(path.resolve(file))) byLocation.set(path.resolve(file), file);
+  return [...byLocation.values()].sort();
 }
 
 function lineOf(text: string, offset: number): number {

@@ -4,8 +4,6 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
-import type { LevelWithSilent } from 'pino';
-import type { FormatName } from './core/params/params.js';
 import { createLogger, type Logger } from './log.js';
 import { bind, createAdapterServer, shutdown } from './transport/server.js';
 import type { AdapterMetrics } from './observe/metrics.js';
@@ -16,113 +14,22 @@ import { CallRecorder } from './recording/calls.js';
 import { serveHttp } from './observe/ops-server.js';
 import { keepRepeatedHeaders } from './security/call-auth.js';
 import { HandlerTable } from './core/handler-table.js';
-import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './security/security.js';
+import { openSecurity } from './security/security.js';
 import { isoClock } from './core/clock.js';
-import type { StreamLimits } from './transport/stream-guard.js';
 import { DecodePool } from './frontends/mixer/decode-pool.js';
 import { AdapterHealth } from './transport/health.js';
-import { DEFAULT_SINK_WRITE_TIMEOUT_MS } from './core/sink-call.js';
 import { SinkHealth } from './core/sink-health.js';
-import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
 import { reportClosing } from './observe/sink-lifetime.js';
 import { serveMetrics, type MetricsServer } from './sinks/prometheus/series-server.js';
-import { loadSinkModule, type SinkModuleOption } from './sinks/plugin-loader.js';
+import { loadSinkModule } from './sinks/plugin-loader.js';
 import { prometheusSinkFactory } from './sinks/prometheus/factory.js';
 import { SeriesRegistry } from './sinks/prometheus/series.js';
 import type { SinkSpec } from './sinks/sink.js';
+import type { AdapterOptions } from './options/serve-flags.js';
 
-export interface AdapterOptions {
-  host: string;
-  port: number;
-  logLevel: LevelWithSilent;
-  /** Record format when a handler's Params leave `format` empty. */
-  format: FormatName;
-  /** Folder that relative file_path values resolve against and that no file_path may leave. */
-  dataDir: string;
-  maxMessageBytes: number;
-  /** Most memory one call may take to decode and format, estimated before decoding; more gets RESOURCE_EXHAUSTED. */
-  maxDecodeBytes: number;
-  /** Connection and stream bounds over all connections (not on the command line; tests tighten them). */
-  streams?: Partial<StreamLimits>;
-  /** Connection age after which clients are sent GOAWAY and reconnect; 0 = never. */
-  maxConnectionAgeMs: number;
-  /** Distinct handler configurations kept decoded. */
-  handlerCacheSize: number;
-  /** Worker threads that decode and format large metric batches; 0 = all on the main thread. */
-  decodeWorkers: number;
-  /** On shutdown: how long health says NOT_SERVING before the server stops accepting calls. */
-  drainDelayMs: number;
-  /** How long shutdown waits for in-flight calls before cancelling them. */
-  shutdownGraceMs: number;
-  /** Most bytes a sink holds queued or in flight. */
-  sinkBufferBytes: number;
-  /** How long a call waits for room in a full sink buffer before RESOURCE_EXHAUSTED. */
-  sinkWaitMs: number;
-  /** How long a call waits for its sink to take its records (open, room, write) before DEADLINE_EXCEEDED. */
-  sinkWriteTimeoutMs: number;
-  /** Fail a check whose decision record cannot be written, instead of answering it and counting the loss. */
-  strictDecisionRecords: boolean;
-  fsync: FsyncPolicy;
-  fsyncIntervalMs: number;
-  /** Rotate file sinks past this size; 0 = never. */
-  rotateBytes: number;
-  rotateKeep: number;
-  /** Port of the Prometheus /metrics endpoint; undefined = no endpoint. */
-  metricsPort: number | undefined;
-  /** Address the /metrics endpoint binds (default: the gRPC host). */
-  metricsHost: string | undefined;
-  /** Port of the ops HTTP endpoint (/healthz, /readyz, and /metrics when on); undefined = none. */
-  opsPort: number | undefined;
-  /** Address the ops endpoint binds (default: the gRPC host). */
-  opsHost: string | undefined;
-  /** Append every received call to this JSON-lines file (for `replay`); undefined = off. */
-  record: string | undefined;
-  /** TLS, mutual TLS, client SAN allow-list, token. */
-  security: SecurityOptions;
-  /** --sink-module plug-ins: sink type NAME -> MODULE. */
-  sinkModules: SinkModuleOption[];
-  /** Port of the Prometheus sink's series endpoint; undefined = no "prometheus" sink. */
-  prometheusPort: number | undefined;
-  /** Address of that endpoint (default: the gRPC host). */
-  prometheusHost: string | undefined;
-  /** Series per metric when a handler's max_series_per_metric is 0. */
-  prometheusMaxSeries: number;
-}
-
-export const DEFAULT_OPTIONS: AdapterOptions = {
-  host: '::',
-  port: 8000,
-  logLevel: 'info',
-  format: 'text',
-  dataDir: process.cwd(),
-  // A 100-request report of the sample config is 13 KB (realmixer); grpc-go's own default is 4 MiB.
-  maxMessageBytes: 4 * 1024 * 1024,
-  maxDecodeBytes: 32 * 1024 * 1024,
-  maxConnectionAgeMs: 0,
-  handlerCacheSize: 256,
-  decodeWorkers: 0,
-  drainDelayMs: 0,
-  shutdownGraceMs: 10_000,
-  sinkBufferBytes: 64 * 1024 * 1024,
-  sinkWaitMs: 2_000,
-  sinkWriteTimeoutMs: DEFAULT_SINK_WRITE_TIMEOUT_MS,
-  strictDecisionRecords: false,
-  fsync: 'never',
-  fsyncIntervalMs: 1_000,
-  rotateBytes: 0,
-  rotateKeep: 5,
-  metricsPort: undefined,
-  metricsHost: undefined,
-  opsPort: undefined,
-  opsHost: undefined,
-  record: undefined,
-  security: DEFAULT_SECURITY,
-  sinkModules: [],
-  prometheusPort: undefined,
-  prometheusHost: undefined,
-  prometheusMaxSeries: 10_000,
-};
+// The options and their defaults come from the serve command's flag table.
+export { DEFAULT_OPTIONS, type AdapterOptions } from './options/serve-flags.js';
 
 export interface RunningAdapter {
   /** host:port actually bound, e.g. "[::]:8000" or "127.0.0.1:43121". */

@@ -83,6 +83,38 @@ describe('a listener port in use', () => {
     expect(await listening(grpcPort)).toBe(false);
   });
 
+  it('in process: a failing step stops the steps before it, newest first, and no port stays open', async () => {
+    const grpcPort = await freePort();
+    const opsPort = await freePort();
+    const stderr = new PassThrough();
+    let logs = '';
+    stderr.on('data', (c: Buffer) => (logs += c.toString()));
+    const start = startAdapter(
+      {
+        ...DEFAULT_OPTIONS,
+        host: '127.0.0.1',
+        port: grpcPort,
+        dataDir: dir,
+        logLevel: 'debug',
+        opsPort,
+        prometheusPort: busyPort,
+      },
+      { stdout: new PassThrough(), stderr },
+    );
+    await expect(start).rejects.toThrow(/EADDRINUSE/);
+    const steps = (msg: string) =>
+      logs
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg: string; step?: string })
+        .filter((l) => l.msg === msg)
+        .map((l) => l.step);
+    expect(steps('step started')).toEqual(['data dir', 'repeat log', 'security', 'ops and metrics listeners']);
+    expect(steps('step stopped')).toEqual(['ops and metrics listeners', 'security', 'repeat log', 'data dir']);
+    expect(await listening(opsPort)).toBe(false);
+    expect(await listening(grpcPort)).toBe(false);
+  });
+
   it('the gRPC port itself in use: exit 1', async () => {
     const result = await runBin([String(busyPort), '--host', '127.0.0.1', '--data-dir', dir], dir);
     expect(result.code).toBe(1);

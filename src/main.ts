@@ -27,6 +27,7 @@ import { prometheusSinkFactory } from './sinks/prometheus/factory.js';
 import { SeriesRegistry } from './sinks/prometheus/series.js';
 import type { SinkSpec } from './sinks/sink.js';
 import { Lifecycle } from './lifecycle/lifecycle.js';
+import { fileError, flagFileError, hostPort, listenError, StartError } from './lifecycle/start-error.js';
 import type { AdapterOptions } from './options/serve-flags.js';
 
 // The options and their defaults come from the serve command's flag table.
@@ -65,6 +66,8 @@ export interface AdapterIo {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const DATA_DIR_FIX = 'create it or point --data-dir at an existing writable folder';
+
 /** A missing or unusable data dir would start SERVING and fail every file sink's call: refuse to start instead. */
 async function checkDataDir(dataDir: string): Promise<void> {
   let stats;
@@ -72,13 +75,14 @@ async function checkDataDir(dataDir: string): Promise<void> {
     stats = await stat(dataDir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`--data-dir ${dataDir}: ${code === 'ENOENT' ? 'no such folder' : (err as Error).message}`);
+    const why = code === 'ENOENT' ? 'no such folder' : (err as Error).message;
+    throw new StartError(`--data-dir ${dataDir}: ${why}`, DATA_DIR_FIX, { cause: err });
   }
-  if (!stats.isDirectory()) throw new Error(`--data-dir ${dataDir}: not a folder`);
+  if (!stats.isDirectory()) throw new StartError(`--data-dir ${dataDir}: not a folder`, DATA_DIR_FIX);
   try {
     await access(dataDir, constants.W_OK | constants.X_OK);
-  } catch {
-    throw new Error(`--data-dir ${dataDir}: not writable by this process`);
+  } catch (err) {
+    throw new StartError(`--data-dir ${dataDir}: not writable by this process`, DATA_DIR_FIX, { cause: err });
   }
 }
 
@@ -181,7 +185,12 @@ export async function startAdapter(
   const recorder = await life.step(
     'call recorder',
     async () => {
-      return options.record === undefined ? undefined : await CallRecorder.open(options.record);
+      if (options.record === undefined) return undefined;
+      try {
+        return await CallRecorder.open(options.record);
+      } catch (err) {
+        throw flagFileError('--record', options.record, err, 'point --record at a file in a writable folder');
+      }
     },
     (r) => r?.close(),
   );
@@ -213,7 +222,7 @@ export async function startAdapter(
         health,
         { recorder, interceptors: security.interceptors },
       );
-      const port = await bindServer(server, options, security.credentials);
+      const port = await bindQuietly(server, options, security.credentials, log);
       if (options.security.tokenFile !== undefined) keepRepeatedHeaders(server, [options.security.tokenHeader]);
       return { server, port };
     },
@@ -241,7 +250,7 @@ export async function startAdapter(
     log.info({ sinks: reopened.map(({ type, path }) => (path === '' ? type : `${type}:${path}`)) }, 'sinks reopened');
   };
   return {
-    address: options.host.includes(':') ? `[${options.host}]:${server.port}` : `${options.host}:${server.port}`,
+    address: hostPort(options.host, server.port),
     port: server.port,
     log,
     health,
@@ -261,21 +270,25 @@ async function openVerifiedSecurity(
   metrics: MetricEvents,
   notes: RepeatLog,
 ): Promise<Security> {
-  const security = openSecurity(
-    options.security,
-    log,
-    (outcome) => metrics.tlsReloaded(outcome),
-    (method, peer, rejection) => {
-      const code = status[rejection.code];
-      metrics.callRefused(method, code);
-      notes.note('warn', `call refused: ${rejection.details}`, { method, peer, code: rejection.code });
-    },
-  );
-  await security.verified.catch((err: unknown) => {
-    security.close();
-    throw err;
-  });
-  return security;
+  try {
+    const security = openSecurity(
+      options.security,
+      log,
+      (outcome) => metrics.tlsReloaded(outcome),
+      (method, peer, rejection) => {
+        const code = status[rejection.code];
+        metrics.callRefused(method, code);
+        notes.note('warn', `call refused: ${rejection.details}`, { method, peer, code: rejection.code });
+      },
+    );
+    await security.verified.catch((err: unknown) => {
+      security.close();
+      throw err;
+    });
+    return security;
+  } catch (err) {
+    throw fileError(err, (flag) => `fix it or point ${flag} at another file`);
+  }
 }
 
 /** The ops listener (--ops-port) and the adapter's own /metrics (--metrics-port), either or both. */
@@ -291,7 +304,18 @@ async function serveHttpListeners(
     prometheus && options.metricsPort !== undefined
       ? { host: options.metricsHost ?? options.host, port: options.metricsPort }
       : undefined;
-  return serveHttp({ ready: () => health.isServing(), metrics: prometheus?.registry }, { ops, metrics }, log);
+  try {
+    return await serveHttp({ ready: () => health.isServing(), metrics: prometheus?.registry }, { ops, metrics }, log);
+  } catch (err) {
+    // serveHttp opens ops first; the error's port says which one failed.
+    const failed = (err as { port?: unknown }).port;
+    const which = ops && (failed === ops.port || !metrics) ? { ...ops, flag: 'ops' } : { ...metrics!, flag: 'metrics' };
+    throw listenError(
+      err,
+      hostPort(which.host, which.port),
+      `choose another --${which.flag}-port or --${which.flag}-host`,
+    );
+  }
 }
 
 /** The Prometheus sink's registry and its own /metrics listener, when --prometheus-port asks for them. */
@@ -305,7 +329,11 @@ async function servePrometheusSeries(options: AdapterOptions, log: Logger) {
     return { registry, server };
   } catch (err) {
     registry.close();
-    throw err;
+    throw listenError(
+      err,
+      hostPort(host, options.prometheusPort),
+      'choose another --prometheus-port or --prometheus-host',
+    );
   }
 }
 
@@ -356,16 +384,26 @@ async function openSinks(
   return sinks;
 }
 
-/** Binds the gRPC server; on failure, stops it so that nothing is left half-started. */
-async function bindServer(
+/**
+ * Binds the gRPC server; on failure, stops it and throws one line naming the
+ * address and the flags to change. grpc-js logs a failed bind itself, at
+ * error level ("No address added out of total 1 resolved"); below debug
+ * that line is held back, since the thrown error says it better.
+ */
+async function bindQuietly(
   server: ReturnType<typeof createAdapterServer>,
   options: AdapterOptions,
   credentials: Parameters<typeof bind>[3],
+  log: Logger,
 ): Promise<number> {
+  const quiet = !log.isLevelEnabled('debug');
+  if (quiet) routeGrpcLogs(log.child({}, { level: 'silent' }));
   try {
     return await bind(server, options.host, options.port, credentials);
   } catch (err) {
     server.forceShutdown();
-    throw err;
+    throw listenError(err, hostPort(options.host, options.port), 'choose another port or --host');
+  } finally {
+    if (quiet) routeGrpcLogs(log);
   }
 }

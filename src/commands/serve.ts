@@ -3,6 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { createLogger } from '../log.js';
 import { startAdapter, type AdapterOptions, type RunningAdapter } from '../main.js';
+import { flagFileError } from '../lifecycle/start-error.js';
 import { adapterVersion } from '../observe/version.js';
 import { declareFlags } from '../options/read-flags.js';
 import { readServeOptions, SERVE_FLAGS } from '../options/serve-flags.js';
@@ -72,33 +73,42 @@ function handleSignals(adapter: RunningAdapter, deadlineMs: number): void {
   });
 }
 
+/**
+ * A failed start ends as ONE plain line on stderr (bin.ts writes it:
+ * `mygrpcadapter: cannot listen on ...: address already in use (EADDRINUSE;
+ * choose another port or --host)`), exit status 1. The stack is for
+ * developers: only --log-level debug or trace adds the JSON `start-up
+ * failed` line with it, before the plain one.
+ */
+function startFailure(err: unknown, options: AdapterOptions): Error {
+  const log = createLogger(options.logLevel);
+  if (log.isLevelEnabled('debug')) log.fatal({ err }, 'start-up failed');
+  // startAdapter stopped whatever it had started; should anything still
+  // hold the event loop, the process exits anyway. Unref'd: a clean exit
+  // does not wait.
+  setTimeout(() => process.exit(1), 2_000).unref();
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 export async function serve(args: ServeArgs): Promise<void> {
   const options = toAdapterOptions(args);
   let adapter: RunningAdapter;
   try {
     adapter = await startAdapter(options);
   } catch (err) {
-    // Still JSON: whatever reads stderr as a log stream sees why the start
-    // failed. startAdapter stopped whatever it had started; should anything
-    // still hold the event loop, the process exits anyway. Unref'd: a clean
-    // exit does not wait.
-    createLogger(options.logLevel).fatal({ err }, 'start-up failed');
-    process.exitCode = 1;
-    setTimeout(() => process.exit(1), 2_000).unref();
-    return;
+    throw startFailure(err, options);
   }
   // Handlers go in before the pid file and the start line: whoever waits for either may signal at once.
   handleSignals(adapter, options.shutdownTimeoutMs);
   const pidFile = options.pidFile;
   if (pidFile !== undefined) {
-    // The process that handles SIGHUP: `npm start` puts npm and a shell in
-    // front of it, and npm forwards only SIGINT and SIGTERM (a SIGHUP kills npm).
+    // The process that handles SIGHUP: npm, in front of `npm start`, forwards
+    // only SIGINT and SIGTERM (a SIGHUP kills npm).
     try {
       writeFileSync(pidFile, `${process.pid}\n`);
     } catch (err) {
-      adapter.log.fatal({ err }, '--pid-file cannot be written');
       await adapter.stop();
-      process.exit(1);
+      throw startFailure(flagFileError('--pid-file', pidFile, err, 'point --pid-file at a writable file'), options);
     }
     process.once('exit', () => rmSync(pidFile, { force: true }));
   }

@@ -1,5 +1,6 @@
-// Composition root: options -> logger -> sinks -> handlers -> server, and the
-// order things stop in.
+// Composition root: the adapter's start-up steps, in the order they start
+// (options -> logger -> checks -> listeners -> sinks -> handlers -> server);
+// shutdown runs the same list in reverse (lifecycle/lifecycle.ts).
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';

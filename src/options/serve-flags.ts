@@ -267,7 +267,7 @@ export type AdapterOptions = Omit<FlagOptions, 'security'> & {
 };
 
 /** The leading `--flag` of a problem, to tell which flags already have one. */
-const FLAG = /^--?[a-z][a-z-]*/;
+const FLAG = /^--[a-z][a-z-]*/;
 
 /** The TLS flags as one group: both files or neither, and nothing that needs them without them. */
 function tlsGroup(tls: FlagOptions['security']['tls'], problems: string[]): TlsOptions | undefined {

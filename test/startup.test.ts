@@ -154,14 +154,14 @@ describe('a failed start is ONE plain line naming the cause and the flag to chan
   it('the gRPC port in use', async () => {
     const result = await runBin([String(busyPort), ...local, dir], dir);
     expect(oneLine(result)).toBe(
-      `mygrpcadapter: cannot listen on 127.0.0.1:${busyPort}: address already in use (EADDRINUSE; choose another port or --host)`,
+      `mygrpcadapter: cannot listen on 127.0.0.1:${busyPort}: EADDRINUSE: address already in use (choose another port or --host)`,
     );
   });
 
   it.each(['metrics', 'ops', 'prometheus'])('the --%s-port in use', async (which) => {
     const result = await runBin(['0', ...local, dir, `--${which}-port`, String(busyPort)], dir);
     expect(oneLine(result)).toBe(
-      `mygrpcadapter: cannot listen on 127.0.0.1:${busyPort}: address already in use (EADDRINUSE; choose another --${which}-port or --${which}-host)`,
+      `mygrpcadapter: cannot listen on 127.0.0.1:${busyPort}: EADDRINUSE: address already in use (choose another --${which}-port or --${which}-host)`,
     );
   });
 
@@ -173,20 +173,20 @@ describe('a failed start is ONE plain line naming the cause and the flag to chan
   });
 
   it.each([
-    ['missing', 'no such file or directory (ENOENT'],
-    ['a folder', 'is a directory (EISDIR'],
+    ['missing', 'ENOENT: no such file or directory'],
+    ['a folder', 'EISDIR: is a directory'],
   ])('a TLS certificate file that cannot be read (%s)', async (what, why) => {
     const cert = what === 'missing' ? path.join(dir, 'no-cert.pem') : dir;
     const result = await runBin(['0', ...local, dir, '--tls-cert', cert, '--tls-key', cert], dir);
     expect(oneLine(result)).toBe(
-      `mygrpcadapter: --tls-cert ${cert}: ${why}; fix it or point --tls-cert at another file)`,
+      `mygrpcadapter: --tls-cert ${cert}: ${why} (fix it or point --tls-cert at another file)`,
     );
   });
 
   it('a --record file that cannot be opened', async () => {
     const record = path.join(dir, 'missing', 'calls.jsonl');
     expect(oneLine(await runBin(['0', ...local, dir, '--record', record], dir))).toBe(
-      `mygrpcadapter: --record ${record}: no such file or directory (ENOENT; point --record at a file in a writable folder)`,
+      `mygrpcadapter: --record ${record}: ENOENT: no such file or directory (point --record at a file in a writable folder)`,
     );
   });
 
@@ -194,7 +194,9 @@ describe('a failed start is ONE plain line naming the cause and the flag to chan
     const result = await runBin([String(busyPort), ...local, dir, '--log-level', 'debug'], dir);
     expect(result.code).toBe(1);
     const lines = result.stderr.trimEnd().split('\n');
-    expect(lines.at(-1)).toMatch(/^mygrpcadapter: cannot listen on 127\.0\.0\.1:\d+: address already in use/);
+    expect(lines.at(-1)).toMatch(
+      /^mygrpcadapter: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE: address already in use/,
+    );
     const fatal = lines
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { msg: string; err?: { stack?: string } })

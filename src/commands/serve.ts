@@ -75,8 +75,8 @@ function handleSignals(adapter: RunningAdapter, deadlineMs: number): void {
 
 /**
  * A failed start ends as ONE plain line on stderr (bin.ts writes it:
- * `mygrpcadapter: cannot listen on ...: address already in use (EADDRINUSE;
- * choose another port or --host)`), exit status 1. The stack is for
+ * `mygrpcadapter: cannot listen on ...: EADDRINUSE: address already in use
+ * (choose another port or --host)`), exit status 1. The stack is for
  * developers: only --log-level debug or trace adds the JSON `start-up
  * failed` line with it, before the plain one.
  */

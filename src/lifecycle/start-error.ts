@@ -1,12 +1,12 @@
 // Start-up failures an operator fixes by changing a flag, worded for one
-// line: what failed and why, then in parentheses the error code (for
-// searching) and which flag to change. The original error stays as `cause`
-// for --log-level debug.
+// line: what failed and why (errno code first, as Node words it:
+// `EADDRINUSE: address already in use`), then in parentheses which flag to
+// change. The original error stays as `cause` for --log-level debug.
 
 export class StartError extends Error {
   override name = 'StartError';
-  constructor(what: string, fix: string, options: { code?: string | undefined; cause?: unknown } = {}) {
-    super(`${what} (${options.code ? `${options.code}; ` : ''}${fix})`, { cause: options.cause });
+  constructor(what: string, fix: string, options: { cause?: unknown } = {}) {
+    super(`${what} (${fix})`, options);
   }
 }
 
@@ -23,27 +23,31 @@ const ERRNO: Record<string, string> = {
   EROFS: 'read-only file system',
 };
 
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 /** The errno code of an error: Node's `code`, or the one grpc-js quotes (`... [listen EADDRINUSE: ...]`). */
 function errnoOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return code;
-  return /\b(E[A-Z]{2,}[A-Z_]*):/.exec(err instanceof Error ? err.message : String(err))?.[1];
+  return /\b(E[A-Z]{2,}[A-Z_]*):/.exec(messageOf(err))?.[1];
 }
 
-/** `cannot listen on 127.0.0.1:8000: address already in use (EADDRINUSE; choose another port or --host)`. */
+/** `EADDRINUSE: address already in use`, or the message itself when it carries no errno code. */
+function why(err: unknown): string {
+  const code = errnoOf(err);
+  if (code === undefined) return messageOf(err);
+  const text = ERRNO[code];
+  return text === undefined ? code : `${code}: ${text}`;
+}
+
+/** `cannot listen on 127.0.0.1:8000: EADDRINUSE: address already in use (choose another port or --host)`. */
 export function listenError(err: unknown, address: string, fix: string): StartError {
-  const code = errnoOf(err);
-  const why = code === undefined ? (err instanceof Error ? err.message : String(err)) : (ERRNO[code] ?? code);
-  return new StartError(`cannot listen on ${address}: ${why}`, fix, { code, cause: err });
+  return new StartError(`cannot listen on ${address}: ${why(err)}`, fix, { cause: err });
 }
 
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-/** `--record /x/calls.jsonl: no such file or directory (ENOENT; point --record at ...)`. */
+/** `--record /x/calls.jsonl: ENOENT: no such file or directory (point --record at ...)`. */
 export function flagFileError(flag: string, file: string, err: unknown, fix: string): StartError {
-  const code = errnoOf(err);
-  const why = code === undefined ? messageOf(err) : (ERRNO[code] ?? code);
-  return new StartError(`${flag} ${file}: ${why}`, fix, { code, cause: err });
+  return new StartError(`${flag} ${file}: ${why(err)}`, fix, { cause: err });
 }
 
 /**

@@ -1,129 +1,40 @@
-// Composition root: options -> logger -> sinks -> handlers -> server, and the
-// order things stop in.
+// Composition root: the adapter's start-up steps, in the order they start
+// (options -> logger -> checks -> listeners -> sinks -> handlers -> server);
+// shutdown runs the same list in reverse (lifecycle/lifecycle.ts).
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
-import type { LevelWithSilent } from 'pino';
-import type { FormatName } from './core/params/params.js';
 import { createLogger, type Logger } from './log.js';
 import { bind, createAdapterServer, shutdown } from './transport/server.js';
 import { mixerServices } from './frontends/mixer/services.js';
 import type { AdapterMetrics } from './observe/metrics.js';
 import { NO_METRICS, type MetricEvents } from './observe/metric-events.js';
 import { routeGrpcLogs } from './observe/grpc-log.js';
-import { createRepeatLog } from './observe/repeat-log.js';
+import { createRepeatLog, type RepeatLog } from './observe/repeat-log.js';
 import { CallRecorder } from './recording/calls.js';
 import { serveHttp } from './observe/ops-server.js';
 import { keepRepeatedHeaders } from './security/call-auth.js';
 import { HandlerTable } from './core/handler-table.js';
-import { DEFAULT_SECURITY, openSecurity, type SecurityOptions } from './security/security.js';
+import { openSecurity, type Security } from './security/security.js';
 import { isoClock } from './core/clock.js';
-import type { StreamLimits } from './transport/stream-guard.js';
 import { DecodePool } from './frontends/mixer/decode-pool.js';
 import { AdapterHealth } from './transport/health.js';
-import { DEFAULT_SINK_WRITE_TIMEOUT_MS, SinkCalls } from './core/sink-call.js';
+import { SinkCalls } from './core/sink-call.js';
 import { SinkHealth } from './core/sink-health.js';
-import type { FsyncPolicy } from './sinks/file.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
 import { reportClosing } from './observe/sink-lifetime.js';
-import { serveMetrics, type MetricsServer } from './sinks/prometheus/series-server.js';
-import { loadSinkModule, type SinkModuleOption } from './sinks/plugin-loader.js';
+import { serveMetrics } from './sinks/prometheus/series-server.js';
+import { loadSinkModule } from './sinks/plugin-loader.js';
 import { prometheusSinkFactory } from './sinks/prometheus/factory.js';
 import { SeriesRegistry } from './sinks/prometheus/series.js';
 import type { SinkSpec } from './sinks/sink.js';
+import { Lifecycle } from './lifecycle/lifecycle.js';
+import { fileError, flagFileError, hostPort, listenError, StartError } from './lifecycle/start-error.js';
+import type { AdapterOptions } from './options/serve-flags.js';
 
-export interface AdapterOptions {
-  host: string;
-  port: number;
-  logLevel: LevelWithSilent;
-  /** Record format when a handler's Params leave `format` empty. */
-  format: FormatName;
-  /** Folder that relative file_path values resolve against and that no file_path may leave. */
-  dataDir: string;
-  maxMessageBytes: number;
-  /** Most memory one call may take to decode and format, estimated before decoding; more gets RESOURCE_EXHAUSTED. */
-  maxDecodeBytes: number;
-  /** Connection and stream bounds over all connections (not on the command line; tests tighten them). */
-  streams?: Partial<StreamLimits>;
-  /** Connection age after which clients are sent GOAWAY and reconnect; 0 = never. */
-  maxConnectionAgeMs: number;
-  /** Distinct handler configurations kept decoded. */
-  handlerCacheSize: number;
-  /** Worker threads that decode and format large metric batches; 0 = all on the main thread. */
-  decodeWorkers: number;
-  /** On shutdown: how long health says NOT_SERVING before the server stops accepting calls. */
-  drainDelayMs: number;
-  /** How long shutdown waits for in-flight calls before cancelling them. */
-  shutdownGraceMs: number;
-  /** Most bytes a sink holds queued or in flight. */
-  sinkBufferBytes: number;
-  /** How long a call waits for room in a full sink buffer before RESOURCE_EXHAUSTED. */
-  sinkWaitMs: number;
-  /** How long a call waits for its sink to take its records (open, room, write) before DEADLINE_EXCEEDED. */
-  sinkWriteTimeoutMs: number;
-  /** Fail a check whose decision record cannot be written, instead of answering it and counting the loss. */
-  strictDecisionRecords: boolean;
-  fsync: FsyncPolicy;
-  fsyncIntervalMs: number;
-  /** Rotate file sinks past this size; 0 = never. */
-  rotateBytes: number;
-  rotateKeep: number;
-  /** Port of the Prometheus /metrics endpoint; undefined = no endpoint. */
-  metricsPort: number | undefined;
-  /** Address the /metrics endpoint binds (default: the gRPC host). */
-  metricsHost: string | undefined;
-  /** Port of the ops HTTP endpoint (/healthz, /readyz, and /metrics when on); undefined = none. */
-  opsPort: number | undefined;
-  /** Address the ops endpoint binds (default: the gRPC host). */
-  opsHost: string | undefined;
-  /** Append every received call to this JSON-lines file (for `replay`); undefined = off. */
-  record: string | undefined;
-  /** TLS, mutual TLS, client SAN allow-list, token. */
-  security: SecurityOptions;
-  /** --sink-module plug-ins: sink type NAME -> MODULE. */
-  sinkModules: SinkModuleOption[];
-  /** Port of the Prometheus sink's series endpoint; undefined = no "prometheus" sink. */
-  prometheusPort: number | undefined;
-  /** Address of that endpoint (default: the gRPC host). */
-  prometheusHost: string | undefined;
-  /** Series per metric when a handler's max_series_per_metric is 0. */
-  prometheusMaxSeries: number;
-}
-
-export const DEFAULT_OPTIONS: AdapterOptions = {
-  host: '::',
-  port: 8000,
-  logLevel: 'info',
-  format: 'text',
-  dataDir: process.cwd(),
-  // A 100-request report of the sample config is 13 KB (realmixer); grpc-go's own default is 4 MiB.
-  maxMessageBytes: 4 * 1024 * 1024,
-  maxDecodeBytes: 32 * 1024 * 1024,
-  maxConnectionAgeMs: 0,
-  handlerCacheSize: 256,
-  decodeWorkers: 0,
-  drainDelayMs: 0,
-  shutdownGraceMs: 10_000,
-  sinkBufferBytes: 64 * 1024 * 1024,
-  sinkWaitMs: 2_000,
-  sinkWriteTimeoutMs: DEFAULT_SINK_WRITE_TIMEOUT_MS,
-  strictDecisionRecords: false,
-  fsync: 'never',
-  fsyncIntervalMs: 1_000,
-  rotateBytes: 0,
-  rotateKeep: 5,
-  metricsPort: undefined,
-  metricsHost: undefined,
-  opsPort: undefined,
-  opsHost: undefined,
-  record: undefined,
-  security: DEFAULT_SECURITY,
-  sinkModules: [],
-  prometheusPort: undefined,
-  prometheusHost: undefined,
-  prometheusMaxSeries: 10_000,
-};
+// The options and their defaults come from the serve command's flag table.
+export { DEFAULT_OPTIONS, type AdapterOptions } from './options/serve-flags.js';
 
 export interface RunningAdapter {
   /** host:port actually bound, e.g. "[::]:8000" or "127.0.0.1:43121". */
@@ -158,27 +69,7 @@ export interface AdapterIo {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * Starts everything, or nothing: when a step fails (a port in use, a file
- * that cannot be opened), whatever had started is stopped again before the
- * error is thrown, so no half-started process (gRPC answering, never ready,
- * a port held) is left behind.
- */
-export async function startAdapter(
-  options: AdapterOptions,
-  io: AdapterIo = { stdout: process.stdout, stderr: process.stderr },
-): Promise<RunningAdapter> {
-  const undo: (() => unknown)[] = [];
-  try {
-    return await start(options, io, undo);
-  } catch (err) {
-    for (const step of undo.reverse())
-      await Promise.resolve()
-        .then(step)
-        .catch(() => undefined);
-    throw err;
-  }
-}
+const DATA_DIR_FIX = 'create it or point --data-dir at an existing writable folder';
 
 /** A missing or unusable data dir would start SERVING and fail every file sink's call: refuse to start instead. */
 async function checkDataDir(dataDir: string): Promise<void> {
@@ -187,53 +78,281 @@ async function checkDataDir(dataDir: string): Promise<void> {
     stats = await stat(dataDir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`--data-dir ${dataDir}: ${code === 'ENOENT' ? 'no such folder' : (err as Error).message}`);
+    const why = code === 'ENOENT' ? 'no such folder' : (err as Error).message;
+    throw new StartError(`--data-dir ${dataDir}: ${why}`, DATA_DIR_FIX, { cause: err });
   }
-  if (!stats.isDirectory()) throw new Error(`--data-dir ${dataDir}: not a folder`);
+  if (!stats.isDirectory()) throw new StartError(`--data-dir ${dataDir}: not a folder`, DATA_DIR_FIX);
   try {
     await access(dataDir, constants.W_OK | constants.X_OK);
-  } catch {
-    throw new Error(`--data-dir ${dataDir}: not writable by this process`);
+  } catch (err) {
+    throw new StartError(`--data-dir ${dataDir}: not writable by this process`, DATA_DIR_FIX, { cause: err });
   }
 }
 
-/** startAdapter's steps; each thing started pushes how to stop it onto `undo`. */
-async function start(options: AdapterOptions, io: AdapterIo, undo: (() => unknown)[]): Promise<RunningAdapter> {
-  await checkDataDir(options.dataDir);
+/**
+ * Starts everything, or nothing: the steps below are ONE ordered list
+ * (lifecycle.ts). A step that fails (a port in use, a file that cannot be
+ * opened) stops the steps before it, newest first, before the error is
+ * thrown, so no half-started process (gRPC answering, never ready, a port
+ * held) is left behind; stop() stops every step, newest first. So the order
+ * here is also the reverse of the shutdown order: serving ends first, then
+ * the gRPC server drains, ..., and the ops listener (/readyz answering 503)
+ * and the repeat log go last.
+ */
+export async function startAdapter(
+  options: AdapterOptions,
+  io: AdapterIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<RunningAdapter> {
   const log = createLogger(options.logLevel, io.stderr);
   routeGrpcLogs(log);
+  const life = new Lifecycle(log);
+  await life.step('data dir', () => checkDataDir(options.dataDir));
   // Lines that can come once per call: failures, refusals, denies.
-  const notes = createRepeatLog(log);
-  undo.push(() => notes.close());
-  // prom-client is loaded only when its endpoint is asked for. The sources
-  // are read at scrape time, after the pool and table exist.
+  const notes = await life.step(
+    'repeat log',
+    () => createRepeatLog(log),
+    (n) => n.close(),
+  );
+  // The /metrics sources are read at scrape time; the listener opens before
+  // the sink pool and the handler table exist, so they are looked up then.
+  const scraped: { sinks?: SinkPool; handlers?: HandlerTable } = {};
+  // prom-client is loaded only when its endpoint is asked for.
   const prometheus =
     options.metricsPort === undefined
       ? undefined
       : new (await import('./observe/metrics.js')).AdapterMetrics({
           sinkBuffers: async () =>
-            (await sinks.openSinks()).map(({ spec, sink }) => ({ spec, bytes: sink.bufferedBytes })),
-          handlerCacheSize: () => handlers.size,
+            ((await scraped.sinks?.openSinks()) ?? []).map(({ spec, sink }) => ({ spec, bytes: sink.bufferedBytes })),
+          handlerCacheSize: () => scraped.handlers?.size ?? 0,
         });
   const metrics: MetricEvents = prometheus ?? NO_METRICS;
-  // First, so a bad certificate or token file stops the start before anything opens.
-  const security = openSecurity(
-    options.security,
-    log,
-    (outcome) => metrics.tlsReloaded(outcome),
-    (method, peer, rejection) => {
-      const code = status[rejection.code];
-      metrics.callRefused(method, code);
-      notes.note('warn', `call refused: ${rejection.details}`, { method, peer, code: rejection.code });
+  // First of the checks, so a bad certificate or token file stops the start before anything listens.
+  const security = await life.step(
+    'security',
+    () => openVerifiedSecurity(options, log, metrics, notes),
+    (s) => s.close(),
+  );
+  const health = new AdapterHealth();
+  // Early, so they stop late: /healthz and /readyz (503) answer until the process is done.
+  const http = await life.step(
+    'ops and metrics listeners',
+    () => serveHttpListeners(options, health, prometheus, log),
+    (h) => h.close(),
+  );
+  const series = await life.step(
+    'prometheus sink series',
+    () => servePrometheusSeries(options, log),
+    async (s) => {
+      s?.registry.close();
+      await s?.server.close();
     },
   );
-  undo.push(() => security.close());
-  await security.verified;
+  const sinkHealth = await life.step(
+    'sink health',
+    () => new SinkHealth(health, options.strictDecisionRecords),
+    (h) => h.close(),
+  );
+  const sinks = await life.step(
+    'sinks',
+    () => openSinks(options, io, log, notes, metrics, series?.registry),
+    (pool) => pool.closeAll(),
+  );
+  scraped.sinks = sinks;
+  const handlers = await life.step(
+    'handler table',
+    () =>
+      new HandlerTable(
+        sinks,
+        { defaultFormat: options.format, baseDir: options.dataDir, maxEntries: options.handlerCacheSize },
+        {
+          created: (h) => {
+            metrics.handlerCreated(h.id, h.sinkSpec);
+            log.info({ handler: h.id, config: h.config.view, sink: h.sinkSpec }, 'new handler configuration');
+          },
+          evicted: (h) => {
+            metrics.handlerEvicted(h.id);
+            log.info({ handler: h.id }, 'handler configuration evicted from the cache');
+          },
+          refused: () => metrics.paramsDecodeError(),
+          sinkOpenFailed: (h) => metrics.sinkOpenFailed(h.sinkSpec),
+        },
+      ),
+    (table) => table.clear(),
+  );
+  scraped.handlers = handlers;
+  const decodePool = await life.step(
+    'decode workers',
+    () => (options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log, options.maxDecodeBytes) : undefined),
+    (pool) => pool?.close(),
+  );
+  const recorder = await life.step(
+    'call recorder',
+    async () => {
+      if (options.record === undefined) return undefined;
+      try {
+        return await CallRecorder.open(options.record);
+      } catch (err) {
+        throw flagFileError('--record', options.record, err, 'point --record at a file in a writable folder');
+      }
+    },
+    (r) => r?.close(),
+  );
+  const server = await life.step(
+    'gRPC server',
+    async () => {
+      const server = createAdapterServer(
+        mixerServices({
+          handlers,
+          log,
+          notes,
+          metrics,
+          receivedAt: isoClock(),
+          decodePool,
+          maxDecodeBytes: options.maxDecodeBytes,
+          sinkCalls: new SinkCalls({
+            writeTimeoutMs: options.sinkWriteTimeoutMs,
+            strictDecisionRecords: options.strictDecisionRecords,
+            health: sinkHealth,
+          }),
+        }),
+        {
+          maxReceiveMessageBytes: options.maxMessageBytes,
+          maxConnectionAgeMs: options.maxConnectionAgeMs,
+          streams: options.streams,
+          // The repeat log: an attack cuts thousands of streams.
+          onCut: (event) => notes.note('warn', `connection or stream cut by a bound: ${event}`, { bound: event }),
+        },
+        health,
+        { recorder, interceptors: security.interceptors },
+      );
+      const port = await bindQuietly(server, options, security.credentials, log);
+      if (options.security.tokenFile !== undefined) keepRepeatedHeaders(server, [options.security.tokenHeader]);
+      return { server, port };
+    },
+    async ({ server }) => {
+      const forced = await shutdown(server, options.shutdownGraceMs);
+      if (forced) log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight calls cancelled after the grace period');
+    },
+  );
+  // Last to start, first to stop: health NOT_SERVING, then the drain delay
+  // while calls are still answered, before the server stops accepting.
+  await life.step(
+    'serving',
+    () => health.serving(true),
+    async () => {
+      health.serving(false);
+      if (options.drainDelayMs > 0) {
+        log.info({ drainDelayMs: options.drainDelayMs }, 'health is NOT_SERVING; draining');
+        await sleep(options.drainDelayMs);
+      }
+    },
+  );
+
+  const reopenSinks = async (): Promise<void> => {
+    const reopened = await sinks.reopenAll();
+    log.info({ sinks: reopened.map(({ type, path }) => (path === '' ? type : `${type}:${path}`)) }, 'sinks reopened');
+  };
+  return {
+    address: hostPort(options.host, server.port),
+    port: server.port,
+    log,
+    health,
+    metrics: prometheus,
+    metricsPort: http.metricsPort,
+    opsPort: http.opsPort,
+    prometheusPort: series?.server.port,
+    stop: () => life.stop(),
+    reopenSinks,
+  };
+}
+
+/** TLS credentials (checked by a loopback handshake) and the per-call checks; closes them again if the check fails. */
+async function openVerifiedSecurity(
+  options: AdapterOptions,
+  log: Logger,
+  metrics: MetricEvents,
+  notes: RepeatLog,
+): Promise<Security> {
+  try {
+    const security = openSecurity(
+      options.security,
+      log,
+      (outcome) => metrics.tlsReloaded(outcome),
+      (method, peer, rejection) => {
+        const code = status[rejection.code];
+        metrics.callRefused(method, code);
+        notes.note('warn', `call refused: ${rejection.details}`, { method, peer, code: rejection.code });
+      },
+    );
+    await security.verified.catch((err: unknown) => {
+      security.close();
+      throw err;
+    });
+    return security;
+  } catch (err) {
+    throw fileError(err, (flag) => `fix it or point ${flag} at another file`);
+  }
+}
+
+/** The ops listener (--ops-port) and the adapter's own /metrics (--metrics-port), either or both. */
+async function serveHttpListeners(
+  options: AdapterOptions,
+  health: AdapterHealth,
+  prometheus: AdapterMetrics | undefined,
+  log: Logger,
+): ReturnType<typeof serveHttp> {
+  const ops =
+    options.opsPort === undefined ? undefined : { host: options.opsHost ?? options.host, port: options.opsPort };
+  const metrics =
+    prometheus && options.metricsPort !== undefined
+      ? { host: options.metricsHost ?? options.host, port: options.metricsPort }
+      : undefined;
+  try {
+    return await serveHttp({ ready: () => health.isServing(), metrics: prometheus?.registry }, { ops, metrics }, log);
+  } catch (err) {
+    // serveHttp opens ops first; the error's port says which one failed.
+    const failed = (err as { port?: unknown }).port;
+    const which = ops && (failed === ops.port || !metrics) ? { ...ops, flag: 'ops' } : { ...metrics!, flag: 'metrics' };
+    throw listenError(
+      err,
+      hostPort(which.host, which.port),
+      `choose another --${which.flag}-port or --${which.flag}-host`,
+    );
+  }
+}
+
+/** The Prometheus sink's registry and its own /metrics listener, when --prometheus-port asks for them. */
+async function servePrometheusSeries(options: AdapterOptions, log: Logger) {
+  if (options.prometheusPort === undefined) return undefined;
+  const registry = new SeriesRegistry();
+  const host = options.prometheusHost ?? options.host;
+  try {
+    const server = await serveMetrics(registry.registry, host, options.prometheusPort);
+    log.info({ port: server.port }, 'serving the prometheus sink series on /metrics');
+    return { registry, server };
+  } catch (err) {
+    registry.close();
+    throw listenError(
+      err,
+      hostPort(host, options.prometheusPort),
+      'choose another --prometheus-port or --prometheus-host',
+    );
+  }
+}
+
+/** The sink pool with the built-in types and the --sink-module plug-ins, each plug-in opened once. */
+async function openSinks(
+  options: AdapterOptions,
+  io: AdapterIo,
+  log: Logger,
+  notes: RepeatLog,
+  metrics: MetricEvents,
+  series: SeriesRegistry | undefined,
+): Promise<SinkPool> {
   const plugins: Record<string, SinkFactory> = {};
   for (const option of options.sinkModules) {
     plugins[option.name] = (await loadSinkModule(option, options.sinkWriteTimeoutMs)).factory;
   }
-  const series = options.prometheusPort === undefined ? undefined : new SeriesRegistry();
   const builtIns: Record<string, SinkFactory> = { ...sinkFactories };
   if (series) {
     builtIns.prometheus = prometheusSinkFactory(series, options.prometheusMaxSeries, (reason, fields) =>
@@ -256,120 +375,38 @@ async function start(options: AdapterOptions, io: AdapterIo, undo: (() => unknow
     reportClosing({ ...builtIns, ...plugins, ...io.extraSinks }, (spec) => metrics.sinkClosed(spec)),
     (err) => log.error({ err }, 'closing or reopening a sink failed'),
   );
-  const handlers = new HandlerTable(
-    sinks,
-    { defaultFormat: options.format, baseDir: options.dataDir, maxEntries: options.handlerCacheSize },
-    {
-      created: (h) => {
-        metrics.handlerCreated(h.id, h.sinkSpec);
-        log.info({ handler: h.id, config: h.config.view, sink: h.sinkSpec }, 'new handler configuration');
-      },
-      evicted: (h) => {
-        metrics.handlerEvicted(h.id);
-        log.info({ handler: h.id }, 'handler configuration evicted from the cache');
-      },
-      refused: () => metrics.paramsDecodeError(),
-      sinkOpenFailed: (h) => metrics.sinkOpenFailed(h.sinkSpec),
-    },
-  );
   // Each plug-in opens once now, as a handler with `sink: NAME` and no format
   // would, so a factory that throws stops the start; the pool keeps it open.
   const pluginSpecs: SinkSpec[] = Object.keys(plugins).map((type) => ({ type, path: '', format: options.format }));
-  undo.push(() => sinks.closeAll());
-  for (const spec of pluginSpecs) await sinks.acquire(spec);
-  const health = new AdapterHealth();
-  const sinkHealth = new SinkHealth(health, options.strictDecisionRecords);
-  undo.push(() => sinkHealth.close());
-  const decodePool =
-    options.decodeWorkers > 0 ? new DecodePool(options.decodeWorkers, log, options.maxDecodeBytes) : undefined;
-  undo.push(() => decodePool?.close());
-  const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
-  undo.push(() => recorder?.close()); // nothing was recorded; do not leave the file open
-  const server = createAdapterServer(
-    mixerServices({
-      handlers,
-      log,
-      notes,
-      metrics,
-      receivedAt: isoClock(),
-      decodePool,
-      maxDecodeBytes: options.maxDecodeBytes,
-      sinkCalls: new SinkCalls({
-        writeTimeoutMs: options.sinkWriteTimeoutMs,
-        strictDecisionRecords: options.strictDecisionRecords,
-        health: sinkHealth,
-      }),
-    }),
-    {
-      maxReceiveMessageBytes: options.maxMessageBytes,
-      maxConnectionAgeMs: options.maxConnectionAgeMs,
-      streams: options.streams,
-      // The repeat log: an attack cuts thousands of streams.
-      onCut: (event) => notes.note('warn', `connection or stream cut by a bound: ${event}`, { bound: event }),
-    },
-    health,
-    { recorder, interceptors: security.interceptors },
-  );
-  undo.push(() => server.forceShutdown());
-  const port = await bind(server, options.host, options.port, security.credentials);
-  if (options.security.tokenFile !== undefined) keepRepeatedHeaders(server, [options.security.tokenHeader]);
-  const address = options.host.includes(':') ? `[${options.host}]:${port}` : `${options.host}:${port}`;
-  const http = await serveHttp(
-    { ready: () => health.isServing(), metrics: prometheus?.registry },
-    {
-      ops: options.opsPort === undefined ? undefined : { host: options.opsHost ?? options.host, port: options.opsPort },
-      metrics:
-        prometheus && options.metricsPort !== undefined
-          ? { host: options.metricsHost ?? options.host, port: options.metricsPort }
-          : undefined,
-    },
-    log,
-  );
-  undo.push(() => http.close());
-  let seriesServer: MetricsServer | undefined;
-  if (series && options.prometheusPort !== undefined) {
-    seriesServer = await serveMetrics(series.registry, options.prometheusHost ?? options.host, options.prometheusPort);
-    undo.push(() => seriesServer?.close());
-    log.info({ port: seriesServer.port }, 'serving the prometheus sink series on /metrics');
+  try {
+    for (const spec of pluginSpecs) await sinks.acquire(spec);
+  } catch (err) {
+    await sinks.closeAll().catch(() => undefined);
+    throw err;
   }
-  health.serving(true);
+  return sinks;
+}
 
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      health.serving(false);
-      if (options.drainDelayMs > 0) {
-        log.info({ drainDelayMs: options.drainDelayMs }, 'health is NOT_SERVING; draining');
-        await sleep(options.drainDelayMs);
-      }
-      const forced = await shutdown(server, options.shutdownGraceMs);
-      if (forced) log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight calls cancelled after the grace period');
-      security.close();
-      await decodePool?.close();
-      handlers.clear();
-      await sinks.closeAll();
-      series?.close();
-      sinkHealth.close();
-      await recorder?.close();
-      // Last: /readyz keeps answering 503 until the process is done.
-      await seriesServer?.close();
-      await http.close();
-      notes.close();
-    })());
-  const reopenSinks = async (): Promise<void> => {
-    const reopened = await sinks.reopenAll();
-    log.info({ sinks: reopened.map(({ type, path }) => (path === '' ? type : `${type}:${path}`)) }, 'sinks reopened');
-  };
-  return {
-    address,
-    port,
-    log,
-    health,
-    metrics: prometheus,
-    metricsPort: http.metricsPort,
-    opsPort: http.opsPort,
-    prometheusPort: seriesServer?.port,
-    stop,
-    reopenSinks,
-  };
+/**
+ * Binds the gRPC server; on failure, stops it and throws one line naming the
+ * address and the flags to change. grpc-js logs a failed bind itself, at
+ * error level ("No address added out of total 1 resolved"); below debug
+ * that line is held back, since the thrown error says it better.
+ */
+async function bindQuietly(
+  server: ReturnType<typeof createAdapterServer>,
+  options: AdapterOptions,
+  credentials: Parameters<typeof bind>[3],
+  log: Logger,
+): Promise<number> {
+  const quiet = !log.isLevelEnabled('debug');
+  if (quiet) routeGrpcLogs(log.child({}, { level: 'silent' }));
+  try {
+    return await bind(server, options.host, options.port, credentials);
+  } catch (err) {
+    server.forceShutdown();
+    throw listenError(err, hostPort(options.host, options.port), 'choose another port or --host');
+  } finally {
+    if (quiet) routeGrpcLogs(log);
+  }
 }

@@ -1,5 +1,7 @@
 // The CLI as a child process: start-up line, stdout sink, signals, help.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from './helpers/clients.js';
@@ -10,8 +12,33 @@ import { waitFor } from './helpers/wait.js';
 const run = promisify(execFile);
 let proc: CliProcess | undefined;
 
+/** Whether process `pid` still runs (a zombie, exited but not yet reaped, does not). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Whether nothing listens on 127.0.0.1:port (we can listen there ourselves). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 afterEach(() => {
-  if (proc && proc.child.exitCode === null) process.kill(-proc.child.pid!, 'SIGKILL');
+  // npm can end by the signal it forwarded (exitCode null, signalCode set): then there is nothing to kill.
+  if (proc && proc.child.exitCode === null && proc.child.signalCode === null) process.kill(-proc.child.pid!, 'SIGKILL');
   proc = undefined;
 });
 
@@ -87,5 +114,25 @@ describe('mygrpcadapter [port]', () => {
     expect(res.status).toMatchObject({ code: 7, message: 'Unauthorized...' }); // PERMISSION_DENIED: no auth_key
     process.kill(-proc.child.pid!, 'SIGTERM');
     await proc.exited;
+  }, 120_000);
+
+  it('SIGTERM to npm start (npm alone, not its process group) stops the adapter and frees its port', async () => {
+    proc = await startCli(['start', '--silent', '--', '0', '--host', '127.0.0.1'], { command: 'npm' });
+    const start = proc
+      .stderr()
+      .split('\n')
+      .map((l) => (l.startsWith('{') ? (JSON.parse(l) as { msg: string; pid: number }) : undefined))
+      .find((l) => l?.msg.startsWith('listening on'));
+    const adapterPid = start!.pid;
+    const port = Number(proc.address.split(':')[1]);
+    expect(adapterPid).not.toBe(proc.child.pid);
+    try {
+      process.kill(proc.child.pid!, 'SIGTERM');
+      await waitFor(() => !running(adapterPid), 10_000);
+      expect(await portFree(port)).toBe(true);
+      await proc.exited;
+    } finally {
+      if (running(adapterPid)) process.kill(adapterPid, 'SIGKILL');
+    }
   }, 120_000);
 });

@@ -1,9 +1,12 @@
-// Health, reflection, shutdown, SIGHUP and rotation, backpressure and message limits.
+// Health, reflection, shutdown, SIGHUP and rotation, backpressure and message
+// limits; start-up and shutdown as one ordered list of steps.
 import { mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Lifecycle } from '../src/lifecycle/lifecycle.js';
 import { memorySinkControl, MemorySink } from '../src/sinks/memory.js';
 import { connect, paramsAny } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
@@ -239,5 +242,117 @@ describe('message size', () => {
     const err = await rpcError(adapter.clients.metric({ instances: [{ name: 'big', value: str('x'.repeat(5000)) }] }));
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
     await adapter.clients.metric({ instances: [{ name: 'small', value: int(1) }] });
+  });
+});
+
+describe('start-up and shutdown: one ordered list of steps', () => {
+  /** Steps 1..n that record what ran; step `failAt` throws from its start. */
+  async function run(n: number, failAt: number | undefined) {
+    const events: string[] = [];
+    const life = new Lifecycle(pino({ level: 'silent' }));
+    const failure = new Error('step failed');
+    let started: unknown;
+    try {
+      for (let i = 1; i <= n; i++) {
+        await life.step(
+          `s${i}`,
+          async () => {
+            await new Promise((r) => setImmediate(r));
+            if (i === failAt) throw failure;
+            events.push(`start s${i}`);
+            return i;
+          },
+          (value) => events.push(`stop s${value}`),
+        );
+      }
+      started = 'all';
+    } catch (err) {
+      started = err;
+    }
+    return { events, life, started, failure };
+  }
+
+  it.each([1, 2, 3, 4, 5])('a failure at step %i stops steps k-1..1 in reverse and rethrows', async (k) => {
+    const { events, started, failure, life } = await run(5, k);
+    expect(started).toBe(failure);
+    const before = Array.from({ length: k - 1 }, (_, i) => `s${i + 1}`);
+    expect(events).toEqual([...before.map((s) => `start ${s}`), ...before.reverse().map((s) => `stop ${s}`)]);
+    // Nothing left for stop() to stop twice.
+    await life.stop();
+    expect(events).toHaveLength(2 * (k - 1));
+  });
+
+  it('stop() stops every started step in reverse, once however often it is called', async () => {
+    const { events, life, started } = await run(4, undefined);
+    expect(started).toBe('all');
+    expect(life.startedSteps).toEqual(['s1', 's2', 's3', 's4']);
+    await Promise.all([life.stop(), life.stop()]);
+    await life.stop();
+    expect(events.slice(4)).toEqual(['stop s4', 'stop s3', 'stop s2', 'stop s1']);
+  });
+
+  it('a stop that fails does not keep the steps before it running; stop() rejects with it', async () => {
+    const events: string[] = [];
+    const life = new Lifecycle(pino({ level: 'silent' }));
+    await life.step(
+      'a',
+      () => undefined,
+      () => events.push('stop a'),
+    );
+    await life.step(
+      'b',
+      () => undefined,
+      () => Promise.reject(new Error('b would not stop')),
+    );
+    await life.step(
+      'c',
+      () => undefined,
+      () => events.push('stop c'),
+    );
+    await expect(life.stop()).rejects.toThrow('b would not stop');
+    expect(events).toEqual(['stop c', 'stop a']);
+  });
+
+  it('the adapter: stop() stops every step start-up started, newest first', async () => {
+    const sub = await mkdtemp(path.join(dir, 'steps-'));
+    adapter = await startTestAdapter({
+      dataDir: sub,
+      decodeWorkers: 1,
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
+      opsPort: 0,
+      opsHost: '127.0.0.1',
+      prometheusPort: 0,
+      prometheusHost: '127.0.0.1',
+      record: path.join(sub, 'calls.jsonl'),
+    });
+    await adapter.stop();
+    const steps = (msg: string) =>
+      adapter!
+        .logs()
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg: string; step?: string })
+        .filter((l) => l.msg === msg)
+        .map((l) => l.step);
+    const started = steps('step started');
+    // The start order; shutdown is its reverse: serving ends, the server
+    // drains, ..., the ops listener (/readyz answering 503) goes last.
+    expect(started).toEqual([
+      'data dir',
+      'repeat log',
+      'security',
+      'ops and metrics listeners',
+      'prometheus sink series',
+      'sink health',
+      'sinks',
+      'handler table',
+      'decode workers',
+      'call recorder',
+      'gRPC server',
+      'serving',
+    ]);
+    expect(steps('step stopped')).toEqual([...started].reverse());
+    adapter = undefined;
   });
 });

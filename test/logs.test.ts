@@ -1,7 +1,8 @@
-// The logs a pipeline reads: every stderr line JSON (grpc-js's own lines and
-// start-up failures included), ISO 8601 times, level names, a start line with
-// the address, version and configuration and no secret, and repeated
-// failures summed instead of one line per call.
+// The logs a pipeline reads: every stderr line JSON (grpc-js's own lines
+// included; a failed start ends with one plain line, and --log-level debug
+// logs its stack as JSON before it), ISO 8601 times, level names, a start
+// line with the address, version and configuration and no secret, and
+// repeated failures summed instead of one line per call.
 import net from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -98,14 +99,17 @@ describe('stderr', () => {
     expect(proc.stderr()).not.toContain((await readFile(server.key, 'utf8')).split('\n')[1]);
   });
 
-  it("routes grpc-js's own error lines and the start-up failure through pino", async () => {
+  it("routes grpc-js's own error lines and the start-up failure through pino (--log-level debug)", async () => {
     const busy = net.createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const port = (busy.address() as net.AddressInfo).port;
     try {
-      const result = await runBin([String(port), '--host', '127.0.0.1']);
+      const result = await runBin([String(port), '--host', '127.0.0.1', '--log-level', 'debug']);
       expect(result.code).toBe(1);
-      const lines = parse(result.stderr);
+      // The last line is the plain one every failed start ends with (startup.test.ts).
+      const [plain, ...json] = result.stderr.trimEnd().split('\n').reverse();
+      expect(plain).toMatch(/^mygrpcadapter: cannot listen on /);
+      const lines = parse(json.reverse().join('\n'));
       expect(lines.find((l) => l.component === 'grpc-js')).toMatchObject({
         level: 'error',
         msg: expect.stringContaining('No address added'),

@@ -27,7 +27,7 @@ function parse(argv: string[]) {
     .strict()
     .exitProcess(false)
     .parseSync();
-  return toAdapterOptions(args as unknown as Parameters<typeof toAdapterOptions>[0]);
+  return toAdapterOptions(args);
 }
 
 describe('security flags', () => {

@@ -1,8 +1,8 @@
 // Start-up is all or nothing, and flags say what is wrong with them: a port
-// in use stops the whole process (exit 1, nothing left listening), a missing
-// --data-dir is caught before serving, a flag without its value is refused,
-// sizes and durations take units and echo what was typed when they cannot
-// be read.
+// in use stops the whole process (exit 1, nothing left listening, one plain
+// line saying which flag to change), a missing --data-dir is caught before
+// serving, a flag without its value is refused, sizes and durations take
+// units and echo what was typed when they cannot be read.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -83,6 +83,38 @@ describe('a listener port in use', () => {
     expect(await listening(grpcPort)).toBe(false);
   });
 
+  it('in process: a failing step stops the steps before it, newest first, and no port stays open', async () => {
+    const grpcPort = await freePort();
+    const opsPort = await freePort();
+    const stderr = new PassThrough();
+    let logs = '';
+    stderr.on('data', (c: Buffer) => (logs += c.toString()));
+    const start = startAdapter(
+      {
+        ...DEFAULT_OPTIONS,
+        host: '127.0.0.1',
+        port: grpcPort,
+        dataDir: dir,
+        logLevel: 'debug',
+        opsPort,
+        prometheusPort: busyPort,
+      },
+      { stdout: new PassThrough(), stderr },
+    );
+    await expect(start).rejects.toThrow(/EADDRINUSE/);
+    const steps = (msg: string) =>
+      logs
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg: string; step?: string })
+        .filter((l) => l.msg === msg)
+        .map((l) => l.step);
+    expect(steps('step started')).toEqual(['data dir', 'repeat log', 'security', 'ops and metrics listeners']);
+    expect(steps('step stopped')).toEqual(['ops and metrics listeners', 'security', 'repeat log', 'data dir']);
+    expect(await listening(opsPort)).toBe(false);
+    expect(await listening(grpcPort)).toBe(false);
+  });
+
   it('the gRPC port itself in use: exit 1', async () => {
     const result = await runBin([String(busyPort), '--host', '127.0.0.1', '--data-dir', dir], dir);
     expect(result.code).toBe(1);
@@ -104,6 +136,72 @@ describe('--data-dir', () => {
     const result = await runBin(['0', '--host', '127.0.0.1', '--data-dir', file], dir);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`--data-dir ${file}: not a folder`);
+  });
+});
+
+describe('a failed start is ONE plain line naming the cause and the flag to change, exit 1', () => {
+  /** stderr holds exactly one line, plain text (no JSON, no stack); returns it. */
+  function oneLine(result: { code: number; stderr: string }): string {
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^mygrpcadapter: /);
+    expect(result.stderr).not.toMatch(/stack|^\{/m);
+    return lines[0]!;
+  }
+  const local = ['--host', '127.0.0.1', '--data-dir'];
+
+  it('the gRPC port in use', async () => {
+    const result = await runBin([String(busyPort), ...local, dir], dir);
+    expect(oneLine(result)).toBe(
+      `mygrpcadapter: cannot listen on 127.0.0.1:${busyPort}: EADDRINUSE: address already in use (choose another port or --host)`,
+    );
+  });
+
+  it.each(['metrics', 'ops', 'prometheus'])('the --%s-port in use', async (which) => {
+    const result = await runBin(['0', ...local, dir, `--${which}-port`, String(busyPort)], dir);
+    expect(oneLine(result)).toBe(
+      `mygrpcadapter: cannot listen on 127.0.0.1:${busyPort}: EADDRINUSE: address already in use (choose another --${which}-port or --${which}-host)`,
+    );
+  });
+
+  it('a missing --data-dir', async () => {
+    const missing = path.join(dir, 'missing');
+    expect(oneLine(await runBin(['0', ...local, missing], dir))).toBe(
+      `mygrpcadapter: --data-dir ${missing}: no such folder (create it or point --data-dir at an existing writable folder)`,
+    );
+  });
+
+  it.each([
+    ['missing', 'ENOENT: no such file or directory'],
+    ['a folder', 'EISDIR: is a directory'],
+  ])('a TLS certificate file that cannot be read (%s)', async (what, why) => {
+    const cert = what === 'missing' ? path.join(dir, 'no-cert.pem') : dir;
+    const result = await runBin(['0', ...local, dir, '--tls-cert', cert, '--tls-key', cert], dir);
+    expect(oneLine(result)).toBe(
+      `mygrpcadapter: --tls-cert ${cert}: ${why} (fix it or point --tls-cert at another file)`,
+    );
+  });
+
+  it('a --record file that cannot be opened', async () => {
+    const record = path.join(dir, 'missing', 'calls.jsonl');
+    expect(oneLine(await runBin(['0', ...local, dir, '--record', record], dir))).toBe(
+      `mygrpcadapter: --record ${record}: ENOENT: no such file or directory (point --record at a file in a writable folder)`,
+    );
+  });
+
+  it('--log-level debug adds the stack, as JSON before the plain line', async () => {
+    const result = await runBin([String(busyPort), ...local, dir, '--log-level', 'debug'], dir);
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines.at(-1)).toMatch(
+      /^mygrpcadapter: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE: address already in use/,
+    );
+    const fatal = lines
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; err?: { stack?: string } })
+      .find((l) => l.msg === 'start-up failed');
+    expect(fatal?.err?.stack).toMatch(/^StartError: cannot listen on .*\n\s+at /);
   });
 });
 

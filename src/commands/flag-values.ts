@@ -46,3 +46,10 @@ export function parseMs(flag: string, typed: unknown, min = 0): number {
   }
   return n;
 }
+
+/** One of a fixed set of words, as typed (case matters: `--fsync Batch` is refused, not guessed). */
+export function parseChoice<C extends string>(flag: string, typed: unknown, choices: readonly C[]): C {
+  const text = String(typed);
+  if (!(choices as readonly string[]).includes(text)) refuse(flag, typed, `one of ${choices.join(', ')}`);
+  return text as C;
+}

@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 /** `node <flags...> dist/src/bin.js` from the start script of the package.json in `root`. */
 export function startCommand(root: string): string[] {
   const pkg = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { scripts: { start: string } };
-  return pkg.scripts.start.split(/\s+/).filter((w) => w !== '');
+  const words = pkg.scripts.start.split(/\s+/).filter((w) => w !== '');
+  // `exec` is the shell's: npm runs the script with sh -c, and exec makes that
+  // shell become node, so the SIGTERM npm forwards reaches the adapter.
+  return words[0] === 'exec' ? words.slice(1) : words;
 }
 
 /** The node options of the start script (between `node` and the script). */

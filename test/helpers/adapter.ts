@@ -25,7 +25,9 @@ export async function startTestAdapter(
   stdout.on('data', (c: Buffer) => (out += c.toString()));
   stderr.on('data', (c: Buffer) => (err += c.toString()));
   const adapter = await startAdapter(
-    { ...DEFAULT_OPTIONS, host: '127.0.0.1', port: 0, logLevel: 'debug', ...options },
+    // decodeWorkers 0: in-process adapters decode on the main thread unless a
+    // test asks for workers (the flag's default depends on the machine's cores).
+    { ...DEFAULT_OPTIONS, host: '127.0.0.1', port: 0, logLevel: 'debug', decodeWorkers: 0, ...options },
     { stdout, stderr, extraSinks },
   );
   const clients = connect(`127.0.0.1:${adapter.port}`);
@@ -44,7 +46,7 @@ export async function startTestAdapter(
 /** The real adapter with silent logs and discarded stdout, for tests that only need its address. */
 export async function startQuietAdapter(dataDir: string, extra: Partial<AdapterOptions> = {}): Promise<RunningAdapter> {
   return startAdapter(
-    { ...DEFAULT_OPTIONS, host: '127.0.0.1', port: 0, logLevel: 'silent', dataDir, ...extra },
+    { ...DEFAULT_OPTIONS, host: '127.0.0.1', port: 0, logLevel: 'silent', dataDir, decodeWorkers: 0, ...extra },
     { stdout: new PassThrough(), stderr: new PassThrough() },
   );
 }

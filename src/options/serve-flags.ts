@@ -1,0 +1,308 @@
+// The serve command's flags, once: yargs' declarations, --help, the options
+// object's type and defaults, and the docs' flag table all come from this
+// table. Order here is the order in --help and in the docs.
+import os from 'node:os';
+import { FORMATS } from '../core/params/params.js';
+import { DEFAULT_SINK_WRITE_TIMEOUT_MS } from '../core/sink-call.js';
+import { DEFAULT_SECURITY, securityProblems, type SecurityOptions } from '../security/security.js';
+import type { TlsOptions } from '../security/tls.js';
+import type { FsyncPolicy } from '../sinks/file.js';
+import { parseSinkModule } from '../sinks/plugin-loader.js';
+import { sinkFactories } from '../sinks/registry.js';
+import type { StreamLimits } from '../transport/stream-guard.js';
+import { choice, count, duration, file, list, port, size, text, toggle } from './flag.js';
+import { FlagProblems, readFlags, type OptionsOf } from './read-flags.js';
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const FSYNC: readonly FsyncPolicy[] = ['never', 'batch', 'interval'];
+const MiB = 1024 * 1024;
+// One worker beside the main thread: the second core of a small node does the
+// decoding while the first keeps up with HTTP/2.
+const SPARE_CORES = Math.min(2, Math.max(0, os.availableParallelism() - 1));
+
+export const SERVE_FLAGS = [
+  port({ flag: 'port', key: 'port', default: 8000, positional: true, describe: 'TCP port; 0 picks a free one' }),
+  text({ flag: 'host', key: 'host', default: '::', value: 'HOST', describe: 'address to bind ("::" = all)' }),
+  choice({
+    flag: 'log-level',
+    key: 'logLevel',
+    choices: LEVELS,
+    default: 'info',
+    describe: 'least severe level logged',
+  }),
+  choice({
+    flag: 'format',
+    key: 'format',
+    choices: FORMATS,
+    default: 'text',
+    describe: 'record format for handlers whose Params leave `format` empty',
+  }),
+  file({
+    flag: 'data-dir',
+    key: 'dataDir',
+    default: '.',
+    value: 'DIR',
+    describe: 'existing, writable folder that relative file_path values resolve against (checked at start)',
+  }),
+  // A 100-request report of the sample config is 13 KB (realmixer); grpc-go's own default is 4 MiB.
+  size({
+    flag: 'max-message-bytes',
+    key: 'maxMessageBytes',
+    default: 4 * MiB,
+    min: 1,
+    describe: 'largest request accepted',
+  }),
+  size({
+    flag: 'max-decode-bytes',
+    key: 'maxDecodeBytes',
+    default: 32 * MiB,
+    min: 1,
+    describe: 'most memory one call may take to decode and format (estimated before decoding), else RESOURCE_EXHAUSTED',
+  }),
+  duration({
+    flag: 'max-connection-age',
+    key: 'maxConnectionAgeMs',
+    default: 0,
+    describe: 'age after which a client connection is asked to reconnect, spreading Mixer over replicas (0 = never)',
+  }),
+  count({
+    flag: 'handler-cache-size',
+    key: 'handlerCacheSize',
+    default: 256,
+    min: 1,
+    describe: 'distinct handler configurations kept decoded',
+  }),
+  count({
+    flag: 'decode-workers',
+    key: 'decodeWorkers',
+    default: SPARE_CORES,
+    max: 64,
+    shownDefault: 'spare cores, at most 2',
+    describe: 'worker threads that decode and format large metric batches (0 = main thread only)',
+  }),
+  duration({
+    flag: 'drain-delay',
+    key: 'drainDelayMs',
+    default: 0,
+    describe: 'how long health reports NOT_SERVING before the server stops accepting',
+  }),
+  duration({
+    flag: 'shutdown-grace',
+    key: 'shutdownGraceMs',
+    default: 10_000,
+    describe: 'how long in-flight calls get to finish on shutdown',
+  }),
+  duration({
+    flag: 'shutdown-timeout',
+    key: 'shutdownTimeoutMs',
+    default: 30_000,
+    min: 1,
+    describe:
+      'time after a signal when the process logs an error and kills itself (exit status 137), whatever it is doing',
+  }),
+  size({
+    flag: 'sink-buffer-bytes',
+    key: 'sinkBufferBytes',
+    default: 64 * MiB,
+    min: 1,
+    describe: 'most bytes a sink holds queued or in flight',
+  }),
+  duration({
+    flag: 'sink-wait',
+    key: 'sinkWaitMs',
+    default: 2_000,
+    describe: 'how long a call waits for room in a full sink buffer, then RESOURCE_EXHAUSTED',
+  }),
+  duration({
+    flag: 'sink-write-timeout',
+    key: 'sinkWriteTimeoutMs',
+    default: DEFAULT_SINK_WRITE_TIMEOUT_MS,
+    min: 1,
+    describe: 'how long a call waits for its sink to take its records (open, room, write), then DEADLINE_EXCEEDED',
+  }),
+  toggle({
+    flag: 'strict-decision-records',
+    key: 'strictDecisionRecords',
+    describe: 'fail a check whose decision record cannot be written (default: answer it, count and log the loss)',
+  }),
+  choice({ flag: 'fsync', key: 'fsync', choices: FSYNC, default: 'never', describe: 'when file sinks flush to disk' }),
+  duration({
+    flag: 'fsync-interval',
+    key: 'fsyncIntervalMs',
+    default: 1_000,
+    min: 1,
+    describe: 'time between flushes with --fsync interval',
+  }),
+  size({
+    flag: 'rotate-bytes',
+    key: 'rotateBytes',
+    default: 0,
+    describe: 'rotate a file sink before it grows past this size; 0 = never',
+  }),
+  count({ flag: 'rotate-keep', key: 'rotateKeep', default: 5, min: 1, describe: 'rotated files kept, at least 1' }),
+  port({
+    flag: 'metrics-port',
+    key: 'metricsPort',
+    describe: 'serve Prometheus metrics on this port at /metrics (off when absent)',
+  }),
+  text({
+    flag: 'metrics-host',
+    key: 'metricsHost',
+    value: 'HOST',
+    shownDefault: '--host',
+    describe: 'address for the metrics port',
+  }),
+  port({
+    flag: 'ops-port',
+    key: 'opsPort',
+    describe: 'serve GET /healthz and /readyz (503 while draining) over HTTP on this port, and /metrics when on',
+  }),
+  text({
+    flag: 'ops-host',
+    key: 'opsHost',
+    value: 'HOST',
+    shownDefault: '--host',
+    describe: 'address for the ops port',
+  }),
+  file({
+    flag: 'record',
+    key: 'record',
+    value: 'FILE',
+    describe: 'append every received call (raw request, decoded view, answer) to this JSON-lines file',
+  }),
+  file({
+    flag: 'tls-cert',
+    key: 'security.tls.certFile',
+    value: 'FILE',
+    describe: 'serve TLS with this PEM certificate chain (leaf first)',
+  }),
+  file({ flag: 'tls-key', key: 'security.tls.keyFile', value: 'FILE', describe: 'PEM private key of --tls-cert' }),
+  file({
+    flag: 'tls-client-ca',
+    key: 'security.tls.clientCaFile',
+    value: 'FILE',
+    describe: 'PEM CA bundle client certificates are verified against (mutual TLS)',
+  }),
+  toggle({
+    flag: 'require-client-cert',
+    key: 'security.tls.requireClientCert',
+    describe: 'refuse clients without a certificate from --tls-client-ca',
+  }),
+  list({
+    flag: 'allowed-client-san',
+    key: 'security.allowedClientSans',
+    value: 'URI',
+    describe: 'URI SAN (SPIFFE ID) a client certificate must carry; repeatable, any one suffices',
+  }),
+  file({
+    flag: 'token-file',
+    key: 'security.tokenFile',
+    value: 'FILE',
+    describe: 'every call must present the token in this file',
+  }),
+  text({
+    flag: 'token-header',
+    key: 'security.tokenHeader',
+    default: DEFAULT_SECURITY.tokenHeader,
+    value: 'NAME',
+    lowerCase: true,
+    describe: 'header carrying the token (authorization: "Bearer <token>" or "<token>")',
+  }),
+  file({
+    flag: 'pid-file',
+    key: 'pidFile',
+    value: 'FILE',
+    describe: "write the adapter's own process id here once it listens (for logrotate's postrotate kill -HUP)",
+  }),
+  duration({
+    flag: 'reload-interval',
+    key: 'security.reloadIntervalMs',
+    default: DEFAULT_SECURITY.reloadIntervalMs,
+    describe: 'time between re-reads of certificate and token files',
+  }),
+  list({
+    flag: 'sink-module',
+    key: 'sinkModules',
+    value: 'NAME=MODULE',
+    each: (typed: string) => parseSinkModule(typed, [...Object.keys(sinkFactories), 'prometheus']),
+    describe:
+      'NAME=MODULE: a sink plug-in (package name or file path) that handlers select with `sink: NAME`; repeatable',
+  }),
+  port({
+    flag: 'prometheus-port',
+    key: 'prometheusPort',
+    describe: 'enable sink "prometheus" and serve its series on this port at /metrics (off when absent)',
+  }),
+  text({
+    flag: 'prometheus-host',
+    key: 'prometheusHost',
+    value: 'HOST',
+    shownDefault: '--host',
+    describe: 'address for --prometheus-port',
+  }),
+  count({
+    flag: 'prometheus-max-series',
+    key: 'prometheusMaxSeries',
+    default: 10_000,
+    min: 1,
+    describe: 'series per metric of sink "prometheus" when Params leave max_series_per_metric 0',
+  }),
+] as const;
+
+/** The options object as the table reads it, before the TLS flags become one optional group. */
+type FlagOptions = OptionsOf<typeof SERVE_FLAGS>;
+
+/**
+ * What the adapter runs with: the table's options, except that `security` is
+ * the security module's own SecurityOptions (the compiler checks the table's
+ * security.* flags against it; the four TLS flags become its one optional
+ * `tls`, absent cert and key meaning plaintext), plus `streams`, which is not
+ * on the command line. `shutdownTimeoutMs` and `pidFile` are read by the
+ * serve command (signals, pid file), not by startAdapter.
+ */
+export type AdapterOptions = Omit<FlagOptions, 'security'> & {
+  security: SecurityOptions;
+  /** Connection and stream bounds over all connections (tests tighten them). */
+  streams?: Partial<StreamLimits>;
+};
+
+/** The leading `--flag` of a problem, to tell which flags already have one. */
+const FLAG = /^--[a-z][a-z-]*/;
+
+/** The TLS flags as one group: both files or neither, and nothing that needs them without them. */
+function tlsGroup(tls: FlagOptions['security']['tls'], problems: string[]): TlsOptions | undefined {
+  const { certFile, keyFile, clientCaFile, requireClientCert } = tls;
+  if (certFile === undefined && keyFile === undefined) {
+    if (clientCaFile !== undefined) problems.push('--tls-client-ca needs --tls-cert and --tls-key');
+    if (requireClientCert) problems.push('--require-client-cert needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (certFile === undefined || keyFile === undefined) {
+    problems.push('--tls-cert and --tls-key go together');
+    return undefined;
+  }
+  return { certFile, keyFile, clientCaFile, requireClientCert };
+}
+
+/**
+ * yargs' argv for the serve command -> AdapterOptions; throws FlagProblems
+ * naming every bad flag: values that cannot be read first, then flags that
+ * do not go together (a flag already refused for its value is not blamed
+ * again for what it combines with).
+ */
+export function readServeOptions(argv: Readonly<Record<string, unknown>>): AdapterOptions {
+  const { values, problems } = readFlags(SERVE_FLAGS, argv);
+  const read = values as FlagOptions;
+  const combined: string[] = [];
+  const security: SecurityOptions = { ...read.security, tls: tlsGroup(read.security.tls, combined) };
+  const options: AdapterOptions = { ...read, security };
+  if (combined.length === 0) combined.push(...securityProblems(options.security));
+  const flagOf = (problem: string): string | undefined => FLAG.exec(problem)?.[0];
+  const refused = new Set(problems.map(flagOf));
+  problems.push(...combined.filter((p) => flagOf(p) === undefined || !refused.has(flagOf(p))));
+  if (problems.length > 0) throw new FlagProblems(problems);
+  return options;
+}
+
+/** Every flag at its default (the data dir is the working directory at load). */
+export const DEFAULT_OPTIONS: AdapterOptions = readServeOptions({});

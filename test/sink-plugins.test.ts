@@ -509,6 +509,14 @@ describe('the worker watchdog', () => {
     } finally {
       await sink.close();
     }
+    // The last sink closed: the worker is gone. The next open starts another.
+    expect(loaded.faults.state).toBe('stopped');
+    const [again, other] = await Promise.all([
+      loaded.factory({ type: 'busy', path: '', format: 'json' }, env),
+      loaded.factory({ type: 'busy', path: '', format: 'text' }, env),
+    ]);
+    expect(loaded.faults.state).toBe('up');
+    await Promise.all([again.close(), other.close()]);
     expect(loaded.faults.state).toBe('stopped');
   }, 60_000);
 });

@@ -146,7 +146,9 @@ export class PluginHost {
   private readonly abandoned = new Set<number>();
   /** The open sinks by id, with their spec, reopened when a worker restarts. */
   private readonly sinks = new Map<number, SinkSpec>();
-  private loading: { resolve(info: PluginModuleInfo): void; reject(err: unknown): void } | undefined;
+  /** Settles the import under way in a new worker (once). */
+  private loading: { resolve(info: PluginModuleInfo): void; reject(err: Error): void } | undefined;
+  private starting: Promise<PluginModuleInfo> | undefined;
   /** The dying worker's own account of its fault (origin and error). */
   private report: { origin: string; message: string; stack?: string } | undefined;
   private recentFaults: number[] = [];
@@ -194,8 +196,10 @@ export class PluginHost {
       this.log = log;
       this.pluginLog = log.child({ sink: this.name });
     }
-    if (this.counters.state === 'stopped') {
-      const info = await this.start();
+    if (this.counters.state === 'stopped' || this.starting) {
+      // The last sink closed and stopped the worker; start it again (once, for concurrent opens).
+      this.starting ??= this.start().finally(() => (this.starting = undefined));
+      const info = await this.starting;
       if (!info.hasFactory) throw new PluginOpenError({ kind: 'factory', message: 'the module exports no createSink' });
     }
     const unavailable = this.unavailable();
@@ -223,9 +227,7 @@ export class PluginHost {
     this.stopWatchdog();
     if (this.counters.state !== 'disabled') this.counters.state = 'stopped';
     this.dropPending(new SinkError(`${this.what} is closed`, 'ECLOSED'));
-    const loading = this.loading;
-    this.loading = undefined;
-    loading?.reject(new PluginLoadError('stopped while loading', false));
+    this.loading?.reject(new PluginLoadError('stopped while loading', false));
     const w = this.worker;
     this.worker = undefined;
     if (w) await w.terminate();
@@ -394,18 +396,36 @@ export class PluginHost {
     w.on('exit', (code) => {
       if (this.worker === w) this.onDeath(undefined, code);
     });
-    return new Promise((resolve, reject) => (this.loading = { resolve, reject }));
+    const limitMs = this.options.openTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.loading?.reject(new PluginLoadError(`importing it took longer than ${limitMs} ms`, false)),
+        limitMs,
+      );
+      const settled = () => {
+        clearTimeout(timer);
+        this.loading = undefined;
+      };
+      this.loading = {
+        resolve: (info) => {
+          settled();
+          resolve(info);
+        },
+        reject: (err) => {
+          settled();
+          reject(err);
+        },
+      };
+    });
   }
 
   private onMessage(m: WorkerMessage): void {
     switch (m.t) {
       case 'loaded':
         this.loading?.resolve({ exports: m.exports, hasFactory: m.hasFactory });
-        this.loading = undefined;
         return;
       case 'loadFailed':
         this.loading?.reject(new PluginLoadError(m.message, m.notFound));
-        this.loading = undefined;
         return;
       case 'done':
         if (!this.abandoned.delete(m.id)) this.pending.get(m.id)?.ok();
@@ -444,11 +464,9 @@ export class PluginHost {
       kind = 'exit';
       message = `its worker exited with code ${exitCode} (process.exit() in the plug-in?)`;
     }
-    const loading = this.loading;
-    if (loading) {
+    if (this.loading) {
       // The module's own top-level code failed: whoever was loading it reports that.
-      this.loading = undefined;
-      loading.reject(new PluginLoadError(message, false));
+      this.loading.reject(new PluginLoadError(message, false));
       return;
     }
     this.fault(kind, message);

@@ -127,6 +127,7 @@ export async function loadSinkModule(
     } catch (err) {
       if (!(err instanceof PluginOpenError)) throw err;
       if (err.data.kind === 'shape') throw new SinkModuleError(`${flag}: ${err.message}`);
+      if (err.data.kind === 'timeout') throw new SinkModuleError(`${flag}: createSink ${err.message}`);
       throw new SinkModuleError(`${flag}: createSink threw: ${err.message}`);
     }
     const sink: RecordSink = host.sink(id);

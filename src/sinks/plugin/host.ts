@@ -264,8 +264,7 @@ export class PluginHost {
       { t: 'open', id: 0, sink, spec, logLevel },
       (data) => new PluginOpenError(data),
       this.options.openTimeoutMs,
-      () =>
-        new PluginOpenError({ kind: 'factory', message: `it did not settle within ${this.options.openTimeoutMs} ms` }),
+      () => new PluginOpenError({ kind: 'timeout', message: `did not settle within ${this.options.openTimeoutMs} ms` }),
     );
   }
 
@@ -278,6 +277,7 @@ export class PluginHost {
       case 'failed':
       case 'factory':
       case 'shape':
+      case 'timeout':
         return new SinkError(`${this.what}: ${method}() failed: ${data.message}`, data.code);
     }
   }

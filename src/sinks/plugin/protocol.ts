@@ -32,7 +32,9 @@ export type PluginErrorKind =
   /** createSink threw or rejected. */
   | 'factory'
   /** createSink returned something that is not a sink. */
-  | 'shape';
+  | 'shape'
+  /** The host stopped waiting (never sent by the worker). */
+  | 'timeout';
 
 export interface PluginErrorData {
   kind: PluginErrorKind;

@@ -370,7 +370,10 @@ describe('faulting plug-ins in the built adapter, over real gRPC calls', () => {
     const started = performance.now();
     const busy = clients.metric(metricCall('busy', 'slow.instance.istio-system'));
     await waitFor(() => lines(proc.stderr(), 'busy loop starts') > before, 10_000);
-    // While the plug-in spins (2 s), the other handlers and the probe answer at once.
+    // While the plug-in spins (2 s), the other handlers and the probe answer at
+    // once: within a bound far below the loop, loose enough for a loaded machine.
+    const BOUND_MS = 750;
+    const probes: number[] = [];
     const waits: number[] = [];
     let n = 0;
     while (performance.now() - started < 1_500 && n < 20) {
@@ -386,11 +389,12 @@ describe('faulting plug-ins in the built adapter, over real gRPC calls', () => {
         ),
       ]);
       expect(health.status).toBe(200);
-      waits.push(health.ms, stdoutMs, fileMs);
+      probes.push(health.ms);
+      waits.push(stdoutMs, fileMs);
     }
-    expect(Math.max(...waits), `waits during the loop: ${waits.map((w) => Math.round(w)).join(', ')} ms`).toBeLessThan(
-      500,
-    );
+    const ms = (list: number[]) => list.map((w) => Math.round(w)).join(', ');
+    expect(Math.max(...probes), `/healthz during the loop: ${ms(probes)} ms`).toBeLessThan(BOUND_MS);
+    expect(Math.max(...waits), `stdout and file calls during the loop: ${ms(waits)} ms`).toBeLessThan(BOUND_MS);
     expect(n).toBeGreaterThan(1);
     await busy; // the loop ends within --sink-write-timeout: the call succeeds
     expect(performance.now() - started).toBeGreaterThan(1_900);
@@ -490,7 +494,7 @@ describe('the worker watchdog', () => {
       stdout: new PassThrough(),
       log: createLogger('info', stream),
     };
-    const loaded = await loadSinkModule({ name: 'busy', module: fixture('busy-loop.mjs') }, 2_500, { stallMs: 500 });
+    const loaded = await loadSinkModule({ name: 'busy', module: fixture('busy-loop.mjs') }, 4_000, { stallMs: 500 });
     const faults: PluginFault[] = [];
     loaded.onFault((f) => faults.push(f));
     const sink = await loaded.factory({ type: 'busy', path: '', format: 'json' }, env);

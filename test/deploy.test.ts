@@ -2,12 +2,14 @@
 // render with kustomize v2.0.3 (kubectl 1.20) and the current one alike, and
 // the names, labels, ports, probes, flags and disk budget agree with each
 // other, with the adapter's options and with the handler in operatorconfig/.
-// Schemas per Kubernetes version: test/k8s-schemas.test.ts.
+// So do the opt-in overlays with the NetworkPolicy, which lets only Mixer's
+// and Prometheus' pods in. Schemas per Kubernetes version: test/k8s-schemas.test.ts.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2beta1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1beta1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { Service, ServiceAccount } from 'kubernetes-models/v1';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -19,6 +21,13 @@ import { DEPLOY, kustomize, KUSTOMIZERS, OVERLAY, sorted, type K8sObject } from 
 
 let objects: K8sObject[];
 let overlay: K8sObject[];
+let withPolicy: K8sObject[];
+let overlayWithPolicy: K8sObject[];
+let policy: NetworkPolicy;
+
+const POLICY_COMPONENT = path.join(DEPLOY, 'components', 'network-policy');
+const POLICY_OVERLAY = path.join(DEPLOY, 'overlays', 'network-policy');
+const POLICY_OVERLAY_1_25 = path.join(DEPLOY, 'overlays', 'k8s-1.25+-network-policy');
 let deployment: Deployment;
 let service: Service;
 let headless: Service;
@@ -75,7 +84,14 @@ describe('deploy/ renders', () => {
       'commonLabels',
       'commonAnnotations',
     ]);
-    for (const dir of [DEPLOY, path.join(DEPLOY, 'base'), OVERLAY]) {
+    for (const dir of [
+      DEPLOY,
+      path.join(DEPLOY, 'base'),
+      OVERLAY,
+      POLICY_COMPONENT,
+      POLICY_OVERLAY,
+      POLICY_OVERLAY_1_25,
+    ]) {
       const k = parse(await readFile(path.join(dir, 'kustomization.yaml'), 'utf8')) as Record<string, unknown>;
       for (const field of Object.keys(k)) expect(V2_FIELDS, `${dir}: ${field}`).toContain(field);
     }
@@ -280,3 +296,148 @@ function quantityBytes(q: string): number {
   const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
   return Number(m[1]) * (m[2] ? unit[m[2] as keyof typeof unit] : 1);
 }
+
+/** The pod labels Istio 1.4-1.6 give Mixer's and the Prometheus add-on's pods (their Helm charts and manifests). */
+const ISTIO_PODS = {
+  telemetry: { app: 'telemetry', istio: 'mixer', 'istio-mixer-type': 'telemetry' },
+  policy: { app: 'policy', istio: 'mixer', 'istio-mixer-type': 'policy' },
+  prometheus: { app: 'prometheus' },
+  ingressgateway: { app: 'istio-ingressgateway', istio: 'ingressgateway' },
+  pilot: { app: 'pilot', istio: 'pilot' },
+  galley: { app: 'galley', istio: 'galley' },
+  'another mixer type': { istio: 'mixer', 'istio-mixer-type': 'other' },
+  'a workload': { app: 'productpage', version: 'v1' },
+} satisfies Record<string, Record<string, string>>;
+
+type Selector = {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+};
+
+/** Label selector semantics (In, NotIn, Exists, DoesNotExist), as the API server defines them. */
+function selects(selector: Selector, labels: Record<string, string>): boolean {
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, e.key);
+    const ok = {
+      In: has && e.values!.includes(labels[e.key]!),
+      NotIn: !has || !e.values!.includes(labels[e.key]!),
+      Exists: has,
+      DoesNotExist: !has,
+    }[e.operator];
+    if (ok !== true) return false;
+  }
+  return true;
+}
+
+/**
+ * The TCP ports of the adapter's pods that a pod with `labels` in the policy's
+ * own namespace may connect to, as NetworkPolicy defines it: the union over
+ * the rules whose `from` admits it (no `from`: everyone; no `ports`: all).
+ */
+function reachable(p: NetworkPolicy, labels: Record<string, string>, ports: number[]): number[] {
+  const open = new Set<number>();
+  for (const rule of p.spec!.ingress ?? []) {
+    const admitted =
+      rule.from === undefined ||
+      rule.from.some(
+        (peer) =>
+          peer.ipBlock === undefined && peer.namespaceSelector === undefined && selects(peer.podSelector ?? {}, labels),
+      );
+    if (!admitted) continue;
+    for (const port of ports) {
+      if (rule.ports === undefined || rule.ports.some((rp) => (rp.protocol ?? 'TCP') === 'TCP' && rp.port === port)) {
+        open.add(port);
+      }
+    }
+  }
+  return [...open].sort((a, b) => a - b);
+}
+
+describe('the opt-in NetworkPolicy (deploy/components/network-policy)', () => {
+  beforeAll(async () => {
+    [withPolicy, overlayWithPolicy] = await Promise.all([kustomize(POLICY_OVERLAY), kustomize(POLICY_OVERLAY_1_25)]);
+    policy = one(withPolicy, 'NetworkPolicy', 'mygrpcadapter', NetworkPolicy);
+  }, 60_000);
+
+  const container = () => deployment.spec!.template.spec!.containers[0]!;
+  const port = (name: string) => container().ports!.find((p) => p.name === name)!.containerPort;
+  const allPorts = () => container().ports!.map((p) => p.containerPort);
+
+  it.each(KUSTOMIZERS)(
+    'the overlays render with $label as their base plus the NetworkPolicy, in istio-system',
+    async (kustomizer) => {
+      const [a, b] = await Promise.all([
+        kustomize(POLICY_OVERLAY, kustomizer),
+        kustomize(POLICY_OVERLAY_1_25, kustomizer),
+      ]);
+      const policyObject = withPolicy.find((o) => o.kind === 'NetworkPolicy')!;
+      expect(policyObject.apiVersion).toBe('networking.k8s.io/v1');
+      expect(policyObject.metadata.namespace).toBe('istio-system');
+      expect(sorted(a)).toEqual(sorted([...objects, policyObject]));
+      expect(sorted(b)).toEqual(sorted([...overlay, policyObject]));
+      expect(sorted(withPolicy)).toEqual(sorted(a));
+      expect(sorted(overlayWithPolicy)).toEqual(sorted(b));
+    },
+    60_000,
+  );
+
+  it('deploy/ itself stays without it (opt-in)', () => {
+    expect(objects.some((o) => o.kind === 'NetworkPolicy')).toBe(false);
+    expect(overlay.some((o) => o.kind === 'NetworkPolicy')).toBe(false);
+  });
+
+  it("selects the adapter's pods for ingress only, and lives in Mixer's namespace", () => {
+    expect(policy.spec!.podSelector.matchLabels).toEqual(deployment.spec!.selector.matchLabels);
+    expect(selects(policy.spec!.podSelector, deployment.spec!.template.metadata!.labels!)).toBe(true);
+    expect(policy.spec!.policyTypes).toEqual(['Ingress']);
+    expect(policy.metadata!.namespace).toBe(deployment.metadata!.namespace);
+    // Peers are pods of this namespace: no namespaceSelector (namespaces of Kubernetes 1.13-1.20 carry no name label), no ipBlock.
+    for (const rule of policy.spec!.ingress!) {
+      expect(rule.from, 'a rule without from admits everyone').toBeDefined();
+      expect(rule.ports, 'a rule without ports opens every port').toBeDefined();
+      for (const peer of rule.from!) expect(Object.keys(peer)).toEqual(['podSelector']);
+    }
+  });
+
+  it('lets Mixer reach only the gRPC port, Prometheus only the metrics ports, and nobody else anything', async () => {
+    const o = await adapterOptionsFromArgv(container().args!);
+    expect(port('grpc')).toBe(o.port);
+    expect(port('ops')).toBe(o.metricsPort);
+    expect(port('series')).toBe(o.prometheusPort);
+    const ports = allPorts();
+    const got = Object.fromEntries(
+      Object.entries(ISTIO_PODS).map(([who, labels]) => [who, reachable(policy, labels, ports)]),
+    );
+    expect(got).toEqual({
+      telemetry: [o.port],
+      policy: [o.port],
+      prometheus: [o.metricsPort, o.prometheusPort],
+      ingressgateway: [],
+      pilot: [],
+      galley: [],
+      'another mixer type': [],
+      'a workload': [],
+    });
+  });
+
+  it('passes kubernetes-models (formats, enums, required fields)', () => {
+    expect(() => policy.validate()).not.toThrow();
+  });
+
+  it('docs/kubernetes.md names its selectors, ports and overlays', async () => {
+    const doc = await readFile(path.join(ROOT, 'docs/kubernetes.md'), 'utf8');
+    for (const rule of policy.spec!.ingress!) {
+      for (const peer of rule.from!) {
+        for (const [k, v] of Object.entries(peer.podSelector!.matchLabels ?? {})) expect(doc).toContain(`${k}: ${v}`);
+        for (const e of peer.podSelector!.matchExpressions ?? []) {
+          expect(doc).toContain(`${e.key} ${e.operator} (${e.values!.join(', ')})`);
+        }
+      }
+      for (const p of rule.ports!) expect(doc).toContain(String(p.port));
+    }
+    for (const dir of [POLICY_COMPONENT, POLICY_OVERLAY, POLICY_OVERLAY_1_25]) {
+      expect(doc).toContain(path.relative(ROOT, dir));
+    }
+  });
+});

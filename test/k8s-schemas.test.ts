@@ -1,9 +1,12 @@
 // Every rendered object of deploy/ (the base) against the API of Kubernetes
 // 1.13 and 1.18, and of deploy/overlays/k8s-1.25+ against a current one,
-// offline (test/helpers/k8s-schemas.ts says how). The negative cases prove a
-// field or API version that a target lacks fails the check.
+// offline (test/helpers/k8s-schemas.ts says how); the same for the opt-in
+// overlays that add the NetworkPolicy. The negative cases prove a field or API
+// version that a target lacks fails the check.
+import path from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Service, ServiceAccount } from 'kubernetes-models/v1';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +15,8 @@ import { DEPLOY, kustomize, OVERLAY, type K8sObject } from './helpers/kustomize.
 
 let base: K8sObject[];
 let overlay: K8sObject[];
+let baseWithPolicy: K8sObject[];
+let overlayWithPolicy: K8sObject[];
 
 beforeAll(async () => {
   [base, overlay] = await Promise.all([kustomize(DEPLOY), kustomize(OVERLAY)]);
@@ -123,4 +128,57 @@ describe('Kubernetes API schemas (offline)', () => {
     const bad = set(find(overlay, 'Deployment'), `${CONTAINER}.resources.limits.memory`, 'lots');
     expect(() => new Deployment(bad as never).validate()).toThrow();
   });
+});
+
+/** What an old or a current API must refuse in a NetworkPolicy. */
+function policyMistakes(objects: K8sObject[]): Array<[string, K8sObject, RegExp]> {
+  const policy = () => find(objects, 'NetworkPolicy');
+  return [
+    ['a misspelt field', set(policy(), 'spec.podSelecter', {}), /'"?podSelecter"?' does not exist/],
+    ['a peer field that does not exist', set(policy(), 'spec.ingress.0.from.0.serviceSelector', {}), /serviceSelector/],
+    [
+      'a protocol that is not a string',
+      set(policy(), 'spec.ingress.0.ports.0.protocol', 6),
+      /not assignable to type 'string/,
+    ],
+  ];
+}
+
+describe('the NetworkPolicy overlays against the Kubernetes API schemas (offline)', () => {
+  beforeAll(async () => {
+    [baseWithPolicy, overlayWithPolicy] = await Promise.all([
+      kustomize(path.join(DEPLOY, 'overlays', 'network-policy')),
+      kustomize(path.join(DEPLOY, 'overlays', 'k8s-1.25+-network-policy')),
+    ]);
+  }, 60_000);
+
+  it('deploy/overlays/network-policy validates against Kubernetes 1.13 and 1.18, which lack endPort', () => {
+    expect(baseWithPolicy.map(name)).toContain('networking.k8s.io/v1 NetworkPolicy/mygrpcadapter');
+    expect(baseWithPolicy.length).toBe(base.length + 1);
+    const endPort = set(find(baseWithPolicy, 'NetworkPolicy'), 'spec.ingress.0.ports.0.endPort', 8001);
+    for (const source of [K8S_1_13, K8S_1_18]) {
+      expectRejected(source, baseWithPolicy, [
+        ...policyMistakes(baseWithPolicy),
+        ['endPort (beta 1.22, GA 1.25)', endPort, /'"?endPort"?' does not exist/],
+      ]);
+    }
+  }, 60_000);
+
+  it('its NetworkPolicy passes kubernetes-models (formats, enums, required fields of Kubernetes 1.33)', () => {
+    const o = find(overlayWithPolicy, 'NetworkPolicy');
+    expect(() => new NetworkPolicy(o as never).validate()).not.toThrow();
+    expect(() => new NetworkPolicy(set(o, 'spec.policyTypes', ['Inbound']) as never).validate()).toThrow();
+  });
+
+  it('deploy/overlays/k8s-1.25+-network-policy validates against a current Kubernetes, which no longer serves extensions/v1beta1', () => {
+    expect(overlayWithPolicy.length).toBe(overlay.length + 1);
+    expectRejected(K8S_CURRENT, overlayWithPolicy, [
+      ...policyMistakes(overlayWithPolicy),
+      [
+        'extensions/v1beta1 NetworkPolicy (removed in 1.16)',
+        { ...find(overlayWithPolicy, 'NetworkPolicy'), apiVersion: 'extensions/v1beta1' },
+        /extensions\/v1beta1/,
+      ],
+    ]);
+  }, 60_000);
 });

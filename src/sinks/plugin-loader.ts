@@ -1,15 +1,27 @@
 // --sink-module NAME=MODULE: loads a sink plug-in at start-up and turns it
-// into a SinkFactory like the built-ins'. Everything that can be wrong with a
+// into a SinkFactory like the built-ins'. The module runs in a worker thread
+// of its own (plugin/host.ts, plugin/worker.ts), so its CPU and its faults
+// stay off the thread that serves calls. Everything that can be wrong with a
 // module (not found, no createSink export, createSink throws or returns the
 // wrong shape) stops the start with a message naming the flag.
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Logger } from '../log.js';
 import type { SinkEnvironment, SinkFactory } from './registry.js';
 import type { RecordSink, SinkSpec } from './sink.js';
 import { PluginSink } from './plugin-sink.js';
 import { PLUGIN_SINK_NAME } from './enabling-flag.js';
+import {
+  DEFAULT_PLUGIN_ISOLATION,
+  PluginHost,
+  PluginLoadError,
+  PluginOpenError,
+  type PluginCounters,
+  type PluginFault,
+  type PluginIsolation,
+} from './plugin/host.js';
 
 export interface SinkModuleOption {
   /** The sink type key handlers select with `sink: NAME`. */
@@ -18,9 +30,18 @@ export interface SinkModuleOption {
   module: string;
 }
 
-/** The exports a plug-in module must have. */
+/** What createSink gets beside its spec, in the plug-in's worker thread. */
+export interface PluginEnvironment {
+  /**
+   * A pino-like logger (trace...fatal, child, level, isLevelEnabled); the
+   * adapter writes its lines to its own log, with `sink: NAME`.
+   */
+  log: Pick<Logger, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'level' | 'isLevelEnabled'>;
+}
+
+/** The exports a plug-in module must have (worker.ts calls createSink). */
 export interface SinkModule {
-  createSink(spec: SinkSpec, env: SinkEnvironment): RecordSink | Promise<RecordSink>;
+  createSink(spec: SinkSpec, env: PluginEnvironment): RecordSink | Promise<RecordSink>;
 }
 
 export class SinkModuleError extends Error {
@@ -50,77 +71,73 @@ function isPath(module: string): boolean {
   }
 }
 
-function isNotFound(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED';
-}
-
-/** Imports MODULE: a path from the working directory, or a package installed there or beside the adapter. */
-async function importModule(option: SinkModuleOption, flag: string): Promise<Record<string, unknown>> {
-  let target: string;
-  if (isPath(option.module)) {
-    target = pathToFileURL(path.resolve(option.module)).href;
-  } else {
-    try {
-      target = pathToFileURL(createRequire(path.join(process.cwd(), 'noop.js')).resolve(option.module)).href;
-    } catch {
-      target = option.module; // not installed in the working directory: try beside the adapter
-    }
-  }
+/** What the worker imports: a path from the working directory, or a package installed there or beside the adapter. */
+function importTarget(option: SinkModuleOption): string {
+  if (isPath(option.module)) return pathToFileURL(path.resolve(option.module)).href;
   try {
-    return (await import(target)) as Record<string, unknown>;
-  } catch (err) {
-    if (isNotFound(err)) throw new SinkModuleError(`${flag}: module not found (${target})`);
-    throw new SinkModuleError(`${flag}: loading the module failed: ${(err as Error).message}`);
+    return pathToFileURL(createRequire(path.join(process.cwd(), 'noop.js')).resolve(option.module)).href;
+  } catch {
+    return option.module; // not installed in the working directory: try beside the adapter
   }
-}
-
-function factoryOf(exports: Record<string, unknown>): SinkModule['createSink'] | undefined {
-  const named = exports.createSink;
-  if (typeof named === 'function') return named as SinkModule['createSink'];
-  const fromDefault = (exports.default as Record<string, unknown> | undefined)?.createSink;
-  return typeof fromDefault === 'function' ? (fromDefault as SinkModule['createSink']) : undefined;
-}
-
-function checkShape(sink: unknown, flag: string): RecordSink {
-  const s = sink as Partial<RecordSink> | null | undefined;
-  const missing = (['write', 'close'] as const).filter((m) => typeof s?.[m] !== 'function');
-  if (s === null || typeof s !== 'object' || missing.length > 0) {
-    throw new SinkModuleError(
-      `${flag}: createSink returned ${s === null ? 'null' : typeof s}${missing.length > 0 ? ` without ${missing.join(', ')}()` : ''}; expected { write(records), close(), flush?() }`,
-    );
-  }
-  return s as RecordSink;
 }
 
 export interface LoadedSinkModule {
   name: string;
   factory: SinkFactory;
+  /** Faults, restarts and state of the plug-in's worker, live (for a metric). */
+  faults: Readonly<PluginCounters>;
+  /** Calls `listener` on each fault of the plug-in's worker (already logged). */
+  onFault(listener: (fault: PluginFault) => void): void;
+  /** Ends the worker, whatever sinks are still open (they fail from then on). */
+  stop(): Promise<void>;
 }
 
 /**
- * Imports the module and checks it exports createSink. The factory returned
- * opens one plug-in sink per spec, as the pool asks; main.ts opens the first
- * at start-up so a factory that throws stops the start.
+ * Starts the plug-in's worker, imports the module there and checks it exports
+ * createSink. The factory returned opens one plug-in sink per spec, as the
+ * pool asks; main.ts opens the first at start-up so a factory that throws
+ * stops the start. The worker stops when the last sink closes.
  */
-export async function loadSinkModule(option: SinkModuleOption, writeTimeoutMs: number): Promise<LoadedSinkModule> {
+export async function loadSinkModule(
+  option: SinkModuleOption,
+  writeTimeoutMs: number,
+  isolation: Partial<PluginIsolation> = {},
+): Promise<LoadedSinkModule> {
   const flag = `--sink-module ${option.name}=${option.module}`;
-  const exports = await importModule(option, flag);
-  const createSink = factoryOf(exports);
-  if (!createSink) {
-    const found = Object.keys(exports).join(', ') || 'nothing';
+  const target = importTarget(option);
+  const host = new PluginHost(option.name, target, writeTimeoutMs, { ...DEFAULT_PLUGIN_ISOLATION, ...isolation });
+  let info;
+  try {
+    info = await host.start();
+  } catch (err) {
+    if (err instanceof PluginLoadError && err.notFound)
+      throw new SinkModuleError(`${flag}: module not found (${target})`);
+    throw new SinkModuleError(`${flag}: loading the module failed: ${(err as Error).message}`);
+  }
+  if (!info.hasFactory) {
+    await host.stop();
+    const found = info.exports.join(', ') || 'nothing';
     throw new SinkModuleError(`${flag}: the module exports no createSink function (it exports ${found})`);
   }
   const what = `sink plug-in "${option.name}"`;
   const open = async (spec: SinkSpec, sinkEnv: SinkEnvironment): Promise<PluginSink> => {
-    const pluginEnv: SinkEnvironment = { ...sinkEnv, log: sinkEnv.log?.child({ sink: option.name }) };
-    let created: unknown;
+    let id: number;
     try {
-      created = await createSink(spec, pluginEnv);
+      id = await host.open(spec, sinkEnv.log);
     } catch (err) {
-      throw new SinkModuleError(`${flag}: createSink threw: ${(err as Error | undefined)?.message ?? String(err)}`);
+      if (!(err instanceof PluginOpenError)) throw err;
+      if (err.data.kind === 'shape') throw new SinkModuleError(`${flag}: ${err.message}`);
+      if (err.data.kind === 'timeout') throw new SinkModuleError(`${flag}: createSink ${err.message}`);
+      throw new SinkModuleError(`${flag}: createSink threw: ${err.message}`);
     }
-    return new PluginSink(what, checkShape(created, flag), writeTimeoutMs, sinkEnv.buffer, sinkEnv.events?.(spec));
+    const sink: RecordSink = host.sink(id);
+    return new PluginSink(what, sink, sinkEnv.buffer, sinkEnv.events?.(spec));
   };
-  return { name: option.name, factory: open };
+  return {
+    name: option.name,
+    factory: open,
+    faults: host.counters,
+    onFault: (listener) => host.onFault(listener),
+    stop: () => host.stop(),
+  };
 }

@@ -351,7 +351,9 @@ async function openSinks(
 ): Promise<SinkPool> {
   const plugins: Record<string, SinkFactory> = {};
   for (const option of options.sinkModules) {
-    plugins[option.name] = (await loadSinkModule(option, options.sinkWriteTimeoutMs)).factory;
+    const loaded = await loadSinkModule(option, options.sinkWriteTimeoutMs);
+    loaded.onFault((fault) => metrics.pluginFault(fault.plugin, fault.kind));
+    plugins[option.name] = loaded.factory;
   }
   const builtIns: Record<string, SinkFactory> = { ...sinkFactories };
   if (series) {

@@ -271,11 +271,16 @@ describe('modules that stop the start', () => {
 
 /** The port of the ops listener (--ops-port 0), from the adapter's log line that names /healthz. */
 function opsPort(stderr: string): number | undefined {
+  return loggedPort(stderr, '/healthz');
+}
+
+/** The port a listener bound (port 0), from the adapter's log line whose message contains `needle`. */
+function loggedPort(stderr: string, needle: string): number | undefined {
   for (const line of stderr.split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
       const entry = JSON.parse(line) as { msg?: unknown; port?: unknown };
-      if (typeof entry.msg === 'string' && entry.msg.includes('/healthz') && typeof entry.port === 'number') {
+      if (typeof entry.msg === 'string' && entry.msg.includes(needle) && typeof entry.port === 'number') {
         return entry.port;
       }
     } catch {
@@ -327,6 +332,7 @@ describe('faulting plug-ins in the built adapter, over real gRPC calls', () => {
   let clients: Clients;
   let dataDir: string;
   let ops: number;
+  let metricsPort: number;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'sink-plugins-'));
@@ -335,6 +341,8 @@ describe('faulting plug-ins in the built adapter, over real gRPC calls', () => {
       '--host',
       '127.0.0.1',
       '--ops-port',
+      '0',
+      '--metrics-port',
       '0',
       '--data-dir',
       dataDir,
@@ -349,6 +357,8 @@ describe('faulting plug-ins in the built adapter, over real gRPC calls', () => {
     ]);
     ops = opsPort(proc.stderr())!;
     expect(ops).toBeGreaterThan(0);
+    metricsPort = loggedPort(proc.stderr(), 'Prometheus metrics')!;
+    expect(metricsPort).toBeGreaterThan(0);
     clients = connect(proc.address);
   }, 60_000);
 
@@ -439,6 +449,10 @@ describe('faulting plug-ins in the built adapter, over real gRPC calls', () => {
       expect(proc.stderr()).toMatch(
         new RegExp(`"plugin":"${name}".*"msg":"sink plug-in \\\\"${name}\\\\" worker restarted"`),
       );
+      // Counted, by plug-in and kind.
+      const kind = name === 'timer' ? 'uncaughtException' : 'unhandledRejection';
+      const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(scrape).toContain(`mygrpcadapter_sink_plugin_faults_total{plugin="${name}",kind="${kind}"} 1`);
     },
     30_000,
   );

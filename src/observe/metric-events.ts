@@ -28,6 +28,8 @@ export interface MetricEvents {
   sinkWriteTimedOut(spec: SinkSpec): void;
   /** A check was answered although its decision record could not be written (`code`: what the write failed with). */
   decisionRecordLost(code: string): void;
+  /** A sink plug-in's worker faulted (`kind`: uncaughtException, unhandledRejection, ...) and is restarted or disabled. */
+  pluginFault(plugin: string, kind: string): void;
 }
 
 const NO_WRITER_EVENTS: WriterEvents = {};
@@ -46,4 +48,5 @@ export const NO_METRICS: MetricEvents = {
   sinkClosed: () => undefined,
   sinkWriteTimedOut: () => undefined,
   decisionRecordLost: () => undefined,
+  pluginFault: () => undefined,
 };

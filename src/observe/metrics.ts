@@ -129,6 +129,12 @@ export class AdapterMetrics implements MetricEvents {
     labelNames: ['code'],
     registers: [this.registry],
   });
+  private readonly pluginFaults = new Counter({
+    name: `${PREFIX}sink_plugin_faults_total`,
+    help: 'Faults of sink plug-in workers (uncaught exceptions, unhandled rejections, exits, stalls), by plug-in and kind; each fails the calls in flight and restarts the worker.',
+    labelNames: ['plugin', 'kind'],
+    registers: [this.registry],
+  });
   private readonly evictions = new Counter({
     name: `${PREFIX}handler_cache_evictions_total`,
     help: 'Handler configurations evicted from the bounded cache.',
@@ -322,6 +328,10 @@ export class AdapterMetrics implements MetricEvents {
 
   decisionRecordLost(code: string): void {
     this.decisionRecordsLost.inc({ code });
+  }
+
+  pluginFault(plugin: string, kind: string): void {
+    this.pluginFaults.inc({ plugin, kind });
   }
 
   sinkEvents(spec: SinkSpec): WriterEvents {

@@ -16,6 +16,11 @@ export interface SeriesPolicy {
 
 type PromMetric = Counter<string> | Gauge<string> | Histogram<string>;
 
+/** A Registry that counts its changes, so a rendered page is served again until the next one. */
+export class VersionedRegistry extends Registry {
+  version = 0;
+}
+
 /** One registered metric with the label sets it has seen and when each was last updated. */
 export class TrackedMetric {
   /** Label values (JSON array) -> last update, ms since the epoch. */
@@ -30,6 +35,8 @@ export class TrackedMetric {
     private readonly metric: PromMetric,
     private readonly onExpired: (count: number) => void,
     private readonly now: () => number,
+    /** Called on every change to what the page shows. */
+    private readonly touch: () => void,
   ) {
     if (policy.expiryMs > 0) {
       this.timer = setInterval(() => this.expire(), policy.checkIntervalMs);
@@ -46,6 +53,7 @@ export class TrackedMetric {
     const key = JSON.stringify(labels);
     if (!this.series.has(key) && this.series.size >= this.policy.maxSeries) return false;
     this.series.set(key, this.now());
+    this.touch();
     const labelSet = Object.fromEntries(this.spec.labelNames.map((name, i) => [name, labels[i]!]));
     if (this.metric instanceof Counter) this.metric.inc(labelSet, value);
     else if (this.metric instanceof Gauge) this.metric.set(labelSet, value);
@@ -64,7 +72,10 @@ export class TrackedMetric {
       this.series.delete(key);
       dropped++;
     }
-    if (dropped > 0) this.onExpired(dropped);
+    if (dropped > 0) {
+      this.touch();
+      this.onExpired(dropped);
+    }
   }
 
   stop(): void {
@@ -77,7 +88,7 @@ export class MetricConflictError extends Error {
 }
 
 export class SeriesRegistry {
-  readonly registry = new Registry();
+  readonly registry = new VersionedRegistry();
   private readonly metrics = new Map<string, TrackedMetric>();
   private readonly refused: Counter<'metric' | 'reason'>;
   private readonly expired: Counter<'metric'>;
@@ -119,7 +130,9 @@ export class SeriesRegistry {
         this.create(spec),
         (n) => this.expired.inc({ metric: spec.fullName }, n),
         this.now,
+        this.touch,
       );
+      this.touch();
       this.metrics.set(spec.fullName, tracked);
     }
     tracked.refs++;
@@ -132,11 +145,17 @@ export class SeriesRegistry {
     tracked.stop();
     this.metrics.delete(tracked.spec.fullName);
     this.registry.removeSingleMetric(tracked.spec.fullName);
+    this.touch();
   }
 
   countRefused(metric: string, reason: Misfit): void {
     this.refused.inc({ metric, reason });
+    this.touch();
   }
+
+  private readonly touch = (): void => {
+    this.registry.version++;
+  };
 
   /** Stops every expiry timer (shutdown). */
   close(): void {

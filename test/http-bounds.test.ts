@@ -172,7 +172,8 @@ describe('the HTTP listeners under a descriptor limit of 1024', () => {
     expect((await get(ports.metrics, '/metrics')).status).toBe(200);
     expect((await get(ports.prometheus, '/metrics')).status).toBe(200);
     await served();
-    const fresh = connect(adapter.address);
+    // A connection of its own (grpc-js would otherwise share the one above).
+    const fresh = connect(adapter.address, undefined, { 'grpc.use_local_subchannel_pool': 1 });
     try {
       const file = path.join(dir, 'fresh-sink.log');
       await fresh.metric({

@@ -8,6 +8,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../src/common/errors.js';
 import { decodeParams } from '../src/core/params/params.js';
+import { MAX_SERIES_PER_METRIC } from '../src/core/params/prometheus-params.js';
 import { decodeMetricRequest } from '../src/frontends/mixer/request.js';
 import type { Params } from '../src/generated/adapter/mygrpcadapter/config/Params.js';
 import { paramsAny } from './helpers/clients.js';
@@ -137,6 +138,21 @@ describe('Params of the Prometheus sink', () => {
     ]) {
       expect(message).toContain(expected);
     }
+  });
+
+  it('refuses max_series_per_metric above its maximum, naming it', () => {
+    const metrics = [{ instance_name: 'a.instance.ns', kind: 'COUNTER' as const }];
+    expect(problems({ sink: 'prometheus', metrics, max_series_per_metric: MAX_SERIES_PER_METRIC + 1 })).toContain(
+      `max_series_per_metric: at most 100000, got ${MAX_SERIES_PER_METRIC + 1}`,
+    );
+    expect(problems({ sink: 'prometheus', metrics, max_series_per_metric: 2147483647 })).toContain(
+      'max_series_per_metric: at most 100000, got 2147483647',
+    );
+    const config = decodeParams(
+      paramsAny({ sink: 'prometheus', metrics, max_series_per_metric: MAX_SERIES_PER_METRIC }),
+      SINKS,
+    );
+    expect(config.prometheus?.maxSeriesPerMetric).toBe(MAX_SERIES_PER_METRIC);
   });
 
   it('refuses the fields under another sink, where they would do nothing', () => {

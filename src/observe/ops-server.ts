@@ -1,10 +1,20 @@
 // The ops HTTP port: GET /healthz (liveness), /readyz (readiness) and, when
 // metrics are on, /metrics. Probes read a boolean, so they cost the adapter
-// nothing per call and work whether or not gRPC uses TLS.
-import http from 'node:http';
+// nothing per call and work whether or not gRPC uses TLS. Every listener has
+// the bounds of http-bounds.ts.
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Registry } from 'prom-client';
+import {
+  createBoundedServer,
+  DEFAULT_HTTP_BOUNDS,
+  listen,
+  scrapeResponder,
+  type HttpBounds,
+  type HttpCutReport,
+} from './http-bounds.js';
+import { createRepeatLog } from './repeat-log.js';
 
 export interface OpsEndpoints {
   /** The gRPC health state: true while SERVING, false before start and while draining. */
@@ -22,7 +32,14 @@ function text(res: http.ServerResponse, code: number, body: string): void {
   res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(body);
 }
 
-function handle(endpoints: OpsEndpoints, req: http.IncomingMessage, res: http.ServerResponse): void {
+type Scrape = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+function handle(
+  endpoints: OpsEndpoints,
+  scrape: Scrape | undefined,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): void {
   const route = (req.url ?? '').split('?', 1)[0] ?? '';
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
@@ -40,15 +57,11 @@ function handle(endpoints: OpsEndpoints, req: http.IncomingMessage, res: http.Se
       else text(res, 503, 'NOT_SERVING\n');
       return;
     case '/metrics': {
-      const registry = endpoints.metrics;
-      if (!registry) {
+      if (!scrape) {
         text(res, 404, 'metrics are off (start with --metrics-port)\n');
         return;
       }
-      registry.metrics().then(
-        (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
-        (err: unknown) => text(res, 500, `${String(err)}\n`),
-      );
+      scrape(req, res);
       return;
     }
     default:
@@ -56,15 +69,17 @@ function handle(endpoints: OpsEndpoints, req: http.IncomingMessage, res: http.Se
   }
 }
 
-export async function serveOps(endpoints: OpsEndpoints, host: string, port: number): Promise<OpsServer> {
-  const server = http.createServer((req, res) => handle(endpoints, req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+export async function serveOps(
+  endpoints: OpsEndpoints,
+  host: string,
+  port: number,
+  bounds: Readonly<HttpBounds> = DEFAULT_HTTP_BOUNDS,
+  onCut?: HttpCutReport,
+): Promise<OpsServer> {
+  const registry = endpoints.metrics;
+  const scrape = registry ? scrapeResponder(registry, bounds.maxConcurrentScrapes, onCut) : undefined;
+  const server = createBoundedServer((req, res) => handle(endpoints, scrape, req, res), bounds, onCut);
+  await listen(server, host, port);
   return {
     port: (server.address() as AddressInfo).port,
     close: () =>
@@ -95,24 +110,32 @@ export async function serveHttp(
   endpoints: OpsEndpoints,
   listen: { ops: Listen | undefined; metrics: Listen | undefined },
   log: Logger,
+  bounds: Readonly<HttpBounds> = DEFAULT_HTTP_BOUNDS,
 ): Promise<HttpListeners> {
   const servers: OpsServer[] = [];
   let ops: OpsServer | undefined;
   let metrics: OpsServer | undefined;
+  // An attack cuts thousands of connections: one line per cause and interval.
+  const notes = createRepeatLog(log);
+  const onCut = (listener: 'ops' | 'metrics') => (cut: string) =>
+    notes.note('warn', `HTTP connection or request cut by a bound: ${cut}`, { bound: cut, listener });
   try {
     if (listen.ops) {
-      ops = await serveOps(endpoints, listen.ops.host, listen.ops.port);
+      ops = await serveOps(endpoints, listen.ops.host, listen.ops.port, bounds, onCut('ops'));
       servers.push(ops);
       log.info({ port: ops.port }, 'serving /healthz and /readyz');
     }
     if (listen.metrics) {
       const same = listen.ops?.host === listen.metrics.host && listen.ops.port === listen.metrics.port;
-      metrics = same ? ops : await serveOps(endpoints, listen.metrics.host, listen.metrics.port);
+      metrics = same
+        ? ops
+        : await serveOps(endpoints, listen.metrics.host, listen.metrics.port, bounds, onCut('metrics'));
       if (!same && metrics) servers.push(metrics);
       log.info({ port: metrics?.port }, 'serving Prometheus metrics on /metrics');
     }
   } catch (err) {
     await Promise.all(servers.map((s) => s.close()));
+    notes.close();
     throw err;
   }
   return {
@@ -120,6 +143,7 @@ export async function serveHttp(
     metricsPort: metrics?.port,
     close: async () => {
       await Promise.all(servers.map((s) => s.close()));
+      notes.close();
     },
   };
 }

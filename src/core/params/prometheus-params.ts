@@ -33,6 +33,12 @@ export interface PrometheusSettings {
 const DEFAULT_NAMESPACE = 'istio';
 /** A histogram has one series per bound; more than this is a mistake, not a need. */
 export const MAX_BUCKETS = 200;
+/**
+ * The most max_series_per_metric may ask for (--prometheus-max-series too).
+ * The sink's byte budget bounds all series together; this keeps one metric's
+ * cap a number a handler could mean.
+ */
+export const MAX_SERIES_PER_METRIC = 100_000;
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -154,6 +160,8 @@ export function prometheusSettings(raw: RawParams, sink: string, problems: strin
   });
   if (raw.max_series_per_metric < 0) {
     problems.push(`max_series_per_metric: must not be negative, got ${raw.max_series_per_metric}`);
+  } else if (raw.max_series_per_metric > MAX_SERIES_PER_METRIC) {
+    problems.push(`max_series_per_metric: at most ${MAX_SERIES_PER_METRIC}, got ${raw.max_series_per_metric}`);
   }
   const policy = raw.metrics_expiration_policy;
   const expiryMs =
@@ -169,6 +177,6 @@ export function prometheusSettings(raw: RawParams, sink: string, problems: strin
     metrics,
     expiryMs,
     checkIntervalMs: checkMs ?? expiryMs,
-    maxSeriesPerMetric: Math.max(0, raw.max_series_per_metric),
+    maxSeriesPerMetric: Math.min(MAX_SERIES_PER_METRIC, Math.max(0, raw.max_series_per_metric)),
   };
 }

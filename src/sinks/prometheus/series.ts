@@ -1,6 +1,7 @@
 // The Prometheus sink's own prom-client Registry (never the adapter's
 // self-metrics): the metrics that handler configurations define, the series
-// each holds (bounded per metric), and the dropping of idle series.
+// each holds (bounded per metric, and all together by a byte budget), and the
+// dropping of idle series.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PrometheusMetricSpec } from '../../core/params/prometheus-params.js';
 import type { Misfit } from './values.js';
@@ -16,11 +17,64 @@ export interface SeriesPolicy {
 
 type PromMetric = Counter<string> | Gauge<string> | Histogram<string>;
 
+/** Bounds of the whole sink, over every metric (the per-metric cap is in SeriesPolicy). */
+export interface SeriesBounds {
+  /** Bytes of series text held (see seriesBytes); a new series past it is refused. */
+  maxBytes: number;
+  /** Longest label value in UTF-8 bytes; an instance with a longer one is refused. */
+  maxLabelValueBytes: number;
+}
+
+/** 8 MiB: the page is at most about that; the series, a page and its rendering stay within about 8 times it (measured). */
+export const DEFAULT_SERIES_MAX_BYTES = 8 * 1024 * 1024;
+/** As Cortex and Grafana Mimir's max_label_value_length: past it an instance is refused. */
+export const DEFAULT_MAX_LABEL_VALUE_BYTES = 2048;
+
+export const DEFAULT_SERIES_BOUNDS: Readonly<SeriesBounds> = {
+  maxBytes: DEFAULT_SERIES_MAX_BYTES,
+  maxLabelValueBytes: DEFAULT_MAX_LABEL_VALUE_BYTES,
+};
+
+/** Bytes counted per line of a series besides its label text: the value, the syntax, `le`. */
+export const SERIES_LINE_OVERHEAD = 64;
+/** Bytes counted once per series for the objects behind it (map entries, prom-client's label object). */
+export const SERIES_OVERHEAD = 512;
+
+/**
+ * What one series counts against the budget. Its label text (the metric
+ * name, and each label's name and value in UTF-8 bytes) counts once per line
+ * it puts on the page (one for a counter or gauge; each bucket, +Inf, _sum
+ * and _count for a histogram) with SERIES_LINE_OVERHEAD each, twice more for
+ * the two copies the sink keeps (its own series key and prom-client's), and
+ * SERIES_OVERHEAD once.
+ */
+export function seriesBytes(spec: PrometheusMetricSpec, labels: readonly string[]): number {
+  let text = spec.fullName.length;
+  spec.labelNames.forEach((name, i) => {
+    text += name.length + Buffer.byteLength(labels[i] ?? '', 'utf8') + 4;
+  });
+  const lines = spec.kind === 'DISTRIBUTION' ? spec.buckets.length + 3 : 1;
+  return lines * (text + SERIES_LINE_OVERHEAD) + 2 * text + SERIES_OVERHEAD;
+}
+
+/** The byte budget all metrics of one sink share. */
+export class SeriesBudget {
+  used = 0;
+  constructor(readonly max: number) {}
+}
+
+/** A Registry that counts its changes, so a rendered page is served again until the next one. */
+export class VersionedRegistry extends Registry {
+  version = 0;
+}
+
 /** One registered metric with the label sets it has seen and when each was last updated. */
 export class TrackedMetric {
   /** Label values (JSON array) -> last update, ms since the epoch. */
   private readonly series = new Map<string, number>();
   private readonly timer: NodeJS.Timeout | undefined;
+  /** What this metric's series count against the budget. */
+  private bytes = 0;
   refs = 0;
 
   constructor(
@@ -30,6 +84,9 @@ export class TrackedMetric {
     private readonly metric: PromMetric,
     private readonly onExpired: (count: number) => void,
     private readonly now: () => number,
+    /** Called on every change to what the page shows. */
+    private readonly touch: () => void,
+    private readonly budget: SeriesBudget,
   ) {
     if (policy.expiryMs > 0) {
       this.timer = setInterval(() => this.expire(), policy.checkIntervalMs);
@@ -41,16 +98,23 @@ export class TrackedMetric {
     return this.series.size;
   }
 
-  /** Applies one value; false when it would open a series beyond the cap. */
-  apply(labels: readonly string[], value: number): boolean {
+  /** Applies one value; or why not, when it would open a series past the cap or the budget. */
+  apply(labels: readonly string[], value: number): 'series_cap' | 'series_budget' | undefined {
     const key = JSON.stringify(labels);
-    if (!this.series.has(key) && this.series.size >= this.policy.maxSeries) return false;
+    if (!this.series.has(key)) {
+      if (this.series.size >= this.policy.maxSeries) return 'series_cap';
+      const bytes = seriesBytes(this.spec, labels);
+      if (this.budget.used + bytes > this.budget.max) return 'series_budget';
+      this.budget.used += bytes;
+      this.bytes += bytes;
+    }
     this.series.set(key, this.now());
+    this.touch();
     const labelSet = Object.fromEntries(this.spec.labelNames.map((name, i) => [name, labels[i]!]));
     if (this.metric instanceof Counter) this.metric.inc(labelSet, value);
     else if (this.metric instanceof Gauge) this.metric.set(labelSet, value);
     else this.metric.observe(labelSet, value);
-    return true;
+    return undefined;
   }
 
   /** Drops every series idle for longer than the expiry duration. */
@@ -62,13 +126,27 @@ export class TrackedMetric {
       const labels = JSON.parse(key) as string[];
       this.metric.remove(Object.fromEntries(this.spec.labelNames.map((name, i) => [name, labels[i]!])));
       this.series.delete(key);
+      this.giveBack(seriesBytes(this.spec, labels));
       dropped++;
     }
-    if (dropped > 0) this.onExpired(dropped);
+    if (dropped > 0) {
+      this.touch();
+      this.onExpired(dropped);
+    }
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Gives every series' bytes back to the budget (the metric is unregistered). */
+  releaseBytes(): void {
+    this.giveBack(this.bytes);
+  }
+
+  private giveBack(bytes: number): void {
+    this.bytes -= bytes;
+    this.budget.used -= bytes;
   }
 }
 
@@ -77,12 +155,20 @@ export class MetricConflictError extends Error {
 }
 
 export class SeriesRegistry {
-  readonly registry = new Registry();
+  readonly registry = new VersionedRegistry();
   private readonly metrics = new Map<string, TrackedMetric>();
   private readonly refused: Counter<'metric' | 'reason'>;
   private readonly expired: Counter<'metric'>;
+  private readonly budget: SeriesBudget;
+  readonly bounds: Readonly<SeriesBounds>;
 
-  constructor(private readonly now: () => number = Date.now) {
+  constructor(
+    bounds: Partial<SeriesBounds> = {},
+    private readonly now: () => number = Date.now,
+  ) {
+    this.bounds = { ...DEFAULT_SERIES_BOUNDS, ...bounds };
+    this.budget = new SeriesBudget(this.bounds.maxBytes);
+    const budget = this.budget;
     // The sink's own accounting sits beside the series it is about.
     this.refused = new Counter({
       name: 'mygrpcadapter_prometheus_sink_refused_instances_total',
@@ -95,6 +181,22 @@ export class SeriesRegistry {
       help: 'Series dropped by the expiry policy after being idle',
       labelNames: ['metric'],
       registers: [this.registry],
+    });
+    new Gauge({
+      name: 'mygrpcadapter_prometheus_sink_series_bytes',
+      help: 'Bytes of series text the Prometheus sink holds, counted against its budget',
+      registers: [this.registry],
+      collect() {
+        this.set(budget.used);
+      },
+    });
+    new Gauge({
+      name: 'mygrpcadapter_prometheus_sink_series_bytes_limit',
+      help: 'The budget: a new series past it is refused (reason="series_budget")',
+      registers: [this.registry],
+      collect() {
+        this.set(budget.max);
+      },
     });
   }
 
@@ -119,7 +221,10 @@ export class SeriesRegistry {
         this.create(spec),
         (n) => this.expired.inc({ metric: spec.fullName }, n),
         this.now,
+        this.touch,
+        this.budget,
       );
+      this.touch();
       this.metrics.set(spec.fullName, tracked);
     }
     tracked.refs++;
@@ -130,13 +235,20 @@ export class SeriesRegistry {
   release(tracked: TrackedMetric): void {
     if (--tracked.refs > 0 || this.metrics.get(tracked.spec.fullName) !== tracked) return;
     tracked.stop();
+    tracked.releaseBytes();
     this.metrics.delete(tracked.spec.fullName);
     this.registry.removeSingleMetric(tracked.spec.fullName);
+    this.touch();
   }
 
   countRefused(metric: string, reason: Misfit): void {
     this.refused.inc({ metric, reason });
+    this.touch();
   }
+
+  private readonly touch = (): void => {
+    this.registry.version++;
+  };
 
   /** Stops every expiry timer (shutdown). */
   close(): void {

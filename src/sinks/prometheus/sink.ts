@@ -67,10 +67,18 @@ export class PrometheusSink implements Sink {
     }
     const value = seriesValue(record.value, record.valueKind, tracked.spec.kind);
     if (!value.ok) return this.refuse(metric, value.misfit, record.instance, value.detail);
-    const labels = labelValues(record.dimensions, tracked.spec.labelNames);
+    const labels = labelValues(record.dimensions, tracked.spec.labelNames, this.series.bounds.maxLabelValueBytes);
     if (!labels.ok) return this.refuse(metric, labels.misfit, record.instance, labels.detail);
-    if (!tracked.apply(labels.value, value.value)) {
-      this.refuse(metric, 'series_cap', record.instance, `metric already has ${tracked.policy.maxSeries} series`);
+    const refusal = tracked.apply(labels.value, value.value);
+    if (refusal === 'series_cap') {
+      this.refuse(metric, refusal, record.instance, `metric already has ${tracked.policy.maxSeries} series`);
+    } else if (refusal === 'series_budget') {
+      this.refuse(
+        metric,
+        refusal,
+        record.instance,
+        `a new series would take the sink past its budget of ${this.series.bounds.maxBytes} bytes of series`,
+      );
     }
   }
 

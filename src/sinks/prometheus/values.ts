@@ -6,7 +6,15 @@ import type { MetricKind } from '../../core/params/prometheus-params.js';
 import type { PlainValue, ValueKind, ValueMap } from '../../record/types.js';
 
 /** Why an instance was not applied; also the `reason` label of the refusal counter. */
-export type Misfit = 'no_metric' | 'not_metric' | 'not_numeric' | 'negative' | 'missing_label' | 'series_cap';
+export type Misfit =
+  | 'no_metric'
+  | 'not_metric'
+  | 'not_numeric'
+  | 'negative'
+  | 'missing_label'
+  | 'label_too_long'
+  | 'series_cap'
+  | 'series_budget';
 
 export type Fit<T> = { ok: true; value: T } | { ok: false; misfit: Misfit; detail: string };
 
@@ -61,14 +69,30 @@ function labelText(value: PlainValue): string {
   return String(value);
 }
 
-/** The label values in `labelNames` order; every name must be a dimension. */
-export function labelValues(dimensions: ValueMap, labelNames: readonly string[]): Fit<string[]> {
+/**
+ * The label values in `labelNames` order; every name must be a dimension, and
+ * no value longer than `maxValueBytes` (UTF-8). A longer value is refused, not
+ * truncated: cut short, two values would fall into one series.
+ */
+export function labelValues(dimensions: ValueMap, labelNames: readonly string[], maxValueBytes: number): Fit<string[]> {
   const out: string[] = [];
   for (const name of labelNames) {
     if (!Object.hasOwn(dimensions.values, name)) {
       return { ok: false, misfit: 'missing_label', detail: `dimension "${name}" is missing` };
     }
-    out.push(labelText(dimensions.values[name]!));
+    const text = labelText(dimensions.values[name]!);
+    // A UTF-16 unit is at most 3 bytes of UTF-8: most values need no count.
+    if (text.length * 3 > maxValueBytes) {
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (bytes > maxValueBytes) {
+        return {
+          ok: false,
+          misfit: 'label_too_long',
+          detail: `the value of label "${name}" is ${bytes} bytes, more than ${maxValueBytes}`,
+        };
+      }
+    }
+    out.push(text);
   }
   return { ok: true, value: out };
 }

@@ -141,7 +141,7 @@ export async function startAdapter(
   );
   const series = await life.step(
     'prometheus sink series',
-    () => servePrometheusSeries(options, log),
+    () => servePrometheusSeries(options, log, notes),
     async (s) => {
       s?.registry.close();
       await s?.server.close();
@@ -322,12 +322,18 @@ async function serveHttpListeners(
 }
 
 /** The Prometheus sink's registry and its own /metrics listener, when --prometheus-port asks for them. */
-async function servePrometheusSeries(options: AdapterOptions, log: Logger) {
+async function servePrometheusSeries(options: AdapterOptions, log: Logger, notes: RepeatLog) {
   if (options.prometheusPort === undefined) return undefined;
-  const registry = new SeriesRegistry();
+  const registry = new SeriesRegistry({
+    maxBytes: options.prometheusMaxBytes,
+    maxLabelValueBytes: options.prometheusMaxLabelBytes,
+  });
   const host = options.prometheusHost ?? options.host;
+  // An attack cuts thousands of connections: the repeat log keeps it to a line per cause and interval.
+  const onCut = (cut: string) =>
+    notes.note('warn', `HTTP connection or request cut by a bound: ${cut}`, { bound: cut, listener: 'prometheus' });
   try {
-    const server = await serveMetrics(registry.registry, host, options.prometheusPort);
+    const server = await serveMetrics(registry.registry, host, options.prometheusPort, undefined, onCut);
     log.info({ port: server.port }, 'serving the prometheus sink series on /metrics');
     return { registry, server };
   } catch (err) {

@@ -15,7 +15,7 @@ import type { Params } from '../src/generated/adapter/mygrpcadapter/config/Param
 import type { HandleMetricRequest } from '../src/generated/metric/HandleMetricRequest.js';
 import { DEFAULT_MAX_LABEL_VALUE_BYTES, DEFAULT_SERIES_MAX_BYTES } from '../src/sinks/prometheus/series.js';
 import { MiB, peakRssBytes, rssBytes } from './helpers/child-memory.js';
-import { startCli, type CliProcess } from './helpers/cli.js';
+import { runBin, startCli, type CliProcess } from './helpers/cli.js';
 import { connect, paramsAny, type Clients } from './helpers/clients.js';
 import { freePort } from './helpers/real-prometheus.js';
 import { dbl, str } from './helpers/values.js';
@@ -192,4 +192,56 @@ describe('the Prometheus sink under many and large series', () => {
     expect(await scrape()).toMatch(/^bounds_wide\{k="00000000v+"\} 42$/m);
     expect(peak).toBeLessThan(DEPLOYMENT_LIMIT);
   }, 180_000);
+});
+
+describe('the Prometheus sink bounds as flags', () => {
+  let small: CliProcess;
+  let smallMixer: Clients;
+  let smallPort: number;
+
+  beforeAll(async () => {
+    smallPort = await freePort();
+    small = await startCli([
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--data-dir',
+      dir,
+      '--prometheus-port',
+      String(smallPort),
+      '--prometheus-max-label-bytes',
+      '16',
+      '--prometheus-max-bytes',
+      '1Mi',
+    ]);
+    smallMixer = connect(small.address);
+  }, 60_000);
+
+  afterAll(async () => {
+    smallMixer?.close();
+    if (small && small.child.exitCode === null) {
+      small.child.kill('SIGTERM');
+      await small.exited;
+    }
+  });
+
+  it('--prometheus-max-label-bytes and --prometheus-max-bytes reach the sink', async () => {
+    const adapter_config = paramsAny(params('flagged', 'GAUGE'));
+    const instance = (k: string) => ({
+      name: 'flagged.instance.istio-system',
+      value: dbl(1),
+      dimensions: { k: str(k) },
+    });
+    await smallMixer.metric({ instances: [instance('x'.repeat(16)), instance('y'.repeat(17))], adapter_config });
+    const page = await (await fetch(`http://127.0.0.1:${smallPort}/metrics`)).text();
+    expect(seriesLines(page, 'bounds_flagged')).toEqual([`bounds_flagged{k="${'x'.repeat(16)}"} 1`]);
+    expect(refused(page, 'bounds_flagged', 'label_too_long')).toBe(1);
+    expect(page).toMatch(/^mygrpcadapter_prometheus_sink_series_bytes_limit 1048576$/m);
+  });
+
+  it(`--prometheus-max-series above ${MAX_SERIES_PER_METRIC} is refused at start, naming the maximum`, async () => {
+    const r = await runBin(['0', '--host', '127.0.0.1', '--prometheus-max-series', String(MAX_SERIES_PER_METRIC + 1)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`--prometheus-max-series.*${MAX_SERIES_PER_METRIC}`));
+  });
 });

@@ -4,6 +4,8 @@
 import os from 'node:os';
 import { FORMATS } from '../core/params/params.js';
 import { DEFAULT_SINK_WRITE_TIMEOUT_MS } from '../core/sink-call.js';
+import { MAX_SERIES_PER_METRIC } from '../core/params/prometheus-params.js';
+import { DEFAULT_MAX_LABEL_VALUE_BYTES, DEFAULT_SERIES_MAX_BYTES } from '../sinks/prometheus/series.js';
 import { DEFAULT_SECURITY, securityProblems, type SecurityOptions } from '../security/security.js';
 import type { TlsOptions } from '../security/tls.js';
 import type { FsyncPolicy } from '../sinks/file.js';
@@ -245,7 +247,24 @@ export const SERVE_FLAGS = [
     key: 'prometheusMaxSeries',
     default: 10_000,
     min: 1,
+    max: MAX_SERIES_PER_METRIC,
     describe: 'series per metric of sink "prometheus" when Params leave max_series_per_metric 0',
+  }),
+  size({
+    flag: 'prometheus-max-bytes',
+    key: 'prometheusMaxBytes',
+    default: DEFAULT_SERIES_MAX_BYTES,
+    min: 1024,
+    describe:
+      'memory all series of sink "prometheus" may take (estimated); new series beyond it are refused and counted',
+  }),
+  count({
+    flag: 'prometheus-max-label-bytes',
+    key: 'prometheusMaxLabelBytes',
+    default: DEFAULT_MAX_LABEL_VALUE_BYTES,
+    min: 1,
+    describe:
+      'longest label value of sink "prometheus" in UTF-8 bytes; an instance with a longer one is refused and counted',
   }),
 ] as const;
 

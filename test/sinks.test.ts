@@ -11,6 +11,7 @@ import { SinkClosedError, type Sink, type SinkSpec } from '../src/sinks/sink.js'
 import { StreamSink } from '../src/sinks/stdout.js';
 import { MemorySink, memorySinkControl } from '../src/sinks/memory.js';
 import { estimatedRecordBytes } from '../src/record/size.js';
+import { waitFor } from './helpers/wait.js';
 
 const ENV = { stdout: process.stdout, ...DEFAULT_SINK_ENVIRONMENT };
 
@@ -157,6 +158,30 @@ describe('StreamSink', () => {
     stream.release();
     await second;
     expect(stream.written).toEqual(['a\n', 'b\n']);
+  });
+
+  it('does not hand the stream records whose caller gave up while another sink on it was writing', async () => {
+    // Two handler configurations on stdout, text and json: two sinks, one stream.
+    const stream = new GatedStream({ highWaterMark: 1 << 20 });
+    const text = new StreamSink(stream, names);
+    const json = new StreamSink(stream, (records) => JSON.stringify(records.map((r) => r.instance)) + '\n');
+    const first = text.write([record('first')]);
+    await groupStarted();
+    expect(stream.pending).toHaveLength(1); // in the stream's hands: it cannot be taken back
+    const gaveUp = new AbortController();
+    const second = json.write([record('second')], gaveUp.signal);
+    const kept = json.write([record('kept')], new AbortController().signal);
+    await groupStarted();
+    gaveUp.abort(new Error('deadline')); // the call was answered DEADLINE_EXCEEDED
+    stream.release();
+    await first;
+    await waitFor(() => stream.pending.length === 1, 5_000);
+    stream.release();
+    await Promise.allSettled([second, kept]);
+    await waitFor(() => stream.written.length === 2 && stream.pending.length === 0, 5_000);
+    expect(stream.written).toEqual(['first\n', '["kept"]\n']);
+    // What was not written is not counted as written.
+    expect(json.counters.bytesWritten).toBe('["kept"]\n'.length);
   });
 
   it('refuses writes after close with SinkClosedError', async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,7 +7,7 @@ import type { AdapterRecord, MetricRecord } from '../src/record/types.js';
 import { BatchingWriter } from '../src/sinks/batching-writer.js';
 import { FileSink } from '../src/sinks/file.js';
 import { DEFAULT_SINK_ENVIRONMENT, SinkPool, type SinkFactory } from '../src/sinks/registry.js';
-import { SinkClosedError, type Sink, type SinkSpec } from '../src/sinks/sink.js';
+import { DESTINATION_TAKEN, SinkClosedError, type Sink, type SinkSpec } from '../src/sinks/sink.js';
 import { StreamSink } from '../src/sinks/stdout.js';
 import { MemorySink, memorySinkControl } from '../src/sinks/memory.js';
 import { estimatedRecordBytes } from '../src/record/size.js';
@@ -270,6 +270,42 @@ describe('SinkPool', () => {
     await new Promise((r) => setImmediate(r));
     await expect(pool.acquire(spec)).resolves.toBeDefined();
     expect(attempts).toBe(2);
+  });
+
+  it('keeps each file path to its format while the file exists, up to a bound of paths', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'claims-'));
+    try {
+      const pool = new SinkPool({ ...ENV, pathClaims: { max: 2, pruneIntervalMs: 0 } });
+      const file = (name: string, format: 'text' | 'json' = 'text'): SinkSpec => ({
+        type: 'file',
+        path: path.join(dir, name),
+        format,
+      });
+      const use = async (s: SinkSpec) => {
+        await pool.acquire(s);
+        pool.release(s);
+        await pool.closeAll(); // nothing stays open: only the claims remain
+      };
+      await use(file('a.txt'));
+      await use(file('b.txt'));
+      await expect(pool.acquire(file('a.txt', 'json'))).rejects.toMatchObject({
+        code: DESTINATION_TAKEN,
+        message: expect.stringContaining('already written in text format') as unknown,
+      });
+      await use(file('a.txt')); // its own format
+      await expect(pool.acquire(file('c.txt'))).rejects.toMatchObject({
+        code: DESTINATION_TAKEN,
+        message: expect.stringContaining('keeps the format of 2 files that still exist, and 2 is its bound') as unknown,
+      });
+      await unlink(path.join(dir, 'b.txt'));
+      await use(file('c.txt')); // b.txt is gone: its claim made room
+      await expect(pool.acquire(file('b.txt'))).rejects.toMatchObject({ code: DESTINATION_TAKEN });
+      await unlink(path.join(dir, 'a.txt'));
+      await use(file('a.txt', 'json')); // gone, so either format may take the path
+      await expect(pool.acquire(file('a.txt'))).rejects.toThrow('already written in json format');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('closeAll closes every open sink', async () => {

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AdapterRecord, MetricRecord } from '../src/record/types.js';
 import { BatchingWriter } from '../src/sinks/batching-writer.js';
@@ -306,6 +307,64 @@ describe('SinkPool', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('coalesces a storm of reopens: one running, one more for every call made meanwhile', async () => {
+    let reopens = 0;
+    let finish: (() => void) | undefined;
+    const factory: SinkFactory = async (s, env) => {
+      const sink = await countingFactory().factory(s, env);
+      sink.reopen = () => {
+        reopens++;
+        return new Promise<void>((resolve) => (finish = resolve));
+      };
+      return sink;
+    };
+    const pool = new SinkPool(ENV, { memory: factory });
+    await pool.acquire(spec);
+    const first = pool.reopenAll();
+    await waitFor(() => reopens === 1);
+    const storm = Array.from({ length: 100 }, () => pool.reopenAll());
+    finish!();
+    expect(await first).toEqual([spec]);
+    await waitFor(() => reopens === 2);
+    finish!();
+    for (const done of await Promise.all(storm)) expect(done).toEqual([spec]);
+    expect(reopens).toBe(2);
+    // The storm is over: the next call reopens again.
+    const later = pool.reopenAll();
+    await waitFor(() => reopens === 3);
+    finish!();
+    await later;
+  });
+
+  it('logs a destination that fails to reopen once, then counts the repeats', async () => {
+    const logged: Array<{ msg: string; count?: number; code?: string }> = [];
+    const log = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          for (const l of chunk.toString().split('\n')) if (l) logged.push(JSON.parse(l) as (typeof logged)[number]);
+          done();
+        },
+      }),
+    );
+    const failing: SinkFactory = async (s, env) => {
+      const sink = await countingFactory().factory(s, env);
+      sink.reopen = () => Promise.reject(Object.assign(new Error('EISDIR: is a folder'), { code: 'EISDIR' }));
+      return sink;
+    };
+    const closeErrors: unknown[] = [];
+    const pool = new SinkPool({ ...ENV, log }, { memory: failing }, (err) => closeErrors.push(err));
+    await pool.acquire({ ...spec, path: '/var/log/x.txt' });
+    for (let i = 0; i < 50; i++) expect(await pool.reopenAll()).toEqual([]);
+    await pool.closeAll(); // writes the pending count
+    await waitFor(() => logged.length === 2);
+    expect(logged.map((l) => [l.msg, l.count, l.code])).toEqual([
+      ['reopening sink memory:/var/log/x.txt failed', undefined, 'EISDIR'],
+      ['reopening sink memory:/var/log/x.txt failed (repeated)', 49, 'EISDIR'],
+    ]);
+    expect(closeErrors).toEqual([]);
   });
 
   it('closeAll closes every open sink', async () => {

@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import type { FormatName } from '../core/params/params.js';
 import { formatters } from '../format/index.js';
 import type { Logger } from '../log.js';
+import { createRepeatLog, type RepeatLog } from '../observe/repeat-log.js';
 import { UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
 import { DEFAULT_FILE_SINK_OPTIONS, FileSink, type FileSinkOptions } from './file.js';
 import { DESTINATION_TAKEN, SinkError, type Sink, type SinkSpec } from './sink.js';
@@ -23,6 +24,12 @@ export interface SinkEnvironment {
   log?: Logger;
   /** How many file paths the pool keeps the format of (see SinkPool); default DEFAULT_PATH_CLAIMS. */
   pathClaims?: PathClaimLimits;
+  /**
+   * Where reopen failures (SIGHUP) are logged, rate-limited: the adapter's
+   * repeat log. Without it the pool keeps one of its own over `log`, and
+   * without `log` it reports them to onCloseError one by one.
+   */
+  notes?: RepeatLog;
 }
 
 export interface PathClaimLimits {
@@ -115,6 +122,12 @@ export class SinkPool {
   /** When claims of files that are gone were last looked for, and the look in progress. */
   private lastPrune = Number.NEGATIVE_INFINITY;
   private pruning: Promise<void> | undefined;
+  /** Reopen failures, rate-limited; the pool's own repeat log is closed by closeAll. */
+  private readonly reopenNotes: RepeatLog | undefined;
+  private readonly ownNotes: boolean;
+  /** The reopen running, and the one that runs after it for every call meanwhile. */
+  private reopening: Promise<SinkSpec[]> | undefined;
+  private reopenNext: Promise<SinkSpec[]> | undefined;
 
   constructor(
     private readonly env: SinkEnvironment,
@@ -122,6 +135,8 @@ export class SinkPool {
     private readonly onCloseError: (err: unknown) => void = () => undefined,
   ) {
     this.claimLimits = env.pathClaims ?? DEFAULT_PATH_CLAIMS;
+    this.ownNotes = env.notes === undefined && env.log !== undefined;
+    this.reopenNotes = env.notes ?? (env.log && createRepeatLog(env.log));
   }
 
   static key(spec: SinkSpec): string {
@@ -259,14 +274,43 @@ export class SinkPool {
     return settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }
 
-  /** Reopens every sink's destination (SIGHUP after logrotate); resolves with the specs reopened. */
-  async reopenAll(): Promise<SinkSpec[]> {
+  /**
+   * Reopens every sink's destination (SIGHUP after logrotate); resolves with
+   * the specs reopened. A storm of calls costs at most two reopens at a time:
+   * calls while one runs share the next, which starts when it ends (so each
+   * call still sees a reopen that began after it). A destination that fails
+   * to reopen is logged through the repeat log: once, then a count.
+   */
+  reopenAll(): Promise<SinkSpec[]> {
+    if (!this.reopening) return this.startReopen();
+    this.reopenNext ??= this.reopening.then(() => {
+      this.reopenNext = undefined;
+      return this.startReopen();
+    });
+    return this.reopenNext;
+  }
+
+  private startReopen(): Promise<SinkSpec[]> {
+    const run = this.reopenOnce().finally(() => {
+      if (this.reopening === run) this.reopening = undefined;
+    });
+    this.reopening = run;
+    return run;
+  }
+
+  private async reopenOnce(): Promise<SinkSpec[]> {
     const open = await this.openSinks();
     const results = await Promise.allSettled(open.map(({ sink }) => sink.reopen()));
     const reopened: SinkSpec[] = [];
     results.forEach((r, i) => {
-      if (r.status === 'rejected') this.onCloseError(r.reason);
-      else reopened.push(open[i]!.spec);
+      const { spec } = open[i]!;
+      if (r.status === 'fulfilled') reopened.push(spec);
+      else if (!this.reopenNotes) this.onCloseError(r.reason);
+      else {
+        const where = spec.path === '' ? spec.type : `${spec.type}:${spec.path}`;
+        const code = (r.reason as NodeJS.ErrnoException | undefined)?.code;
+        this.reopenNotes.note('error', `reopening sink ${where} failed`, { err: r.reason, code });
+      }
     });
     return reopened;
   }
@@ -277,5 +321,7 @@ export class SinkPool {
     this.entries.clear();
     const results = await Promise.allSettled(all.map(async (e) => (await e.sink).close()));
     for (const r of results) if (r.status === 'rejected') this.onCloseError(r.reason);
+    // Pending counts are written now; later reopen failures are logged one by one.
+    if (this.ownNotes) this.reopenNotes?.close();
   }
 }

@@ -163,7 +163,13 @@ export async function startAdapter(
     () =>
       new HandlerTable(
         sinks,
-        { defaultFormat: options.format, baseDir: options.dataDir, maxEntries: options.handlerCacheSize },
+        {
+          defaultFormat: options.format,
+          baseDir: options.dataDir,
+          maxEntries: options.handlerCacheSize,
+          maxBytes: options.handlerCacheBytes,
+          maxParamsBytes: options.maxParamsBytes,
+        },
         {
           created: (h) => {
             metrics.handlerCreated(h.id, h.sinkSpec);
@@ -250,7 +256,10 @@ export async function startAdapter(
 
   const reopenSinks = async (): Promise<void> => {
     const reopened = await sinks.reopenAll();
-    log.info({ sinks: reopened.map(({ type, path }) => (path === '' ? type : `${type}:${path}`)) }, 'sinks reopened');
+    // Through the repeat log: a SIGHUP storm is one line and then a count per interval.
+    notes.note('info', 'sinks reopened', {
+      sinks: reopened.map(({ type, path }) => (path === '' ? type : `${type}:${path}`)),
+    });
   };
   return {
     address: hostPort(options.host, server.port),

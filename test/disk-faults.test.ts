@@ -282,6 +282,34 @@ describe('one destination, one writer', () => {
   });
 });
 
+describe('one file, one format, after eviction too', () => {
+  let dir: string;
+  beforeAll(async () => (dir = await mkdtemp(path.join(os.tmpdir(), 'one-format-'))));
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('keeps a file to the format that wrote it after its handler is evicted, until the file is gone', async () => {
+    const t = await adapterOn({ dataDir: dir, handlerCacheSize: 1 });
+    const file = path.join(dir, 'kept.txt');
+    const text = { file_path: 'kept.txt', format: 'text' };
+    const json = { file_path: 'kept.txt', format: 'json' };
+    const other = { file_path: 'other.txt', format: 'json' };
+    await report(t, text, ['t1']);
+    await report(t, other, ['o1']); // evicts the text configuration: its sink closes
+    const err = await rpcError(report(t, json, ['j1']));
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    expect(err.details).toContain(file);
+    expect(err.details).toContain('text format');
+    await report(t, text, ['t2']); // the format that owns it still writes it
+    expect(await readFile(file, 'utf8')).not.toContain('j1');
+    await report(t, other, ['o2']);
+    await unlink(file); // gone: the path is free again, for either format
+    await report(t, json, ['j2']);
+    expect(await jsonInstances(file)).toEqual(['j2']);
+    await report(t, other, ['o3']);
+    expect((await rpcError(report(t, text, ['t3']))).details).toContain('json format');
+  });
+});
+
 describe('destinations that stall', () => {
   let dir: string;
   let proc: CliProcess | undefined;

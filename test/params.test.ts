@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../src/common/errors.js';
-import { decodeParams } from '../src/core/params/params.js';
+import { decodeParams, DEFAULT_MAX_PARAMS_BYTES } from '../src/core/params/params.js';
 import { PARAMS_TYPE_URL } from '../src/wire/load.js';
 import { SINK_TYPES } from '../src/sinks/registry.js';
 import { paramsAny } from './helpers/clients.js';
@@ -81,6 +81,21 @@ describe('decodeParams', () => {
     expect(message).toContain('valid_duration: expected a duration such as "30s", got "soon"');
     expect(message).toContain('valid_use_count: must not be negative, got -1');
     expect(message).toContain('sink: expected one of file, stdout (or empty), got "kafka"');
+  });
+
+  it('refuses Params over the size bound before decoding them, naming the bound', () => {
+    const at = paramsAny({ file_path: 'a.txt', auth_key: 'k'.repeat(DEFAULT_MAX_PARAMS_BYTES - 11) });
+    expect(at.value.length).toBe(DEFAULT_MAX_PARAMS_BYTES);
+    expect(decode(at).filePath).toBe('a.txt');
+    const over = { type_url: PARAMS_TYPE_URL, value: Buffer.concat([at.value, Buffer.from([0xff])]) };
+    expect(() => decode(over)).toThrow(
+      new InvalidInputError(
+        `adapter_config: ${DEFAULT_MAX_PARAMS_BYTES + 1} bytes is more than the 65536 a handler configuration may hold`,
+      ),
+    );
+    expect(() => decodeParams(paramsAny({ sink: 'stdout' }), SINK_TYPES, { maxBytes: 7 })).toThrow(
+      'adapter_config: 8 bytes is more than the 7 a handler configuration may hold',
+    );
   });
 
   it('requires file_path for the file sink', () => {

@@ -1,16 +1,18 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AdapterRecord, MetricRecord } from '../src/record/types.js';
 import { BatchingWriter } from '../src/sinks/batching-writer.js';
 import { FileSink } from '../src/sinks/file.js';
 import { DEFAULT_SINK_ENVIRONMENT, SinkPool, type SinkFactory } from '../src/sinks/registry.js';
-import { SinkClosedError, type Sink, type SinkSpec } from '../src/sinks/sink.js';
+import { DESTINATION_TAKEN, SinkClosedError, type Sink, type SinkSpec } from '../src/sinks/sink.js';
 import { StreamSink } from '../src/sinks/stdout.js';
 import { MemorySink, memorySinkControl } from '../src/sinks/memory.js';
 import { estimatedRecordBytes } from '../src/record/size.js';
+import { waitFor } from './helpers/wait.js';
 
 const ENV = { stdout: process.stdout, ...DEFAULT_SINK_ENVIRONMENT };
 
@@ -159,6 +161,30 @@ describe('StreamSink', () => {
     expect(stream.written).toEqual(['a\n', 'b\n']);
   });
 
+  it('does not hand the stream records whose caller gave up while another sink on it was writing', async () => {
+    // Two handler configurations on stdout, text and json: two sinks, one stream.
+    const stream = new GatedStream({ highWaterMark: 1 << 20 });
+    const text = new StreamSink(stream, names);
+    const json = new StreamSink(stream, (records) => JSON.stringify(records.map((r) => r.instance)) + '\n');
+    const first = text.write([record('first')]);
+    await groupStarted();
+    expect(stream.pending).toHaveLength(1); // in the stream's hands: it cannot be taken back
+    const gaveUp = new AbortController();
+    const second = json.write([record('second')], gaveUp.signal);
+    const kept = json.write([record('kept')], new AbortController().signal);
+    await groupStarted();
+    gaveUp.abort(new Error('deadline')); // the call was answered DEADLINE_EXCEEDED
+    stream.release();
+    await first;
+    await waitFor(() => stream.pending.length === 1, 5_000);
+    stream.release();
+    await Promise.allSettled([second, kept]);
+    await waitFor(() => stream.written.length === 2 && stream.pending.length === 0, 5_000);
+    expect(stream.written).toEqual(['first\n', '["kept"]\n']);
+    // What was not written is not counted as written.
+    expect(json.counters.bytesWritten).toBe('["kept"]\n'.length);
+  });
+
   it('refuses writes after close with SinkClosedError', async () => {
     const stream = new GatedStream();
     const sink = new StreamSink(stream, names);
@@ -245,6 +271,100 @@ describe('SinkPool', () => {
     await new Promise((r) => setImmediate(r));
     await expect(pool.acquire(spec)).resolves.toBeDefined();
     expect(attempts).toBe(2);
+  });
+
+  it('keeps each file path to its format while the file exists, up to a bound of paths', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'claims-'));
+    try {
+      const pool = new SinkPool({ ...ENV, pathClaims: { max: 2, pruneIntervalMs: 0 } });
+      const file = (name: string, format: 'text' | 'json' = 'text'): SinkSpec => ({
+        type: 'file',
+        path: path.join(dir, name),
+        format,
+      });
+      const use = async (s: SinkSpec) => {
+        await pool.acquire(s);
+        pool.release(s);
+        await pool.closeAll(); // nothing stays open: only the claims remain
+      };
+      await use(file('a.txt'));
+      await use(file('b.txt'));
+      await expect(pool.acquire(file('a.txt', 'json'))).rejects.toMatchObject({
+        code: DESTINATION_TAKEN,
+        message: expect.stringContaining('already written in text format') as unknown,
+      });
+      await use(file('a.txt')); // its own format
+      await expect(pool.acquire(file('c.txt'))).rejects.toMatchObject({
+        code: DESTINATION_TAKEN,
+        message: expect.stringContaining('keeps the format of 2 files that still exist, and 2 is its bound') as unknown,
+      });
+      await unlink(path.join(dir, 'b.txt'));
+      await use(file('c.txt')); // b.txt is gone: its claim made room
+      await expect(pool.acquire(file('b.txt'))).rejects.toMatchObject({ code: DESTINATION_TAKEN });
+      await unlink(path.join(dir, 'a.txt'));
+      await use(file('a.txt', 'json')); // gone, so either format may take the path
+      await expect(pool.acquire(file('a.txt'))).rejects.toThrow('already written in json format');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('coalesces a storm of reopens: one running, one more for every call made meanwhile', async () => {
+    let reopens = 0;
+    let finish: (() => void) | undefined;
+    const factory: SinkFactory = async (s, env) => {
+      const sink = await countingFactory().factory(s, env);
+      sink.reopen = () => {
+        reopens++;
+        return new Promise<void>((resolve) => (finish = resolve));
+      };
+      return sink;
+    };
+    const pool = new SinkPool(ENV, { memory: factory });
+    await pool.acquire(spec);
+    const first = pool.reopenAll();
+    await waitFor(() => reopens === 1);
+    const storm = Array.from({ length: 100 }, () => pool.reopenAll());
+    finish!();
+    expect(await first).toEqual([spec]);
+    await waitFor(() => reopens === 2);
+    finish!();
+    for (const done of await Promise.all(storm)) expect(done).toEqual([spec]);
+    expect(reopens).toBe(2);
+    // The storm is over: the next call reopens again.
+    const later = pool.reopenAll();
+    await waitFor(() => reopens === 3);
+    finish!();
+    await later;
+  });
+
+  it('logs a destination that fails to reopen once, then counts the repeats', async () => {
+    const logged: Array<{ msg: string; count?: number; code?: string }> = [];
+    const log = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          for (const l of chunk.toString().split('\n')) if (l) logged.push(JSON.parse(l) as (typeof logged)[number]);
+          done();
+        },
+      }),
+    );
+    const failing: SinkFactory = async (s, env) => {
+      const sink = await countingFactory().factory(s, env);
+      sink.reopen = () => Promise.reject(Object.assign(new Error('EISDIR: is a folder'), { code: 'EISDIR' }));
+      return sink;
+    };
+    const closeErrors: unknown[] = [];
+    const pool = new SinkPool({ ...ENV, log }, { memory: failing }, (err) => closeErrors.push(err));
+    await pool.acquire({ ...spec, path: '/var/log/x.txt' });
+    for (let i = 0; i < 50; i++) expect(await pool.reopenAll()).toEqual([]);
+    await pool.closeAll(); // writes the pending count
+    await waitFor(() => logged.length === 2);
+    expect(logged.map((l) => [l.msg, l.count, l.code])).toEqual([
+      ['reopening sink memory:/var/log/x.txt failed', undefined, 'EISDIR'],
+      ['reopening sink memory:/var/log/x.txt failed (repeated)', 49, 'EISDIR'],
+    ]);
+    expect(closeErrors).toEqual([]);
   });
 
   it('closeAll closes every open sink', async () => {

@@ -1,17 +1,33 @@
 // adapter_config bytes -> handler (validated config + sink spec), bounded LRU.
 // Mixer sends identical bytes on every call of one handler configuration, so
 // decoding and validating happen once per configuration.
-import { createHash } from 'node:crypto';
+//
+// Bounds: Params over maxParamsBytes are refused before they are hashed or
+// kept; the cache is keyed by a keyed SHA-256 of the bytes (not the bytes:
+// 300 configurations with a 4 MB auth_key once kept 1.2 GB of keys), and
+// holds at most maxEntries handlers and maxBytes of their estimated size.
+import { createHash, hash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Any__Output } from '../generated/google/protobuf/Any.js';
-import { decodeParams, type FormatName, type HandlerConfig } from './params/params.js';
+import {
+  checkParamsSize,
+  decodeParams,
+  DEFAULT_MAX_PARAMS_BYTES,
+  type FormatName,
+  type HandlerConfig,
+} from './params/params.js';
 import { confineToDataDir } from '../sinks/path-guard.js';
-import type { SinkPool } from '../sinks/registry.js';
+import { SinkPool } from '../sinks/registry.js';
 import type { Sink, SinkSpec } from '../sinks/sink.js';
 import type { ConfigView } from '../record/types.js';
 
 export interface Handler {
-  /** The cache key: type_url and Params bytes. */
+  /**
+   * The cache key: a SHA-256 of type_url and the Params bytes, keyed with a
+   * secret drawn at random for each table. Never logged nor exposed: the
+   * Params hold auth_key, and a plain hash of them would let a short key be
+   * guessed offline; keyed, even a leaked digest says nothing.
+   */
   key: string;
   /** Short stable id of this configuration for logs and metric labels; derived from nothing secret (see handlerId). */
   id: string;
@@ -19,13 +35,67 @@ export interface Handler {
   sinkSpec: SinkSpec;
   /** Whether this cache entry holds a reference on its sink in the pool. */
   holdsSink: boolean;
+  /** Estimated bytes this handler keeps alive while cached (what the byte bound counts). */
+  retainedBytes: number;
 }
 
 export interface HandlerTableOptions {
   defaultFormat: FormatName;
   /** Folder that relative file_path values resolve against and that no file_path may leave. */
   baseDir: string;
+  /** Most handlers cached (--handler-cache-size). */
   maxEntries: number;
+  /** Most estimated bytes of cached handlers; default DEFAULT_HANDLER_CACHE_BYTES. */
+  maxBytes?: number;
+  /** Most Params bytes one adapter_config may hold; default DEFAULT_MAX_PARAMS_BYTES (params.ts). */
+  maxParamsBytes?: number;
+}
+
+/**
+ * Most estimated bytes of all cached handlers together. 256 entries (the
+ * --handler-cache-size default) at the 64 KiB Params bound fit; a handler is
+ * usually under 4 KiB (auth_key is kept only as a digest), while one whose
+ * Prometheus metrics expand into thousands of buckets can reach megabytes:
+ * those are what this bound evicts.
+ */
+export const DEFAULT_HANDLER_CACHE_BYTES = 16 * 1024 * 1024;
+
+/** What a handler costs besides its config: the Handler and LRU entry, key and id strings, sink spec. */
+const HANDLER_OVERHEAD_BYTES = 1024;
+
+/**
+ * A generous estimate of the V8 heap `value` keeps alive: 2 bytes per
+ * character plus a header per string, 8 bytes per number or slot, a header
+ * per object or array. Shared strings are counted each time they appear.
+ */
+export function estimateRetainedBytes(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return 24 + 2 * value.length;
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return 8;
+    case 'bigint':
+      return 24;
+    case 'object': {
+      if (value === null) return 8;
+      if (Array.isArray(value)) {
+        let n = 32;
+        for (const item of value as unknown[]) {
+          // A number or boolean lives in its slot.
+          n += 8 + (typeof item === 'object' || typeof item === 'string' ? estimateRetainedBytes(item) : 0);
+        }
+        return n;
+      }
+      let n = 48;
+      for (const item of Object.values(value)) n += 16 + estimateRetainedBytes(item);
+      return n;
+    }
+    case 'function':
+    case 'symbol':
+      return 8;
+  }
 }
 
 /** What the table reports as it goes (logs and metrics hang off these). */
@@ -55,14 +125,20 @@ const RECENT_CONFIGS = 4;
 
 export class HandlerTable {
   private readonly cache: LRUCache<string, Handler>;
+  /** The secret every cache key is hashed with: random, never leaves this table. */
+  private readonly keySecret = randomBytes(32);
+  private readonly maxParamsBytes: number;
 
   constructor(
     private readonly sinks: SinkPool,
     private readonly options: HandlerTableOptions,
     private readonly events: HandlerTableEvents = {},
   ) {
+    this.maxParamsBytes = options.maxParamsBytes ?? DEFAULT_MAX_PARAMS_BYTES;
     this.cache = new LRUCache<string, Handler>({
       max: options.maxEntries,
+      maxSize: options.maxBytes ?? DEFAULT_HANDLER_CACHE_BYTES,
+      sizeCalculation: (handler) => Math.max(1, handler.retainedBytes),
       dispose: (handler, _key, reason) => {
         if (handler.holdsSink) this.sinks.release(handler.sinkSpec);
         if (reason === 'evict') this.events.evicted?.(handler);
@@ -74,37 +150,79 @@ export class HandlerTable {
     return this.cache.size;
   }
 
-  /** The handler for this adapter_config; throws InvalidInputError for bad Params or a file_path outside the data dir (not cached). */
+  /** Estimated bytes of the cached handlers (at most maxBytes). */
+  get bytes(): number {
+    return this.cache.calculatedSize;
+  }
+
+  /**
+   * The handler for this adapter_config; throws InvalidInputError for Params
+   * over the size bound, bad Params or a file_path outside the data dir (none
+   * of them cached).
+   */
   resolve(any: Any__Output | null): Handler {
-    const key = any ? (this.recentKey(any) ?? `${any.type_url}\u0000${any.value.toString('latin1')}`) : NO_CONFIG;
+    let key = NO_CONFIG;
+    if (any) {
+      const recent = this.recentKey(any);
+      if (recent !== undefined) {
+        key = recent;
+      } else {
+        try {
+          checkParamsSize(any, this.maxParamsBytes);
+        } catch (err) {
+          this.events.refused?.(err);
+          throw err;
+        }
+        key = this.digest(any);
+      }
+    }
     let handler = this.cache.get(key);
     if (!handler) {
       let config: HandlerConfig;
       let sinkPath = '';
       try {
-        config = decodeParams(any, this.sinks.types);
+        config = decodeParams(any, this.sinks.types, { maxBytes: this.maxParamsBytes });
         if (config.sink === 'file') sinkPath = confineToDataDir(config.filePath, this.options.baseDir);
       } catch (err) {
         this.events.refused?.(err);
         throw err;
       }
+      const sinkSpec = {
+        type: config.sink,
+        path: sinkPath,
+        format: config.format === '' ? this.options.defaultFormat : config.format,
+        prometheus: config.prometheus,
+      };
       handler = {
         key,
         id: handlerId(config.view),
         config,
-        sinkSpec: {
-          type: config.sink,
-          path: sinkPath,
-          format: config.format === '' ? this.options.defaultFormat : config.format,
-          prometheus: config.prometheus,
-        },
+        sinkSpec,
         holdsSink: false,
+        // The spec shares config's prometheus settings; the pool's key
+        // string of the spec (their JSON) lives as long as the spec does.
+        retainedBytes:
+          HANDLER_OVERHEAD_BYTES +
+          estimateRetainedBytes(config) +
+          estimateRetainedBytes(sinkPath) +
+          estimateRetainedBytes(SinkPool.key(sinkSpec)),
       };
       this.cache.set(key, handler);
       this.events.created?.(handler);
     }
     this.remember(any, key);
     return handler;
+  }
+
+  /**
+   * The cache key of `any` (see Handler.key): fixed size whatever the Params
+   * hold. SHA-256 over the table's secret, then type_url (after its length,
+   * so no two inputs run together), then the Params bytes; crypto.hash, the
+   * one-shot form, costs a fraction of an HMAC object per call.
+   */
+  private digest(any: Any__Output): string {
+    const typeUrl = Buffer.from(`${Buffer.byteLength(any.type_url)}:${any.type_url}`);
+    return hash('sha256', Buffer.concat([this.keySecret, typeUrl, any.value]), 'base64');
   }
 
   // The last few adapter_configs seen, compared by bytes: Mixer repeats the

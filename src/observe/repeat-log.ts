@@ -1,6 +1,7 @@
-// Rate-limited logging for causes that can repeat once per call (failed
-// calls, denies, refusals): a peer that sends 10 000 bad calls a second must
-// not turn stderr into the bottleneck, yet none of them may go unmentioned.
+// Rate-limited logging for causes that can repeat once per call or per
+// signal (failed calls, denies, refusals, sink reopens on SIGHUP): a peer that
+// sends 10 000 bad calls a second, or a SIGHUP storm, must not turn stderr
+// into the bottleneck, yet none of them may go unmentioned.
 //
 // The first occurrence of a cause is logged at once and opens an interval for
 // that cause; later occurrences in the interval are only counted, and when it
@@ -8,7 +9,7 @@
 // leaves one line only. close() writes the pending counts at once.
 import type { Logger } from 'pino';
 
-export type RepeatLevel = 'warn' | 'info';
+export type RepeatLevel = 'error' | 'warn' | 'info';
 
 export interface RepeatLog {
   /** Log `cause` (the message, and the key repeats are counted by) unless it already was in this interval. */

@@ -5,6 +5,8 @@ import os from 'node:os';
 import { FORMATS } from '../core/params/params.js';
 import { DEFAULT_SINK_WRITE_TIMEOUT_MS } from '../core/sink-call.js';
 import { MAX_SERIES_PER_METRIC } from '../core/params/prometheus-params.js';
+import { DEFAULT_HANDLER_CACHE_BYTES } from '../core/handler-table.js';
+import { DEFAULT_MAX_PARAMS_BYTES } from '../core/params/params.js';
 import { DEFAULT_MAX_LABEL_VALUE_BYTES, DEFAULT_SERIES_MAX_BYTES } from '../sinks/prometheus/series.js';
 import { DEFAULT_SECURITY, securityProblems, type SecurityOptions } from '../security/security.js';
 import type { TlsOptions } from '../security/tls.js';
@@ -73,6 +75,20 @@ export const SERVE_FLAGS = [
     default: 256,
     min: 1,
     describe: 'distinct handler configurations kept decoded',
+  }),
+  size({
+    flag: 'handler-cache-bytes',
+    key: 'handlerCacheBytes',
+    default: DEFAULT_HANDLER_CACHE_BYTES,
+    min: 64 * 1024,
+    describe: 'most memory the cached handler configurations may take (estimated); the least recently used go first',
+  }),
+  size({
+    flag: 'max-params-bytes',
+    key: 'maxParamsBytes',
+    default: DEFAULT_MAX_PARAMS_BYTES,
+    min: 1024,
+    describe: 'largest adapter_config (Params) accepted; a larger one is INVALID_ARGUMENT, naming the bound',
   }),
   count({
     flag: 'decode-workers',

@@ -1,29 +1,78 @@
 // Writes formatted records to a stream (process stdout by default), one
 // write at a time, each awaited: the stream's own buffer never grows beyond
 // one group of calls, which is how this sink respects backpressure.
+//
+// Records of a call that gave up (its deadline passed, it was answered
+// DEADLINE_EXCEEDED) are dropped as long as the stream has not been handed
+// them. The writer drops them while they queue; several sinks on one stream
+// (stdout in text and in json) also take turns on it, so a group never waits
+// inside the stream behind another sink's stuck write, where it could no
+// longer be taken back, and it is looked at once more when its turn comes.
+// A group already handed over is written when the reader comes back, even if
+// its calls were answered DEADLINE_EXCEEDED meanwhile: bytes in a pipe cannot
+// be recalled without tearing a record (docs/operations.md, Broken destinations).
 import type { Writable } from 'node:stream';
 import type { Formatter } from '../format/index.js';
 import type { AdapterRecord } from '../record/types.js';
-import { UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
+import { UNBOUNDED, type BufferLimits, type WriterCounters, type WriterEvents } from './batching-writer.js';
 import { WriterSink } from './writer-sink.js';
 
+/** The last write handed to each stream by any StreamSink: the next one starts after it. */
+const streamTurns = new WeakMap<Writable, Promise<void>>();
+
+/** Runs `work` once every write handed to `stream` before it has completed (or failed). */
+function onItsTurn(stream: Writable, work: () => Promise<void>): Promise<void> {
+  const done = (streamTurns.get(stream) ?? Promise.resolve()).then(work);
+  streamTurns.set(
+    stream,
+    done.catch(() => undefined),
+  );
+  return done;
+}
+
+/** Bytes of the chunks a group left out, for the writer's counts. */
+interface Dropped {
+  lastGroup: number;
+  total: number;
+}
+
 export class StreamSink extends WriterSink {
+  /** The signal of each chunk's caller, to leave out chunks whose caller gave up before their turn. */
+  private readonly signals = new WeakMap<Buffer, AbortSignal>();
+  private readonly dropped: Dropped;
+
   constructor(
     stream: Writable,
     private readonly format: Formatter,
     buffer: BufferLimits = UNBOUNDED,
     events?: WriterEvents,
   ) {
+    const dropped: Dropped = { lastGroup: 0, total: 0 };
     super(
       'stdout',
       (chunks) =>
-        new Promise<void>((resolve, reject) => {
-          const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-          stream.write(data, (err) => (err ? reject(err) : resolve()));
+        onItsTurn(stream, () => {
+          const live: Buffer[] = [];
+          dropped.lastGroup = 0;
+          for (const c of chunks) {
+            if (this.signals.get(c)?.aborted === true) dropped.lastGroup += c.length;
+            else live.push(c);
+          }
+          dropped.total += dropped.lastGroup;
+          if (live.length === 0) return Promise.resolve();
+          return new Promise<void>((resolve, reject) => {
+            const data = live.length === 1 ? live[0]! : Buffer.concat(live);
+            stream.write(data, (err) => (err ? reject(err) : resolve()));
+          });
         }),
       buffer,
-      events,
+      // Bytes left out were not written: the metrics must not say they were.
+      events && {
+        ...events,
+        groupWritten: (bytes, seconds) => events.groupWritten?.(bytes - dropped.lastGroup, seconds),
+      },
     );
+    this.dropped = dropped;
     // Errors also arrive through the write callbacks; without a listener an
     // EPIPE on stdout would be thrown as an uncaught exception.
     if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
@@ -31,8 +80,26 @@ export class StreamSink extends WriterSink {
 
   readonly acceptsEncoded = true;
 
+  override get counters(): WriterCounters {
+    const counters = super.counters;
+    return { ...counters, bytesWritten: counters.bytesWritten - this.dropped.total };
+  }
+
   protected encode(records: readonly AdapterRecord[]): Buffer {
     return Buffer.from(this.format(records));
+  }
+
+  override write(records: readonly AdapterRecord[], signal?: AbortSignal): Promise<void> {
+    if (signal === undefined || records.length === 0 || this.isClosed) return super.write(records, signal);
+    return this.writeEncoded(this.encode(records), signal);
+  }
+
+  override writeEncoded(bytes: Buffer, signal?: AbortSignal): Promise<void> {
+    if (signal === undefined || bytes.length === 0 || this.isClosed) return super.writeEncoded(bytes, signal);
+    // A chunk of its own (a view, not a copy), so one caller's signal is never taken for another's.
+    const chunk = bytes.subarray();
+    this.signals.set(chunk, signal);
+    return super.writeEncoded(chunk, signal);
   }
 
   /** The stream belongs to the process and stays open. */

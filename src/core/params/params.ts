@@ -13,6 +13,15 @@ import { prometheusSettings, type PrometheusSettings } from './prometheus-params
 import { enablingFlag, PROMETHEUS_SINK } from '../../sinks/enabling-flag.js';
 
 export const FORMATS = ['text', 'json'] as const;
+
+/**
+ * Most bytes of Params (adapter_config.value) one handler configuration may
+ * hold. The samples in operatorconfig/ and examples/ encode to 6-301 bytes (a
+ * Prometheus sink with three metrics is the largest); 64 KiB leaves room for
+ * dozens of metrics with 200 explicit buckets each, and keeps what one
+ * configuration costs to decode, hash and cache small.
+ */
+export const DEFAULT_MAX_PARAMS_BYTES = 64 * 1024;
 export type FormatName = (typeof FORMATS)[number];
 
 /** The decoded Params the adapter acts on. Field names mirror config.proto. */
@@ -44,6 +53,23 @@ export interface DecodeOptions {
    * plug-ins with its own flag.
    */
   sinkFlags?: boolean;
+  /** Most Params bytes accepted (default DEFAULT_MAX_PARAMS_BYTES); more is refused before decoding. */
+  maxBytes?: number;
+}
+
+/**
+ * Throws InvalidInputError, naming the bound, when `any` holds more Params
+ * bytes than `maxBytes`: checked before anything is decoded, hashed or kept.
+ */
+export function checkParamsSize(
+  any: Any__Output | null | undefined,
+  maxBytes: number = DEFAULT_MAX_PARAMS_BYTES,
+): void {
+  if (any && any.value.length > maxBytes) {
+    throw new InvalidInputError(
+      `adapter_config: ${any.value.length} bytes is more than the ${maxBytes} a handler configuration may hold`,
+    );
+  }
 }
 
 /**
@@ -58,6 +84,7 @@ export function decodeParams(
 ): HandlerConfig {
   const explain = options.sinkFlags ?? true;
   if (!any) return validate(emptyParams(), sinkTypes, explain);
+  checkParamsSize(any, options.maxBytes);
   if (any.type_url !== PARAMS_TYPE_URL) {
     throw new InvalidInputError(
       `adapter_config: expected type_url "${PARAMS_TYPE_URL}", got ${any.type_url === '' ? 'an empty type_url' : quoted(any.type_url)}`,

@@ -10,7 +10,8 @@
 import type { HandleAuthorizationRequest__Output } from '../../generated/authorization/HandleAuthorizationRequest.js';
 import type { HandleMetricRequest__Output } from '../../generated/metric/HandleMetricRequest.js';
 import { protoRoot, serviceDefinitions } from '../../wire/load.js';
-import { decodedBySlowPath, INVALID_UTF8 } from '../../wire/wire-reader.js';
+import { decodedBySlowPath } from '../../wire/fast-decode.js';
+import { INVALID_UTF8 } from '../../wire/wire-reader.js';
 import { InvalidInputError } from '../../common/errors.js';
 import { TOKEN_PROPERTY } from '../../core/authorize.js';
 import { checkWire } from '../../wire/wire-check.js';

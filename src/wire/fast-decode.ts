@@ -1,0 +1,257 @@
+// Reading request bytes straight into the objects proto-loader's
+// deserializers build (keepCase, longs as decimal strings, defaults, oneof
+// names, bytes as Buffer): the message types both requests share (Value, its
+// wrappers, map entries, Any) and the fallback wrapper. The request readers
+// themselves are in src/frontends/mixer/.
+//
+// A fast reader throws FALL_BACK (or the reader's MALFORMED) for any shape it
+// does not take: an unknown field, an unexpected wire type, a Value with two
+// members, truncation, a length past its message. withFallback() then hands
+// the whole message to the reference deserializer (see reference-decode.ts),
+// so odd input gets exactly its result or error. What the fast readers do
+// take is well-formed by construction (known fields, right wire types, every
+// length inside its message, UTF-8 strings): the strict check has nothing
+// left to find in it, and runs only on the fallback's result.
+//
+// Unlike the cost walk and the strict check, the fast readers leave the
+// reader's limit at the end of the request and compare each message's end
+// after reading it (`if (r.pos !== end) throw FALL_BACK`). A field that runs
+// past its message is therefore read first, and a bad string in it stops the
+// decode as INVALID_UTF8 (the strict check then names the field) rather than
+// going to the fallback: which of the two bent bytes get decides the status
+// text a caller sees, and this keeps it what it has been.
+//
+// They also count what they build (instances, map entries) against the
+// reader's budget as they go, so the decode-memory bound costs the fast path
+// no walk of its own: see spend() and request-cost.ts for the prices.
+import type { Any__Output } from '../generated/google/protobuf/Any.js';
+import type { Value__Output } from '../generated/istio/policy/v1beta1/Value.js';
+import { BYTES_PER_INSTANCE, BYTES_PER_MAP_ENTRY, decodeBudget } from './request-cost.js';
+import { INVALID_UTF8, OVER_BUDGET, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from './wire-reader.js';
+
+/** Thrown inside the fast path to fall back; never escapes (see withFallback). */
+export const FALL_BACK = new Error('wire decoder: not on the fast path');
+
+/** Requests the fallback decoded: nothing checked their structure or strings yet. */
+export const decodedBySlowPath = new WeakSet<object>();
+
+const EMPTY_BYTES = Buffer.alloc(0);
+
+/** A reader over a whole request whose decoding may take `maxDecodeBytes` (OVER_BUDGET when the bytes alone would). */
+export function requestReader(buf: Buffer, maxDecodeBytes: number): WireReader {
+  const r = new WireReader(buf);
+  r.budget = decodeBudget(buf.length, maxDecodeBytes);
+  r.spend(0);
+  return r;
+}
+
+/** An instance is about to be decoded: counted as the cost walk counts it. */
+export function spendInstance(r: WireReader): void {
+  r.spend(BYTES_PER_INSTANCE);
+}
+
+export function expectWire(wire: number, expected: number): void {
+  if (wire !== expected) throw FALL_BACK;
+}
+
+/** `{ value: <T> }` wrapper messages (IPAddress, EmailAddress, TimeStamp, ...): field 1, length-delimited. */
+function wrapped<T>(r: WireReader, wire: number, read: (r: WireReader) => T, dflt: T): { value: T } {
+  expectWire(wire, WIRE_LEN);
+  const end = r.span();
+  let value = dflt;
+  while (r.pos < end) {
+    r.tag();
+    if (r.field !== 1) throw FALL_BACK;
+    expectWire(r.wire, WIRE_LEN);
+    value = read(r);
+  }
+  if (r.pos !== end) throw FALL_BACK;
+  return { value };
+}
+
+const readString = (r: WireReader): string => r.string();
+const readBytes = (r: WireReader): Buffer => r.bytes();
+
+interface SecondsNanos {
+  seconds: string;
+  nanos: number;
+}
+
+/** google.protobuf.Timestamp / Duration: seconds int64 (1), nanos int32 (2). */
+function readSecondsNanos(r: WireReader): SecondsNanos {
+  const end = r.span();
+  let seconds = '0';
+  let nanos = 0;
+  while (r.pos < end) {
+    r.tag();
+    expectWire(r.wire, WIRE_VARINT);
+    if (r.field === 1) seconds = r.int64();
+    else if (r.field === 2) nanos = r.int32();
+    else throw FALL_BACK;
+  }
+  if (r.pos !== end) throw FALL_BACK;
+  return { seconds, nanos };
+}
+
+/**
+ * Map entry: key string (1), value (2) read by `read`, stored into `map`.
+ * Either may be missing (proto3: a missing field is its default): the key is
+ * then "", the value `empty()` (an empty message, or "").
+ */
+export function readMapEntry<T>(
+  r: WireReader,
+  map: Record<string, T>,
+  read: (r: WireReader, wire: number) => T,
+  empty: () => T,
+): void {
+  r.spend(BYTES_PER_MAP_ENTRY);
+  const end = r.span();
+  let key = '';
+  let value: T | undefined;
+  let hasValue = false;
+  while (r.pos < end) {
+    r.tag();
+    if (r.field === 1) {
+      expectWire(r.wire, WIRE_LEN);
+      key = r.string();
+    } else if (r.field === 2) {
+      value = read(r, r.wire);
+      hasValue = true;
+    } else {
+      throw FALL_BACK;
+    }
+  }
+  if (r.pos !== end) throw FALL_BACK;
+  map[key] = hasValue ? (value as T) : empty();
+}
+
+/** The value of a map<string, Value> entry that has none: an empty Value (decodes as unset). */
+export const emptyValue = (): Value__Output => ({});
+
+const readStringValue = (r: WireReader, wire: number): string => {
+  expectWire(wire, WIRE_LEN);
+  return r.string();
+};
+
+/** StringMap: its map<string, string> is field 1, one entry per occurrence. */
+function readStringMap(r: WireReader, wire: number): { value: Record<string, string> } {
+  expectWire(wire, WIRE_LEN);
+  const end = r.span();
+  const map: Record<string, string> = {};
+  while (r.pos < end) {
+    r.tag();
+    if (r.field !== 1) throw FALL_BACK;
+    expectWire(r.wire, WIRE_LEN);
+    readMapEntry(r, map, readStringValue, () => '');
+  }
+  if (r.pos !== end) throw FALL_BACK;
+  return { value: map };
+}
+
+export function readValue(r: WireReader, wire: number): Value__Output {
+  expectWire(wire, WIRE_LEN);
+  const end = r.span();
+  const v: Value__Output = {};
+  let member = 0;
+  while (r.pos < end) {
+    r.tag();
+    const field = r.field;
+    const w = r.wire;
+    if (member !== 0 && member !== field) throw FALL_BACK; // two members set
+    member = field;
+    switch (field) {
+      case 1:
+        expectWire(w, WIRE_LEN);
+        v.string_value = r.string();
+        v.value = 'string_value';
+        break;
+      case 2:
+        expectWire(w, WIRE_VARINT);
+        v.int64_value = r.int64();
+        v.value = 'int64_value';
+        break;
+      case 3:
+        expectWire(w, WIRE_FIXED64);
+        v.double_value = r.double();
+        v.value = 'double_value';
+        break;
+      case 4:
+        expectWire(w, WIRE_VARINT);
+        v.bool_value = r.bool();
+        v.value = 'bool_value';
+        break;
+      case 5:
+        v.ip_address_value = wrapped(r, w, readBytes, EMPTY_BYTES);
+        v.value = 'ip_address_value';
+        break;
+      case 6:
+        v.timestamp_value = wrapped<SecondsNanos | null>(r, w, readSecondsNanos, null);
+        v.value = 'timestamp_value';
+        break;
+      case 7:
+        v.duration_value = wrapped<SecondsNanos | null>(r, w, readSecondsNanos, null);
+        v.value = 'duration_value';
+        break;
+      case 8:
+        v.email_address_value = wrapped(r, w, readString, '');
+        v.value = 'email_address_value';
+        break;
+      case 9:
+        v.dns_name_value = wrapped(r, w, readString, '');
+        v.value = 'dns_name_value';
+        break;
+      case 10:
+        v.uri_value = wrapped(r, w, readString, '');
+        v.value = 'uri_value';
+        break;
+      case 11:
+        v.string_map_value = readStringMap(r, w);
+        v.value = 'string_map_value';
+        break;
+      default:
+        throw FALL_BACK;
+    }
+  }
+  if (r.pos !== end) throw FALL_BACK;
+  return v;
+}
+
+export function readAny(r: WireReader): Any__Output {
+  const end = r.span();
+  const any: Any__Output = { type_url: '', value: EMPTY_BYTES };
+  while (r.pos < end) {
+    r.tag();
+    expectWire(r.wire, WIRE_LEN);
+    if (r.field === 1) any.type_url = r.string();
+    else if (r.field === 2) any.value = r.bytes();
+    else throw FALL_BACK;
+  }
+  if (r.pos !== end) throw FALL_BACK;
+  return any;
+}
+
+/** A fast request decoder: the bytes and the memory their decoding may take. */
+export type FastDecoder<T> = (buf: Buffer, maxDecodeBytes: number) => T;
+
+/**
+ * The fast decoder `fast`, falling back to `slow` (the reference decoder)
+ * for anything it does not take. Invalid UTF-8 and a spent budget are not
+ * shapes to fall back for: they reach the caller, which names the field or
+ * refuses the call. Without `maxDecodeBytes` the decode is unbounded.
+ */
+export function withFallback<T>(
+  fast: FastDecoder<T>,
+  slow: (buf: Buffer, maxDecodeBytes: number) => T,
+): (buf: Buffer, maxDecodeBytes?: number) => T {
+  return (buf, maxDecodeBytes = Infinity) => {
+    try {
+      return fast(buf, maxDecodeBytes);
+    } catch (err) {
+      if (err === INVALID_UTF8 || err === OVER_BUDGET) throw err;
+      // FALL_BACK, MALFORMED, or anything unforeseen: the reference decoder decides.
+      const decoded = slow(buf, maxDecodeBytes);
+      if (typeof decoded === 'object' && decoded !== null) decodedBySlowPath.add(decoded);
+      return decoded;
+    }
+  };
+}

@@ -12,8 +12,11 @@ import {
   estimatedDecodeBytes,
   maxEstimatedDecodeBytes,
   metricRequestCost,
+  type RequestCost,
 } from '../src/wire/request-cost.js';
 import { smap, str } from './helpers/values.js';
+import { decodeAuthorizationRequest, decodeMetricRequest } from '../src/frontends/mixer/request.js';
+import { admitCost, CallTooLargeError } from '../src/core/call-cost.js';
 
 const metric = serviceDefinitions().metric.HandleMetric;
 const authorization = serviceDefinitions().authorization.HandleAuthorization;
@@ -170,6 +173,83 @@ describe('request cost', () => {
     const empties = Buffer.from('0a00'.repeat(50), 'hex');
     expect(estimatedDecodeBytes(metricRequestCost(empties))).toBeGreaterThanOrEqual(
       maxEstimatedDecodeBytes(empties.length) / 2,
+    );
+  });
+});
+
+/** What the server's decoder makes of `bytes` under the bound: decoded, refused as too large (with its message), or invalid. */
+function bounded(decode: (b: Buffer, max: number) => unknown, bytes: Buffer, max: number): string {
+  try {
+    decode(bytes, max);
+    return 'decoded';
+  } catch (err) {
+    return err instanceof CallTooLargeError ? `too large: ${err.message}` : 'invalid';
+  }
+}
+
+/** What the cost walk alone says of `bytes` under the bound: admitted, or refused with its message. */
+function walked(cost: (b: Buffer) => RequestCost, bytes: Buffer, max: number): string | undefined {
+  try {
+    admitCost(cost(bytes), max);
+    return undefined;
+  } catch (err) {
+    return `too large: ${(err as Error).message}`;
+  }
+}
+
+// The fast decoders count as they decode instead of walking first: they must
+// refuse exactly what the walk refuses, with the walk's message, whatever
+// the bound, and never decode more than the bound allows.
+describe('the decoders hold the bound the cost walk sets', () => {
+  const decodeAuthorization = (b: Buffer, max: number) => decodeAuthorizationRequest(b, max);
+
+  it('metric: a well-formed request is decoded at its estimate and refused one byte under, as the walk says', () => {
+    fc.assert(
+      fc.property(metricArb, (instances) => {
+        const bytes = metric.requestSerialize({ instances, dedup_id: 'd' });
+        const estimate = estimatedDecodeBytes(metricRequestCost(bytes));
+        expect(bounded(decodeMetricRequest, bytes, estimate)).toBe('decoded');
+        expect(bounded(decodeMetricRequest, bytes, estimate - 1)).toBe(walked(metricRequestCost, bytes, estimate - 1));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('authorization: the same', () => {
+    const arb = fc.record({ subject: dimsArb, action: dimsArb }).map(({ subject, action }) =>
+      authorization.requestSerialize({
+        instance: { name: 'i', subject: { user: 'u', properties: subject }, action: { path: '/', properties: action } },
+      }),
+    );
+    fc.assert(
+      fc.property(arb, (bytes) => {
+        const estimate = estimatedDecodeBytes(authorizationRequestCost(bytes));
+        expect(bounded(decodeAuthorization, bytes, estimate)).toBe('decoded');
+        expect(bounded(decodeAuthorization, bytes, estimate - 1)).toBe(
+          walked(authorizationRequestCost, bytes, estimate - 1),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('bent bytes: refused as too large exactly when the walk refuses them, with its message', () => {
+    const arb = metricArb
+      .chain((instances) => mutated(metric.requestSerialize({ instances })))
+      .chain((bytes) =>
+        fc.tuple(fc.constant(bytes), fc.integer({ min: -3000, max: 3000 })).map(([b, delta]) => ({
+          bytes: b,
+          max: Math.max(0, estimatedDecodeBytes(metricRequestCost(b)) + delta),
+        })),
+      );
+    fc.assert(
+      fc.property(arb, ({ bytes, max }) => {
+        const outcome = bounded(decodeMetricRequest, bytes, max);
+        const walk = walked(metricRequestCost, bytes, max);
+        if (walk !== undefined) expect(outcome).toBe(walk);
+        else expect(outcome).not.toMatch(/^too large/);
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -1,14 +1,15 @@
 // Reading request bytes straight into the objects proto-loader's
 // deserializers build (keepCase, longs as decimal strings, defaults, oneof
 // names, bytes as Buffer): the message types both requests share (Value, its
-// wrappers, map entries, Any) and the fallback wrapper. The request readers
-// themselves are in src/frontends/mixer/.
+// wrappers, map entries, Any). The request readers themselves are in
+// src/frontends/mixer/.
 //
 // A fast reader throws FALL_BACK (or the reader's MALFORMED) for any shape it
 // does not take: an unknown field, an unexpected wire type, a Value with two
-// members, truncation, a length past its message. withFallback() then hands
-// the whole message to the reference deserializer (see reference-decode.ts),
-// so odd input gets exactly its result or error. What the fast readers do
+// members, truncation, a length past its message. The caller
+// (frontends/mixer/request.ts) then hands the whole message to the reference
+// deserializer (see reference-decode.ts), so odd input gets exactly its
+// result or error. What the fast readers do
 // take is well-formed by construction (known fields, right wire types, every
 // length inside its message, UTF-8 strings): the strict check has nothing
 // left to find in it, and runs only on the fallback's result.
@@ -27,13 +28,10 @@
 import type { Any__Output } from '../generated/google/protobuf/Any.js';
 import type { Value__Output } from '../generated/istio/policy/v1beta1/Value.js';
 import { BYTES_PER_INSTANCE, BYTES_PER_MAP_ENTRY, decodeBudget } from './request-cost.js';
-import { INVALID_UTF8, OVER_BUDGET, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from './wire-reader.js';
+import { WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from './wire-reader.js';
 
-/** Thrown inside the fast path to fall back; never escapes (see withFallback). */
+/** Thrown inside the fast path for a shape it leaves to the reference decoder. */
 export const FALL_BACK = new Error('wire decoder: not on the fast path');
-
-/** Requests the fallback decoded: nothing checked their structure or strings yet. */
-export const decodedBySlowPath = new WeakSet<object>();
 
 const EMPTY_BYTES = Buffer.alloc(0);
 
@@ -228,30 +226,4 @@ export function readAny(r: WireReader): Any__Output {
   }
   if (r.pos !== end) throw FALL_BACK;
   return any;
-}
-
-/** A fast request decoder: the bytes and the memory their decoding may take. */
-export type FastDecoder<T> = (buf: Buffer, maxDecodeBytes: number) => T;
-
-/**
- * The fast decoder `fast`, falling back to `slow` (the reference decoder)
- * for anything it does not take. Invalid UTF-8 and a spent budget are not
- * shapes to fall back for: they reach the caller, which names the field or
- * refuses the call. Without `maxDecodeBytes` the decode is unbounded.
- */
-export function withFallback<T>(
-  fast: FastDecoder<T>,
-  slow: (buf: Buffer, maxDecodeBytes: number) => T,
-): (buf: Buffer, maxDecodeBytes?: number) => T {
-  return (buf, maxDecodeBytes = Infinity) => {
-    try {
-      return fast(buf, maxDecodeBytes);
-    } catch (err) {
-      if (err === INVALID_UTF8 || err === OVER_BUDGET) throw err;
-      // FALL_BACK, MALFORMED, or anything unforeseen: the reference decoder decides.
-      const decoded = slow(buf, maxDecodeBytes);
-      if (typeof decoded === 'object' && decoded !== null) decodedBySlowPath.add(decoded);
-      return decoded;
-    }
-  };
 }

@@ -2,7 +2,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type protobuf from 'protobufjs';
 import { checkWire } from '../../src/wire/wire-check.js';
-import { INVALID_UTF8 } from '../../src/wire/wire-reader.js';
+import { INVALID_UTF8, OVER_BUDGET } from '../../src/wire/wire-reader.js';
 import { packageDefinition, protoRoot } from '../../src/wire/load.js';
 import { referenceDeserializer as lenientReference } from '../../src/wire/reference-decode.js';
 
@@ -26,6 +26,25 @@ export function referenceDeserializer<T>(service: string, method: string): (buf:
   const def = packageDefinition()[service] as unknown as Record<string, MethodDef<T>>;
   const pkg = service.slice(0, service.lastIndexOf('.'));
   return lenientReference<T>(protoRoot().lookupType(`${pkg}.${def[method]!.requestType.type.name}`));
+}
+
+/**
+ * A fast decoder (decodeMetricFast, decodeAuthorizationFast) with `slow` for
+ * every shape it leaves to the reference, as the server uses it; invalid
+ * UTF-8 and a spent bound reach the caller. Unbounded.
+ */
+export function fastWithFallback<T>(
+  fast: (buf: Buffer, maxDecodeBytes: number) => T,
+  slow: (buf: Buffer) => T,
+): (buf: Buffer) => T {
+  return (buf) => {
+    try {
+      return fast(buf, Infinity);
+    } catch (err) {
+      if (err === INVALID_UTF8 || err === OVER_BUDGET) throw err;
+      return slow(buf);
+    }
+  };
 }
 
 /** A small deterministic PRNG (mulberry32) so failures reproduce. */

@@ -15,7 +15,6 @@ import {
   readValue,
   requestReader,
   spendInstance,
-  withFallback,
 } from '../../wire/fast-decode.js';
 import { INSTANCE_NAME_FIELD } from '../../wire/template-fields.js';
 import { WIRE_LEN, type WireReader } from '../../wire/wire-reader.js';
@@ -72,7 +71,12 @@ function readInstance(r: WireReader): InstanceMsg__Output {
   return instance;
 }
 
-function decode(buf: Buffer, maxDecodeBytes: number): HandleAuthorizationRequest__Output {
+/**
+ * The fast decoder alone: throws FALL_BACK or MALFORMED for shapes it leaves
+ * to the reference decoder, INVALID_UTF8 for a bad string and OVER_BUDGET
+ * once what it built would pass `maxDecodeBytes`.
+ */
+export function decodeAuthorizationFast(buf: Buffer, maxDecodeBytes: number): HandleAuthorizationRequest__Output {
   const r = requestReader(buf, maxDecodeBytes);
   const req: HandleAuthorizationRequest__Output = { instance: null, adapter_config: null, dedup_id: '' };
   while (r.pos < r.limit) {
@@ -85,15 +89,4 @@ function decode(buf: Buffer, maxDecodeBytes: number): HandleAuthorizationRequest
     else throw FALL_BACK;
   }
   return req;
-}
-
-/**
- * The fast decoder, falling back to `slow` (the reference decoder) for
- * anything it does not take. Its second argument bounds the decode's memory
- * (OVER_BUDGET past it); unbounded when left out.
- */
-export function authorizationRequestDeserializer(
-  slow: (buf: Buffer, maxDecodeBytes: number) => HandleAuthorizationRequest__Output,
-): (buf: Buffer, maxDecodeBytes?: number) => HandleAuthorizationRequest__Output {
-  return withFallback(decode, slow);
 }

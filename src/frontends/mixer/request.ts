@@ -22,9 +22,12 @@
 //   by construction, so the strict check has nothing to add, and it counts
 //   instances and map entries against the bound as it builds them, so the
 //   cost walk has nothing to add either.
-// - too large: the fast decode up to the bound, then the cost walk over all
-//   of it, so that the refusal names the whole count (twice, the first
-//   partly).
+// - the fast decoder counted past the bound: the cost walk over all of it
+//   decides, as it always has, and names the whole count when it refuses
+//   (twice, the first partly). The fast decoder can count more than the walk
+//   only on bent bytes it was about to leave to the fallback (it reads a
+//   message that runs past its parent before comparing the parent's end);
+//   those then go on as the fallback does, from the reference decode.
 // - fallback (a shape the fast decoder does not take, e.g. an unknown
 //   field): the fast decode up to that shape, the cost walk (skipped for
 //   requests too short to pass the bound: the reference decoder has no
@@ -41,16 +44,15 @@ import type protobuf from 'protobufjs';
 import type { HandleAuthorizationRequest__Output } from '../../generated/authorization/HandleAuthorizationRequest.js';
 import type { HandleMetricRequest__Output } from '../../generated/metric/HandleMetricRequest.js';
 import { protoRoot } from '../../wire/load.js';
-import { decodedBySlowPath } from '../../wire/fast-decode.js';
 import { INVALID_UTF8, OVER_BUDGET } from '../../wire/wire-reader.js';
 import { referenceDeserializer } from '../../wire/reference-decode.js';
 import { authorizationRequestCost, metricRequestCost, type RequestCost } from '../../wire/request-cost.js';
 import { checkWire } from '../../wire/wire-check.js';
 import { InvalidInputError } from '../../common/errors.js';
-import { admitCost, admitRequest, CallTooLargeError } from '../../core/call-cost.js';
+import { admitCost, admitRequest } from '../../core/call-cost.js';
 import { TOKEN_PROPERTY } from '../../core/authorize.js';
-import { metricRequestDeserializer } from './metric-request.js';
-import { authorizationRequestDeserializer } from './authorization-request.js';
+import { decodeMetricFast } from './metric-request.js';
+import { decodeAuthorizationFast } from './authorization-request.js';
 
 /** Where the token sits in an authorization request, as checkWire names it. */
 const TOKEN_PATH = `instance.subject.properties[${JSON.stringify(TOKEN_PROPERTY)}].string_value`;
@@ -59,21 +61,13 @@ const TOKEN_PATH = `instance.subject.properties[${JSON.stringify(TOKEN_PROPERTY)
 class RequestKind<T extends object> {
   private type?: protobuf.Type;
   private referenceDecode?: (bytes: Buffer) => T;
-  /** The fast decoder, falling back to the bounded reference decoder. */
-  readonly decode: (bytes: Buffer, maxDecodeBytes: number) => T;
 
   constructor(
     readonly message: string,
+    /** The fast decoder alone (see decodeWith for what it throws). */
+    readonly fast: (bytes: Buffer, maxDecodeBytes: number) => T,
     readonly cost: (bytes: Uint8Array) => RequestCost,
-    fastWithFallback: (
-      slow: (bytes: Buffer, maxDecodeBytes: number) => T,
-    ) => (bytes: Buffer, maxDecodeBytes: number) => T,
-  ) {
-    this.decode = fastWithFallback((bytes, maxDecodeBytes) => {
-      admitRequest(bytes, this.cost, maxDecodeBytes);
-      return this.reference(bytes);
-    });
-  }
+  ) {}
 
   /** The message type, looked up on first use (the protos load when a request first needs them). */
   schema(): protobuf.Type {
@@ -84,19 +78,25 @@ class RequestKind<T extends object> {
   /** protobufjs's decode in proto-loader's objects: lenient (U+FFFD for invalid UTF-8), unbounded. */
   reference(bytes: Buffer): T {
     this.referenceDecode ??= referenceDeserializer<T>(this.schema());
-    return this.referenceDecode(bytes);
+    try {
+      return this.referenceDecode(bytes);
+    } catch (err) {
+      throw new InvalidInputError(
+        `request: ${bytes.length} bytes are not a valid ${this.message}: ${(err as Error).message}`,
+      );
+    }
   }
 }
 
 const METRIC = new RequestKind<HandleMetricRequest__Output>(
   'metric.HandleMetricRequest',
+  decodeMetricFast,
   metricRequestCost,
-  metricRequestDeserializer,
 );
 const AUTHORIZATION = new RequestKind<HandleAuthorizationRequest__Output>(
   'authorization.HandleAuthorizationRequest',
+  decodeAuthorizationFast,
   authorizationRequestCost,
-  authorizationRequestDeserializer,
 );
 
 function decodeWith<T extends object>(
@@ -107,34 +107,20 @@ function decodeWith<T extends object>(
 ): T {
   let decoded: T | undefined;
   try {
-    decoded = kind.decode(bytes, maxDecodeBytes);
+    return kind.fast(bytes, maxDecodeBytes);
   } catch (err) {
-    if (err === OVER_BUDGET) refuse(kind, bytes, maxDecodeBytes);
-    if (err instanceof CallTooLargeError) throw err;
-    if (err !== INVALID_UTF8) {
-      throw new InvalidInputError(
-        `request: ${bytes.length} bytes are not a valid ${kind.message}: ${(err as Error).message}`,
-      );
-    }
-    // Too large is said before what is wrong inside, as on the fallback.
-    admitRequest(bytes, kind.cost, maxDecodeBytes);
+    // Off the fast path the bound is the cost walk's to say, before the
+    // reference decoder allocates, and "too large" comes before "invalid".
+    if (err === OVER_BUDGET) admitCost(kind.cost(bytes), maxDecodeBytes);
+    else admitRequest(bytes, kind.cost, maxDecodeBytes);
+    // The fast decoder stopped at a bad string: the check names it (or accepts the token).
+    if (err !== INVALID_UTF8) decoded = kind.reference(bytes);
   }
-  // The fast decoder stops at a bad string, the fallback does not look: either
-  // way the schema walk names the field (or accepts the token).
-  if (decoded === undefined || decodedBySlowPath.has(decoded)) {
-    const problem = checkWire(kind.schema(), bytes, { root: '', acceptInvalidUtf8 });
-    if (problem !== undefined) throw new InvalidInputError(`request: ${problem}`);
-    // Only the token was bad: decode the rest leniently (the token's raw bytes were kept).
-    decoded ??= kind.reference(bytes);
-  }
-  return decoded;
-}
-
-/** The fast decoder spent the bound: the refusal names the whole request's count. */
-function refuse<T extends object>(kind: RequestKind<T>, bytes: Buffer, maxDecodeBytes: number): never {
-  admitCost(kind.cost(bytes), maxDecodeBytes);
-  // Not reached: the walk counts at least what the fast decoder had when it stopped.
-  throw new CallTooLargeError(`request not decoded: the per-call bound is ${maxDecodeBytes} (--max-decode-bytes)`);
+  // The reference decoder does not look at structure or strings: the strict check does.
+  const problem = checkWire(kind.schema(), bytes, { root: '', acceptInvalidUtf8 });
+  if (problem !== undefined) throw new InvalidInputError(`request: ${problem}`);
+  // Only the token was bad: decode the rest leniently (the token's raw bytes were kept).
+  return decoded ?? kind.reference(bytes);
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   authorizationRequestCost,
   estimatedDecodeBytes,
   maxEstimatedDecodeBytes,
+  maxEstimatedWellFormedBytes,
   metricRequestCost,
   type RequestCost,
 } from '../src/wire/request-cost.js';
@@ -206,9 +207,9 @@ function walked(cost: (b: Buffer) => RequestCost, bytes: Buffer, max: number): s
   }
 }
 
-// The fast decoders count as they decode instead of walking first: they must
-// refuse exactly what the walk refuses, with the walk's message, whatever
-// the bound, and never decode more than the bound allows.
+// Short requests are decoded without walking first, longer ones walked
+// first, bent ones walked before the reference decoder: whichever, a call is
+// refused exactly when the walk refuses it, with the walk's message.
 describe('the decoders hold the bound the cost walk sets', () => {
   const decodeBoundedAuthorization = (b: Buffer, max: number) => decodeAuthorizationRequest(b, max);
 
@@ -242,14 +243,51 @@ describe('the decoders hold the bound the cost walk sets', () => {
     );
   });
 
-  it('a string map running past its Value is not held against the bound: the walk decides', () => {
+  it('a string map running past its Value: the walk decides, as protobufjs reads it', () => {
     // instance { value (2 bytes): string_map_value of 6 bytes, whose 2 entries lie past the Value }:
-    // the fast decoder counts both entries before it finds the overrun, the walk (as protobufjs) none.
+    // the fast decoder reads both entries before it finds the overrun, the walk (as protobufjs) none.
     const bytes = Buffer.from('0a0a0a025a060a020a000a00', 'hex');
     const estimate = estimatedDecodeBytes(metricRequestCost(bytes));
     expect(metricRequestCost(bytes)).toEqual({ bytes: 12, instances: 1, mapEntries: 0 });
     expect(bounded(decodeMetricRequest, bytes, estimate)).toBe('invalid');
     expect(bounded(decodeMetricRequest, bytes, estimate - 1)).toBe(walked(metricRequestCost, bytes, estimate - 1));
+  });
+
+  // Requests up to this length are decoded without walking first: sound only
+  // if nothing the fast decoder takes is estimated higher.
+  it('no bytes the fast decoder takes are estimated above the bound their length sets for it', () => {
+    // Instances at their smallest: empty, with empty dimensions, with an empty string map value.
+    const denseInstance = fc.constantFrom('0a00', '0a021200', '0a0412001200', '0a040a025a00', '0a060a045a020a00');
+    const anyBytes = fc.oneof(
+      fc.array(denseInstance, { maxLength: 40 }).map((parts) => Buffer.from(parts.join(''), 'hex')),
+      metricArb.map((instances) => metric.requestSerialize({ instances })),
+      metricArb.chain((instances) => mutated(metric.requestSerialize({ instances }))),
+    );
+    fc.assert(
+      fc.property(anyBytes, (bytes) => {
+        if (tryDecode(decodeMetricFast, bytes) === undefined) return;
+        expect(estimatedDecodeBytes(metricRequestCost(bytes))).toBeLessThanOrEqual(
+          maxEstimatedWellFormedBytes(bytes.length),
+        );
+      }),
+      { numRuns: 2000 },
+    );
+    // Authorization: instances and subject and action properties at their smallest.
+    const denseAuthorization = fc
+      .array(fc.constantFrom('0a00', '0a040a021a00', '0a060a041a001a00', '0a0612042a002a00'), { maxLength: 40 })
+      .map((parts) => Buffer.from(parts.join(''), 'hex'));
+    fc.assert(
+      fc.property(denseAuthorization, (bytes) => {
+        if (tryDecode(decodeAuthorizationFast, bytes) === undefined) return;
+        expect(estimatedDecodeBytes(authorizationRequestCost(bytes))).toBeLessThanOrEqual(
+          maxEstimatedWellFormedBytes(bytes.length),
+        );
+      }),
+      { numRuns: 500 },
+    );
+    // Empty instances (`0a 00`) reach it exactly: the bound is tight.
+    const empties = Buffer.from('0a00'.repeat(50), 'hex');
+    expect(estimatedDecodeBytes(metricRequestCost(empties))).toBe(maxEstimatedWellFormedBytes(empties.length));
   });
 
   it('bent bytes: refused as too large exactly when the walk refuses them, with its message', () => {

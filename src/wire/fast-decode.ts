@@ -21,13 +21,8 @@
 // decode as INVALID_UTF8 (the strict check then names the field) rather than
 // going to the fallback: which of the two bent bytes get decides the status
 // text a caller sees, and this keeps it what it has been.
-//
-// They also count what they build (instances, map entries) against the
-// reader's budget as they go, so the decode-memory bound costs the fast path
-// no walk of its own: see spend() and request-cost.ts for the prices.
 import type { Any__Output } from '../generated/google/protobuf/Any.js';
 import type { Value__Output } from '../generated/istio/policy/v1beta1/Value.js';
-import { BYTES_PER_INSTANCE, BYTES_PER_MAP_ENTRY, decodeBudget } from './request-cost.js';
 import { WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from './wire-reader.js';
 
 /** Thrown inside the fast path for a shape it leaves to the reference decoder. */
@@ -35,17 +30,14 @@ export const FALL_BACK = new Error('wire decoder: not on the fast path');
 
 const EMPTY_BYTES = Buffer.alloc(0);
 
-/** A reader over a whole request whose decoding may take `maxDecodeBytes` (OVER_BUDGET when the bytes alone would). */
-export function requestReader(buf: Buffer, maxDecodeBytes: number): WireReader {
-  const r = new WireReader(buf);
-  r.budget = decodeBudget(buf.length, maxDecodeBytes);
-  r.spend(0);
-  return r;
-}
+// Tags and lengths of up to 7 bytes (< 2^49) are exact numbers here; longer
+// (non-minimal) encodings, which protobufjs reads as 32-bit varints, go to
+// the reference decoder, so that its result stands for them.
+const FAST_VARINT_BYTES = 7;
 
-/** An instance is about to be decoded: counted as the cost walk counts it. */
-export function spendInstance(r: WireReader): void {
-  r.spend(BYTES_PER_INSTANCE);
+/** A reader over a whole request, for the fast decoders. */
+export function requestReader(buf: Buffer): WireReader {
+  return new WireReader(buf, FAST_VARINT_BYTES);
 }
 
 export function expectWire(wire: number, expected: number): void {
@@ -102,7 +94,6 @@ export function readMapEntry<T>(
   read: (r: WireReader, wire: number) => T,
   empty: () => T,
 ): void {
-  r.spend(BYTES_PER_MAP_ENTRY);
   const end = r.span();
   let key = '';
   let value: T | undefined;

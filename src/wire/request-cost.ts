@@ -12,11 +12,8 @@
 // hurts); where it goes on the walk is at the same offset. So a count is never
 // lower than what the decoder builds.
 //
-// The fast decoders count the same things as they build them and spend the
-// same prices from their reader's budget (decodeBudget, fast-decode.ts), so
-// on the fast path this walk does not run: it runs before the fallback
-// decoder, which has no budget, and to name the whole count when a call is
-// refused.
+// It runs before decoding, for requests long enough to pass the bound (see
+// the two maxEstimated functions below and frontends/mixer/request.ts).
 import { INSTANCE_NAME_FIELD } from './template-fields.js';
 import {
   MALFORMED,
@@ -39,22 +36,13 @@ export interface RequestCost {
 // Measured (heap growth of decode + records + JSON text, 100k of each, node 20):
 // an empty instance ~2.0 KB, a dimension entry ~0.5 KB, a string-map entry
 // ~0.26 KB. Strings and their formatted copies: a few times their bytes.
-export const BYTES_PER_INSTANCE = 2048;
-export const BYTES_PER_MAP_ENTRY = 512;
+const BYTES_PER_INSTANCE = 2048;
+const BYTES_PER_MAP_ENTRY = 512;
 const BYTES_PER_WIRE_BYTE = 4;
 
 /** Memory decoding and formatting a request of this cost may take, in bytes (an upper estimate). */
 export function estimatedDecodeBytes(cost: RequestCost): number {
   return cost.instances * BYTES_PER_INSTANCE + cost.mapEntries * BYTES_PER_MAP_ENTRY + cost.bytes * BYTES_PER_WIRE_BYTE;
-}
-
-/**
- * What a decode of `bytes` bytes may spend on instances and map entries at
- * BYTES_PER_INSTANCE and BYTES_PER_MAP_ENTRY each before its estimate passes
- * `maxDecodeBytes` (negative when the bytes alone pass it).
- */
-export function decodeBudget(bytes: number, maxDecodeBytes: number): number {
-  return maxDecodeBytes - bytes * BYTES_PER_WIRE_BYTE;
 }
 
 /**
@@ -64,6 +52,18 @@ export function decodeBudget(bytes: number, maxDecodeBytes: number): number {
  */
 export function maxEstimatedDecodeBytes(n: number): number {
   return n * (Math.max(BYTES_PER_INSTANCE, BYTES_PER_MAP_ENTRY) + BYTES_PER_WIRE_BYTE);
+}
+
+/**
+ * The same for `n` bytes the fast decoders take: they take only well-formed
+ * messages, where every instance and map entry has a tag and a length of its
+ * own, two bytes at the least (`0a 00`), so they hold at most n / 2 of them.
+ * A request this small is decoded without walking first: whatever the fast
+ * decoder builds from it is within a larger bound, and what it does not take
+ * is walked before the reference decoder allocates.
+ */
+export function maxEstimatedWellFormedBytes(n: number): number {
+  return n * (Math.max(BYTES_PER_INSTANCE, BYTES_PER_MAP_ENTRY) / 2 + BYTES_PER_WIRE_BYTE);
 }
 
 /** Where the bytes stop being protobuf; the counts so far stand. */

@@ -34,9 +34,6 @@ export const MALFORMED = new Error('wire: the bytes stop being protobuf here');
  */
 export const INVALID_UTF8 = new Error('wire decoder: a string is not valid UTF-8');
 
-/** Thrown by spend() once a decode has spent its budget (see request-cost.ts for the prices). */
-export const OVER_BUDGET = new Error('wire: decoding would take more memory than its bound');
-
 // What a MALFORMED was, kept as numbers so that failing costs nothing until
 // someone asks (problem()).
 const NO_PROBLEM = 0;
@@ -97,15 +94,21 @@ export class WireReader {
   /** Field number and wire type of the last tag read (fields, not a tuple: no garbage per tag). */
   field = 0;
   wire = 0;
-  /** Bytes of memory the caller's decoding may still take (spend()); unbounded unless set. */
-  budget = Infinity;
 
   private problemKind = NO_PROBLEM;
   private problemAt = 0;
   private bytesNeeded = 0;
   private bytesLeft = 0;
 
-  constructor(bytes: Uint8Array) {
+  /**
+   * `varintBytes`: the longest varint varint() reads, 10 as the wire format
+   * allows, or fewer for a reader that leaves longer encodings of tags and
+   * lengths to another decoder (MALFORMED past it).
+   */
+  constructor(
+    bytes: Uint8Array,
+    private readonly varintBytes = 10,
+  ) {
     this.buf = asBuffer(bytes);
     this.limit = bytes.length;
   }
@@ -124,7 +127,7 @@ export class WireReader {
       case VARINT_TRUNCATED:
         return `varint runs past the end at offset ${this.problemAt}`;
       case VARINT_TOO_LONG:
-        return `varint longer than 10 bytes at offset ${this.problemAt}`;
+        return `varint longer than ${this.varintBytes} bytes at offset ${this.problemAt}`;
       case BYTES_MISSING:
         return `${this.bytesNeeded} bytes needed at offset ${this.problemAt}, ${this.bytesLeft} left`;
       case WIRE_TYPE_UNKNOWN:
@@ -134,15 +137,21 @@ export class WireReader {
     }
   }
 
-  /** A varint of up to 10 bytes as a number: exact below 2^53, which every length and tag that fits is. */
+  /** A varint of up to `varintBytes` bytes as a number: exact below 2^53, which every length and tag that fits is. */
   varint(): number {
-    // Most tags and lengths are one byte: that case stays small enough to inline.
+    // Most tags and lengths take one or two bytes: those cases stay small enough to inline.
+    const buf = this.buf;
     const pos = this.pos;
-    if (pos < this.limit) {
-      const b = this.buf[pos]!;
-      if (b < 0x80) {
+    if (pos + 1 < this.limit) {
+      const b0 = buf[pos]!;
+      if (b0 < 0x80) {
         this.pos = pos + 1;
-        return b;
+        return b0;
+      }
+      const b1 = buf[pos + 1]!;
+      if (b1 < 0x80) {
+        this.pos = pos + 2;
+        return (b0 & 0x7f) + b1 * 128;
       }
     }
     return this.longVarint();
@@ -152,9 +161,10 @@ export class WireReader {
     const buf = this.buf;
     const limit = this.limit;
     let pos = this.pos;
+    const most = this.varintBytes;
     let result = 0;
     let scale = 1;
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < most; i++) {
       if (pos >= limit) this.fail(VARINT_TRUNCATED, pos);
       const b = buf[pos++]!;
       result += (b & 0x7f) * scale;
@@ -301,11 +311,6 @@ export class WireReader {
     const d = this.buf.readDoubleLE(this.pos);
     this.pos += 8;
     return d;
-  }
-
-  /** Counts `bytes` of memory the caller's decoding is about to take; OVER_BUDGET once past its budget. */
-  spend(bytes: number): void {
-    if ((this.budget -= bytes) < 0) throw OVER_BUDGET;
   }
 
   // Reads as protobufjs reads, for the cost walk (see the file's header).

@@ -2,7 +2,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type protobuf from 'protobufjs';
 import { checkWire } from '../../src/wire/wire-check.js';
-import { INVALID_UTF8, OVER_BUDGET } from '../../src/wire/wire-reader.js';
+import { INVALID_UTF8 } from '../../src/wire/wire-reader.js';
 import { packageDefinition, protoRoot } from '../../src/wire/load.js';
 import { referenceDeserializer as lenientReference } from '../../src/wire/reference-decode.js';
 
@@ -31,17 +31,14 @@ export function referenceDeserializer<T>(service: string, method: string): (buf:
 /**
  * A fast decoder (decodeMetricFast, decodeAuthorizationFast) with `slow` for
  * every shape it leaves to the reference, as the server uses it; invalid
- * UTF-8 and a spent bound reach the caller. Unbounded.
+ * UTF-8 reaches the caller.
  */
-export function fastWithFallback<T>(
-  fast: (buf: Buffer, maxDecodeBytes: number) => T,
-  slow: (buf: Buffer) => T,
-): (buf: Buffer) => T {
+export function fastWithFallback<T>(fast: (buf: Buffer) => T, slow: (buf: Buffer) => T): (buf: Buffer) => T {
   return (buf) => {
     try {
-      return fast(buf, Infinity);
+      return fast(buf);
     } catch (err) {
-      if (err === INVALID_UTF8 || err === OVER_BUDGET) throw err;
+      if (err === INVALID_UTF8) throw err;
       return slow(buf);
     }
   };

@@ -1,7 +1,6 @@
 // A direct wire decoder for HandleAuthorizationRequest (one check per call),
 // the same way as metric-request.ts: one pass into proto-loader's objects,
-// counting against the decode-memory bound, the reference deserializer as
-// the fallback (see src/wire/fast-decode.ts).
+// the reference deserializer as the fallback (see src/wire/fast-decode.ts).
 import type { ActionMsg__Output } from '../../generated/authorization/ActionMsg.js';
 import type { HandleAuthorizationRequest__Output } from '../../generated/authorization/HandleAuthorizationRequest.js';
 import type { InstanceMsg__Output } from '../../generated/authorization/InstanceMsg.js';
@@ -14,7 +13,6 @@ import {
   readMapEntry,
   readValue,
   requestReader,
-  spendInstance,
 } from '../../wire/fast-decode.js';
 import { INSTANCE_NAME_FIELD } from '../../wire/template-fields.js';
 import { WIRE_LEN, type WireReader } from '../../wire/wire-reader.js';
@@ -54,8 +52,6 @@ function readAction(r: WireReader): ActionMsg__Output {
 }
 
 function readInstance(r: WireReader): InstanceMsg__Output {
-  // Counted as an instance, as the cost walk counts every top-level field 1.
-  spendInstance(r);
   const end = r.span();
   const instance: InstanceMsg__Output = { name: '', subject: null, action: null };
   while (r.pos < end) {
@@ -73,11 +69,10 @@ function readInstance(r: WireReader): InstanceMsg__Output {
 
 /**
  * The fast decoder alone: throws FALL_BACK or MALFORMED for shapes it leaves
- * to the reference decoder, INVALID_UTF8 for a bad string and OVER_BUDGET
- * once what it built would pass `maxDecodeBytes`.
+ * to the reference decoder, INVALID_UTF8 for a bad string.
  */
-export function decodeAuthorizationFast(buf: Buffer, maxDecodeBytes: number): HandleAuthorizationRequest__Output {
-  const r = requestReader(buf, maxDecodeBytes);
+export function decodeAuthorizationFast(buf: Buffer): HandleAuthorizationRequest__Output {
+  const r = requestReader(buf);
   const req: HandleAuthorizationRequest__Output = { instance: null, adapter_config: null, dedup_id: '' };
   while (r.pos < r.limit) {
     r.tag();

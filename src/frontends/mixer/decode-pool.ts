@@ -16,7 +16,7 @@ export interface DecodeJob {
   format: FormatName;
   config: ConfigView;
   receivedAt: string;
-  /** The per-call bound, counted against as the worker decodes (see request.ts). */
+  /** The per-call bound, checked on the request's counted cost before decoding. */
   maxDecodeBytes: number;
 }
 

@@ -14,7 +14,7 @@ const encoder = new TextEncoder();
 function run(job: DecodeJob): DecodeResult {
   try {
     const bytes = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
-    // Counted here, off the main thread, as it is decoded (see request.ts).
+    // Counted here, off the main thread, before anything is decoded (see request.ts).
     const req = decodeMetricRequest(bytes, job.maxDecodeBytes);
     const ctx = { dedupId: req.dedup_id, receivedAt: job.receivedAt, config: job.config };
     const records = req.instances.map((instance, i) => metricRecord(instance, i, ctx));

@@ -1,8 +1,7 @@
 // A direct wire decoder for HandleMetricRequest, the adapter's hottest path
 // (Mixer batches hundreds of instances per call): one pass, no protobufjs
 // decode-then-toObject and no Long objects; the reference deserializer stays
-// the fallback (see src/wire/fast-decode.ts). The same pass counts the
-// instances and map entries against the call's decode-memory bound.
+// the fallback (see src/wire/fast-decode.ts and request.ts).
 import type { Any__Output } from '../../generated/google/protobuf/Any.js';
 import type { HandleMetricRequest__Output } from '../../generated/metric/HandleMetricRequest.js';
 import type { InstanceMsg__Output } from '../../generated/metric/InstanceMsg.js';
@@ -14,13 +13,11 @@ import {
   readMapEntry,
   readValue,
   requestReader,
-  spendInstance,
 } from '../../wire/fast-decode.js';
 import { INSTANCE_NAME_FIELD } from '../../wire/template-fields.js';
-import { WIRE_LEN, WireReader } from '../../wire/wire-reader.js';
+import { WIRE_LEN, type WireReader } from '../../wire/wire-reader.js';
 
 function readInstance(r: WireReader): InstanceMsg__Output {
-  spendInstance(r);
   const end = r.span();
   const instance: InstanceMsg__Output = {
     name: '',
@@ -63,11 +60,10 @@ function readInstance(r: WireReader): InstanceMsg__Output {
 
 /**
  * The fast decoder alone: throws FALL_BACK or MALFORMED for shapes it leaves
- * to the reference decoder, INVALID_UTF8 for a bad string and OVER_BUDGET
- * once what it built would pass `maxDecodeBytes`.
+ * to the reference decoder, INVALID_UTF8 for a bad string.
  */
-export function decodeMetricFast(buf: Buffer, maxDecodeBytes: number): HandleMetricRequest__Output {
-  const r = requestReader(buf, maxDecodeBytes);
+export function decodeMetricFast(buf: Buffer): HandleMetricRequest__Output {
+  const r = requestReader(buf);
   const req: HandleMetricRequest__Output = { instances: [], adapter_config: null, dedup_id: '' };
   while (r.pos < r.limit) {
     r.tag();
@@ -96,7 +92,7 @@ export interface MetricEnvelope {
  */
 export function scanMetricEnvelope(buf: Buffer): MetricEnvelope | undefined {
   try {
-    const r = new WireReader(buf);
+    const r = requestReader(buf);
     const envelope: MetricEnvelope = { adapterConfig: null, dedupId: '', instanceCount: 0 };
     while (r.pos < r.limit) {
       r.tag();

@@ -45,7 +45,7 @@ async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnv
       if (records) await sink.write(records.list, signal);
       return;
     }
-    // The worker holds the decode to the bound as it decodes (see request.ts).
+    // The worker counts the whole cost before it decodes (see decode-worker.ts).
     const { encoded, instances } = await pool.encodeMetric(
       bytes,
       handler.sinkSpec.format,

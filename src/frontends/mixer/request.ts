@@ -9,31 +9,27 @@
 // them, and the token is compared byte for byte (then denied, not refused).
 //
 // A request bigger than --max-decode-bytes allows is refused with
-// RESOURCE_EXHAUSTED before decoding takes more memory than the bound. On
-// the fast path the decoder counts as it decodes, so a refused call has
-// taken up to the bound's worth first (less in fact: the prices cover the
-// records and text a decoded item becomes); walking first refused it before
-// anything was allocated, but cost every large report a walk of its own.
-// Measured on this change: metric100_file 7% more calls/s; the 100k-dimension
-// attack of test/request-bounds.test.ts 18-25 MiB more peak RSS.
+// RESOURCE_EXHAUSTED before anything is decoded (README, "Bounds"): the cost
+// walk (request-cost.ts) counts it first, unless it is too short to pass the
+// bound as the fast decoder would read it (maxEstimatedWellFormedBytes: 32 KiB
+// at the default bound; the walk used to run from 16 KiB). Counting inside
+// the fast decoder instead was tried and measured: it saved every longer
+// request its walk, but a refused call then took up to the bound's worth of
+// heap before its refusal (peak RSS in test/request-bounds.test.ts 156 -> 190
+// MiB with a decode worker, 127 -> 153 without).
 //
 // How many times the bytes are walked, by path:
-// - fast path (every shape Mixer sends): once. The fast decoder is strict
-//   by construction, so the strict check has nothing to add, and it counts
-//   instances and map entries against the bound as it builds them, so the
-//   cost walk has nothing to add either.
-// - the fast decoder counted past the bound: the cost walk over all of it
-//   decides, as it always has, and names the whole count when it refuses
-//   (twice, the first partly). The fast decoder can count more than the walk
-//   only on bent bytes it was about to leave to the fallback (it reads a
-//   message that runs past its parent before comparing the parent's end);
-//   those then go on as the fallback does, from the reference decode.
+// - fast path (every shape Mixer sends), up to 32 KiB: once, the fast
+//   decoder, which is strict by construction (the strict check has nothing
+//   to add) and builds at most one instance or map entry per two bytes
+//   (the cost walk has nothing to add either).
+// - fast path, longer: the cost walk, then the fast decode (twice).
 // - fallback (a shape the fast decoder does not take, e.g. an unknown
-//   field): the fast decode up to that shape, the cost walk (skipped for
-//   requests too short to pass the bound: the reference decoder has no
-//   budget, so the bound must be known before it allocates), the reference
-//   decode, then the strict check, since protobufjs decodes leniently (up to
-//   four; the same walks as before the fast decoder counted, in another order).
+//   field): the fast decode up to that shape, the cost walk if the request
+//   could pass the bound as protobufjs reads it (from 16 KiB; the reference
+//   decoder has no bound of its own, so it must be known before it
+//   allocates) unless it already ran, the reference decode, then the strict
+//   check, since protobufjs decodes leniently (up to four).
 // - invalid UTF-8: the fast decode up to the string, the cost walk as above,
 //   the strict check (which names the field), and for a bad token only the
 //   reference decode (up to four).
@@ -44,9 +40,14 @@ import type protobuf from 'protobufjs';
 import type { HandleAuthorizationRequest__Output } from '../../generated/authorization/HandleAuthorizationRequest.js';
 import type { HandleMetricRequest__Output } from '../../generated/metric/HandleMetricRequest.js';
 import { protoRoot } from '../../wire/load.js';
-import { INVALID_UTF8, OVER_BUDGET } from '../../wire/wire-reader.js';
+import { INVALID_UTF8 } from '../../wire/wire-reader.js';
 import { referenceDeserializer } from '../../wire/reference-decode.js';
-import { authorizationRequestCost, metricRequestCost, type RequestCost } from '../../wire/request-cost.js';
+import {
+  authorizationRequestCost,
+  maxEstimatedWellFormedBytes,
+  metricRequestCost,
+  type RequestCost,
+} from '../../wire/request-cost.js';
 import { checkWire } from '../../wire/wire-check.js';
 import { InvalidInputError } from '../../common/errors.js';
 import { admitCost, admitRequest } from '../../core/call-cost.js';
@@ -65,7 +66,7 @@ class RequestKind<T extends object> {
   constructor(
     readonly message: string,
     /** The fast decoder alone (see decodeWith for what it throws). */
-    readonly fast: (bytes: Buffer, maxDecodeBytes: number) => T,
+    readonly fast: (bytes: Buffer) => T,
     readonly cost: (bytes: Uint8Array) => RequestCost,
   ) {}
 
@@ -105,14 +106,15 @@ function decodeWith<T extends object>(
   maxDecodeBytes: number,
   acceptInvalidUtf8?: (path: string, raw: Uint8Array) => boolean,
 ): T {
+  const walkedFirst = maxEstimatedWellFormedBytes(bytes.length) > maxDecodeBytes;
+  if (walkedFirst) admitCost(kind.cost(bytes), maxDecodeBytes);
   let decoded: T | undefined;
   try {
-    return kind.fast(bytes, maxDecodeBytes);
+    return kind.fast(bytes);
   } catch (err) {
-    // Off the fast path the bound is the cost walk's to say, before the
-    // reference decoder allocates, and "too large" comes before "invalid".
-    if (err === OVER_BUDGET) admitCost(kind.cost(bytes), maxDecodeBytes);
-    else admitRequest(bytes, kind.cost, maxDecodeBytes);
+    // protobufjs may build more than the fast decoder would have: the bound
+    // is the walk's to say before the reference decoder allocates.
+    if (!walkedFirst) admitRequest(bytes, kind.cost, maxDecodeBytes);
     // The fast decoder stopped at a bad string: the check names it (or accepts the token).
     if (err !== INVALID_UTF8) decoded = kind.reference(bytes);
   }

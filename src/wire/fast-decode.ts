@@ -9,10 +9,11 @@
 // members, truncation, a length past its message. The caller
 // (frontends/mixer/request.ts) then hands the whole message to the reference
 // deserializer (see reference-decode.ts), so odd input gets exactly its
-// result or error. What the fast readers do
-// take is well-formed by construction (known fields, right wire types, every
-// length inside its message, UTF-8 strings): the strict check has nothing
-// left to find in it, and runs only on the fallback's result.
+// result or error. What the fast readers do take is well-formed by
+// construction (known fields, right wire types, every length inside its
+// message, UTF-8 strings): the strict check has nothing left to find in it,
+// and runs only on the fallback's result; and it holds at most one instance
+// or map entry per two bytes (maxEstimatedWellFormedBytes in request-cost.ts).
 //
 // Unlike the cost walk and the strict check, the fast readers leave the
 // reader's limit at the end of the request and compare each message's end

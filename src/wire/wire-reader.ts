@@ -7,10 +7,10 @@
 // Every read stays inside `limit`: the end of the bytes, or of the innermost
 // message for the readers that enter() messages (the cost walk and the
 // strict check; the fast decoders compare message ends themselves, see
-// fast-decode.ts). A read the bytes do not allow throws MALFORMED, a shared Error
-// (no stack captured per failure: the fast decoders fail this way on
-// purpose for shapes they leave to the fallback); problem() then says what
-// it was, for the strict check's messages.
+// fast-decode.ts). A read the bytes do not allow throws MALFORMED, one
+// shared Error (no stack captured per failure: the fast decoders fail this
+// way on purpose for shapes they leave to the fallback); problem() then says
+// what it was, for the strict check's messages.
 //
 // Two reads follow protobufjs instead of the wire format (varint32,
 // skipVarintAnyLength, skipCut, enterCut): the cost walk must read bent

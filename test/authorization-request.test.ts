@@ -3,17 +3,17 @@
 import { describe, expect, it } from 'vitest';
 import type { HandleAuthorizationRequest__Output } from '../src/generated/authorization/HandleAuthorizationRequest.js';
 import { AUTHORIZATION_SERVICE, protoRoot } from '../src/wire/load.js';
-import { authorizationRequestDeserializer } from '../src/frontends/mixer/authorization-request.js';
-import { prng, referenceDeserializer, sameOrInvalidUtf8 } from './helpers/differential.js';
+import { decodeAuthorizationFast } from '../src/frontends/mixer/authorization-request.js';
+import { fastWithFallback, prng, referenceDeserializer, sameOrInvalidUtf8 } from './helpers/differential.js';
 
 type Deserialize = (buf: Buffer) => HandleAuthorizationRequest__Output;
 
 const reference: Deserialize = referenceDeserializer(AUTHORIZATION_SERVICE, 'HandleAuthorization');
 
-const fastOnly = authorizationRequestDeserializer(() => {
+const fastOnly = fastWithFallback(decodeAuthorizationFast, () => {
   throw new Error('fell back to proto-loader');
 });
-const withFallback = authorizationRequestDeserializer(reference);
+const withFallback = fastWithFallback(decodeAuthorizationFast, reference);
 
 const requestType = protoRoot().lookupType('authorization.HandleAuthorizationRequest');
 const encode = (req: object): Buffer => Buffer.from(requestType.encode(requestType.fromObject(req)).finish());
@@ -57,7 +57,7 @@ const everyField = {
   dedup_id: 'x',
 };
 
-describe('authorizationRequestDeserializer', () => {
+describe('decodeAuthorizationFast, with the reference decoder for what it leaves', () => {
   it.each([
     ['the check Mixer sends', check],
     ['every field', everyField],

@@ -15,6 +15,7 @@ import { paramsAny, rawStatus } from './helpers/clients.js';
 import { outcome, prng, protoLoaderDeserializer, referenceDeserializer } from './helpers/differential.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { protoRoot, serviceDefinitions } from '../src/wire/load.js';
+import { decodeMetricRequest } from '../src/frontends/mixer/request.js';
 import type { MetricRecord } from '../src/record/types.js';
 import { int, str } from './helpers/values.js';
 
@@ -93,7 +94,7 @@ describe('a map entry without its value', () => {
   });
 
   it('with neither key nor value is the empty key with an unset value', () => {
-    const decoded = metric.requestDeserialize(metricWith(Buffer.alloc(0)));
+    const decoded = decodeMetricRequest(metricWith(Buffer.alloc(0)));
     expect(decoded.instances[0]!.dimensions['']).toEqual({});
   });
 });

@@ -4,18 +4,18 @@
 import { describe, expect, it } from 'vitest';
 import type { HandleMetricRequest__Output } from '../src/generated/metric/HandleMetricRequest.js';
 import { METRIC_SERVICE, protoRoot } from '../src/wire/load.js';
-import { metricRequestDeserializer } from '../src/frontends/mixer/metric-request.js';
-import { prng, referenceDeserializer, sameOrInvalidUtf8 } from './helpers/differential.js';
+import { decodeMetricFast } from '../src/frontends/mixer/metric-request.js';
+import { fastWithFallback, prng, referenceDeserializer, sameOrInvalidUtf8 } from './helpers/differential.js';
 
 type Deserialize = (buf: Buffer) => HandleMetricRequest__Output;
 
 const reference: Deserialize = referenceDeserializer(METRIC_SERVICE, 'HandleMetric');
 
 /** The fast path alone: fails the test instead of falling back. */
-const fastOnly = metricRequestDeserializer(() => {
+const fastOnly = fastWithFallback(decodeMetricFast, () => {
   throw new Error('fell back to proto-loader');
 });
-const withFallback = metricRequestDeserializer(reference);
+const withFallback = fastWithFallback(decodeMetricFast, reference);
 
 const requestType = protoRoot().lookupType('metric.HandleMetricRequest');
 const encode = (req: object): Buffer => Buffer.from(requestType.encode(requestType.fromObject(req)).finish());
@@ -81,7 +81,7 @@ const everyMember = {
   dedup_id: '899657512539659575',
 };
 
-describe('metricRequestDeserializer', () => {
+describe('decodeMetricFast, with the reference decoder for what it leaves', () => {
   it('decodes a yardstick batch on the fast path, equal to proto-loader', () => {
     const buf = encode({
       instances: Array.from({ length: 100 }, (_, i) => yardstickInstance(i)),

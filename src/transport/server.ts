@@ -94,9 +94,11 @@ export function createAdapterServer(
 }
 
 /**
- * The same service with requests left as bytes (handlers decode them, see
- * decode/request.ts) and answers that may already be bytes (a handler that
- * gives the same answer often encodes it once).
+ * The same service with requests left as bytes and answers that may already
+ * be bytes (a handler that gives the same answer often encodes it once).
+ * This is the one place the server's request deserializer is chosen: the
+ * handlers decode (frontends/mixer/request.ts), so bad bytes are answered
+ * INVALID_ARGUMENT, not grpc-js's INTERNAL "Error deserializing request".
  */
 function rawMessages(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
   return Object.fromEntries(

@@ -1,5 +1,8 @@
-// Loads proto/ once for the whole process: the grpc-js service definitions
-// (request/response codecs) and a protobufjs Root for decoding Any payloads.
+// Loads proto/ once for the whole process, into one protobufjs Root: the
+// grpc-js service definitions (proto-loader's, used for encoding answers, by
+// clients and by reflection) are made from that same Root's JSON, not from a
+// second read of the files. The server registers them with requests left as
+// bytes (transport/server.ts); frontends/mixer/request.ts decodes them.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,9 +10,6 @@ import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import type { HandleAuthorizationServiceDefinition } from '../generated/authorization/HandleAuthorizationService.js';
 import type { HandleMetricServiceDefinition } from '../generated/metric/HandleMetricService.js';
-import { authorizationRequestDeserializer } from '../frontends/mixer/authorization-request.js';
-import { metricRequestDeserializer } from '../frontends/mixer/metric-request.js';
-import { referenceDeserializer } from './reference-decode.js';
 
 // Shared with scripts/gen-types.mjs so the generated types describe exactly
 // the objects the loader produces.
@@ -51,60 +51,53 @@ export interface ServiceDefinitions {
   authorization: HandleAuthorizationServiceDefinition;
 }
 
-let pkg: protoLoader.PackageDefinition | undefined;
-let definitions: ServiceDefinitions | undefined;
-
-/** Everything proto-loader made of the two handler-service protos (also what reflection serves). */
-export function packageDefinition(): protoLoader.PackageDefinition {
-  pkg ??= protoLoader.loadSync([METRIC_PROTO, AUTHORIZATION_PROTO], { ...loaderOptions, includeDirs: [PROTO_DIR] });
-  return pkg;
+interface Loaded {
+  root: protobuf.Root;
+  pkg: protoLoader.PackageDefinition;
 }
 
-export function serviceDefinitions(): ServiceDefinitions {
-  if (!definitions) {
-    const pkg = packageDefinition();
-    const metric = pkg[METRIC_SERVICE] as unknown as HandleMetricServiceDefinition;
-    const authorization = pkg[AUTHORIZATION_SERVICE] as unknown as HandleAuthorizationServiceDefinition;
-    definitions = {
-      // Both requests are decoded straight from the wire (same objects as
-      // proto-loader's; the reference decoder stays the fallback).
-      metric: {
-        ...metric,
-        HandleMetric: {
-          ...metric.HandleMetric,
-          requestDeserialize: metricRequestDeserializer(
-            referenceDeserializer(protoRoot().lookupType('metric.HandleMetricRequest')),
-          ),
-        },
-      },
-      authorization: {
-        ...authorization,
-        HandleAuthorization: {
-          ...authorization.HandleAuthorization,
-          requestDeserialize: authorizationRequestDeserializer(
-            referenceDeserializer(protoRoot().lookupType('authorization.HandleAuthorizationRequest')),
-          ),
-        },
-      },
-    };
-  }
-  return definitions;
-}
+let loaded: Loaded | undefined;
 
-let root: protobuf.Root | undefined;
-
-/** A protobufjs Root holding every proto/ file (for Params and for test clients). */
-export function protoRoot(): protobuf.Root {
-  if (!root) {
-    const r = new protobuf.Root();
-    r.resolvePath = (_origin, target) => {
+function load(): Loaded {
+  if (!loaded) {
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => {
       const local = path.join(PROTO_DIR, target);
       // google/protobuf/* are bundled with protobufjs; let it resolve them.
       return existsSync(local) ? local : target;
     };
-    r.loadSync([METRIC_PROTO, AUTHORIZATION_PROTO, CONFIG_PROTO], { keepCase: true });
-    r.resolveAll();
-    root = r;
+    root.loadSync([METRIC_PROTO, AUTHORIZATION_PROTO], { keepCase: true });
+    root.resolveAll();
+    // proto-loader's definitions from the two service files alone, taken
+    // before config.proto joins the Root: reflection serves what it served
+    // when proto-loader read those files itself (its fromJSON gives the same
+    // descriptors and codecs as its loadSync did).
+    const pkg = protoLoader.fromJSON(root.toJSON(), loaderOptions);
+    root.loadSync(CONFIG_PROTO, { keepCase: true });
+    root.resolveAll();
+    loaded = { root, pkg };
   }
-  return root;
+  return loaded;
+}
+
+/** Everything proto-loader made of the two handler-service protos (also what reflection serves). */
+export function packageDefinition(): protoLoader.PackageDefinition {
+  return load().pkg;
+}
+
+let definitions: ServiceDefinitions | undefined;
+
+/** The two handle services, with proto-loader's codecs (requests decode with protobufjs, leniently). */
+export function serviceDefinitions(): ServiceDefinitions {
+  const pkg = packageDefinition();
+  definitions ??= {
+    metric: pkg[METRIC_SERVICE] as unknown as HandleMetricServiceDefinition,
+    authorization: pkg[AUTHORIZATION_SERVICE] as unknown as HandleAuthorizationServiceDefinition,
+  };
+  return definitions;
+}
+
+/** The protobufjs Root holding every proto/ file (request and Params decoding, test clients). */
+export function protoRoot(): protobuf.Root {
+  return load().root;
 }

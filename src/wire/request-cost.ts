@@ -11,6 +11,20 @@
 // short. Where protobufjs would throw the walk may go on (counting more never
 // hurts); where it goes on the walk is at the same offset. So a count is never
 // lower than what the decoder builds.
+//
+// It runs before decoding, for requests long enough to pass the bound (see
+// the two maxEstimated functions below and frontends/mixer/request.ts).
+import { INSTANCE_NAME_FIELD } from './template-fields.js';
+import {
+  MALFORMED,
+  WIRE_END_GROUP,
+  WIRE_FIXED32,
+  WIRE_FIXED64,
+  WIRE_LEN,
+  WIRE_START_GROUP,
+  WIRE_VARINT,
+  WireReader,
+} from './wire-reader.js';
 
 /** Counts that drive memory use when a request is decoded and formatted. */
 export interface RequestCost {
@@ -40,192 +54,131 @@ export function maxEstimatedDecodeBytes(n: number): number {
   return n * (Math.max(BYTES_PER_INSTANCE, BYTES_PER_MAP_ENTRY) + BYTES_PER_WIRE_BYTE);
 }
 
-const VARINT = 0;
-const FIXED64 = 1;
-const LEN = 2;
-const START_GROUP = 3;
-const FIXED32 = 5;
+/**
+ * The same for `n` bytes the fast decoders take: they take only well-formed
+ * messages, where every instance and map entry has a tag and a length of its
+ * own, two bytes at the least (`0a 00`), so they hold at most n / 2 of them.
+ * A request this small is decoded without walking first: whatever the fast
+ * decoder builds from it is within a larger bound, and what it does not take
+ * is walked before the reference decoder allocates.
+ */
+export function maxEstimatedWellFormedBytes(n: number): number {
+  return n * (Math.max(BYTES_PER_INSTANCE, BYTES_PER_MAP_ENTRY) / 2 + BYTES_PER_WIRE_BYTE);
+}
 
-/** Thrown where the bytes stop being protobuf; the counts so far stand. */
-const STOP = new Error('request-cost: malformed');
+/** Where the bytes stop being protobuf; the counts so far stand. */
+const STOP = MALFORMED;
 
-class Walk {
-  pos = 0;
-  field = 0;
-  wire = 0;
-  readonly cost: RequestCost;
-  /** End of the innermost message being read. */
-  private limit: number;
-
-  constructor(readonly buf: Uint8Array) {
-    this.limit = buf.length;
-    this.cost = { bytes: buf.length, instances: 0, mapEntries: 0 };
-  }
-
-  private byte(): number {
-    if (this.pos >= this.limit) throw STOP;
-    return this.buf[this.pos++]!;
-  }
-
-  /** Tags and lengths: five bytes make 32 bits; a longer varint's next five bytes are skipped unread. */
-  uint32(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 5; i++) {
-      const b = this.byte();
-      result += (i === 4 ? b & 0x0f : b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
-    this.skipBytes(5);
-    return result;
-  }
-
-  /** int64: at most ten bytes. */
-  varint64(): void {
-    for (let i = 0; i < 10; i++) if (this.byte() < 0x80) return;
-    throw STOP;
-  }
-
-  /** An unknown varint: any length. */
-  varintAnyLength(): void {
-    while (this.byte() >= 0x80);
-  }
-
-  tag(): void {
-    const t = this.uint32();
-    this.field = Math.floor(t / 8);
-    this.wire = t % 8;
-  }
-
-  skipBytes(n: number): void {
-    if (n > this.limit - this.pos) throw STOP;
-    this.pos += n;
-  }
-
-  /** A length-delimited field, cut short at the end of its message as protobufjs cuts strings. */
-  skipLen(): void {
-    const len = this.uint32();
-    this.pos = Math.min(this.pos + len, this.limit);
-  }
-
-  /** An unknown field, by its wire type. */
-  skip(wire: number): void {
-    switch (wire) {
-      case VARINT:
-        this.varintAnyLength();
-        return;
-      case FIXED64:
-        this.skipBytes(8);
-        return;
-      case LEN:
-        this.skipLen();
-        return;
-      case FIXED32:
-        this.skipBytes(4);
-        return;
-      case START_GROUP:
-        for (;;) {
-          this.tag();
-          if (this.wire === 4) return;
-          this.skip(this.wire);
-        }
-      default:
-        throw STOP;
-    }
-  }
-
-  /** Runs `field` for every field of the message that ends at `end`. */
-  message(end: number, field: FieldReader): void {
-    while (this.pos < end) {
-      this.tag();
-      const wire = this.wire;
-      if (!field(this, this.field)) this.skip(wire);
-    }
-  }
-
-  /** A known message-typed field (or map entry): a length whatever the wire type, then its fields inside it. */
-  nested(field: FieldReader): void {
-    const outer = this.limit;
-    const len = this.uint32();
-    const end = Math.min(this.pos + len, outer);
-    this.limit = end;
-    this.message(end, field);
-    this.limit = outer;
+/** An unknown field, by its wire type, as protobufjs's skipType passes over it. */
+function skip(r: WireReader, wire: number): void {
+  switch (wire) {
+    case WIRE_VARINT:
+      r.skipVarintAnyLength();
+      return;
+    case WIRE_FIXED64:
+      r.skip(8);
+      return;
+    case WIRE_LEN:
+      r.skipCut();
+      return;
+    case WIRE_FIXED32:
+      r.skip(4);
+      return;
+    case WIRE_START_GROUP:
+      for (;;) {
+        r.tag32();
+        if (r.wire === WIRE_END_GROUP) return;
+        skip(r, r.wire);
+      }
+    default:
+      throw STOP;
   }
 }
 
+/** Runs `field` for every field of the innermost message. */
+function message(r: WireReader, cost: RequestCost, field: FieldReader): void {
+  while (r.pos < r.limit) {
+    r.tag32();
+    const wire = r.wire;
+    if (!field(r, cost, r.field)) skip(r, wire);
+  }
+}
+
+/** A known message-typed field (or map entry): a length whatever the wire type, then its fields inside it. */
+function nested(r: WireReader, cost: RequestCost, field: FieldReader): void {
+  const outer = r.enterCut();
+  message(r, cost, field);
+  r.leave(outer);
+}
+
 /** Reads one known field (true), or says it is not known here (false: skipped by its wire type). */
-type FieldReader = (w: Walk, number: number) => boolean;
+type FieldReader = (r: WireReader, cost: RequestCost, number: number) => boolean;
 
-const lenField = (w: Walk): boolean => (w.skipLen(), true);
+const lenField = (r: WireReader): boolean => (r.skipCut(), true);
 
-function value(w: Walk, n: number): boolean {
-  if (n === 2) w.varint64();
+function value(r: WireReader, cost: RequestCost, n: number): boolean {
+  if (n === 2) r.skipVarint();
   else if (n === 4)
-    w.uint32(); // bool
-  else if (n === 3) w.skipBytes(8);
-  else if (n === 11) w.nested(stringMap);
-  else if (n >= 1 && n <= 10) return lenField(w);
+    r.varint32(); // bool
+  else if (n === 3) r.skip(8);
+  else if (n === 11) nested(r, cost, stringMap);
+  else if (n >= 1 && n <= 10) return lenField(r);
   else return false;
   return true;
 }
 
-function stringMap(w: Walk, n: number): boolean {
+function stringMap(r: WireReader, cost: RequestCost, n: number): boolean {
   if (n !== 1) return false;
-  w.cost.mapEntries++;
-  return lenField(w);
+  cost.mapEntries++;
+  return lenField(r);
 }
 
-function valueEntry(w: Walk, n: number): boolean {
-  if (n === 1) return lenField(w);
-  if (n === 2) return (w.nested(value), true);
+function valueEntry(r: WireReader, cost: RequestCost, n: number): boolean {
+  if (n === 1) return lenField(r);
+  if (n === 2) return (nested(r, cost, value), true);
   return false;
 }
 
-function mapEntry(w: Walk): boolean {
-  w.cost.mapEntries++;
-  w.nested(valueEntry);
+function mapEntry(r: WireReader, cost: RequestCost): boolean {
+  cost.mapEntries++;
+  nested(r, cost, valueEntry);
   return true;
 }
 
-/** The `name` field every template's InstanceMsg has. */
-const INSTANCE_NAME_FIELD = 72295727;
-
-function metricInstance(w: Walk, n: number): boolean {
-  if (n === INSTANCE_NAME_FIELD || n === 3) return lenField(w);
-  if (n === 1) return (w.nested(value), true);
-  if (n === 2 || n === 4) return mapEntry(w);
+function metricInstance(r: WireReader, cost: RequestCost, n: number): boolean {
+  if (n === INSTANCE_NAME_FIELD || n === 3) return lenField(r);
+  if (n === 1) return (nested(r, cost, value), true);
+  if (n === 2 || n === 4) return mapEntry(r, cost);
   return false;
 }
 
-function subject(w: Walk, n: number): boolean {
-  if (n === 1 || n === 2) return lenField(w);
-  if (n === 3) return mapEntry(w);
+function subject(r: WireReader, cost: RequestCost, n: number): boolean {
+  if (n === 1 || n === 2) return lenField(r);
+  if (n === 3) return mapEntry(r, cost);
   return false;
 }
 
-function action(w: Walk, n: number): boolean {
-  if (n >= 1 && n <= 4) return lenField(w);
-  if (n === 5) return mapEntry(w);
+function action(r: WireReader, cost: RequestCost, n: number): boolean {
+  if (n >= 1 && n <= 4) return lenField(r);
+  if (n === 5) return mapEntry(r, cost);
   return false;
 }
 
-function authorizationInstance(w: Walk, n: number): boolean {
-  if (n === INSTANCE_NAME_FIELD) return lenField(w);
-  if (n === 1) return (w.nested(subject), true);
-  if (n === 2) return (w.nested(action), true);
+function authorizationInstance(r: WireReader, cost: RequestCost, n: number): boolean {
+  if (n === INSTANCE_NAME_FIELD) return lenField(r);
+  if (n === 1) return (nested(r, cost, subject), true);
+  if (n === 2) return (nested(r, cost, action), true);
   return false;
 }
 
 function request(instance: FieldReader): FieldReader {
-  return (w, n) => {
+  return (r, cost, n) => {
     if (n === 1) {
-      w.cost.instances++;
-      w.nested(instance);
+      cost.instances++;
+      nested(r, cost, instance);
       return true;
     }
-    return n === 2 || n === 3 ? lenField(w) : false;
+    return n === 2 || n === 3 ? lenField(r) : false;
   };
 }
 
@@ -233,13 +186,14 @@ const metricRequest = request(metricInstance);
 const authorizationRequest = request(authorizationInstance);
 
 function count(bytes: Uint8Array, top: FieldReader): RequestCost {
-  const w = new Walk(bytes);
+  const r = new WireReader(bytes);
+  const cost: RequestCost = { bytes: bytes.length, instances: 0, mapEntries: 0 };
   try {
-    w.message(bytes.length, top);
+    message(r, cost, top);
   } catch (err) {
     if (err !== STOP) throw err;
   }
-  return w.cost;
+  return cost;
 }
 
 /** Instances and map entries of a HandleMetricRequest, counted without decoding it. */

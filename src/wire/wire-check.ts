@@ -3,14 +3,12 @@
 // cut short, a known field with the wrong wire type is read anyway, invalid
 // UTF-8 becomes U+FFFD), so bytes that Go's decoder would refuse would
 // otherwise turn into plausible-looking values.
+//
+// It reads through the shared wire reader (wire-reader.ts), whose failures
+// name the offset; this file adds the schema: field numbers, wire types per
+// declared type, map entries and the paths of fields.
 import protobuf from 'protobufjs';
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_FIXED32 = 5;
+import { MALFORMED, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader } from './wire-reader.js';
 
 const SCALAR_WIRE: Record<string, number> = {
   double: WIRE_FIXED64,
@@ -30,44 +28,6 @@ const SCALAR_WIRE: Record<string, number> = {
   bytes: WIRE_LEN,
 };
 
-class Cursor {
-  pos: number;
-  constructor(
-    readonly buf: Uint8Array,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
-  }
-
-  varint(): number {
-    let result = 0;
-    let shift = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new Error(`varint runs past the end at offset ${this.pos}`);
-      const b = this.buf[this.pos++]!;
-      result += (b & 0x7f) * shift;
-      if ((b & 0x80) === 0) return result;
-      shift *= 128;
-    }
-    throw new Error(`varint longer than 10 bytes at offset ${this.pos}`);
-  }
-
-  skip(n: number): void {
-    if (n > this.end - this.pos)
-      throw new Error(`${n} bytes needed at offset ${this.pos}, ${this.end - this.pos} left`);
-    this.pos += n;
-  }
-
-  /** A cursor over the length-delimited field that starts here; this one moves past it. */
-  sub(): Cursor {
-    const len = this.varint();
-    const start = this.pos;
-    this.skip(len);
-    return new Cursor(this.buf, start, start + len);
-  }
-}
-
 export interface WireCheckOptions {
   /** The name paths start with; default the type's name. "" gives `instances[0].value`. */
   root?: string;
@@ -85,11 +45,12 @@ export interface WireCheckOptions {
  * (`instances[0].dimensions["source"].string_value`).
  */
 export function checkWire(type: protobuf.Type, bytes: Uint8Array, options: WireCheckOptions = {}): string | undefined {
+  const r = new WireReader(bytes);
   try {
-    new Checker(options).message(type, new Cursor(bytes, 0, bytes.length), options.root ?? type.name);
+    new Checker(r, options).message(type, options.root ?? type.name);
     return undefined;
   } catch (err) {
-    return (err as Error).message;
+    return err === MALFORMED ? r.problem() : (err as Error).message;
   }
 }
 
@@ -98,18 +59,23 @@ function join(where: string, name: string): string {
 }
 
 class Checker {
-  constructor(private readonly options: WireCheckOptions) {}
+  constructor(
+    private readonly r: WireReader,
+    private readonly options: WireCheckOptions,
+  ) {}
 
-  message(type: protobuf.Type, c: Cursor, where: string): void {
+  /** Checks the fields of the innermost message as `type`. */
+  message(type: protobuf.Type, where: string): void {
+    const r = this.r;
     const seen = new Map<number, number>();
-    while (c.pos < c.end) {
-      const tag = c.varint();
-      const number = Math.floor(tag / 8);
-      const wire = tag % 8;
+    while (r.pos < r.limit) {
+      r.tag();
+      const number = r.field;
+      const wire = r.wire;
       if (number < 1 || number > 536870911) throw new Error(`${where}: invalid field number ${number}`);
       const field = type.fieldsById[number];
       if (!field) {
-        skipUnknown(c, wire, join(where, `#${number}`));
+        this.skipUnknown(wire, join(where, `#${number}`));
         continue;
       }
       let path = join(where, field.name);
@@ -118,99 +84,105 @@ class Checker {
         seen.set(number, index + 1);
         path += `[${index}]`;
       }
-      this.field(field, wire, c, path);
+      this.field(field, wire, path);
     }
   }
 
-  private field(field: protobuf.Field, wire: number, c: Cursor, where: string): void {
+  private field(field: protobuf.Field, wire: number, where: string): void {
+    const r = this.r;
     field.resolve();
     if (field instanceof protobuf.MapField) {
       if (wire !== WIRE_LEN) throw new Error(`${where}: map entry with wire type ${wire}`);
-      this.mapEntry(field, c.sub(), where);
+      const outer = r.enter();
+      this.mapEntry(field, where);
+      r.leave(outer);
       return;
     }
     const target = field.resolvedType;
     if (target instanceof protobuf.Type) {
       if (wire !== WIRE_LEN) throw new Error(`${where}: message field with wire type ${wire}`);
-      this.message(target, c.sub(), where);
+      const outer = r.enter();
+      this.message(target, where);
+      r.leave(outer);
       return;
     }
     const expected = target instanceof protobuf.Enum ? WIRE_VARINT : SCALAR_WIRE[field.type];
     if (expected === undefined) throw new Error(`${where}: unsupported field type ${field.type}`);
     if (wire === expected) {
-      this.scalar(field.type, wire, c, where);
+      this.scalar(field.type, wire, where);
       return;
     }
     // Repeated numeric fields may arrive packed.
     if (field.repeated && wire === WIRE_LEN && expected !== WIRE_LEN) {
-      const packed = c.sub();
-      while (packed.pos < packed.end) this.scalar(field.type, expected, packed, where);
+      const outer = r.enter();
+      while (r.pos < r.limit) this.scalar(field.type, expected, where);
+      r.leave(outer);
       return;
     }
     throw new Error(`${where}: wire type ${wire}, expected ${expected}`);
   }
 
   /** Checks one scalar; returns a string's text (undefined for other types). */
-  private scalar(type: string, wire: number, c: Cursor, where: string): string | undefined {
+  private scalar(type: string, wire: number, where: string): string | undefined {
+    const r = this.r;
     switch (wire) {
       case WIRE_VARINT:
-        c.varint();
+        r.skipVarint();
         return undefined;
       case WIRE_FIXED64:
-        c.skip(8);
+        r.skip(8);
         return undefined;
       case WIRE_FIXED32:
-        c.skip(4);
+        r.skip(4);
         return undefined;
       default: {
-        const sub = c.sub();
+        const end = r.span();
+        const start = r.pos;
+        r.pos = end;
         if (type !== 'string') return undefined;
-        const bytes = sub.buf.subarray(sub.pos, sub.end);
-        try {
-          return utf8.decode(bytes);
-        } catch {
-          if (this.options.acceptInvalidUtf8?.(where, bytes)) return undefined;
-          throw new Error(`${where}: string is not valid UTF-8`);
-        }
+        if (r.isUtf8(start, end)) return r.buf.toString('utf8', start, end);
+        if (this.options.acceptInvalidUtf8?.(where, r.buf.subarray(start, end))) return undefined;
+        throw new Error(`${where}: string is not valid UTF-8`);
       }
     }
   }
 
-  private mapEntry(field: protobuf.MapField, c: Cursor, where: string): void {
+  /** Checks the innermost message as an entry of the map `field`. */
+  private mapEntry(field: protobuf.MapField, where: string): void {
+    const r = this.r;
     // The key comes first in every encoder seen; a value before its key is named [?].
     let entry = `${where}[?]`;
-    while (c.pos < c.end) {
-      const tag = c.varint();
-      const number = Math.floor(tag / 8);
-      const wire = tag % 8;
+    while (r.pos < r.limit) {
+      r.tag();
+      const number = r.field;
+      const wire = r.wire;
       if (number === 1) {
         if (wire !== SCALAR_WIRE[field.keyType]) throw new Error(`${where}: map key with wire type ${wire}`);
-        const key = this.scalar(field.keyType, wire, c, `${where} key`);
+        const key = this.scalar(field.keyType, wire, `${where} key`);
         if (key !== undefined) entry = `${where}[${JSON.stringify(key)}]`;
       } else if (number === 2) {
         const valueType = field.resolvedType;
         if (valueType instanceof protobuf.Type) {
           if (wire !== WIRE_LEN) throw new Error(`${entry}: map value with wire type ${wire}`);
-          this.message(valueType, c.sub(), entry);
+          const outer = r.enter();
+          this.message(valueType, entry);
+          r.leave(outer);
         } else {
           const expected = valueType instanceof protobuf.Enum ? WIRE_VARINT : SCALAR_WIRE[field.type];
           if (wire !== expected) throw new Error(`${entry}: map value with wire type ${wire}`);
-          this.scalar(field.type, wire, c, entry);
+          this.scalar(field.type, wire, entry);
         }
       } else {
-        skipUnknown(c, wire, join(where, `#${number}`));
+        this.skipUnknown(wire, join(where, `#${number}`));
       }
     }
   }
-}
 
-function skipUnknown(c: Cursor, wire: number, where: string): void {
-  // Groups (3, 4) are not used by any proto3 message; 6 and 7 do not exist.
-  if (wire !== WIRE_VARINT && wire !== WIRE_FIXED64 && wire !== WIRE_LEN && wire !== WIRE_FIXED32) {
-    throw new Error(`${where}: invalid wire type ${wire}`);
+  private skipUnknown(wire: number, where: string): void {
+    // Groups (3, 4) are not used by any proto3 message; 6 and 7 do not exist.
+    if (wire !== WIRE_VARINT && wire !== WIRE_FIXED64 && wire !== WIRE_LEN && wire !== WIRE_FIXED32) {
+      throw new Error(`${where}: invalid wire type ${wire}`);
+    }
+    this.r.skipField();
   }
-  if (wire === WIRE_VARINT) c.varint();
-  else if (wire === WIRE_FIXED64) c.skip(8);
-  else if (wire === WIRE_FIXED32) c.skip(4);
-  else c.sub();
 }

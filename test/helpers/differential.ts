@@ -28,6 +28,22 @@ export function referenceDeserializer<T>(service: string, method: string): (buf:
   return lenientReference<T>(protoRoot().lookupType(`${pkg}.${def[method]!.requestType.type.name}`));
 }
 
+/**
+ * A fast decoder (decodeMetricFast, decodeAuthorizationFast) with `slow` for
+ * every shape it leaves to the reference, as the server uses it; invalid
+ * UTF-8 reaches the caller.
+ */
+export function fastWithFallback<T>(fast: (buf: Buffer) => T, slow: (buf: Buffer) => T): (buf: Buffer) => T {
+  return (buf) => {
+    try {
+      return fast(buf);
+    } catch (err) {
+      if (err === INVALID_UTF8) throw err;
+      return slow(buf);
+    }
+  };
+}
+
 /** A small deterministic PRNG (mulberry32) so failures reproduce. */
 export function prng(seed: number): () => number {
   let a = seed;

@@ -1,5 +1,5 @@
 // Sends objects through the real request codecs, so unit tests see exactly
-// what the server's handlers see after grpc-js deserialisation.
+// what the server's handlers see once they have decoded the request bytes.
 import type { HandleAuthorizationRequest__Output } from '../../src/generated/authorization/HandleAuthorizationRequest.js';
 import type { HandleAuthorizationRequest } from '../../src/generated/authorization/HandleAuthorizationRequest.js';
 import type { Value, Value__Output } from '../../src/generated/istio/policy/v1beta1/Value.js';
@@ -8,6 +8,7 @@ import type {
   HandleMetricRequest__Output,
 } from '../../src/generated/metric/HandleMetricRequest.js';
 import { serviceDefinitions } from '../../src/wire/load.js';
+import { decodeAuthorizationRequest, decodeMetricRequest } from '../../src/frontends/mixer/request.js';
 
 /** gRPC's 5-byte message prefix (not compressed) announcing `length` bytes; attacks announce more than they send. */
 export function grpcPrefix(length: number): Buffer {
@@ -22,13 +23,12 @@ export function grpcMessage(message: Buffer): Buffer {
 }
 
 export function metricRequestOnWire(req: HandleMetricRequest): HandleMetricRequest__Output {
-  const m = serviceDefinitions().metric.HandleMetric;
-  return m.requestDeserialize(m.requestSerialize(req));
+  return decodeMetricRequest(serviceDefinitions().metric.HandleMetric.requestSerialize(req));
 }
 
 export function authorizationRequestOnWire(req: HandleAuthorizationRequest): HandleAuthorizationRequest__Output {
-  const m = serviceDefinitions().authorization.HandleAuthorization;
-  return m.requestDeserialize(m.requestSerialize(req));
+  return decodeAuthorizationRequest(serviceDefinitions().authorization.HandleAuthorization.requestSerialize(req))
+    .request;
 }
 
 export function valueOnWire(value: Value): Value__Output {

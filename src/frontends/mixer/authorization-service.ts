@@ -6,8 +6,6 @@ import { authorizationInput, authorizationRecord } from './instance.js';
 import { InvalidInputError } from '../../common/errors.js';
 import { decodeAuthorizationRequest } from './request.js';
 import { authorize } from '../../core/authorize.js';
-import { authorizationRequestCost } from '../../wire/request-cost.js';
-import { admitRequest } from '../../core/call-cost.js';
 import type { CheckResults } from './check-results.js';
 import { keepDecisionRecord } from '../../core/decision-record.js';
 import type { ServiceContext } from './service-context.js';
@@ -16,8 +14,7 @@ import { answer } from './service-context.js';
 export function handleAuthorization(ctx: ServiceContext, answers: CheckResults): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     answer(ctx, 'HandleAuthorization', callback, async () => {
-      admitRequest(call.request, authorizationRequestCost, ctx.maxDecodeBytes);
-      const { request: req, rawToken } = decodeAuthorizationRequest(call.request);
+      const { request: req, rawToken } = decodeAuthorizationRequest(call.request, ctx.maxDecodeBytes);
       const handler = ctx.handlers.resolve(req.adapter_config);
       if (!req.instance) throw new InvalidInputError('instance: missing (an authorization call carries exactly one)');
       const input = authorizationInput(req.instance);

@@ -5,8 +5,7 @@ import { InvalidInputError } from '../../common/errors.js';
 import { metricRecord } from './instance.js';
 import { decodeMetricRequest } from './request.js';
 import { formatters } from '../../format/index.js';
-import { metricRequestCost } from '../../wire/request-cost.js';
-import { admitRequest, CallTooLargeError } from '../../core/call-cost.js';
+import { CallTooLargeError } from '../../core/call-cost.js';
 import type { DecodeJob, DecodeResult } from './decode-pool.js';
 
 const encoder = new TextEncoder();
@@ -14,9 +13,8 @@ const encoder = new TextEncoder();
 function run(job: DecodeJob): DecodeResult {
   try {
     const bytes = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
-    // Counted here, off the main thread, before anything is decoded.
-    admitRequest(bytes, metricRequestCost, job.maxDecodeBytes);
-    const req = decodeMetricRequest(bytes);
+    // Counted here, off the main thread, before anything is decoded (see request.ts).
+    const req = decodeMetricRequest(bytes, job.maxDecodeBytes);
     const ctx = { dedupId: req.dedup_id, receivedAt: job.receivedAt, config: job.config };
     const records = req.instances.map((instance, i) => metricRecord(instance, i, ctx));
     // TextEncoder gives a buffer of its own (Buffer.from may hand out a shared pool slab).

@@ -6,8 +6,7 @@ import type { handleUnaryCall } from '@grpc/grpc-js';
 import { metricRecord } from './instance.js';
 import { decodeMetricRequest } from './request.js';
 import { scanMetricEnvelope, type MetricEnvelope } from './metric-request.js';
-import { metricRequestCost } from '../../wire/request-cost.js';
-import { admitCost, admitRequest } from '../../core/call-cost.js';
+import { admitCost } from '../../core/call-cost.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
 import { writeToSink } from '../../core/sink-call.js';
@@ -27,8 +26,7 @@ async function inline(ctx: ServiceContext, bytes: Buffer): Promise<void> {
 
 /** The records of a request decoded on this thread; undefined when it carries none. */
 function inlineRecords(ctx: ServiceContext, bytes: Buffer) {
-  admitRequest(bytes, metricRequestCost, ctx.maxDecodeBytes);
-  const req = decodeMetricRequest(bytes);
+  const req = decodeMetricRequest(bytes, ctx.maxDecodeBytes);
   const handler = ctx.handlers.resolve(req.adapter_config);
   const callCtx = { dedupId: req.dedup_id, receivedAt: ctx.receivedAt(), config: handler.config.view };
   const records = req.instances.map((instance, i) => metricRecord(instance, i, callCtx));

@@ -4,6 +4,10 @@
 // streams across all of them, or how long a stream may stay open: a client
 // that sends headers and part of a message and never finishes, or never reads
 // its answers, would otherwise hold memory for as long as it likes.
+//
+// Every deadline and age here is measured on the monotonic clock
+// (performance.now()): a wall-clock step must neither cut streams nor spare
+// them.
 import http2 from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
 import { http2ServersOf } from './grpc-internals.js';
@@ -51,7 +55,7 @@ interface StreamState {
   pending: number;
   /** Whether the whole request has arrived (the client ended its side). */
   arrived: boolean;
-  /** Date.now() when its headers came. */
+  /** performance.now() when its headers came. */
   openedAt: number;
 }
 
@@ -145,7 +149,7 @@ export function guardStreams(
     let streams = sessions.get(session);
     if (!streams) sessions.set(session, (streams = new Map<http2.ServerHttp2Stream, StreamState>()));
     // No timers per stream (they cost on every call): one sweep checks the ages.
-    const state: StreamState = { stream, streams, pending: 0, arrived: false, openedAt: Date.now() };
+    const state: StreamState = { stream, streams, pending: 0, arrived: false, openedAt: performance.now() };
     (stream as GuardedStream)[STATE] = state;
     streams.set(stream, state);
     openStreams++;
@@ -177,7 +181,7 @@ export function guardStreams(
   };
 
   const sweep = (): void => {
-    const now = Date.now();
+    const now = performance.now();
     for (const streams of sessions.values()) {
       for (const state of streams.values()) {
         const age = now - state.openedAt;

@@ -45,7 +45,7 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   requestArrivalMs: 30_000,
   maxStreamMs: 120_000,
   prefaceMs: 10_000,
-  unusedConnectionMs: 30_000,
+  unusedConnectionMs: 60_000,
 };
 
 /** Why a stream or connection was cut (logged and counted by the caller). */

@@ -6,6 +6,8 @@
 // strict mode (otherwise checks are answered regardless). The server as a
 // whole ("") stays SERVING: restarting the pod or taking it out of the
 // endpoints does not free a disk, and checks still need answers.
+// Failures are timed on the monotonic clock: a wall-clock step neither ends
+// one early nor makes it last.
 import { AUTHORIZATION_SERVICE, METRIC_SERVICE } from '../wire/load.js';
 import { SinkPool } from '../sinks/registry.js';
 import type { SinkSpec } from '../sinks/sink.js';
@@ -16,7 +18,7 @@ export const FAILING_FOR_MS = 60_000;
 const MAX_TRACKED = 1024;
 
 export class SinkHealth {
-  /** Spec key -> time of the last failed write. */
+  /** Spec key -> performance.now() of the last failed write. */
   private readonly failing = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -38,7 +40,7 @@ export class SinkHealth {
   failed(spec: SinkSpec): void {
     const key = SinkPool.key(spec);
     this.failing.delete(key); // re-inserted last: the map stays ordered by last failure
-    this.failing.set(key, Date.now());
+    this.failing.set(key, performance.now());
     if (this.failing.size > MAX_TRACKED) this.failing.delete(this.failing.keys().next().value!);
     this.publish();
     if (!this.timer) {
@@ -53,7 +55,7 @@ export class SinkHealth {
   }
 
   private publish(): void {
-    const since = Date.now() - this.failingForMs;
+    const since = performance.now() - this.failingForMs;
     for (const [key, at] of this.failing) {
       if (at >= since) break; // ordered by last failure
       this.failing.delete(key);

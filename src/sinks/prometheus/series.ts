@@ -70,7 +70,7 @@ export class VersionedRegistry extends Registry {
 
 /** One registered metric with the label sets it has seen and when each was last updated. */
 export class TrackedMetric {
-  /** Label values (JSON array) -> last update, ms since the epoch. */
+  /** Label values (JSON array) -> last update, ms on the monotonic clock. */
   private readonly series = new Map<string, number>();
   private readonly timer: NodeJS.Timeout | undefined;
   /** What this metric's series count against the budget. */
@@ -164,7 +164,8 @@ export class SeriesRegistry {
 
   constructor(
     bounds: Partial<SeriesBounds> = {},
-    private readonly now: () => number = Date.now,
+    // Monotonic: a wall-clock step must neither expire live series nor keep stale ones.
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.bounds = { ...DEFAULT_SERIES_BOUNDS, ...bounds };
     this.budget = new SeriesBudget(this.bounds.maxBytes);

@@ -11,7 +11,7 @@ import { mixerServices } from './frontends/mixer/services.js';
 import type { AdapterMetrics } from './observe/metrics.js';
 import { NO_METRICS, type MetricEvents } from './observe/metric-events.js';
 import { routeGrpcLogs } from './observe/grpc-log.js';
-import { createRepeatLog, type RepeatLog } from './observe/repeat-log.js';
+import { createRepeatLog, DEFAULT_REPEAT_INTERVAL_MS, type RepeatLog } from './observe/repeat-log.js';
 import { CallRecorder } from './recording/calls.js';
 import { serveHttp } from './observe/ops-server.js';
 import { keepRepeatedHeaders } from './security/call-auth.js';
@@ -70,6 +70,8 @@ export interface AdapterIo {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const DATA_DIR_FIX = 'create it or point --data-dir at an existing writable folder';
+/** 'sinks reopened' lines per repeat interval before a SIGHUP storm is summed (logrotate rotates far less often). */
+const REOPEN_LINES = 5;
 
 /** A missing or unusable data dir would start SERVING and fail every file sink's call: refuse to start instead. */
 async function checkDataDir(dataDir: string): Promise<void> {
@@ -254,12 +256,21 @@ export async function startAdapter(
     },
   );
 
+  // Each reopen is logged (logrotate's postrotate is checked by that line), up
+  // to REOPEN_LINES per repeat interval; a SIGHUP storm's further reopens go
+  // through the repeat log, one line and then a count.
+  let reopenWindow = Number.NEGATIVE_INFINITY;
+  let reopenLines = 0;
   const reopenSinks = async (): Promise<void> => {
     const reopened = await sinks.reopenAll();
-    // Through the repeat log: a SIGHUP storm is one line and then a count per interval.
-    notes.note('info', 'sinks reopened', {
-      sinks: reopened.map(({ type, path }) => (path === '' ? type : `${type}:${path}`)),
-    });
+    const fields = { sinks: reopened.map(({ type, path }) => (path === '' ? type : `${type}:${path}`)) };
+    const at = performance.now();
+    if (at - reopenWindow > DEFAULT_REPEAT_INTERVAL_MS) {
+      reopenWindow = at;
+      reopenLines = 0;
+    }
+    if (reopenLines++ < REOPEN_LINES) log.info(fields, 'sinks reopened');
+    else notes.note('info', 'sinks reopened, more in this interval', fields);
   };
   return {
     address: hostPort(options.host, server.port),

@@ -143,9 +143,11 @@ describe('createBoundedServer', () => {
   });
 
   it('closes a connection that sends nothing after the idle timeout', async () => {
-    const { port, cuts } = await start(ok);
-    const c = await client(port);
+    // The header timeouts set past the idle one, so that only the idle timeout can close it.
+    const { port, cuts } = await start(ok, { headersTimeoutMs: 2000, requestTimeoutMs: 3000 });
+    // Timed from before the connection exists: a lower bound however late the client learns it is open.
     const opened = Date.now();
+    const c = await client(port);
     await waitFor(() => c.closed(), 5000);
     expect(Date.now() - opened).toBeGreaterThanOrEqual(SMALL.idleTimeoutMs - 50);
     expect(cuts).toContain('idle');

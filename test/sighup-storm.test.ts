@@ -88,9 +88,10 @@ describe('a SIGHUP storm', () => {
     await storm(proc);
     const reopened = lines(proc.stderr())
       .slice(before)
-      .filter((l) => l.msg === 'sinks reopened');
-    // Before the fix: one info line per SIGHUP handled (~200).
+      .filter((l) => l.msg.startsWith('sinks reopened'));
+    // Before the fix: one info line per SIGHUP handled (~200). Now a few
+    // reopens each (logrotate's cadence), then one line and its count.
     expect(reopened.length).toBeGreaterThanOrEqual(1);
-    expect(reopened.length).toBeLessThanOrEqual(2);
+    expect(reopened.length).toBeLessThanOrEqual(7);
   }, 60_000);
 });

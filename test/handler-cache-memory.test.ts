@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_PARAMS_BYTES } from '../src/core/params/params.js';
-import { startCli, type CliProcess } from './helpers/cli.js';
+import { startCli, stopCli, type CliProcess } from './helpers/cli.js';
 import { connect, paramsAny, type Clients } from './helpers/clients.js';
 import { MiB, peakRssBytes, rssBytes } from './helpers/child-memory.js';
 import { int } from './helpers/values.js';
@@ -102,10 +102,7 @@ describe('--max-params-bytes', () => {
   let clients: Clients | undefined;
   afterAll(async () => {
     clients?.close();
-    if (proc && proc.child.exitCode === null) {
-      proc.child.kill('SIGTERM');
-      await proc.exited;
-    }
+    await stopCli(proc);
   });
 
   it('sets the Params bound the adapter answers with', async () => {

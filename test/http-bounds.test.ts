@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HTTP_BOUNDS, httpConnectionLimit } from '../src/observe/http-bounds.js';
 import { MiB, peakRssBytes, rssBytes } from './helpers/child-memory.js';
-import { startCli, type CliProcess } from './helpers/cli.js';
+import { startCli, type CliProcess, stopCli } from './helpers/cli.js';
 import { connect, paramsAny, type Clients } from './helpers/clients.js';
 import { freePort } from './helpers/real-prometheus.js';
 import { dbl, int, str } from './helpers/values.js';
@@ -71,12 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of attackers) s.destroy();
   mixer?.close();
-  if (adapter && adapter.child.exitCode === null) {
-    adapter.child.kill('SIGTERM');
-    const killer = setTimeout(() => adapter.child.kill('SIGKILL'), 10_000);
-    await adapter.exited;
-    clearTimeout(killer);
-  }
+  await stopCli(adapter);
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -15,7 +15,7 @@ import type { Params } from '../src/generated/adapter/mygrpcadapter/config/Param
 import type { HandleMetricRequest } from '../src/generated/metric/HandleMetricRequest.js';
 import { DEFAULT_MAX_LABEL_VALUE_BYTES, DEFAULT_SERIES_MAX_BYTES } from '../src/sinks/prometheus/series.js';
 import { MiB, peakRssBytes, rssBytes } from './helpers/child-memory.js';
-import { runBin, startCli, type CliProcess } from './helpers/cli.js';
+import { runBin, startCli, type CliProcess, stopCli } from './helpers/cli.js';
 import { connect, paramsAny, type Clients } from './helpers/clients.js';
 import { freePort } from './helpers/real-prometheus.js';
 import { dbl, str } from './helpers/values.js';
@@ -53,12 +53,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   mixer?.close();
-  if (adapter && adapter.child.exitCode === null) {
-    adapter.child.kill('SIGTERM');
-    const killer = setTimeout(() => adapter.child.kill('SIGKILL'), 10_000);
-    await adapter.exited;
-    clearTimeout(killer);
-  }
+  await stopCli(adapter);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -219,10 +214,7 @@ describe('the Prometheus sink bounds as flags', () => {
 
   afterAll(async () => {
     smallMixer?.close();
-    if (small && small.child.exitCode === null) {
-      small.child.kill('SIGTERM');
-      await small.exited;
-    }
+    await stopCli(small);
   });
 
   it('--prometheus-max-label-bytes and --prometheus-max-bytes reach the sink', async () => {

@@ -100,3 +100,12 @@ export function runBin(args: string[], cwd?: string): Promise<CliResult> {
     });
   });
 }
+
+/** Stops a child started by startCli: SIGTERM (the adapter's drain), SIGKILL if it is still there after `graceMs`. */
+export async function stopCli(proc: CliProcess | undefined, graceMs = 10_000): Promise<void> {
+  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  proc.child.kill('SIGTERM');
+  const killer = setTimeout(() => proc.child.kill('SIGKILL'), graceMs);
+  await proc.exited;
+  clearTimeout(killer);
+}

@@ -9,7 +9,7 @@ import { BatchingWriter } from '../src/sinks/batching-writer.js';
 import { FileSink } from '../src/sinks/file.js';
 import { DEFAULT_SINK_ENVIRONMENT, SinkPool, type SinkFactory } from '../src/sinks/registry.js';
 import { DESTINATION_TAKEN, SinkClosedError, type Sink, type SinkSpec } from '../src/sinks/sink.js';
-import { StreamSink } from '../src/sinks/stdout.js';
+import { StreamSink, StreamTurns } from '../src/sinks/stdout.js';
 import { MemorySink, memorySinkControl } from '../src/sinks/memory.js';
 import { estimatedRecordBytes } from '../src/record/size.js';
 import { waitFor } from './helpers/wait.js';
@@ -164,8 +164,15 @@ describe('StreamSink', () => {
   it('does not hand the stream records whose caller gave up while another sink on it was writing', async () => {
     // Two handler configurations on stdout, text and json: two sinks, one stream.
     const stream = new GatedStream({ highWaterMark: 1 << 20 });
-    const text = new StreamSink(stream, names);
-    const json = new StreamSink(stream, (records) => JSON.stringify(records.map((r) => r.instance)) + '\n');
+    const turns = new StreamTurns(); // the pool gives its stdout sinks one
+    const text = new StreamSink(stream, names, undefined, undefined, turns);
+    const json = new StreamSink(
+      stream,
+      (records) => JSON.stringify(records.map((r) => r.instance)) + '\n',
+      undefined,
+      undefined,
+      turns,
+    );
     const first = text.write([record('first')]);
     await groupStarted();
     expect(stream.pending).toHaveLength(1); // in the stream's hands: it cannot be taken back

@@ -9,7 +9,7 @@ import { createRepeatLog, type RepeatLog } from '../observe/repeat-log.js';
 import { UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
 import { DEFAULT_FILE_SINK_OPTIONS, FileSink, type FileSinkOptions } from './file.js';
 import { DESTINATION_TAKEN, SinkError, type Sink, type SinkSpec } from './sink.js';
-import { StreamSink } from './stdout.js';
+import { StreamSink, StreamTurns } from './stdout.js';
 
 export interface SinkEnvironment {
   /** Where "stdout" sinks write; process.stdout outside tests. */
@@ -30,6 +30,8 @@ export interface SinkEnvironment {
    * without `log` it reports them to onCloseError one by one.
    */
   notes?: RepeatLog;
+  /** The turns stdout sinks take on `stdout`; the pool makes one when absent. */
+  stdoutTurns?: StreamTurns;
 }
 
 export interface PathClaimLimits {
@@ -63,7 +65,9 @@ export const sinkFactories: Record<string, SinkFactory> = {
   file: (spec, env) =>
     FileSink.open(spec.path, formatters[spec.format], { ...env.file, buffer: env.buffer, events: env.events?.(spec) }),
   stdout: (spec, env) =>
-    Promise.resolve(new StreamSink(env.stdout, formatters[spec.format], env.buffer, env.events?.(spec))),
+    Promise.resolve(
+      new StreamSink(env.stdout, formatters[spec.format], env.buffer, env.events?.(spec), env.stdoutTurns),
+    ),
 };
 
 /** The refusal of `spec` because its file is written, or was, in `format`. */
@@ -129,11 +133,15 @@ export class SinkPool {
   private reopening: Promise<SinkSpec[]> | undefined;
   private reopenNext: Promise<SinkSpec[]> | undefined;
 
+  private readonly env: SinkEnvironment;
+
   constructor(
-    private readonly env: SinkEnvironment,
+    env: SinkEnvironment,
     private readonly factories: Record<string, SinkFactory> = sinkFactories,
     private readonly onCloseError: (err: unknown) => void = () => undefined,
   ) {
+    // Every stdout sink this pool opens takes turns on the one stream.
+    this.env = { ...env, stdoutTurns: env.stdoutTurns ?? new StreamTurns() };
     this.claimLimits = env.pathClaims ?? DEFAULT_PATH_CLAIMS;
     this.ownNotes = env.notes === undefined && env.log !== undefined;
     this.reopenNotes = env.notes ?? (env.log && createRepeatLog(env.log));

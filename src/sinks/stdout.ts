@@ -17,17 +17,19 @@ import type { AdapterRecord } from '../record/types.js';
 import { UNBOUNDED, type BufferLimits, type WriterCounters, type WriterEvents } from './batching-writer.js';
 import { WriterSink } from './writer-sink.js';
 
-/** The last write handed to each stream by any StreamSink: the next one starts after it. */
-const streamTurns = new WeakMap<Writable, Promise<void>>();
+/**
+ * The turns the sinks on one stream take: each write handed to it starts
+ * once the one before has completed (or failed). Whoever owns the stream
+ * holds one (the sink pool, for stdout) and gives it to every sink on it.
+ */
+export class StreamTurns {
+  private last: Promise<void> = Promise.resolve();
 
-/** Runs `work` once every write handed to `stream` before it has completed (or failed). */
-function onItsTurn(stream: Writable, work: () => Promise<void>): Promise<void> {
-  const done = (streamTurns.get(stream) ?? Promise.resolve()).then(work);
-  streamTurns.set(
-    stream,
-    done.catch(() => undefined),
-  );
-  return done;
+  run(work: () => Promise<void>): Promise<void> {
+    const done = this.last.then(work);
+    this.last = done.catch(() => undefined);
+    return done;
+  }
 }
 
 /** Bytes of the chunks a group left out, for the writer's counts. */
@@ -46,12 +48,14 @@ export class StreamSink extends WriterSink {
     private readonly format: Formatter,
     buffer: BufferLimits = UNBOUNDED,
     events?: WriterEvents,
+    /** Shared by every sink on `stream`; a sink alone on it may leave the default. */
+    turns: StreamTurns = new StreamTurns(),
   ) {
     const dropped: Dropped = { lastGroup: 0, total: 0 };
     super(
       'stdout',
       (chunks) =>
-        onItsTurn(stream, () => {
+        turns.run(() => {
           const live: Buffer[] = [];
           dropped.lastGroup = 0;
           for (const c of chunks) {

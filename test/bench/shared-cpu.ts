@@ -90,7 +90,8 @@ function h2load(address: string, scenario: Scenario, frameFile: string, seconds:
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': the summary may still be in the pipe when the process has exited.
+    child.once('close', (code) => {
       const rate = /finished in [^,]+, ([\d.]+) req\/s/.exec(out);
       const requests = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded/.exec(out);
       if (code !== 0 || !rate || !requests) return reject(new Error(`h2load failed (${code}): ${out}`));

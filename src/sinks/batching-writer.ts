@@ -30,7 +30,12 @@ interface Waiter {
   drop: () => void;
 }
 
-export type WriteChunks<C = Buffer> = (chunks: C[]) => Promise<void>;
+/**
+ * Writes one group. `signals[i]` is the signal of the caller of `chunks[i]`:
+ * a destination that waits before it starts (its turn on a shared stream)
+ * can leave out the chunks whose callers have given up by then.
+ */
+export type WriteChunks<C = Buffer> = (chunks: C[], signals: readonly (AbortSignal | undefined)[]) => Promise<void>;
 
 /** How many bytes a chunk counts against the bound; for Buffers, their length. */
 export type ChunkSize<C> = (chunk: C) => number;
@@ -176,10 +181,11 @@ export class BatchingWriter<C = Buffer> {
         if (group.length === 0) continue;
       }
       const chunks = group.map((p) => p.chunk);
+      const signals = group.map((p) => p.signal);
       const bytes = group.reduce((n, p) => n + p.bytes, 0);
       const started = process.hrtime.bigint();
       try {
-        await this.writeChunks(chunks);
+        await this.writeChunks(chunks, signals);
         this.counters.bytesWritten += bytes;
         this.counters.groupsWritten++;
         this.events.groupWritten?.(bytes, Number(process.hrtime.bigint() - started) / 1e9);

@@ -39,8 +39,6 @@ interface Dropped {
 }
 
 export class StreamSink extends WriterSink {
-  /** The signal of each chunk's caller, to leave out chunks whose caller gave up before their turn. */
-  private readonly signals = new WeakMap<Buffer, AbortSignal>();
   private readonly dropped: Dropped;
 
   constructor(
@@ -54,12 +52,14 @@ export class StreamSink extends WriterSink {
     const dropped: Dropped = { lastGroup: 0, total: 0 };
     super(
       'stdout',
-      (chunks) =>
+      (chunks, signals) =>
         turns.run(() => {
           const live: Buffer[] = [];
           dropped.lastGroup = 0;
-          for (const c of chunks) {
-            if (this.signals.get(c)?.aborted === true) dropped.lastGroup += c.length;
+          for (let i = 0; i < chunks.length; i++) {
+            const c = chunks[i]!;
+            // Its caller gave up while the group waited for its turn.
+            if (signals[i]?.aborted === true) dropped.lastGroup += c.length;
             else live.push(c);
           }
           dropped.total += dropped.lastGroup;
@@ -91,19 +91,6 @@ export class StreamSink extends WriterSink {
 
   protected encode(records: readonly AdapterRecord[]): Buffer {
     return Buffer.from(this.format(records));
-  }
-
-  override write(records: readonly AdapterRecord[], signal?: AbortSignal): Promise<void> {
-    if (signal === undefined || records.length === 0 || this.isClosed) return super.write(records, signal);
-    return this.writeEncoded(this.encode(records), signal);
-  }
-
-  override writeEncoded(bytes: Buffer, signal?: AbortSignal): Promise<void> {
-    if (signal === undefined || bytes.length === 0 || this.isClosed) return super.writeEncoded(bytes, signal);
-    // A chunk of its own (a view, not a copy), so one caller's signal is never taken for another's.
-    const chunk = bytes.subarray();
-    this.signals.set(chunk, signal);
-    return super.writeEncoded(chunk, signal);
   }
 
   /** The stream belongs to the process and stays open. */

@@ -2,7 +2,7 @@
 // reports of hundreds of instances; decoding and formatting them is most of
 // the adapter's CPU, and Node runs JavaScript on one thread. Handing that to
 // workers lets the main thread keep answering gRPC on another core.
-import { Piscina } from 'piscina';
+import { Worker } from 'node:worker_threads';
 import type { FormatName } from '../../core/params/params.js';
 import { InvalidInputError } from '../../common/errors.js';
 import { CallTooLargeError } from '../../core/call-cost.js';
@@ -46,6 +46,16 @@ function workerOldGenerationMb(maxDecodeBytes: number): number {
   return Math.max(64, Math.ceil((2 * maxDecodeBytes) / (1024 * 1024)) + 32);
 }
 
+interface Pending {
+  resolve: (r: Encoded) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
 /** The built worker script; sources run by the tests use the build too (npm test builds first). */
 function workerUrl(): URL {
   const here = new URL(import.meta.url);
@@ -55,13 +65,12 @@ function workerUrl(): URL {
 
 /**
  * Workers start on the first large batch, so an adapter that only answers
- * checks and small reports never pays for their memory. Piscina runs the
- * pool: the least busy worker takes each job, a worker that dies fails only
- * its own jobs and is replaced.
+ * checks and small reports never pays for their memory.
  */
 export class DecodePool {
-  private pool: Piscina<DecodeJob, DecodeResult> | undefined;
+  private readonly slots: Slot[] = [];
   private nextId = 1;
+  private closing = false;
 
   constructor(
     private readonly size: number,
@@ -72,57 +81,78 @@ export class DecodePool {
 
   /** Workers running now (0 until the first job). */
   get running(): number {
-    return this.pool?.threads.length ?? 0;
+    return this.slots.length;
   }
 
-  private start(): Piscina<DecodeJob, DecodeResult> {
-    const pool = new Piscina<DecodeJob, DecodeResult>({
-      filename: workerUrl().href,
-      minThreads: this.size,
-      maxThreads: this.size,
-      // Workers stay for the life of the adapter once started.
-      idleTimeout: Number.POSITIVE_INFINITY,
-      // A small young generation: a worker's garbage is short-lived per batch, and
-      // V8's default lets each worker grow tens of MB of resident memory for it.
-      resourceLimits: {
-        maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
-        maxOldGenerationSizeMb: workerOldGenerationMb(this.maxDecodeBytes),
-      },
+  private spawn(): Slot {
+    // A small young generation: a worker's garbage is short-lived per batch, and
+    // V8's default lets each worker grow tens of MB of resident memory for it.
+    const slot: Slot = {
+      worker: new Worker(workerUrl(), {
+        resourceLimits: {
+          maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
+          maxOldGenerationSizeMb: workerOldGenerationMb(this.maxDecodeBytes),
+        },
+      }),
+      pending: new Map(),
+    };
+    slot.worker.on('message', (result: DecodeResult) => {
+      const p = slot.pending.get(result.id);
+      if (!p) return;
+      slot.pending.delete(result.id);
+      if (result.ok) {
+        p.resolve({
+          encoded: Buffer.from(result.encoded.buffer, result.encoded.byteOffset, result.encoded.byteLength),
+          instances: result.instances,
+        });
+      } else {
+        p.reject(
+          result.invalid
+            ? new InvalidInputError(result.message)
+            : result.tooLarge
+              ? new CallTooLargeError(result.message)
+              : new Error(result.message),
+        );
+      }
     });
-    pool.on('error', (err: Error) => this.log.error({ err: err.message }, 'decode worker lost; starting another'));
-    return pool;
+    const fail = (why: string): void => {
+      for (const p of slot.pending.values()) p.reject(new Error(`decode worker ${why}`));
+      slot.pending.clear();
+      if (this.closing) return;
+      this.log.error({ why }, 'decode worker lost; starting another');
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots[i] = this.spawn();
+    };
+    slot.worker.on('error', (err) => fail(`failed: ${err.message}`));
+    slot.worker.on('exit', (code) => fail(`exited with ${code}`));
+    slot.worker.unref();
+    return slot;
   }
 
   /** Decodes a HandleMetricRequest and formats its records as `format` would, off the main thread. */
-  async encodeMetric(
+  encodeMetric(
     bytes: Buffer,
     format: FormatName,
     config: ConfigView,
     receivedAt: string,
     maxDecodeBytes: number,
   ): Promise<Encoded> {
-    this.pool ??= this.start();
+    if (this.slots.length === 0) for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+    // The least busy worker; ties go to the first.
+    let slot = this.slots[0]!;
+    for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
+    const id = this.nextId++;
     // A copy the worker can own: grpc-js's buffer may share memory with other data.
     const copy = new Uint8Array(bytes);
-    const job: DecodeJob = { id: this.nextId++, bytes: copy, format, config, receivedAt, maxDecodeBytes };
-    let result: DecodeResult;
-    try {
-      result = await this.pool.run(job, { transferList: [copy.buffer] });
-    } catch (err) {
-      throw new Error(`decode worker failed: ${(err as Error).message}`);
-    }
-    if (result.ok) {
-      return {
-        encoded: Buffer.from(result.encoded.buffer, result.encoded.byteOffset, result.encoded.byteLength),
-        instances: result.instances,
-      };
-    }
-    if (result.invalid) throw new InvalidInputError(result.message);
-    if (result.tooLarge) throw new CallTooLargeError(result.message);
-    throw new Error(result.message);
+    return new Promise<Encoded>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      const job: DecodeJob = { id, bytes: copy, format, config, receivedAt, maxDecodeBytes };
+      slot.worker.postMessage(job, [copy.buffer]);
+    });
   }
 
   async close(): Promise<void> {
-    await this.pool?.destroy();
+    this.closing = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

@@ -1,6 +1,7 @@
 // A decode worker: metric request bytes in, formatted record bytes out, on a
 // thread of its own so the main thread keeps serving gRPC while large report
 // batches are decoded and formatted (see decode-pool.ts).
+import { parentPort } from 'node:worker_threads';
 import { InvalidInputError } from '../../common/errors.js';
 import { metricRecord } from './instance.js';
 import { decodeMetricRequest } from './request.js';
@@ -17,7 +18,7 @@ function run(job: DecodeJob): DecodeResult {
     const req = decodeMetricRequest(bytes, job.maxDecodeBytes);
     const ctx = { dedupId: req.dedup_id, receivedAt: job.receivedAt, config: job.config };
     const records = req.instances.map((instance, i) => metricRecord(instance, i, ctx));
-    // TextEncoder gives a buffer of its own (Buffer.from may hand out a shared pool slab).
+    // TextEncoder gives a buffer of its own, safe to transfer (Buffer.from may hand out a shared pool slab).
     const encoded = records.length > 0 ? encoder.encode(formatters[job.format](records)) : new Uint8Array(0);
     return { id: job.id, ok: true, encoded, instances: records.length };
   } catch (err) {
@@ -32,11 +33,8 @@ function run(job: DecodeJob): DecodeResult {
   }
 }
 
-/**
- * Piscina's task function, one job at a time per worker. The result is
- * cloned back (piscina moves only a bare transferable, not one inside an
- * object); the copy is of the formatted text, small beside the decoding.
- */
-export default function decode(job: DecodeJob): DecodeResult {
-  return run(job);
-}
+parentPort?.on('message', (job: DecodeJob) => {
+  const result = run(job);
+  // The encoded bytes are moved to the main thread, not copied.
+  parentPort!.postMessage(result, result.ok ? [result.encoded.buffer as ArrayBuffer] : []);
+});

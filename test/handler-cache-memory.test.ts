@@ -9,12 +9,11 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_PARAMS_BYTES } from '../src/core/params/params.js';
-import { startCli, stopCli, type CliProcess } from './helpers/cli.js';
+import { startCli, stopCli, type CliProcess, startAsNpmStart } from './helpers/cli.js';
 import { connect, paramsAny, type Clients } from './helpers/clients.js';
 import { MiB, peakRssBytes, rssBytes } from './helpers/child-memory.js';
 import { int } from './helpers/values.js';
 
-const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=200'];
 const CONFIGS = 300;
 /** Measured: peaks of 129 MiB after the first attack below and 148 MiB after both (87 MiB at start); the Deployment allows 256 Mi. */
 const RSS_BOUND = 192 * MiB;
@@ -43,10 +42,7 @@ describe('fat handler configurations against the built adapter', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'handler-cache-memory-'));
-    adapter = await startCli(
-      [...NODE_FLAGS, 'dist/src/bin.js', '0', '--host', '127.0.0.1', '--log-level', 'warn', '--data-dir', dir],
-      { command: process.execPath },
-    );
+    adapter = await startAsNpmStart(['0', '--host', '127.0.0.1', '--log-level', 'warn', '--data-dir', dir]);
     clients = connect(adapter.address);
   }, 60_000);
 

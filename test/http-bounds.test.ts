@@ -14,7 +14,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HTTP_BOUNDS, httpConnectionLimit } from '../src/observe/http-bounds.js';
 import { MiB, peakRssBytes, rssBytes } from './helpers/child-memory.js';
-import { startCli, type CliProcess, stopCli } from './helpers/cli.js';
+import { BIN, ROOT, startCli, type CliProcess, stopCli } from './helpers/cli.js';
+import { startNodeFlags } from './bench/start-command.js';
 import { connect, paramsAny, type Clients } from './helpers/clients.js';
 import { freePort } from './helpers/real-prometheus.js';
 import { dbl, int, str } from './helpers/values.js';
@@ -22,7 +23,6 @@ import { waitFor } from './helpers/wait.js';
 
 const DEPLOYMENT_LIMIT = 256 * MiB;
 const NOFILE = 1024;
-const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=200'];
 
 let dir: string;
 let adapter: CliProcess;
@@ -46,8 +46,8 @@ beforeAll(async () => {
     [
       `--nofile=${NOFILE}:${NOFILE}`,
       process.execPath,
-      ...NODE_FLAGS,
-      'dist/src/bin.js',
+      ...startNodeFlags(ROOT),
+      BIN,
       '0',
       '--host',
       '127.0.0.1',

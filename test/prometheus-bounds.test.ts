@@ -15,14 +15,13 @@ import type { Params } from '../src/generated/adapter/mygrpcadapter/config/Param
 import type { HandleMetricRequest } from '../src/generated/metric/HandleMetricRequest.js';
 import { DEFAULT_MAX_LABEL_VALUE_BYTES, DEFAULT_SERIES_MAX_BYTES } from '../src/sinks/prometheus/series.js';
 import { MiB, peakRssBytes, rssBytes } from './helpers/child-memory.js';
-import { runBin, startCli, type CliProcess, stopCli } from './helpers/cli.js';
+import { runBin, startCli, type CliProcess, stopCli, startAsNpmStart } from './helpers/cli.js';
 import { connect, paramsAny, type Clients } from './helpers/clients.js';
 import { freePort } from './helpers/real-prometheus.js';
 import { dbl, str } from './helpers/values.js';
 import { rpcError } from './helpers/wait.js';
 
 const DEPLOYMENT_LIMIT = 256 * MiB;
-const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=200'];
 
 let dir: string;
 let adapter: CliProcess;
@@ -32,22 +31,17 @@ let port: number;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'prometheus-bounds-'));
   port = await freePort();
-  adapter = await startCli(
-    [
-      ...NODE_FLAGS,
-      'dist/src/bin.js',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-      '--data-dir',
-      dir,
-      '--prometheus-port',
-      String(port),
-    ],
-    { command: process.execPath },
-  );
+  adapter = await startAsNpmStart([
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'warn',
+    '--data-dir',
+    dir,
+    '--prometheus-port',
+    String(port),
+  ]);
   mixer = connect(adapter.address, undefined, { 'grpc.max_send_message_length': 8 * MiB });
 }, 60_000);
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceDefinitions, METRIC_METHOD_PATH } from '../src/wire/load.js';
 import { DEFAULT_STREAM_LIMITS } from '../src/transport/stream-guard.js';
-import { startCli, type CliProcess } from './helpers/cli.js';
+import { type CliProcess, startAsNpmStart } from './helpers/cli.js';
 import { connect, paramsAny, type Clients } from './helpers/clients.js';
 import { MiB, peakRssBytes, rssBytes } from './helpers/child-memory.js';
 import { int } from './helpers/values.js';
@@ -19,7 +19,6 @@ import { waitFor } from './helpers/wait.js';
 import { grpcMessage, grpcPrefix } from './helpers/wire.js';
 
 const DEPLOYMENT_LIMIT = 256 * MiB;
-const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=200'];
 
 let dir: string;
 let adapter: CliProcess;
@@ -28,10 +27,7 @@ let mixer: Clients;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'stream-bounds-'));
-  adapter = await startCli(
-    [...NODE_FLAGS, 'dist/src/bin.js', '0', '--host', '127.0.0.1', '--log-level', 'warn', '--data-dir', dir],
-    { command: process.execPath },
-  );
+  adapter = await startAsNpmStart(['0', '--host', '127.0.0.1', '--log-level', 'warn', '--data-dir', dir]);
   port = Number(adapter.address.split(':').at(-1));
   mixer = connect(adapter.address);
   await served();

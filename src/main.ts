@@ -25,6 +25,7 @@ import { SinkHealth } from './core/sink-health.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
 import { reportClosing } from './observe/sink-lifetime.js';
 import { serveMetrics } from './sinks/prometheus/series-server.js';
+import { cutsLoggedTo } from './observe/http-bounds.js';
 import { loadSinkModule } from './sinks/plugin-loader.js';
 import { prometheusSinkFactory } from './sinks/prometheus/factory.js';
 import { SeriesRegistry } from './sinks/prometheus/series.js';
@@ -349,11 +350,14 @@ async function servePrometheusSeries(options: AdapterOptions, log: Logger, notes
     maxLabelValueBytes: options.prometheusMaxLabelBytes,
   });
   const host = options.prometheusHost ?? options.host;
-  // An attack cuts thousands of connections: the repeat log keeps it to a line per cause and interval.
-  const onCut = (cut: string) =>
-    notes.note('warn', `HTTP connection or request cut by a bound: ${cut}`, { bound: cut, listener: 'prometheus' });
   try {
-    const server = await serveMetrics(registry.registry, host, options.prometheusPort, undefined, onCut);
+    const server = await serveMetrics(
+      registry.registry,
+      host,
+      options.prometheusPort,
+      undefined,
+      cutsLoggedTo(notes, 'prometheus'),
+    );
     log.info({ port: server.port }, 'serving the prometheus sink series on /metrics');
     return { registry, server };
   } catch (err) {

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
+import type { RepeatLog } from './repeat-log.js';
 
 export interface HttpBounds {
   /**
@@ -87,6 +88,14 @@ export type HttpCut = 'connection-limit' | 'oldest-idle' | 'idle' | 'response-ti
 export type HttpCutReport = (cut: HttpCut) => void;
 
 const ignore: HttpCutReport = () => undefined;
+
+/**
+ * Reports `listener`'s cuts through a repeat log: an attack cuts thousands
+ * of connections, which become one line per cause and interval.
+ */
+export function cutsLoggedTo(notes: RepeatLog, listener: string): HttpCutReport {
+  return (cut) => notes.note('warn', `HTTP connection or request cut by a bound: ${cut}`, { bound: cut, listener });
+}
 
 /**
  * An http.Server for `handler` with `bounds` in force: the one place every

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { Registry } from 'prom-client';
 import {
   createBoundedServer,
+  cutsLoggedTo,
   DEFAULT_HTTP_BOUNDS,
   listen,
   scrapeResponder,
@@ -115,10 +116,8 @@ export async function serveHttp(
   const servers: OpsServer[] = [];
   let ops: OpsServer | undefined;
   let metrics: OpsServer | undefined;
-  // An attack cuts thousands of connections: one line per cause and interval.
   const notes = createRepeatLog(log);
-  const onCut = (listener: 'ops' | 'metrics') => (cut: string) =>
-    notes.note('warn', `HTTP connection or request cut by a bound: ${cut}`, { bound: cut, listener });
+  const onCut = (listener: 'ops' | 'metrics') => cutsLoggedTo(notes, listener);
   try {
     if (listen.ops) {
       ops = await serveOps(endpoints, listen.ops.host, listen.ops.port, bounds, onCut('ops'));

@@ -33,5 +33,8 @@ EXPOSE 8000 9102
 # tripled since the last one instead of V8's ~4x, which also frees the native
 # memory of finished HTTP/2 streams sooner. ~30-60 MB less peak RSS under
 # load for a few percent of calls/s. package.json's start script matches.
+# The heap's ceiling (--max-old-space-size) comes from the container's memory
+# limit: the adapter adds it and starts itself again as it starts
+# (docs/operations.md, "The memory budget").
 ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=200", "dist/src/bin.js"]
 CMD ["8000"]

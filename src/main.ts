@@ -23,6 +23,7 @@ import { AdapterHealth } from './transport/health.js';
 import { SinkCalls } from './core/sink-call.js';
 import { SinkHealth } from './core/sink-health.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
+import { SharedBytes } from './sinks/batching-writer.js';
 import { reportClosing } from './observe/sink-lifetime.js';
 import { serveMetrics } from './sinks/prometheus/series-server.js';
 import { cutsLoggedTo } from './observe/http-bounds.js';
@@ -227,7 +228,7 @@ export async function startAdapter(
         {
           maxReceiveMessageBytes: options.maxMessageBytes,
           maxConnectionAgeMs: options.maxConnectionAgeMs,
-          streams: options.streams,
+          streams: { maxPendingRequestBytes: options.maxPendingRequestBytes, ...options.streams },
           // The repeat log: an attack cuts thousands of streams.
           onCut: (event) => notes.note('warn', `connection or stream cut by a bound: ${event}`, { bound: event }),
         },
@@ -381,7 +382,9 @@ async function openSinks(
 ): Promise<SinkPool> {
   const plugins: Record<string, SinkFactory> = {};
   for (const option of options.sinkModules) {
-    const loaded = await loadSinkModule(option, options.sinkWriteTimeoutMs);
+    const loaded = await loadSinkModule(option, options.sinkWriteTimeoutMs, {
+      maxHeapMb: Math.max(1, Math.floor(options.sinkModuleHeapBytes / (1024 * 1024))),
+    });
     loaded.onFault((fault) => metrics.pluginFault(fault.plugin, fault.kind));
     plugins[option.name] = loaded.factory;
   }
@@ -394,7 +397,13 @@ async function openSinks(
   const sinks = new SinkPool(
     {
       stdout: io.stdout,
-      buffer: { maxBytes: options.sinkBufferBytes, maxWaitMs: options.sinkWaitMs },
+      // All sinks together hold at most --sink-buffer-bytes, one sink at most
+      // half of it: a stalled sink leaves room for the others.
+      buffer: {
+        maxBytes: Math.max(1, Math.floor(options.sinkBufferBytes / 2)),
+        maxWaitMs: options.sinkWaitMs,
+        shared: new SharedBytes(options.sinkBufferBytes),
+      },
       file: {
         fsync: options.fsync,
         fsyncIntervalMs: options.fsyncIntervalMs,

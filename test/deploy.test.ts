@@ -138,7 +138,7 @@ describe('deploy/ consistency', () => {
   const podSpec = () => deployment.spec!.template.spec!;
   const container = () => podSpec().containers[0]!;
   const port = (name: string) => container().ports!.find((p) => p.name === name)!;
-  const options = () => adapterOptionsFromArgv(container().args!);
+  const options = (more: string[] = []) => adapterOptionsFromArgv([...container().args!, ...more]);
   const overlayReadiness = () =>
     one(overlay, 'Deployment', 'mygrpcadapter', Deployment).spec!.template.spec!.containers[0]!.readinessProbe!;
 
@@ -203,8 +203,11 @@ describe('deploy/ consistency', () => {
     const volume = podSpec().volumes!.find((v) => v.name === 'volume')!;
     const limit = quantityBytes(String(volume.emptyDir!.sizeLimit));
     expect(o.rotateBytes).toBeGreaterThan(0);
-    // A file passes --rotate-bytes only by one write into an empty file, and one write is at most the sink buffer.
-    const largestFile = Math.max(o.rotateBytes, o.sinkBufferBytes);
+    // A file passes --rotate-bytes only by one write into an empty file, and one write is at most
+    // half the sink buffers (one sink's own bound), sized by the container's 256Mi limit.
+    const limits = container().resources!.limits!;
+    const sinkBuffers = (await options(['--memory-limit', String(limits.memory)])).sinkBufferBytes;
+    const largestFile = Math.max(o.rotateBytes, sinkBuffers / 2);
     const perFilePath = (1 + o.rotateKeep) * largestFile;
     // The manifest's comment budgets three file paths; the sample handler uses one.
     const budgeted = Number(/Three file paths/.test(await readFile(path.join(DEPLOY, 'base/deployment.yaml'), 'utf8')));

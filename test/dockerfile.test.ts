@@ -16,6 +16,7 @@ import type { HandleAuthorizationServiceClient } from '../src/generated/authoriz
 import { startCommand } from './bench/start-command.js';
 import { listeningAddress } from './helpers/cli.js';
 import type { CheckResult__Output } from '../src/generated/istio/mixer/adapter/model/v1beta1/CheckResult.js';
+import { nodeRelease } from './helpers/deployment.js';
 
 const exec = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -64,15 +65,6 @@ function nodeMajor(stage: Stage): number {
   return Number(m[1]);
 }
 
-/** The latest release of a Node.js major as a binary: $DOCKERFILE_NODE (test/setup/peers.ts fetches it), else what the script prints. */
-async function nodeBinary(major: number): Promise<string> {
-  if (process.env.DOCKERFILE_NODE) return process.env.DOCKERFILE_NODE;
-  const { stdout } = await exec('bash', [path.join(ROOT, 'scripts', 'node-release.sh'), String(major)], {
-    timeout: 170_000,
-  });
-  return stdout.trim();
-}
-
 let stages: Stage[];
 let runtime: Stage;
 let dir: string;
@@ -114,7 +106,7 @@ describe('Dockerfile', () => {
   });
 
   it('its runtime stage, rebuilt from this checkout, answers HandleAuthorization on its Node.js line', async () => {
-    const node = await nodeBinary(nodeMajor(runtime));
+    const node = await nodeRelease(nodeMajor(runtime));
     const { stdout: version } = await exec(node, ['--version']);
     expect(version).toMatch(new RegExp(`^v${nodeMajor(runtime)}\\.`));
     const work = workdir(runtime);

@@ -14,14 +14,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HTTP_BOUNDS, httpConnectionLimit } from '../src/observe/http-bounds.js';
 import { MiB, peakRssBytes, rssBytes } from './helpers/child-memory.js';
-import { BIN, ROOT, startCli, type CliProcess, stopCli } from './helpers/cli.js';
-import { startNodeFlags } from './bench/start-command.js';
+import { type CliProcess, stopCli } from './helpers/cli.js';
 import { connect, paramsAny, type Clients } from './helpers/clients.js';
 import { freePort } from './helpers/real-prometheus.js';
 import { dbl, int, str } from './helpers/values.js';
 import { waitFor } from './helpers/wait.js';
+import { DEPLOYMENT_LIMIT, startAsDeployment } from './helpers/deployment.js';
 
-const DEPLOYMENT_LIMIT = 256 * MiB;
 const NOFILE = 1024;
 
 let dir: string;
@@ -41,13 +40,8 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'http-bounds-'));
   const [ops, metrics, prometheus] = await distinctFreePorts(3);
   ports = { ops: ops!, metrics: metrics!, prometheus: prometheus! };
-  // prlimit sets both the soft and the hard limit, so Node cannot raise it at start.
-  adapter = await startCli(
+  adapter = await startAsDeployment(
     [
-      `--nofile=${NOFILE}:${NOFILE}`,
-      process.execPath,
-      ...startNodeFlags(ROOT),
-      BIN,
       '0',
       '--host',
       '127.0.0.1',
@@ -62,7 +56,8 @@ beforeAll(async () => {
       '--prometheus-port',
       String(ports.prometheus),
     ],
-    { command: 'prlimit' },
+    // Soft and hard: Node cannot raise it at start.
+    { nofile: NOFILE },
   );
   mixer = connect(adapter.address);
   await served();

@@ -200,7 +200,7 @@ describe('backpressure', () => {
     expect(refused.length).toBeGreaterThan(0);
     for (const err of refused) {
       expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
-      expect(err.details).toMatch(/sink buffer full \(\d+ of 600 bytes queued\) for 50 ms/);
+      expect(err.details).toMatch(/sink buffer full \(\d+ of 300 bytes queued, \d+ of 600 over all sinks\) for 50 ms/);
     }
     await adapter.adapter.stop();
     expect(control.records.map((r) => r.instance).sort()).toEqual(ok.sort());

@@ -15,13 +15,12 @@ import type { Params } from '../src/generated/adapter/mygrpcadapter/config/Param
 import type { HandleMetricRequest } from '../src/generated/metric/HandleMetricRequest.js';
 import { DEFAULT_MAX_LABEL_VALUE_BYTES, DEFAULT_SERIES_MAX_BYTES } from '../src/sinks/prometheus/series.js';
 import { MiB, peakRssBytes, rssBytes } from './helpers/child-memory.js';
-import { runBin, startCli, type CliProcess, stopCli, startAsNpmStart } from './helpers/cli.js';
+import { runBin, startCli, type CliProcess, stopCli } from './helpers/cli.js';
 import { connect, paramsAny, type Clients } from './helpers/clients.js';
 import { freePort } from './helpers/real-prometheus.js';
 import { dbl, str } from './helpers/values.js';
 import { rpcError } from './helpers/wait.js';
-
-const DEPLOYMENT_LIMIT = 256 * MiB;
+import { DEPLOYMENT_LIMIT, startAsDeployment } from './helpers/deployment.js';
 
 let dir: string;
 let adapter: CliProcess;
@@ -31,7 +30,7 @@ let port: number;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'prometheus-bounds-'));
   port = await freePort();
-  adapter = await startAsNpmStart([
+  adapter = await startAsDeployment([
     '0',
     '--host',
     '127.0.0.1',

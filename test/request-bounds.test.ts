@@ -9,13 +9,13 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../src/wire/load.js';
-import { type CliProcess, startAsNpmStart } from './helpers/cli.js';
+import { type CliProcess } from './helpers/cli.js';
 import { connect, paramsAny, rawStatus, type Clients } from './helpers/clients.js';
 import { MiB, peakRssBytes } from './helpers/child-memory.js';
 import { int } from './helpers/values.js';
+import { DEPLOYMENT_LIMIT, startAsDeployment } from './helpers/deployment.js';
 
 // The Deployment's memory limit; the adapter must stay well inside it.
-const DEPLOYMENT_LIMIT = 256 * MiB;
 
 /** `n` empty instances (`0a 00` each), optionally followed by an unknown top-level field. */
 function emptyInstances(n: number, unknownField: boolean): Buffer {
@@ -59,8 +59,15 @@ describe.each([
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'request-bounds-'));
     // The attacks were sent just under the old 16 MiB default; allow that much here.
-    const flags = ['--max-message-bytes', String(17 * MiB), '--decode-workers', workers];
-    adapter = await startAsNpmStart(['0', '--host', '127.0.0.1', '--log-level', 'warn', '--data-dir', dir, ...flags]);
+    const flags = [
+      '--max-message-bytes',
+      String(17 * MiB),
+      '--max-pending-request-bytes',
+      String(17 * MiB),
+      '--decode-workers',
+      workers,
+    ];
+    adapter = await startAsDeployment(['0', '--host', '127.0.0.1', '--log-level', 'warn', '--data-dir', dir, ...flags]);
     raw = new grpc.Client(adapter.address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 });
     clients = connect(adapter.address);
   }, 60_000);

@@ -538,3 +538,31 @@ describe('the worker watchdog', () => {
     expect(loaded.faults.state).toBe('stopped');
   }, 60_000);
 });
+
+describe('a plug-in that outgrows its heap', () => {
+  it('loses its worker, not the adapter: an outOfMemory fault, and the restarted worker takes writes again', async () => {
+    const env: SinkEnvironment = {
+      ...DEFAULT_SINK_ENVIRONMENT,
+      stdout: new PassThrough(),
+      log: createLogger('silent', new PassThrough()),
+    };
+    const loaded = await loadSinkModule({ name: 'hoarder', module: fixture('hoards-memory.mjs') }, 10_000, {
+      maxHeapMb: 16,
+    });
+    const faults: PluginFault[] = [];
+    loaded.onFault((f) => faults.push(f));
+    const sink = await loaded.factory({ type: 'hoarder', path: '', format: 'json' }, env);
+    try {
+      const record = (instance: string) => ({ instance }) as unknown as AdapterRecord;
+      const lost = await sink.write([record('hoard.instance.istio-system')]).catch((e: unknown) => e);
+      expect(lost).toBeInstanceOf(SinkError);
+      await waitFor(() => faults.length > 0, 10_000);
+      expect(faults[0]).toMatchObject({ plugin: 'hoarder', kind: 'outOfMemory', disabled: false });
+      expect(faults[0]!.message).toMatch(/ran out of its 16 MiB heap \(--sink-module-heap-bytes\)/);
+      await untilServed(() => sink.write([record('small.instance.istio-system')]), /is restarting after a fault/);
+      expect(loaded.faults).toMatchObject({ faults: 1, restarts: 1, state: 'up' });
+    } finally {
+      await sink.close();
+    }
+  }, 60_000);
+});

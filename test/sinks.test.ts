@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AdapterRecord, MetricRecord } from '../src/record/types.js';
-import { BatchingWriter } from '../src/sinks/batching-writer.js';
+import { BatchingWriter, BufferFullError, SharedBytes } from '../src/sinks/batching-writer.js';
 import { FileSink } from '../src/sinks/file.js';
 import { DEFAULT_SINK_ENVIRONMENT, SinkPool, type SinkFactory } from '../src/sinks/registry.js';
 import { DESTINATION_TAKEN, SinkClosedError, type Sink, type SinkSpec } from '../src/sinks/sink.js';
@@ -137,6 +137,61 @@ describe('BatchingWriter', () => {
     const w = new BatchingWriter(() => (++calls === 1 ? Promise.reject(new Error('disk full')) : Promise.resolve()));
     await expect(w.write(Buffer.from('a'))).rejects.toThrow('disk full');
     await expect(w.write(Buffer.from('b'))).resolves.toBeUndefined();
+  });
+});
+
+describe('BatchingWriter with a bound shared by several writers', () => {
+  /** A writer whose writes wait until `open()`; the shared bound is 10 bytes, each writer's own 6. */
+  function stalled(shared: SharedBytes) {
+    let open: () => void = () => undefined;
+    let gate = new Promise<void>((r) => (open = r));
+    const writer = new BatchingWriter(
+      async () => {
+        await gate;
+        gate = Promise.resolve();
+      },
+      { maxBytes: 6, maxWaitMs: 200, shared },
+    );
+    return { writer, open: () => open() };
+  }
+
+  it('a stalled writer holds at most its own bound; the others get the rest of the shared one', async () => {
+    const shared = new SharedBytes(10);
+    const a = stalled(shared);
+    const b = stalled(shared);
+    const held = [a.writer.write(Buffer.alloc(3)), a.writer.write(Buffer.alloc(3))];
+    await groupStarted();
+    // a is at its own 6 bytes: a seventh waits, then is refused.
+    await expect(a.writer.write(Buffer.alloc(1))).rejects.toThrow(BufferFullError);
+    // b fits its 4 bytes under the shared 10.
+    const bWrites = [b.writer.write(Buffer.alloc(4))];
+    await groupStarted();
+    expect(shared.usedBytes).toBe(10);
+    // A fifth byte for b waits for room in the shared bound, which a frees.
+    const waiting = b.writer.write(Buffer.alloc(1));
+    a.open();
+    await Promise.all(held);
+    b.open();
+    await Promise.all([...bWrites, waiting]);
+    await b.writer.flush();
+    expect(shared.usedBytes).toBe(0);
+    expect(b.writer.counters.refusedChunks).toBe(0);
+  });
+
+  it('refuses after the wait when the others never free their bytes, naming both bounds', async () => {
+    const shared = new SharedBytes(10);
+    const a = stalled(shared);
+    const b = stalled(shared);
+    const held = [a.writer.write(Buffer.alloc(6))];
+    const bHeld = [b.writer.write(Buffer.alloc(4))];
+    await groupStarted();
+    await expect(b.writer.write(Buffer.alloc(1))).rejects.toThrow(
+      /sink buffer full \(4 of 6 bytes queued, 10 of 10 over all sinks\) for 200 ms/,
+    );
+    a.open();
+    b.open();
+    await Promise.all([...held, ...bHeld]);
+    expect(shared.usedBytes).toBe(0);
   });
 });
 

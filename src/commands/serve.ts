@@ -4,6 +4,7 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { createLogger } from '../log.js';
 import { startAdapter, type AdapterOptions, type RunningAdapter } from '../main.js';
 import { flagFileError } from '../lifecycle/start-error.js';
+import { fitHeap, type HeapState } from '../lifecycle/heap.js';
 import { adapterVersion } from '../observe/version.js';
 import { declareFlags } from '../options/read-flags.js';
 import { readServeOptions, SERVE_FLAGS } from '../options/serve-flags.js';
@@ -92,6 +93,8 @@ function startFailure(err: unknown, options: AdapterOptions): Error {
 
 export async function serve(args: ServeArgs): Promise<void> {
   const options = toAdapterOptions(args);
+  // Before anything opens: this may start the process again with a sized heap.
+  const heap = fitHeap(options.memory);
   let adapter: RunningAdapter;
   try {
     adapter = await startAdapter(options);
@@ -112,7 +115,7 @@ export async function serve(args: ServeArgs): Promise<void> {
     }
     process.once('exit', () => rmSync(pidFile, { force: true }));
   }
-  logStartLine(adapter, options);
+  logStartLine(adapter, options, heap);
 }
 
 /**
@@ -121,16 +124,23 @@ export async function serve(args: ServeArgs): Promise<void> {
  * `address`), the version, and the effective configuration. Written whatever
  * --log-level says, because starting tools depend on it.
  */
-function logStartLine(adapter: RunningAdapter, options: AdapterOptions): void {
+function logStartLine(adapter: RunningAdapter, options: AdapterOptions, heap: HeapState): void {
   const level = adapter.log.level;
   adapter.log.level = 'info';
   adapter.log.info(
     // The options hold paths and sizes, never a secret (token and key files
     // are named, not read); the logger's redaction paths apply regardless.
-    { address: adapter.address, version: adapterVersion(), config: options },
+    { address: adapter.address, version: adapterVersion(), config: options, heap },
     `listening on ${adapter.address}`,
   );
   adapter.log.level = level;
+  if (heap.sizing === 'unsized') {
+    adapter.log.warn(
+      { heap },
+      `the V8 heap is sized for the machine, not the memory limit: start node with --max-old-space-size=${heap.budgetMb} ` +
+        '(Node.js 22.15 or later does this itself)',
+    );
+  }
 }
 
 export const serveCommand: CommandModule<object, ServeArgs> = {

@@ -4,6 +4,9 @@
 // options object's type is inferred from the table instead of restated.
 import path from 'node:path';
 import { parseChoice, parseCount, parseMs, parseSize } from '../commands/flag-values.js';
+import { REFERENCE_LIMIT_BYTES } from './memory-budget.js';
+
+const MiB = 1024 * 1024;
 
 export type Kind = 'size' | 'duration' | 'count' | 'port' | 'choice' | 'string' | 'path' | 'boolean' | 'list';
 
@@ -24,6 +27,8 @@ export interface Flag<K extends string = string, V = unknown> {
   readonly value: string | undefined;
   readonly choices: readonly string[] | undefined;
   readonly positional: boolean;
+  /** The default is this share of the memory budget (options/memory-budget.ts) instead of `default`. */
+  readonly share: number | undefined;
   /** What was typed (or the default) -> the value; throws an Error naming the flag and quoting the text. */
   readonly read: (typed: unknown) => V;
 }
@@ -46,7 +51,7 @@ interface Common<K extends string> {
 function make<K extends string, V>(
   o: Common<K>,
   kind: Kind,
-  rest: { default: TypedDefault; value?: string; choices?: readonly string[]; positional?: boolean },
+  rest: { default: TypedDefault; value?: string; choices?: readonly string[]; positional?: boolean; share?: number },
   read: (typed: unknown, label: string) => V,
 ): Flag<K, V> {
   const positional = rest.positional ?? false;
@@ -61,13 +66,41 @@ function make<K extends string, V>(
     value: rest.value,
     choices: rest.choices,
     positional,
+    share: rest.share,
     read: (typed) => read(typed, label),
   };
 }
 
-/** A byte size: `1048576`, `10M`, `16Mi`. */
-export function size<const K extends string>(o: Common<K> & { default: number; min?: number }): Flag<K, number> {
-  return make(o, 'size', { default: o.default, value: 'SIZE' }, (t, label) => parseSize(label, t, o.min ?? 0));
+interface SizeBounds {
+  min?: number;
+  /** 0 is accepted too, below `min` (it means "none"). */
+  zero?: boolean;
+}
+
+/** A byte size: `1048576`, `10M`, `16Mi`; without a default, undefined unless given. */
+export function size<const K extends string>(o: Common<K> & SizeBounds & { default: number }): Flag<K, number>;
+export function size<const K extends string>(o: Common<K> & SizeBounds): Flag<K, number | undefined>;
+export function size<const K extends string>(
+  o: Common<K> & SizeBounds & { default?: number },
+): Flag<K, number | undefined> {
+  return make(o, 'size', { default: o.default, value: 'SIZE' }, (t, label) => {
+    if (t === undefined) return undefined;
+    if (o.zero && parseSize(label, t) === 0) return 0;
+    return parseSize(label, t, o.min ?? 0);
+  });
+}
+
+/** A byte size whose default is `share` of the memory budget (--memory-limit). */
+export function budgetSize<const K extends string>(
+  o: Omit<Common<K>, 'shownDefault'> & { share: number; min?: number },
+): Flag<K, number> {
+  const { share } = o;
+  const atReference = Math.floor(REFERENCE_LIMIT_BYTES * share);
+  const fraction = Number.isInteger(1 / share) ? `1/${1 / share}` : `${(share * 100).toFixed(1)} %`;
+  const shownDefault = `${fraction} of --memory-limit (${atReference / MiB}Mi at ${REFERENCE_LIMIT_BYTES / MiB}Mi)`;
+  return make({ ...o, shownDefault }, 'size', { default: atReference, value: 'SIZE', share }, (t, label) =>
+    parseSize(label, t, o.min ?? 0),
+  );
 }
 
 /** Milliseconds: `5000`, `5s`, `2m`. */

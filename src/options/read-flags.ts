@@ -1,7 +1,7 @@
 // A flag table -> yargs declarations, and yargs' argv -> the options object
 // with every problem collected, so one run names every bad flag.
 import type { Argv, Options, PositionalOptions } from 'yargs';
-import type { Flag } from './flag.js';
+import type { Flag, TypedDefault } from './flag.js';
 
 /** Every problem with the flags, one line each, each naming its flag. */
 export class FlagProblems extends Error {
@@ -32,20 +32,23 @@ function setKey(target: Record<string, unknown>, key: string, value: unknown): v
  * Reads every flag of `flags` from yargs' argv. A flag whose value cannot be
  * read adds its problem (or problems, for a repeated flag) and takes its
  * default, so the object stays whole for the checks that combine flags.
+ * `defaultOf` gives a flag's default where it depends on another flag's
+ * value (the memory budget's shares).
  */
 export function readFlags(
   flags: readonly Flag[],
   argv: Readonly<Record<string, unknown>>,
+  defaultOf: (flag: Flag) => TypedDefault = (flag) => flag.default,
 ): { values: Record<string, unknown>; problems: string[] } {
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const flag of flags) {
     let value: unknown;
     try {
-      value = flag.read(argv[flag.name] ?? flag.default);
+      value = flag.read(argv[flag.name] ?? defaultOf(flag));
     } catch (err) {
       problems.push(...(err as Error).message.split('\n'));
-      value = flag.read(flag.default);
+      value = flag.read(defaultOf(flag));
     }
     setKey(values, flag.key, value);
   }
@@ -82,7 +85,8 @@ function yargsOptions(flag: Flag): Options {
     // Strings, so that units (10Mi, 5s) get through yargs and a refusal can
     // echo exactly what was typed; the table's readers make the numbers.
     type: 'string',
-    ...(flag.default === undefined ? {} : { default: flag.default }),
+    // A share of the memory budget is filled in after --memory-limit is read.
+    ...(flag.default === undefined || flag.share !== undefined ? {} : { default: flag.default }),
     // A flag given without its value is refused, not read as "" or its default.
     requiresArg: true,
     describe: helpText(flag),

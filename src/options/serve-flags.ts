@@ -13,13 +13,24 @@ import type { TlsOptions } from '../security/tls.js';
 import type { FsyncPolicy } from '../sinks/file.js';
 import { parseSinkModule } from '../sinks/plugin-loader.js';
 import { sinkFactories } from '../sinks/registry.js';
-import type { StreamLimits } from '../transport/stream-guard.js';
-import { choice, count, duration, file, list, port, size, text, toggle } from './flag.js';
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from '../transport/stream-guard.js';
+import { budgetSize, choice, count, duration, file, list, port, size, text, toggle } from './flag.js';
+import {
+  memoryBudget,
+  MIN_MEMORY_LIMIT_BYTES,
+  REFERENCE_LIMIT_BYTES,
+  shareOf,
+  type MemoryBudget,
+} from './memory-budget.js';
 import { FlagProblems, readFlags, type OptionsOf } from './read-flags.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const FSYNC: readonly FsyncPolicy[] = ['never', 'batch', 'interval'];
 const MiB = 1024 * 1024;
+/** Records queued for the sinks, all together: 16 MiB at 256 MiB (a stalled sink's backlog of seconds, not minutes). */
+const SINK_BUFFER_SHARE = 1 / 16;
+/** Each sink plug-in's worker heap: 32 MiB at 256 MiB, outside the adapter's own heap. */
+const PLUGIN_HEAP_SHARE = 1 / 8;
 // One worker beside the main thread: the second core of a small node does the
 // decoding while the first keeps up with HTTP/2.
 const SPARE_CORES = Math.min(2, Math.max(0, os.availableParallelism() - 1));
@@ -57,11 +68,28 @@ export const SERVE_FLAGS = [
     describe: 'largest request accepted',
   }),
   size({
+    flag: 'memory-limit',
+    key: 'memoryLimit',
+    min: MIN_MEMORY_LIMIT_BYTES,
+    zero: true,
+    shownDefault: "the container's (cgroup) limit",
+    describe:
+      'memory the adapter may use: sizes the V8 heap and every default marked "of --memory-limit"; 0 = no limit (heap as V8 sizes it, those defaults at 256Mi)',
+  }),
+  budgetSize({
     flag: 'max-decode-bytes',
     key: 'maxDecodeBytes',
-    default: 32 * MiB,
+    share: 1 / 8,
     min: 1,
     describe: 'most memory one call may take to decode and format (estimated before decoding), else RESOURCE_EXHAUSTED',
+  }),
+  budgetSize({
+    flag: 'max-pending-request-bytes',
+    key: 'maxPendingRequestBytes',
+    share: DEFAULT_STREAM_LIMITS.maxPendingRequestBytes / REFERENCE_LIMIT_BYTES,
+    min: 1,
+    describe:
+      'most request bytes still arriving over all streams; past it the connection holding the most loses its largest stream',
   }),
   duration({
     flag: 'max-connection-age',
@@ -76,10 +104,10 @@ export const SERVE_FLAGS = [
     min: 1,
     describe: 'distinct handler configurations kept decoded',
   }),
-  size({
+  budgetSize({
     flag: 'handler-cache-bytes',
     key: 'handlerCacheBytes',
-    default: DEFAULT_HANDLER_CACHE_BYTES,
+    share: DEFAULT_HANDLER_CACHE_BYTES / REFERENCE_LIMIT_BYTES,
     min: 64 * 1024,
     describe: 'most memory the cached handler configurations may take (estimated); the least recently used go first',
   }),
@@ -118,12 +146,12 @@ export const SERVE_FLAGS = [
     describe:
       'time after a signal when the process logs an error and kills itself (exit status 137), whatever it is doing',
   }),
-  size({
+  budgetSize({
     flag: 'sink-buffer-bytes',
     key: 'sinkBufferBytes',
-    default: 64 * MiB,
+    share: SINK_BUFFER_SHARE,
     min: 1,
-    describe: 'most bytes a sink holds queued or in flight',
+    describe: 'most bytes the sinks hold queued or in flight, each and all together',
   }),
   duration({
     flag: 'sink-wait',
@@ -246,6 +274,14 @@ export const SERVE_FLAGS = [
     describe:
       'NAME=MODULE: a sink plug-in (package name or file path) that handlers select with `sink: NAME`; repeatable',
   }),
+  budgetSize({
+    flag: 'sink-module-heap-bytes',
+    key: 'sinkModuleHeapBytes',
+    share: PLUGIN_HEAP_SHARE,
+    min: MiB,
+    describe:
+      "V8 heap of each sink plug-in's worker thread; a plug-in that outgrows it is restarted (a fault), not the adapter",
+  }),
   port({
     flag: 'prometheus-port',
     key: 'prometheusPort',
@@ -266,10 +302,10 @@ export const SERVE_FLAGS = [
     max: MAX_SERIES_PER_METRIC,
     describe: 'series per metric of sink "prometheus" when Params leave max_series_per_metric 0',
   }),
-  size({
+  budgetSize({
     flag: 'prometheus-max-bytes',
     key: 'prometheusMaxBytes',
-    default: DEFAULT_SERIES_MAX_BYTES,
+    share: DEFAULT_SERIES_MAX_BYTES / REFERENCE_LIMIT_BYTES,
     min: 1024,
     describe:
       'memory all series of sink "prometheus" may take (estimated); new series beyond it are refused and counted',
@@ -297,9 +333,32 @@ type FlagOptions = OptionsOf<typeof SERVE_FLAGS>;
  */
 export type AdapterOptions = Omit<FlagOptions, 'security'> & {
   security: SecurityOptions;
+  /** The memory limit the defaults marked "of --memory-limit" were taken of, and the heap it asks for. */
+  memory: MemoryBudget;
   /** Connection and stream bounds over all connections (tests tighten them). */
   streams?: Partial<StreamLimits>;
 };
+
+/**
+ * The parts of the budget outside the adapter's V8 heap, which come off the
+ * heap's part: the sinks' and the arriving requests' Buffers, and each sink
+ * plug-in's worker heap (counted from --sink-module as typed).
+ */
+function outsideHeapShare(argv: Readonly<Record<string, unknown>>): number {
+  const share = (key: string): number => SERVE_FLAGS.find((f) => f.key === key)!.share!;
+  const plugins = [argv['sink-module'] ?? []].flat().length;
+  return share('sinkBufferBytes') + share('maxPendingRequestBytes') + plugins * share('sinkModuleHeapBytes');
+}
+
+/** --memory-limit alone, first: the other flags' defaults depend on it (a bad value is reported with the rest). */
+function readMemoryLimit(argv: Readonly<Record<string, unknown>>): number | undefined {
+  const flag = SERVE_FLAGS.find((f) => f.key === 'memoryLimit')!;
+  try {
+    return flag.read(argv[flag.name]);
+  } catch {
+    return undefined;
+  }
+}
 
 /** The leading `--flag` of a problem, to tell which flags already have one. */
 const FLAG = /^--[a-z][a-z-]*/;
@@ -326,12 +385,21 @@ function tlsGroup(tls: FlagOptions['security']['tls'], problems: string[]): TlsO
  * again for what it combines with).
  */
 export function readServeOptions(argv: Readonly<Record<string, unknown>>): AdapterOptions {
-  const { values, problems } = readFlags(SERVE_FLAGS, argv);
+  const memory = memoryBudget(readMemoryLimit(argv), outsideHeapShare(argv));
+  const { values, problems } = readFlags(SERVE_FLAGS, argv, (flag) =>
+    flag.share === undefined ? flag.default : shareOf(memory, flag.share),
+  );
   const read = values as FlagOptions;
   const combined: string[] = [];
   const security: SecurityOptions = { ...read.security, tls: tlsGroup(read.security.tls, combined) };
-  const options: AdapterOptions = { ...read, security };
+  const options: AdapterOptions = { ...read, security, memory };
   if (combined.length === 0) combined.push(...securityProblems(options.security));
+  if (options.maxPendingRequestBytes < options.maxMessageBytes) {
+    combined.push(
+      `--max-pending-request-bytes (${options.maxPendingRequestBytes}) is less than --max-message-bytes ` +
+        `(${options.maxMessageBytes}): the largest request could never arrive; raise it, or --memory-limit`,
+    );
+  }
   const flagOf = (problem: string): string | undefined => FLAG.exec(problem)?.[0];
   const refused = new Set(problems.map(flagOf));
   problems.push(...combined.filter((p) => flagOf(p) === undefined || !refused.has(flagOf(p))));

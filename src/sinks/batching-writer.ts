@@ -47,6 +47,47 @@ export interface BufferLimits {
   maxBytes: number;
   /** How long a chunk may wait for room before it is refused. */
   maxWaitMs: number;
+  /** A bound over several writers' bytes together (every sink's), besides each one's own. */
+  shared?: SharedBytes;
+}
+
+/**
+ * Bytes queued or in flight over several writers, bounded as a whole: each
+ * writer's own bound keeps one stalled sink from taking all of it. A writer
+ * with chunks waiting for room listens for bytes freed by the others.
+ */
+export class SharedBytes {
+  private used = 0;
+  private readonly waiting = new Set<() => void>();
+
+  constructor(readonly maxBytes: number) {}
+
+  get usedBytes(): number {
+    return this.used;
+  }
+
+  /** Like a writer's own bound: a single larger chunk is still admitted when nothing is held. */
+  fits(bytes: number): boolean {
+    return this.used === 0 || this.used + bytes <= this.maxBytes;
+  }
+
+  take(bytes: number): void {
+    this.used += bytes;
+  }
+
+  release(bytes: number): void {
+    this.used -= bytes;
+    for (const wake of [...this.waiting]) wake();
+  }
+
+  /** `wake` runs whenever bytes are released, until it is left out again. */
+  listen(wake: () => void): void {
+    this.waiting.add(wake);
+  }
+
+  unlisten(wake: () => void): void {
+    this.waiting.delete(wake);
+  }
 }
 
 export const UNBOUNDED: BufferLimits = { maxBytes: Number.POSITIVE_INFINITY, maxWaitMs: 0 };
@@ -114,7 +155,7 @@ export class BatchingWriter<C = Buffer> {
 
   private admit(bytes: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.waiters.length === 0 && this.fits(bytes)) {
-      this.buffered += bytes;
+      this.take(bytes);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
@@ -123,7 +164,7 @@ export class BatchingWriter<C = Buffer> {
         signal,
         admit: () => {
           clearTimeout(timer);
-          this.buffered += bytes;
+          this.take(bytes);
           resolve();
         },
         drop: () => {
@@ -133,6 +174,7 @@ export class BatchingWriter<C = Buffer> {
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
+        this.listenIfWaiting();
         if (signal?.aborted) {
           waiter.drop();
           this.wakeWaiters();
@@ -142,17 +184,44 @@ export class BatchingWriter<C = Buffer> {
         this.events.refused?.();
         reject(
           new BufferFullError(
-            `sink buffer full (${this.buffered} of ${this.limits.maxBytes} bytes queued) for ${this.limits.maxWaitMs} ms`,
+            `sink buffer full (${this.buffered} of ${this.limits.maxBytes} bytes queued${this.sharedNote()}) for ${this.limits.maxWaitMs} ms`,
           ),
         );
         this.wakeWaiters(); // a large refused chunk may have held up smaller ones behind it
       }, this.limits.maxWaitMs);
       this.waiters.push(waiter);
+      this.listenIfWaiting();
     });
   }
 
   private fits(bytes: number): boolean {
-    return this.buffered === 0 || this.buffered + bytes <= this.limits.maxBytes;
+    const own = this.buffered === 0 || this.buffered + bytes <= this.limits.maxBytes;
+    return own && (this.limits.shared?.fits(bytes) ?? true);
+  }
+
+  private sharedNote(): string {
+    const shared = this.limits.shared;
+    return shared ? `, ${shared.usedBytes} of ${shared.maxBytes} over all sinks` : '';
+  }
+
+  private take(bytes: number): void {
+    this.buffered += bytes;
+    this.limits.shared?.take(bytes);
+  }
+
+  private release(bytes: number): void {
+    this.buffered -= bytes;
+    this.limits.shared?.release(bytes);
+  }
+
+  /** Other writers' releases wake this one's waiters while it has any. */
+  private readonly wake = (): void => this.wakeWaiters();
+
+  private listenIfWaiting(): void {
+    const shared = this.limits.shared;
+    if (!shared) return;
+    if (this.waiters.length > 0) shared.listen(this.wake);
+    else shared.unlisten(this.wake);
   }
 
   /** Admits waiting chunks in arrival order while they fit; those whose caller gave up go first. */
@@ -165,6 +234,7 @@ export class BatchingWriter<C = Buffer> {
     while (this.waiters.length > 0 && this.fits(this.waiters[0]!.bytes)) {
       this.waiters.shift()!.admit();
     }
+    this.listenIfWaiting();
   }
 
   private async drain(): Promise<void> {
@@ -174,7 +244,7 @@ export class BatchingWriter<C = Buffer> {
       if (group.some((p) => p.signal?.aborted)) {
         const [gone, live] = partition(group, (p) => p.signal?.aborted === true);
         for (const p of gone) {
-          this.buffered -= p.bytes;
+          this.release(p.bytes);
           p.reject(p.signal!.reason);
         }
         group = live;
@@ -195,7 +265,7 @@ export class BatchingWriter<C = Buffer> {
         this.events.failed?.(group.length);
         for (const p of group) p.reject(err);
       } finally {
-        this.buffered -= bytes;
+        this.release(bytes);
         this.wakeWaiters();
       }
     }

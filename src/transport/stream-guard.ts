@@ -41,7 +41,7 @@ export interface StreamLimits {
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   maxConnections: 256,
   maxStreams: 2048,
-  maxPendingRequestBytes: 32 * 1024 * 1024,
+  maxPendingRequestBytes: 16 * 1024 * 1024,
   requestArrivalMs: 30_000,
   maxStreamMs: 120_000,
   prefaceMs: 10_000,

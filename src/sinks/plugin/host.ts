@@ -30,6 +30,8 @@ export interface PluginIsolation {
   maxAbandonedCalls: number;
   /** Longest createSink() may take in the worker. */
   openTimeoutMs: number;
+  /** The worker's V8 old generation (MiB): a plug-in that outgrows it is stopped and restarted, not the adapter. */
+  maxHeapMb: number;
 }
 
 export const DEFAULT_PLUGIN_ISOLATION: Readonly<PluginIsolation> = {
@@ -39,6 +41,7 @@ export const DEFAULT_PLUGIN_ISOLATION: Readonly<PluginIsolation> = {
   faultWindowMs: 60_000,
   stallMs: 10_000,
   maxAbandonedCalls: 256,
+  maxHeapMb: 32,
   openTimeoutMs: 30_000,
 };
 
@@ -52,8 +55,10 @@ export const PLUGIN_RESTARTING = 'EAGAIN';
 export type PluginFaultKind =
   | 'uncaughtException'
   | 'unhandledRejection'
-  /** The worker ended by itself (process.exit() in the plug-in, out of memory). */
+  /** The worker ended by itself (process.exit() in the plug-in). */
   | 'exit'
+  /** The worker outgrew its heap (maxHeapMb). */
+  | 'outOfMemory'
   /** Its event loop did not answer a ping within stallMs after a call timed out. */
   | 'unresponsive'
   /** More than maxAbandonedCalls timed-out calls were never answered. */
@@ -384,7 +389,11 @@ export class PluginHost {
 
   private spawn(): Promise<PluginModuleInfo> {
     const data: PluginWorkerData = { name: this.name, target: this.target };
-    const w = new Worker(workerUrl(), { workerData: data, name: this.what });
+    const w = new Worker(workerUrl(), {
+      workerData: data,
+      name: this.what,
+      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb },
+    });
     this.worker = w;
     this.report = undefined;
     w.on('message', (m: WorkerMessage) => {
@@ -454,7 +463,10 @@ export class PluginHost {
     this.worker = undefined;
     let kind: PluginFaultKind;
     let message: string;
-    if (report?.origin === 'unhandledRejection') {
+    if ((err as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      kind = 'outOfMemory';
+      message = `its worker ran out of its ${this.options.maxHeapMb} MiB heap (--sink-module-heap-bytes)`;
+    } else if (report?.origin === 'unhandledRejection') {
       kind = 'unhandledRejection';
       message = `unhandled rejection: ${report.message}`;
     } else if (report || err !== undefined) {

@@ -1,13 +1,15 @@
 // `npm run soak [-- --seconds 60 --concurrency 32]`: a bounded load on the
-// built adapter (child process, loopback), sampling its resident memory once
-// a second. Fails when any call errs or memory keeps climbing.
+// built adapter (child process, loopback), run as the Deployment runs it
+// (helpers/deployment.ts: the image's Node.js, npm start's flags, a 256 MiB
+// memory limit), sampling its resident memory once a second. Fails when any
+// call errs, memory keeps climbing, or it reaches the Deployment's limit.
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect, paramsAny } from '../helpers/clients.js';
-import { startCli } from '../helpers/cli.js';
+import { DEPLOYMENT_LIMIT, startAsDeployment } from '../helpers/deployment.js';
 import { int, str } from '../helpers/values.js';
 
 const { values } = parseArgs({
@@ -27,7 +29,7 @@ function rssMiB(pid: number): number {
 }
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'soak-'));
-const proc = await startCli([
+const proc = await startAsDeployment([
   '0',
   '--host',
   '127.0.0.1',
@@ -101,5 +103,5 @@ console.log(
     `file ${fileMiB.toFixed(0)} MiB; exit ${code}`,
 );
 if (firstError) console.log(`first error: ${firstError}`);
-const ok = errors === 0 && code === 0 && growth < 0.2 && peak < 200;
+const ok = errors === 0 && code === 0 && growth < 0.2 && peak < DEPLOYMENT_LIMIT / 1024 / 1024;
 process.exit(ok ? 0 : 1);

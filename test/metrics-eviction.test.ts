@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, paramsAny } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { MiB, peakRssBytes } from './helpers/child-memory.js';
-import { startCli } from './helpers/cli.js';
+import { DEPLOYMENT_LIMIT, startAsDeployment } from './helpers/deployment.js';
 import { int } from './helpers/values.js';
 
 const CACHE = 4;
@@ -78,13 +78,10 @@ describe('metric series of evicted handlers and closed sinks', () => {
 
 describe('the built adapter under many handler configurations', () => {
   it('keeps /metrics and its memory bounded (default --handler-cache-size 256, 1500 configurations)', async () => {
-    const proc = await startCli(
-      ['--max-semi-space-size=8', '--heap-growing-percent=200', 'dist/src/bin.js'].concat(
-        ['0', '--host', '127.0.0.1', '--log-level', 'info', '--data-dir', dir],
-        ['--metrics-port', '0', '--metrics-host', '127.0.0.1'],
-      ),
-      { command: process.execPath },
-    );
+    const proc = await startAsDeployment([
+      ...['0', '--host', '127.0.0.1', '--log-level', 'info', '--data-dir', dir],
+      ...['--metrics-port', '0', '--metrics-host', '127.0.0.1'],
+    ]);
     const clients = connect(proc.address);
     try {
       const metricsPort = await new Promise<number>((resolve) => {
@@ -108,7 +105,7 @@ describe('the built adapter under many handler configurations', () => {
       );
       expect(series(text, 'instances_total').length).toBeLessThanOrEqual(256);
       expect(series(text, 'sink_bytes_written_total').length).toBeLessThanOrEqual(256);
-      expect(peak).toBeLessThan(256 * MiB);
+      expect(peak).toBeLessThan(DEPLOYMENT_LIMIT);
     } finally {
       clients.close();
       proc.child.kill('SIGTERM');

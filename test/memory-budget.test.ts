@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { memoryBudget, NATIVE_RESERVE_BYTES, REFERENCE_LIMIT_BYTES, shareOf } from '../src/options/memory-budget.js';
 import { readServeOptions, SERVE_FLAGS } from '../src/options/serve-flags.js';
 import { FlagProblems } from '../src/options/read-flags.js';
-import { stopCli } from './helpers/cli.js';
-import { DEPLOYMENT_LIMIT, startAsDeployment } from './helpers/deployment.js';
+import { BIN, startCli, stopCli } from './helpers/cli.js';
+import { DEPLOYMENT_LIMIT, imageNodeMajor, nodeRelease, startAsDeployment } from './helpers/deployment.js';
 import { itWith } from './helpers/peers.js';
 
 const MiB = 1024 * 1024;
@@ -141,4 +141,41 @@ describe('the adapter in a container of 256 MiB', () => {
     },
     60_000,
   );
+});
+
+/** The start line's heap report of the built adapter started as `node <nodeFlags> bin.js <args>`. */
+async function heapOnStart(node: string, nodeFlags: string[], args: string[]) {
+  const proc = await startCli([...nodeFlags, BIN, '0', '--host', '127.0.0.1', '--log-level', 'warn', ...args], {
+    command: node,
+  });
+  try {
+    const lines = proc.stderr().split('\n');
+    const start = JSON.parse(lines.find((l) => l.includes('"msg":"listening on'))!) as {
+      heap: { sizing: string; heapLimitBytes: number; budgetMb: number };
+    };
+    return { heap: start.heap, warning: lines.find((l) => l.includes('"level":"warn"')) };
+  } finally {
+    await stopCli(proc);
+  }
+}
+
+describe('how the heap is sized', () => {
+  it('--max-old-space-size given to node wins over the budget', async () => {
+    const node = await nodeRelease(imageNodeMajor());
+    const { heap } = await heapOnStart(node, ['--max-old-space-size=300'], ['--memory-limit', '256Mi']);
+    expect(heap).toMatchObject({ sizing: 'operator', budgetMb: 120 });
+    expect(heap.heapLimitBytes).toBeGreaterThan(300 * MiB);
+  }, 60_000);
+
+  it('a Node.js that cannot start itself again runs on and says which flag to add', async () => {
+    const { heap, warning } = await heapOnStart(process.execPath, [], ['--memory-limit', '256Mi']);
+    const canExecve = typeof (process as unknown as { execve?: unknown }).execve === 'function';
+    expect(heap.sizing).toBe(canExecve ? 'budget' : 'unsized');
+    if (!canExecve) expect(warning).toContain('start node with --max-old-space-size=120');
+  }, 60_000);
+
+  it("without a limit the heap is V8's own", async () => {
+    const { heap } = await heapOnStart(process.execPath, [], ['--memory-limit', '0']);
+    expect(heap).toMatchObject({ sizing: 'v8' });
+  }, 60_000);
 });

@@ -9,6 +9,7 @@ import { FlagProblems } from '../src/options/read-flags.js';
 import { BIN, startCli, stopCli } from './helpers/cli.js';
 import { DEPLOYMENT_LIMIT, imageNodeMajor, nodeRelease, startAsDeployment } from './helpers/deployment.js';
 import { itWith } from './helpers/peers.js';
+import { waitFor } from './helpers/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -144,11 +145,13 @@ describe('the adapter in a container of 256 MiB', () => {
 });
 
 /** The start line's heap report of the built adapter started as `node <nodeFlags> bin.js <args>`. */
-async function heapOnStart(node: string, nodeFlags: string[], args: string[]) {
+async function heapOnStart(node: string, nodeFlags: string[], args: string[], warns = false) {
   const proc = await startCli([...nodeFlags, BIN, '0', '--host', '127.0.0.1', '--log-level', 'warn', ...args], {
     command: node,
   });
   try {
+    // The warning, when there is one, follows the start line.
+    if (warns) await waitFor(() => proc.stderr().includes('"level":"warn"'), 10_000);
     const lines = proc.stderr().split('\n');
     const start = JSON.parse(lines.find((l) => l.includes('"msg":"listening on'))!) as {
       heap: { sizing: string; heapLimitBytes: number; budgetMb: number };
@@ -168,8 +171,8 @@ describe('how the heap is sized', () => {
   }, 60_000);
 
   it('a Node.js that cannot start itself again runs on and says which flag to add', async () => {
-    const { heap, warning } = await heapOnStart(process.execPath, [], ['--memory-limit', '256Mi']);
     const canExecve = typeof (process as unknown as { execve?: unknown }).execve === 'function';
+    const { heap, warning } = await heapOnStart(process.execPath, [], ['--memory-limit', '256Mi'], !canExecve);
     expect(heap.sizing).toBe(canExecve ? 'budget' : 'unsized');
     if (!canExecve) expect(warning).toContain('start node with --max-old-space-size=120');
   }, 60_000);

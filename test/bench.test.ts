@@ -129,3 +129,43 @@ describeWith(['h2load'], 'shared-cpu.js', () => {
     },
   );
 });
+
+describeWith(['h2load'], 'npm run bench -- --client h2load', () => {
+  it(
+    'drives Mixer-recorded checks open loop from h2load at the offered rate, checked once through gRPC',
+    { timeout: 90_000 },
+    async () => {
+      const out = path.join(dir, 'h2load.json');
+      const svg = path.join(dir, 'h2load.svg');
+      const { stdout } = await run(
+        process.execPath,
+        [
+          'dist/bench/test/bench/run.js',
+          ...['--client', 'h2load', '--scenarios', 'mesh_check_allow,mesh_check_deny', '--rates', '500'],
+          ...['--warmup', '0.5', '--duration', '1', '--out', out, '--svg', svg],
+        ],
+        { cwd: ROOT },
+      );
+      // The server pinned to one CPU, h2load on the others.
+      expect(stdout).toMatch(/^target adapter: taskset\(1 CPU\) node /m);
+      const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
+      expect(results.points.map((p) => p.scenario)).toEqual(['mesh_check_allow', 'mesh_check_deny']);
+      for (const p of results.points) {
+        expect({ scenario: p.scenario, errors: p.errors }).toEqual({ scenario: p.scenario, errors: 0 });
+        // 500 calls/s for 1 s: h2load's pacing is within a few calls of it.
+        expect(p.calls).toBeGreaterThan(450);
+        expect(p.calls).toBeLessThan(550);
+        expect(p.latencyMs.p99).toBeGreaterThan(0);
+        expect(p.cpuUsPerCall).toBeGreaterThan(0);
+      }
+    },
+  );
+
+  it('refuses closed-loop scenarios: h2load drives open loop only', async () => {
+    const failed = await run(process.execPath, ['dist/bench/test/bench/run.js', '--client', 'h2load'], {
+      cwd: ROOT,
+    }).catch((err: { code: number; stderr: string }) => err);
+    expect(failed).toMatchObject({ code: 2 });
+    expect((failed as { stderr: string }).stderr).toContain('--client h2load: open loop only');
+  });
+});

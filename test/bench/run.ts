@@ -13,6 +13,9 @@
 //   --cpus N                pin the server to N CPUs (taskset), e.g. 1 for a 1-CPU pod
 //   --server-args="A B"     extra adapter flags, e.g. "--decode-workers=1" as the Deployment
 //   --workers N             worker threads, each with its own connection (1)
+//   --client node|h2load    who sends the load: the bench's grpc-js workers (node), or
+//                           h2load --rps for open-loop (mesh) points, the server on
+//                           --cpus (default 1) and h2load on the other CPUs
 //   --out FILE --svg FILE   results JSON and chart (bench-results.json / .svg)
 //   --profile DIR           run the server with node --cpu-prof, profiles into DIR
 //   --node-args="A B"       node options for the server (default: those of `npm start`, as the image runs it)
@@ -30,6 +33,8 @@ import { DEFAULT_SCENARIOS, encodeRequest, loadMeshRequest, selectScenarios, typ
 import { startServer, type ServerProcess } from './server-process.js';
 import { findSustainedRate, formatSizing, type SizingRow } from './sizing.js';
 import { startNodeFlags } from './start-command.js';
+import { openLoop, preflight } from './h2load-client.js';
+import { grpcMessage } from '../helpers/wire.js';
 import {
   epochMs,
   newHistogram,
@@ -56,6 +61,7 @@ export interface Options {
   cpus: number | undefined;
   serverArgs: string[];
   workers: number;
+  client: 'node' | 'h2load';
   out: string;
   svg: string;
   profileDir: string | undefined;
@@ -79,6 +85,7 @@ function parseOptions(argv: string[]): Options {
       cpus: { type: 'string' },
       'server-args': { type: 'string', default: '' },
       workers: { type: 'string', default: '1' },
+      client: { type: 'string', default: 'node' },
       out: { type: 'string', default: 'bench-results.json' },
       svg: { type: 'string', default: 'bench-results.svg' },
       profile: { type: 'string' },
@@ -97,6 +104,12 @@ function parseOptions(argv: string[]): Options {
   const scenarios =
     values.scenarios === undefined ? [...DEFAULT_SCENARIOS] : selectScenarios(values.scenarios.split(','));
   const smoke = values.smoke;
+  if (values.client !== 'node' && values.client !== 'h2load') {
+    throw new Error(`--client: expected node or h2load, got ${values.client}`);
+  }
+  if (values.client === 'h2load' && scenarios.some((s) => s.mesh === undefined)) {
+    throw new Error('--client h2load: open loop only, so mesh scenarios only (--scenarios mesh_check_allow,...)');
+  }
   return {
     target: values.target,
     warmupSeconds: positive('warmup', values.warmup ?? (smoke ? '0.2' : '1')),
@@ -105,14 +118,26 @@ function parseOptions(argv: string[]): Options {
     scenarios,
     meshRates: values.rates === undefined ? [] : list('rates', values.rates),
     p99TargetMs: positive('p99', values.p99),
-    cpus: values.cpus === undefined ? undefined : Math.round(positive('cpus', values.cpus)),
+    cpus:
+      values.cpus === undefined
+        ? values.client === 'h2load'
+          ? 1
+          : undefined
+        : Math.round(positive('cpus', values.cpus)),
     serverArgs: splitWords(values['server-args']),
     workers: Math.round(positive('workers', values.workers)),
+    client: values.client,
     out: path.resolve(values.out),
     svg: path.resolve(values.svg),
     profileDir: values.profile === undefined ? undefined : path.resolve(values.profile),
     nodeArgs: splitWords(values['node-args']),
   };
+}
+
+/** The CPUs the server leaves to the client (taskset -c): all but its last `cpus`. */
+function clientCpus(cpus: number | undefined): string {
+  const total = os.availableParallelism();
+  return `0-${total - 1 - (cpus ?? 0)}`;
 }
 
 /** `taskset -c` over the last `cpus` CPUs, so the client keeps the first ones. */
@@ -174,6 +199,29 @@ function startWorker(job: WorkerJob): RunningWorker {
   };
 }
 
+/** h2load in a worker's place: checked once through gRPC, then started on the schedule. */
+async function h2loadWorker(
+  address: string,
+  scenario: Scenario,
+  request: Buffer,
+  expectCheckCode: number | undefined,
+  callsPerSec: number,
+  dir: string,
+  serverCpus: number | undefined,
+): Promise<RunningWorker> {
+  await preflight('the server', address, scenario, request, expectCheckCode);
+  const frameFile = path.join(dir, 'request.frame');
+  writeFileSync(frameFile, grpcMessage(request));
+  const job = { address, path: scenario.path, frameFile, callsPerSec, cpus: clientCpus(serverCpus) };
+  let start: (schedule: Schedule) => void = () => undefined;
+  const scheduled = new Promise<Schedule>((resolve) => (start = resolve));
+  const result = scheduled.then(async (schedule) => {
+    await sleepUntil(schedule.startAt);
+    return openLoop({ ...job, logFile: path.join(dir, 'h2load.log') }, schedule);
+  });
+  return { ready: Promise.resolve(), start, result };
+}
+
 const sleepUntil = (epoch: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, epoch - epochMs())));
 
 /** Measures one scenario under one load against a fresh server. */
@@ -187,16 +235,20 @@ export async function runPoint(opts: Options, scenario: Scenario, load: Load): P
   try {
     server = await startServer(command!, args, ROOT);
     const request = scenario.mesh ? loadMeshRequest(ROOT, scenario) : encodeRequest(scenario, filePath);
-    const workers = shares(load, opts.workers).map((share) =>
-      startWorker({
-        address: server!.address,
-        path: scenario.path,
-        request,
-        load: share,
-        // The no-op server answers OK to everything; only the adapter's decisions are checked.
-        expectCheckCode: opts.target === 'adapter' ? scenario.expectCheckCode : undefined,
-      }),
-    );
+    // The no-op server answers OK to everything; only the adapter's decisions are checked.
+    const expectCheckCode = opts.target === 'adapter' ? scenario.expectCheckCode : undefined;
+    const workers =
+      opts.client === 'h2load' && load.kind === 'open'
+        ? [await h2loadWorker(server.address, scenario, request, expectCheckCode, load.callsPerSec, dir, opts.cpus)]
+        : shares(load, opts.workers).map((share) =>
+            startWorker({
+              address: server!.address,
+              path: scenario.path,
+              request,
+              load: share,
+              expectCheckCode,
+            }),
+          );
     await Promise.all(workers.map((w) => w.ready));
     const startAt = epochMs() + 20;
     const measureAt = startAt + opts.warmupSeconds * 1000;

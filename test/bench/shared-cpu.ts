@@ -14,18 +14,17 @@
 //
 // Needs h2load (Debian nghttp2-client) and taskset. Prints each round's
 // calls/s and the median ratio to the no-op server.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as grpc from '@grpc/grpc-js';
 import { grpcMessage } from '../helpers/wire.js';
 import { encodeRequest, selectScenarios, type Scenario } from './scenarios.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { startNodeFlags } from './start-command.js';
-import { identity, wrongCheckResult } from './worker.js';
+import { h2loadRequestArgs, preflight, runH2load } from './h2load-client.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 
@@ -52,52 +51,21 @@ function targets(also: string[]): Target[] {
   ];
 }
 
-/**
- * One call through a real gRPC client before the load: h2load counts HTTP
- * answers, and a gRPC error (or a wrong decision) is an HTTP 200 too.
- */
-async function preflight(name: string, address: string, scenario: Scenario, request: Buffer): Promise<void> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
-  try {
-    const reply = await new Promise<Buffer>((resolve, reject) =>
-      client.makeUnaryRequest(scenario.path, identity, identity, request, (err, r) =>
-        err || !r ? reject(err ?? new Error('empty reply')) : resolve(r),
-      ),
-    );
-    // The no-op server allows everything: only its gRPC answer is checked.
-    if (scenario.expectCheckCode === undefined || name === 'noop') return;
-    const wrong = wrongCheckResult(reply, scenario.expectCheckCode);
-    if (wrong !== undefined) throw new Error(wrong);
-  } catch (err) {
-    throw new Error(`${name} does not answer ${scenario.name} as expected: ${(err as Error).message}`);
-  } finally {
-    client.close();
-  }
-}
-
 interface Load {
   callsPerSec: number;
   failed: number;
 }
 
-function h2load(address: string, scenario: Scenario, frameFile: string, seconds: number): Promise<Load> {
-  const clientCpus = `1-${os.availableParallelism() - 1}`;
-  const args = ['-c', clientCpus, 'h2load', '-c', '1', '-m', '64', '-t', '1', '-D', String(seconds)];
-  args.push('--warm-up-time=1', '-d', frameFile, '-H', 'content-type: application/grpc', '-H', 'te: trailers');
-  args.push(`http://${address}${scenario.path}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('error', reject);
-    // 'close', not 'exit': the summary may still be in the pipe when the process has exited.
-    child.once('close', (code) => {
-      const rate = /finished in [^,]+, ([\d.]+) req\/s/.exec(out);
-      const requests = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded/.exec(out);
-      if (code !== 0 || !rate || !requests) return reject(new Error(`h2load failed (${code}): ${out}`));
-      resolve({ callsPerSec: Number(rate[1]), failed: Number(requests[2]) - Number(requests[3]) });
-    });
-  });
+async function h2load(address: string, scenario: Scenario, frameFile: string, seconds: number): Promise<Load> {
+  const args = ['-c', '1', '-m', '64', '-t', '1', '-D', String(seconds), '--warm-up-time=1'];
+  const out = await runH2load(`1-${os.availableParallelism() - 1}`, [
+    ...args,
+    ...h2loadRequestArgs(address, scenario.path, frameFile),
+  ]);
+  const rate = /finished in [^,]+, ([\d.]+) req\/s/.exec(out);
+  const requests = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded/.exec(out);
+  if (!rate || !requests) throw new Error(`h2load printed no summary: ${out}`);
+  return { callsPerSec: Number(rate[1]), failed: Number(requests[2]) - Number(requests[3]) };
 }
 
 const median = (xs: number[]): number => {
@@ -137,7 +105,14 @@ async function main(): Promise<void> {
           if (t.name !== 'noop') args.push('--data-dir', work);
           const server = await startServer('taskset', args, ROOT);
           running.push(server);
-          await preflight(t.name, server.address, scenario, request);
+          // The no-op server allows everything: only its gRPC answer is checked.
+          await preflight(
+            t.name,
+            server.address,
+            scenario,
+            request,
+            t.name === 'noop' ? undefined : scenario.expectCheckCode,
+          );
         }
         const loads = await Promise.all(running.map((s) => h2load(s.address, scenario, frameFile, seconds)));
         await Promise.all(running.map((s) => s.stop()));

@@ -13,6 +13,7 @@ export class BufferFullError extends Error {
   override name = 'BufferFullError';
 }
 
+/** One caller's chunk, from write() until it is written, refused or dropped. */
 interface Pending<C> {
   chunk: C;
   /** The chunk's size as the buffer bound counts it. */
@@ -20,14 +21,8 @@ interface Pending<C> {
   signal: AbortSignal | undefined;
   resolve: () => void;
   reject: (err: unknown) => void;
-}
-
-interface Waiter {
-  bytes: number;
-  signal: AbortSignal | undefined;
-  admit: () => void;
-  /** The caller gave up: reject with its reason, without counting a refusal. */
-  drop: () => void;
+  /** While it waits for room: refuses it after maxWaitMs. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -73,15 +68,24 @@ function nextCheckPhase(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Turns a failure into what the caller of write() gets (the sink's own error type); identity by default. */
+export type MapError = (err: unknown, signal: AbortSignal | undefined) => unknown;
+
+// Module-level so that no closure is made per call.
+const callerGaveUp = (p: { signal: AbortSignal | undefined }): boolean => p.signal?.aborted === true;
+
 /**
  * C is what a group write takes: Buffers for sinks that write bytes (file,
  * stdout), record arrays for those that take records (plug-ins, memory), so
  * records never pass through bytes only to be parsed back.
+ *
+ * Per call this costs one promise and its Pending (a write sits on every
+ * call's path), per group one setImmediate and one pass of drain().
  */
 export class BatchingWriter<C = Buffer> {
   private queue: Pending<C>[] = [];
   private inFlight: Promise<void> | undefined;
-  private waiters: Waiter[] = [];
+  private waiters: Pending<C>[] = [];
   private buffered = 0;
   readonly counters: WriterCounters = { bytesWritten: 0, groupsWritten: 0, failedChunks: 0, refusedChunks: 0 };
 
@@ -90,6 +94,7 @@ export class BatchingWriter<C = Buffer> {
     private readonly limits: BufferLimits = UNBOUNDED,
     private readonly events: WriterEvents = {},
     private readonly size: ChunkSize<C> = bufferLength as unknown as ChunkSize<C>,
+    private readonly mapError: MapError | undefined = undefined,
   ) {}
 
   /** Bytes accepted but not yet written. */
@@ -97,13 +102,22 @@ export class BatchingWriter<C = Buffer> {
     return this.buffered;
   }
 
-  async write(chunk: C, signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
-    const bytes = this.size(chunk);
-    await this.admit(bytes, signal);
+  write(chunk: C, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ chunk, bytes, signal, resolve, reject });
-      this.inFlight ??= nextCheckPhase().then(() => this.drain());
+      try {
+        signal?.throwIfAborted();
+        const bytes = this.size(chunk);
+        const p: Pending<C> = { chunk, bytes, signal, resolve, reject, timer: undefined };
+        if (this.waiters.length === 0 && this.fits(bytes)) {
+          this.buffered += bytes;
+          this.enqueue(p);
+        } else {
+          this.wait(p);
+        }
+      } catch (err) {
+        const fail: (err: unknown) => void = reject; // what the caller gets is mapError's to say
+        fail(this.mapped(err, signal));
+      }
     });
   }
 
@@ -112,43 +126,39 @@ export class BatchingWriter<C = Buffer> {
     while (this.inFlight) await this.inFlight;
   }
 
-  private admit(bytes: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.waiters.length === 0 && this.fits(bytes)) {
-      this.buffered += bytes;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        bytes,
-        signal,
-        admit: () => {
-          clearTimeout(timer);
-          this.buffered += bytes;
-          resolve();
-        },
-        drop: () => {
-          clearTimeout(timer);
-          reject(signal!.reason as Error);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        if (signal?.aborted) {
-          waiter.drop();
-          this.wakeWaiters();
-          return;
-        }
-        this.counters.refusedChunks++;
-        this.events.refused?.();
-        reject(
-          new BufferFullError(
-            `sink buffer full (${this.buffered} of ${this.limits.maxBytes} bytes queued) for ${this.limits.maxWaitMs} ms`,
-          ),
-        );
-        this.wakeWaiters(); // a large refused chunk may have held up smaller ones behind it
-      }, this.limits.maxWaitMs);
-      this.waiters.push(waiter);
-    });
+  private mapped(err: unknown, signal: AbortSignal | undefined): unknown {
+    return this.mapError ? this.mapError(err, signal) : err;
+  }
+
+  private fail(p: Pending<C>, err: unknown): void {
+    p.reject(this.mapped(err, p.signal));
+  }
+
+  private enqueue(p: Pending<C>): void {
+    this.queue.push(p);
+    this.inFlight ??= this.drain();
+  }
+
+  /** Waits for room; refused after maxWaitMs (dropped sooner when its caller gives up). */
+  private wait(p: Pending<C>): void {
+    p.timer = setTimeout(() => {
+      this.waiters = this.waiters.filter((w) => w !== p);
+      if (p.signal?.aborted) {
+        this.fail(p, p.signal.reason);
+        this.wakeWaiters();
+        return;
+      }
+      this.counters.refusedChunks++;
+      this.events.refused?.();
+      this.fail(
+        p,
+        new BufferFullError(
+          `sink buffer full (${this.buffered} of ${this.limits.maxBytes} bytes queued) for ${this.limits.maxWaitMs} ms`,
+        ),
+      );
+      this.wakeWaiters(); // a large refused chunk may have held up smaller ones behind it
+    }, this.limits.maxWaitMs);
+    this.waiters.push(p);
   }
 
   private fits(bytes: number): boolean {
@@ -157,33 +167,48 @@ export class BatchingWriter<C = Buffer> {
 
   /** Admits waiting chunks in arrival order while they fit; those whose caller gave up go first. */
   private wakeWaiters(): void {
-    if (this.waiters.some((w) => w.signal?.aborted)) {
-      const [gone, left] = partition(this.waiters, (w) => w.signal?.aborted === true);
+    if (this.waiters.length === 0) return;
+    if (this.waiters.some(callerGaveUp)) {
+      const [gone, left] = partition(this.waiters, callerGaveUp);
       this.waiters = left;
-      for (const w of gone) w.drop();
+      for (const w of gone) {
+        clearTimeout(w.timer);
+        this.fail(w, w.signal!.reason);
+      }
     }
     while (this.waiters.length > 0 && this.fits(this.waiters[0]!.bytes)) {
-      this.waiters.shift()!.admit();
+      const w = this.waiters.shift()!;
+      clearTimeout(w.timer);
+      this.buffered += w.bytes;
+      this.enqueue(w);
     }
   }
 
+  /** Writes groups until the queue is empty; the first starts on the next check phase. */
   private async drain(): Promise<void> {
+    await nextCheckPhase();
     while (this.queue.length > 0) {
       let group = this.queue;
       this.queue = [];
-      if (group.some((p) => p.signal?.aborted)) {
-        const [gone, live] = partition(group, (p) => p.signal?.aborted === true);
+      if (group.some(callerGaveUp)) {
+        const [gone, live] = partition(group, callerGaveUp);
         for (const p of gone) {
           this.buffered -= p.bytes;
-          p.reject(p.signal!.reason);
+          this.fail(p, p.signal!.reason);
         }
         group = live;
         if (group.length === 0) continue;
       }
-      const chunks = group.map((p) => p.chunk);
-      const signals = group.map((p) => p.signal);
-      const bytes = group.reduce((n, p) => n + p.bytes, 0);
-      const started = process.hrtime.bigint();
+      const chunks: C[] = [];
+      const signals: (AbortSignal | undefined)[] = [];
+      let bytes = 0;
+      for (const p of group) {
+        chunks.push(p.chunk);
+        signals.push(p.signal);
+        bytes += p.bytes;
+      }
+      // The clock is read only for whoever times the writes (metrics).
+      const started = this.events.groupWritten ? process.hrtime.bigint() : 0n;
       try {
         await this.writeChunks(chunks, signals);
         this.counters.bytesWritten += bytes;
@@ -193,7 +218,7 @@ export class BatchingWriter<C = Buffer> {
       } catch (err) {
         this.counters.failedChunks += group.length;
         this.events.failed?.(group.length);
-        for (const p of group) p.reject(err);
+        for (const p of group) this.fail(p, err);
       } finally {
         this.buffered -= bytes;
         this.wakeWaiters();

@@ -12,31 +12,32 @@ import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
 
 export function handleAuthorization(ctx: ServiceContext, answers: CheckResults): handleUnaryCall<Buffer, Buffer> {
-  return (call, callback) => {
-    answer(ctx, 'HandleAuthorization', callback, async () => {
-      const { request: req, rawToken } = decodeAuthorizationRequest(call.request, ctx.maxDecodeBytes);
-      const handler = ctx.handlers.resolve(req.adapter_config);
-      if (!req.instance) throw new InvalidInputError('instance: missing (an authorization call carries exactly one)');
-      const input = authorizationInput(req.instance);
-      ctx.metrics.instances('authorization', handler.id, 1);
-      const { decision, reason } = authorize(handler.config, input.subject, rawToken);
-      const record = authorizationRecord(input, decision, {
-        dedupId: req.dedup_id,
-        receivedAt: ctx.receivedAt(),
-        config: handler.config.view,
-      });
-      await keepDecisionRecord(ctx, handler, record);
-      const allowed = decision.code === 'OK';
-      ctx.metrics.decided(handler.id, allowed, reason);
-      // The reason class only: the token and its digest never reach a log.
-      if (!allowed) ctx.notes.note('info', `authorization denied: ${reason}`, { handler: handler.id, reason });
-      // The fields object is built only when debug is on (most calls at the default level).
-      if (ctx.log.isLevelEnabled('debug'))
-        ctx.log.debug(
-          { dedupId: req.dedup_id, instance: input.instance, decision: decision.code, reason },
-          'HandleAuthorization done',
-        );
-      return answers.bytes(handler.config, decision);
-    });
-  };
+  const work = (bytes: Buffer): Promise<Buffer> => check(ctx, answers, bytes);
+  return (call, callback) => void answer(ctx, 'HandleAuthorization', callback, work, call.request);
+}
+
+async function check(ctx: ServiceContext, answers: CheckResults, bytes: Buffer): Promise<Buffer> {
+  const { request: req, rawToken } = decodeAuthorizationRequest(bytes, ctx.maxDecodeBytes);
+  const handler = ctx.handlers.resolve(req.adapter_config);
+  if (!req.instance) throw new InvalidInputError('instance: missing (an authorization call carries exactly one)');
+  const input = authorizationInput(req.instance);
+  ctx.metrics.instances('authorization', handler.id, 1);
+  const { decision, reason } = authorize(handler.config, input.subject, rawToken);
+  const record = authorizationRecord(input, decision, {
+    dedupId: req.dedup_id,
+    receivedAt: ctx.receivedAt(),
+    config: handler.config.view,
+  });
+  await keepDecisionRecord(ctx, handler, record);
+  const allowed = decision.code === 'OK';
+  ctx.metrics.decided(handler.id, allowed, reason);
+  // The reason class only: the token and its digest never reach a log.
+  if (!allowed) ctx.notes.note('info', `authorization denied: ${reason}`, { handler: handler.id, reason });
+  // The fields object is built only when debug is on (most calls at the default level).
+  if (ctx.log.isLevelEnabled('debug'))
+    ctx.log.debug(
+      { dedupId: req.dedup_id, instance: input.instance, decision: decision.code, reason },
+      'HandleAuthorization done',
+    );
+  return answers.bytes(handler.config, decision);
 }

@@ -60,18 +60,18 @@ async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnv
 }
 
 export function handleMetric(ctx: ServiceContext): handleUnaryCall<Buffer, Buffer> {
-  return (call, callback) => {
-    answer(ctx, 'HandleMetric', callback, async () => {
-      const bytes = call.request;
-      const envelope = ctx.decodePool ? scanMetricEnvelope(bytes) : undefined;
-      if (envelope) {
-        // The instances alone, counted at the top level, may already be too many.
-        admitCost({ bytes: bytes.length, instances: envelope.instanceCount, mapEntries: 0 }, ctx.maxDecodeBytes);
-      }
-      if (envelope && (bytes.length >= OFFLOAD_MIN_BYTES || envelope.instanceCount >= OFFLOAD_MIN_INSTANCES)) {
-        await offloaded(ctx, bytes, envelope);
-      } else await inline(ctx, bytes);
-      return REPORT_RESULT;
-    });
-  };
+  const work = (bytes: Buffer): Promise<Buffer> => report(ctx, bytes);
+  return (call, callback) => void answer(ctx, 'HandleMetric', callback, work, call.request);
+}
+
+async function report(ctx: ServiceContext, bytes: Buffer): Promise<Buffer> {
+  const envelope = ctx.decodePool ? scanMetricEnvelope(bytes) : undefined;
+  if (envelope) {
+    // The instances alone, counted at the top level, may already be too many.
+    admitCost({ bytes: bytes.length, instances: envelope.instanceCount, mapEntries: 0 }, ctx.maxDecodeBytes);
+  }
+  if (envelope && (bytes.length >= OFFLOAD_MIN_BYTES || envelope.instanceCount >= OFFLOAD_MIN_INSTANCES)) {
+    await offloaded(ctx, bytes, envelope);
+  } else await inline(ctx, bytes);
+  return REPORT_RESULT;
 }

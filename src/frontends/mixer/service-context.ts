@@ -12,30 +12,38 @@ export interface ServiceContext extends CoreContext {
 }
 
 /**
- * Runs one call's work and answers exactly once: the result, or the status
- * that says what went wrong (also logged: the same failure repeated within
- * an interval is one line with a count). Never lets a rejection escape.
+ * Runs one call's work on `request` and answers exactly once: the result, or
+ * the status that says what went wrong (also logged: the same failure
+ * repeated within an interval is one line with a count). Never lets a
+ * rejection of `work` escape.
+ *
+ * One async function with the request as an argument, not a closure per
+ * call and reactions on its promise: this runs on every call.
  */
-export function answer<T>(
+export async function answer<R, T>(
   ctx: ServiceContext,
   method: string,
   callback: sendUnaryData<T>,
-  work: () => Promise<T>,
-): void {
+  work: (request: R) => Promise<T>,
+  request: R,
+): Promise<void> {
   // Without metrics nobody reads the duration: no clock reads per call.
   const started = ctx.metrics === NO_METRICS ? 0n : process.hrtime.bigint();
-  const seconds = () => (started === 0n ? 0 : Number(process.hrtime.bigint() - started) / 1e9);
-  work().then(
-    (result) => {
-      ctx.metrics.callFinished(method, 'OK', seconds());
-      callback(null, result);
-    },
-    (err: unknown) => {
-      const callError = toCallError(err);
-      const codeName = status[callError.code];
-      ctx.metrics.callFinished(method, codeName, seconds());
-      ctx.notes.note('warn', `${method} failed (${codeName}): ${callError.details}`, { method, code: callError.code });
-      callback(callError);
-    },
-  );
+  let result: T;
+  try {
+    result = await work(request);
+  } catch (err) {
+    const callError = toCallError(err);
+    const codeName = status[callError.code];
+    ctx.metrics.callFinished(method, codeName, secondsSince(started));
+    ctx.notes.note('warn', `${method} failed (${codeName}): ${callError.details}`, { method, code: callError.code });
+    callback(callError);
+    return;
+  }
+  ctx.metrics.callFinished(method, 'OK', secondsSince(started));
+  callback(null, result);
+}
+
+function secondsSince(started: bigint): number {
+  return started === 0n ? 0 : Number(process.hrtime.bigint() - started) / 1e9;
 }

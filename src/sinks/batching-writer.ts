@@ -23,6 +23,8 @@ interface Pending<C> {
   reject: (err: unknown) => void;
   /** While it waits for room: refuses it after maxWaitMs. */
   timer: NodeJS.Timeout | undefined;
+  /** The next chunk of its queue or group (a list through the chunks: no array per group). */
+  next: Pending<C> | undefined;
 }
 
 /**
@@ -63,11 +65,6 @@ export interface WriterCounters {
   refusedChunks: number;
 }
 
-/** Resolves after the poll phase: the calls read together have all queued by then. */
-function nextCheckPhase(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 /** Turns a failure into what the caller of write() gets (the sink's own error type); identity by default. */
 export type MapError = (err: unknown, signal: AbortSignal | undefined) => unknown;
 
@@ -80,11 +77,23 @@ const callerGaveUp = (p: { signal: AbortSignal | undefined }): boolean => p.sign
  * records never pass through bytes only to be parsed back.
  *
  * Per call this costs one promise and its Pending (a write sits on every
- * call's path), per group one setImmediate and one pass of drain().
+ * call's path); per group one setImmediate, the chunk and signal arrays and
+ * the destination's own promise: the group loop runs on callbacks made once,
+ * and queue and group are lists through the Pendings.
  */
 export class BatchingWriter<C = Buffer> {
-  private queue: Pending<C>[] = [];
-  private inFlight: Promise<void> | undefined;
+  /** Chunks queued for the next group, first to last. */
+  private head: Pending<C> | undefined;
+  private tail: Pending<C> | undefined;
+  /** A group is due (setImmediate) or being written. */
+  private busy = false;
+  /** The group being written (a list), its length, its bytes, and when it started (only read for metrics). */
+  private group: Pending<C> | undefined;
+  private groupLength = 0;
+  private groupBytes = 0;
+  private groupStarted = 0n;
+  /** flush() callers waiting for the writer to go idle. */
+  private flushed: (() => void)[] = [];
   private waiters: Pending<C>[] = [];
   private buffered = 0;
   readonly counters: WriterCounters = { bytesWritten: 0, groupsWritten: 0, failedChunks: 0, refusedChunks: 0 };
@@ -107,7 +116,7 @@ export class BatchingWriter<C = Buffer> {
       try {
         signal?.throwIfAborted();
         const bytes = this.size(chunk);
-        const p: Pending<C> = { chunk, bytes, signal, resolve, reject, timer: undefined };
+        const p: Pending<C> = { chunk, bytes, signal, resolve, reject, timer: undefined, next: undefined };
         if (this.waiters.length === 0 && this.fits(bytes)) {
           this.buffered += bytes;
           this.enqueue(p);
@@ -122,8 +131,9 @@ export class BatchingWriter<C = Buffer> {
   }
 
   /** Resolves once every chunk accepted before the call is settled (written or failed). */
-  async flush(): Promise<void> {
-    while (this.inFlight) await this.inFlight;
+  flush(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => this.flushed.push(resolve));
   }
 
   private mapped(err: unknown, signal: AbortSignal | undefined): unknown {
@@ -135,8 +145,14 @@ export class BatchingWriter<C = Buffer> {
   }
 
   private enqueue(p: Pending<C>): void {
-    this.queue.push(p);
-    this.inFlight ??= this.drain();
+    p.next = undefined;
+    if (this.tail) this.tail.next = p;
+    else this.head = p;
+    this.tail = p;
+    if (this.busy) return; // the group being written takes the queue next
+    this.busy = true;
+    // After the poll phase: the calls read together have all queued by then.
+    setImmediate(this.nextGroup);
   }
 
   /** Waits for room; refused after maxWaitMs (dropped sooner when its caller gives up). */
@@ -184,47 +200,93 @@ export class BatchingWriter<C = Buffer> {
     }
   }
 
-  /** Writes groups until the queue is empty; the first starts on the next check phase. */
-  private async drain(): Promise<void> {
-    await nextCheckPhase();
-    while (this.queue.length > 0) {
-      let group = this.queue;
-      this.queue = [];
-      if (group.some(callerGaveUp)) {
-        const [gone, live] = partition(group, callerGaveUp);
-        for (const p of gone) {
-          this.buffered -= p.bytes;
-          this.fail(p, p.signal!.reason);
-        }
-        group = live;
-        if (group.length === 0) continue;
-      }
-      const chunks: C[] = [];
-      const signals: (AbortSignal | undefined)[] = [];
+  /** Writes the queue as one group; called again as each group settles, until the queue is empty. */
+  private readonly nextGroup = (): void => {
+    for (;;) {
+      let p = this.head;
+      if (p === undefined) return this.idle();
+      this.head = this.tail = undefined;
+      // Chunks whose callers gave up are dropped; the rest stay linked in order.
+      let first: Pending<C> | undefined;
+      let last: Pending<C> | undefined;
+      let length = 0;
       let bytes = 0;
-      for (const p of group) {
-        chunks.push(p.chunk);
-        signals.push(p.signal);
+      for (; p !== undefined; p = p.next) {
+        if (p.signal?.aborted === true) {
+          this.buffered -= p.bytes;
+          this.fail(p, p.signal.reason);
+          continue;
+        }
+        if (last) last.next = p;
+        else first = p;
+        last = p;
+        length++;
         bytes += p.bytes;
       }
-      // The clock is read only for whoever times the writes (metrics).
-      const started = this.events.groupWritten ? process.hrtime.bigint() : 0n;
-      try {
-        await this.writeChunks(chunks, signals);
-        this.counters.bytesWritten += bytes;
-        this.counters.groupsWritten++;
-        this.events.groupWritten?.(bytes, Number(process.hrtime.bigint() - started) / 1e9);
-        for (const p of group) p.resolve();
-      } catch (err) {
-        this.counters.failedChunks += group.length;
-        this.events.failed?.(group.length);
-        for (const p of group) this.fail(p, err);
-      } finally {
-        this.buffered -= bytes;
-        this.wakeWaiters();
+      if (last === undefined) continue;
+      last.next = undefined;
+      const chunks = new Array<C>(length);
+      const signals = new Array<AbortSignal | undefined>(length);
+      let i = 0;
+      for (let q = first; q !== undefined; q = q.next, i++) {
+        chunks[i] = q.chunk;
+        signals[i] = q.signal;
       }
+      this.group = first;
+      this.groupLength = length;
+      this.groupBytes = bytes;
+      // The clock is read only for whoever times the writes (metrics).
+      this.groupStarted = this.events.groupWritten ? process.hrtime.bigint() : 0n;
+      let written: Promise<void>;
+      try {
+        written = this.writeChunks(chunks, signals);
+      } catch (err) {
+        this.groupFailed(err); // goes on with the next group
+        return;
+      }
+      written.then(this.groupWritten, this.groupFailed);
+      return;
     }
-    this.inFlight = undefined;
+  };
+
+  private readonly groupWritten = (): void => {
+    try {
+      this.counters.bytesWritten += this.groupBytes;
+      this.counters.groupsWritten++;
+      this.events.groupWritten?.(this.groupBytes, Number(process.hrtime.bigint() - this.groupStarted) / 1e9);
+    } catch (err) {
+      this.groupFailed(err);
+      return;
+    }
+    for (let p = this.takeGroup(); p !== undefined; p = p.next) p.resolve();
+    this.groupDone();
+  };
+
+  private readonly groupFailed = (err: unknown): void => {
+    this.counters.failedChunks += this.groupLength;
+    this.events.failed?.(this.groupLength);
+    for (let p = this.takeGroup(); p !== undefined; p = p.next) this.fail(p, err);
+    this.groupDone();
+  };
+
+  private takeGroup(): Pending<C> | undefined {
+    const group = this.group;
+    this.group = undefined;
+    return group;
+  }
+
+  private groupDone(): void {
+    this.buffered -= this.groupBytes;
+    this.wakeWaiters();
+    this.nextGroup();
+  }
+
+  private idle(): void {
+    this.busy = false;
+    const flushed = this.flushed;
+    if (flushed.length === 0) return;
+    this.flushed = [];
+    for (const resolve of flushed) resolve();
   }
 }
 

@@ -1,7 +1,14 @@
 // The walkthrough's out.txt block for metric calls, and a block in the same
 // style for authorization decisions. Lines: two-space indent, two TABs before
 // Value/Dimensions, no newline after an instance's closing brace.
-import type { AdapterRecord, AuthorizationRecord, ConfigView, MetricRecord, ValueMap } from '../record/types.js';
+import type {
+  AdapterRecord,
+  AuthorizationRecord,
+  ConfigView,
+  Decision,
+  MetricRecord,
+  ValueMap,
+} from '../record/types.js';
 import { goValue, goValueMap } from './go-print.js';
 
 /** `&Params{FilePath:out.txt,}`: FilePath always (as the sample prints it), other fields when set. */
@@ -33,6 +40,32 @@ function props(m: ValueMap): string {
   return goValueMap(m.values, m.kinds);
 }
 
+// The lines of a block that depend only on the handler's config or on the
+// decision are made once per config view and per decision (both objects live
+// as long as their handler; decisions are shared, see core/authorize.ts).
+const authorizationHeads = new WeakMap<ConfigView, string>();
+const resultLines = new WeakMap<Decision, string>();
+
+function authorizationHead(c: ConfigView): string {
+  let head = authorizationHeads.get(c);
+  if (head === undefined) {
+    head = `HandleAuthorization invoked with:\n  Adapter config: ${goParams(c)}\n  Instance: '`;
+    authorizationHeads.set(c, head);
+  }
+  return head;
+}
+
+function resultLine(d: Decision): string {
+  let line = resultLines.get(d);
+  if (line === undefined) {
+    line =
+      `  Result: ${d.code}${d.message ? ` (${d.message})` : ''}${d.reason ? `, reason: ${d.reason}` : ''}, ` +
+      `valid duration: ${d.validDuration}, valid use count: ${d.validUseCount}\n`;
+    resultLines.set(d, line);
+  }
+  return line;
+}
+
 function authorizationBlock(r: AuthorizationRecord): string {
   const subject = r.subject
     ? `&SubjectMsg{User:${r.subject.user},Groups:${r.subject.groups},Properties:${props(r.subject.properties)},}`
@@ -41,11 +74,10 @@ function authorizationBlock(r: AuthorizationRecord): string {
     ? `&ActionMsg{Namespace:${r.action.namespace},Service:${r.action.service},Method:${r.action.method},` +
       `Path:${r.action.path},Properties:${props(r.action.properties)},}`
     : '<nil>';
-  const d = r.decision;
   return (
-    `HandleAuthorization invoked with:\n  Adapter config: ${goParams(r.config)}\n  Instance: '${r.instance}':\n  {\n` +
+    `${authorizationHead(r.config)}${r.instance}':\n  {\n` +
     `\t\tSubject = ${subject}\n\t\tAction = ${action}\n  }\n` +
-    `  Result: ${d.code}${d.message ? ` (${d.message})` : ''}${d.reason ? `, reason: ${d.reason}` : ''}, valid duration: ${d.validDuration}, valid use count: ${d.validUseCount}\n`
+    resultLine(r.decision)
   );
 }
 

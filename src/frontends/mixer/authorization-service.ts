@@ -5,11 +5,17 @@ import type { handleUnaryCall } from '@grpc/grpc-js';
 import { authorizationInput, authorizationRecord } from './instance.js';
 import { InvalidInputError } from '../../common/errors.js';
 import { decodeAuthorizationRequest } from './request.js';
-import { authorize } from '../../core/authorize.js';
+import { authorize, DECISION_REASONS, type DecisionReason } from '../../core/authorize.js';
 import type { CheckResults } from './check-results.js';
 import { keepDecisionRecord } from '../../core/decision-record.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
+
+/** The log line of each reason to deny, made once. */
+const DENIED = Object.fromEntries(DECISION_REASONS.map((r) => [r, `authorization denied: ${r}`])) as Record<
+  DecisionReason,
+  string
+>;
 
 export function handleAuthorization(ctx: ServiceContext, answers: CheckResults): handleUnaryCall<Buffer, Buffer> {
   const work = (bytes: Buffer): Promise<Buffer> => check(ctx, answers, bytes);
@@ -32,7 +38,7 @@ async function check(ctx: ServiceContext, answers: CheckResults, bytes: Buffer):
   const allowed = decision.code === 'OK';
   ctx.metrics.decided(handler.id, allowed, reason);
   // The reason class only: the token and its digest never reach a log.
-  if (!allowed) ctx.notes.note('info', `authorization denied: ${reason}`, { handler: handler.id, reason });
+  if (!allowed) ctx.notes.note('info', DENIED[reason], { handler: handler.id, reason });
   // The fields object is built only when debug is on (most calls at the default level).
   if (ctx.log.isLevelEnabled('debug'))
     ctx.log.debug(

@@ -71,30 +71,35 @@ export function authorizationInput(instance: AuthorizationInstance): Authorizati
   };
 }
 
-/** A copy of `m` with the token property masked, so records never hold a secret. */
-export function maskToken(m: ValueMap): ValueMap {
-  if (!(TOKEN_PROPERTY in m.values)) return m;
-  const token = m.values[TOKEN_PROPERTY];
-  return {
-    values: { ...m.values, [TOKEN_PROPERTY]: token === '' || token === null ? token : '***' },
-    kinds: m.kinds,
-  };
+/** Masks the token property of `m` in place, so records never hold a secret. */
+function maskTokenInPlace(m: ValueMap): void {
+  const values = m.values;
+  if (!(TOKEN_PROPERTY in values)) return;
+  const token = values[TOKEN_PROPERTY];
+  if (token !== '' && token !== null) values[TOKEN_PROPERTY] = '***';
 }
 
-/** The record of one authorization decision; token-bearing properties masked. */
+/**
+ * The record of one authorization decision; token-bearing properties masked.
+ * It takes `input` over (its subject and action become the record's, masked
+ * in place: no copy per check), so decide before recording and do not use
+ * `input` after.
+ */
 export function authorizationRecord(
   input: AuthorizationInput,
   decision: Decision,
   ctx: CallContext,
 ): AuthorizationRecord {
+  if (input.subject) maskTokenInPlace(input.subject.properties);
+  if (input.action) maskTokenInPlace(input.action.properties);
   return {
     template: 'authorization',
     instance: input.instance,
     dedupId: ctx.dedupId,
     receivedAt: ctx.receivedAt,
     config: ctx.config,
-    subject: input.subject && { ...input.subject, properties: maskToken(input.subject.properties) },
-    action: input.action && { ...input.action, properties: maskToken(input.action.properties) },
+    subject: input.subject,
+    action: input.action,
     decision,
   };
 }

@@ -256,6 +256,31 @@ export class HandlerTable {
     return open === undefined ? this.withSinkOpening(handler, use) : this.useSink(handler, open, use);
   }
 
+  /**
+   * withSink() for a caller that holds the reference itself: the handler's
+   * sink when it is open, with a reference the caller gives back with
+   * releaseSink() once its use settles; undefined (nothing held) when it is
+   * not open yet (then withSink()). Saves a call on the hot path its async
+   * wrapper.
+   */
+  openSink(handler: Handler): Sink | undefined {
+    const sink = this.sinks.acquireOpen(handler.sinkSpec);
+    if (sink !== undefined) this.holdFor(handler);
+    return sink;
+  }
+
+  releaseSink(handler: Handler): void {
+    this.sinks.release(handler.sinkSpec);
+  }
+
+  /** A cached handler keeps its sink open between calls (its own reference, dropped on eviction). */
+  private holdFor(handler: Handler): void {
+    if (!handler.holdsSink && this.cache.peek(handler.key) === handler) {
+      this.sinks.retain(handler.sinkSpec);
+      handler.holdsSink = true;
+    }
+  }
+
   private async withSinkOpening<T>(handler: Handler, use: (sink: Sink) => Promise<T>): Promise<T> {
     let sink: Sink;
     try {
@@ -270,10 +295,7 @@ export class HandlerTable {
   /** `use` with `sink`, acquired for this call; released when `use` settles. */
   private async useSink<T>(handler: Handler, sink: Sink, use: (sink: Sink) => Promise<T>): Promise<T> {
     try {
-      if (!handler.holdsSink && this.cache.peek(handler.key) === handler) {
-        this.sinks.retain(handler.sinkSpec);
-        handler.holdsSink = true;
-      }
+      this.holdFor(handler);
       return await use(sink);
     } finally {
       this.sinks.release(handler.sinkSpec);

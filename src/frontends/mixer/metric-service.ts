@@ -10,6 +10,8 @@ import { admitCost } from '../../core/call-cost.js';
 import type { ServiceContext } from './service-context.js';
 import { answer } from './service-context.js';
 import { writeToSink } from '../../core/sink-call.js';
+import type { Sink } from '../../sinks/sink.js';
+import type { MetricRecord } from '../../record/types.js';
 
 /** ReportResult has no fields: its encoding is empty. */
 const REPORT_RESULT = Buffer.alloc(0);
@@ -21,7 +23,7 @@ export const OFFLOAD_MIN_INSTANCES = 128;
 
 async function inline(ctx: ServiceContext, bytes: Buffer): Promise<void> {
   const records = inlineRecords(ctx, bytes);
-  if (records) await writeToSink(ctx, records.handler, (sink, signal) => sink.write(records.list, signal));
+  if (records) await writeToSink(ctx, records.handler, writeRecords, records.list);
 }
 
 /** The records of a request decoded on this thread; undefined when it carries none. */
@@ -39,25 +41,33 @@ async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnv
   const handler = ctx.handlers.resolve(envelope.adapterConfig);
   if (envelope.instanceCount === 0) return;
   const receivedAt = ctx.receivedAt();
-  await writeToSink(ctx, handler, async (sink, signal) => {
-    if (!sink.acceptsEncoded) {
-      const records = inlineRecords(ctx, bytes);
-      if (records) await sink.write(records.list, signal);
-      return;
-    }
-    // The worker counts the whole cost before it decodes (see decode-worker.ts).
-    const { encoded, instances } = await pool.encodeMetric(
-      bytes,
-      handler.sinkSpec.format,
-      handler.config.view,
-      receivedAt,
-      ctx.maxDecodeBytes,
-    );
-    ctx.metrics.instances('metric', handler.id, instances);
-    signal.throwIfAborted(); // the deadline passed while the worker encoded
-    await sink.writeEncoded(encoded, signal);
-  });
+  await writeToSink(
+    ctx,
+    handler,
+    async (sink: Sink, signal: AbortSignal) => {
+      if (!sink.acceptsEncoded) {
+        const records = inlineRecords(ctx, bytes);
+        if (records) await sink.write(records.list, signal);
+        return;
+      }
+      // The worker counts the whole cost before it decodes (see decode-worker.ts).
+      const { encoded, instances } = await pool.encodeMetric(
+        bytes,
+        handler.sinkSpec.format,
+        handler.config.view,
+        receivedAt,
+        ctx.maxDecodeBytes,
+      );
+      ctx.metrics.instances('metric', handler.id, instances);
+      signal.throwIfAborted(); // the deadline passed while the worker encoded
+      await sink.writeEncoded(encoded, signal);
+    },
+    undefined,
+  );
 }
+
+const writeRecords = (sink: Sink, signal: AbortSignal, records: readonly MetricRecord[]): Promise<void> =>
+  sink.write(records, signal);
 
 export function handleMetric(ctx: ServiceContext): handleUnaryCall<Buffer, Buffer> {
   const work = (bytes: Buffer): Promise<Buffer> => report(ctx, bytes);

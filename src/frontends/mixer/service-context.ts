@@ -18,7 +18,9 @@ export interface ServiceContext extends CoreContext {
  * rejection of `work` escape.
  *
  * One async function with the request as an argument, not a closure per
- * call and reactions on its promise: this runs on every call.
+ * call and reactions on its promise: this runs on every call. A service
+ * whose work is itself one async function can answer from it with
+ * callStarted/answered/failed instead, and save the layer.
  */
 export async function answer<R, T>(
   ctx: ServiceContext,
@@ -27,21 +29,47 @@ export async function answer<R, T>(
   work: (request: R) => Promise<T>,
   request: R,
 ): Promise<void> {
-  // Without metrics nobody reads the duration: no clock reads per call.
-  const started = ctx.metrics === NO_METRICS ? 0n : process.hrtime.bigint();
+  const started = callStarted(ctx);
   let result: T;
   try {
     result = await work(request);
   } catch (err) {
-    const callError = toCallError(err);
-    const codeName = status[callError.code];
-    ctx.metrics.callFinished(method, codeName, secondsSince(started));
-    ctx.notes.note('warn', `${method} failed (${codeName}): ${callError.details}`, { method, code: callError.code });
-    callback(callError);
+    failed(ctx, method, callback, started, err);
     return;
   }
+  answered(ctx, method, callback, started, result);
+}
+
+/** When a call started, for its duration metric; without metrics nobody reads it: no clock read. */
+export function callStarted(ctx: ServiceContext): bigint {
+  return ctx.metrics === NO_METRICS ? 0n : process.hrtime.bigint();
+}
+
+/** Answers `result` (see answer()). */
+export function answered<T>(
+  ctx: ServiceContext,
+  method: string,
+  callback: sendUnaryData<T>,
+  started: bigint,
+  result: T,
+): void {
   ctx.metrics.callFinished(method, 'OK', secondsSince(started));
   callback(null, result);
+}
+
+/** Answers the status of `err`, logged through the repeat log (see answer()). */
+export function failed<T>(
+  ctx: ServiceContext,
+  method: string,
+  callback: sendUnaryData<T>,
+  started: bigint,
+  err: unknown,
+): void {
+  const callError = toCallError(err);
+  const codeName = status[callError.code];
+  ctx.metrics.callFinished(method, codeName, secondsSince(started));
+  ctx.notes.note('warn', `${method} failed (${codeName}): ${callError.details}`, { method, code: callError.code });
+  callback(callError);
 }
 
 function secondsSince(started: bigint): number {

@@ -141,8 +141,13 @@ function notRegular(filePath: string, kind: string): SinkError {
 
 export class FileSink extends WriterSink {
   private dirty = false;
-  /** Serialises group writes, rotation and reopen on the one file handle. */
+  /** Serialises group writes, rotation and reopen on the one file handle: the last one started, settled or not. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** Operations started through serial() whose settling has not been seen yet. */
+  private serialOps = 0;
+  private readonly serialSettled = (): void => {
+    this.serialOps--;
+  };
   private readonly syncTimer: NodeJS.Timeout | undefined;
   /** Where a failed group's bytes begin when cutting them off failed too: the next group cuts first. */
   private tornAt: number | undefined;
@@ -160,7 +165,7 @@ export class FileSink extends WriterSink {
   ) {
     super(
       `file sink ${filePath}`,
-      (chunks) => this.serial(() => this.writeGroup(chunks)),
+      (chunks) => this.serial(FileSink.groupWrite, chunks),
       options.buffer,
       options.events,
     );
@@ -191,9 +196,19 @@ export class FileSink extends WriterSink {
     return Buffer.from(this.format(records));
   }
 
-  private serial<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.chain.then(work);
-    this.chain = next.catch(() => undefined);
+  private static readonly groupWrite = (sink: FileSink, chunks: Buffer[]): Promise<void> => sink.writeGroup(chunks);
+
+  /**
+   * Runs `work(arg)` after every operation started before it has settled; at
+   * once when none is outstanding (the usual group write: no promise hop and
+   * no closure per group). `work` reports failures by rejecting, never by
+   * throwing (an async function, or writeGroup).
+   */
+  private serial<A, T>(work: (sink: FileSink, arg: A) => Promise<T>, arg: A): Promise<T> {
+    const next = this.serialOps === 0 ? work(this, arg) : this.chain.then(() => work(this, arg));
+    this.serialOps++;
+    // Settles either way (never rejects), so the next operation waits for this one whatever it did.
+    this.chain = next.then(this.serialSettled, this.serialSettled);
     return next;
   }
 
@@ -358,7 +373,7 @@ export class FileSink extends WriterSink {
       this.identity = identity;
       this.tornAt = undefined;
       await old?.close();
-    });
+    }, undefined);
   }
 
   protected closeDestination(): Promise<void> {
@@ -368,6 +383,6 @@ export class FileSink extends WriterSink {
       if (!handle) return;
       if (this.options.fsync !== 'never') await handle.datasync().catch(() => undefined);
       await handle.close();
-    });
+    }, undefined);
   }
 }

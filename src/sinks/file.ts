@@ -2,7 +2,7 @@
 // truncated). Optional: fsync policy, size-based rotation, reopen on SIGHUP.
 import { constants as fsConstants, fstat, writev, type Stats } from 'node:fs';
 import { lstat, open, type FileHandle } from 'node:fs/promises';
-import type { Formatter } from '../format/index.js';
+import { encoderOf, type Encoder, type Formatter } from '../format/index.js';
 import type { AdapterRecord } from '../record/types.js';
 import { UNBOUNDED, type BufferLimits, type WriterEvents } from './batching-writer.js';
 import { RotatedFiles } from './rotated-files.js';
@@ -152,6 +152,7 @@ export class FileSink extends WriterSink {
   /** Where a failed group's bytes begin when cutting them off failed too: the next group cuts first. */
   private tornAt: number | undefined;
   private readonly rotated: RotatedFiles;
+  private readonly encodeRecords: Encoder;
 
   private constructor(
     /** undefined once the file was found deleted and could not be created again; the next group retries. */
@@ -160,7 +161,7 @@ export class FileSink extends WriterSink {
     /** "dev:ino" of the file `handle` writes. */
     private identity: string,
     private readonly filePath: string,
-    private readonly format: Formatter,
+    format: Formatter,
     private readonly options: FileSinkOptions,
   ) {
     super(
@@ -169,6 +170,7 @@ export class FileSink extends WriterSink {
       options.buffer,
       options.events,
     );
+    this.encodeRecords = encoderOf(format);
     this.rotated = new RotatedFiles(filePath, options.rotateKeep);
     if (options.fsync === 'interval') {
       this.syncTimer = setInterval(() => void this.syncIfDirty(), options.fsyncIntervalMs);
@@ -193,7 +195,7 @@ export class FileSink extends WriterSink {
   readonly acceptsEncoded = true;
 
   protected encode(records: readonly AdapterRecord[]): Buffer {
-    return Buffer.from(this.format(records));
+    return this.encodeRecords(records);
   }
 
   private static readonly groupWrite = (sink: FileSink, chunks: Buffer[]): Promise<void> => sink.writeGroup(chunks);

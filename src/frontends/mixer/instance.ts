@@ -50,8 +50,6 @@ export interface AuthorizationInput {
 
 /** Decodes an authorization instance; the caller decides, then masks, then records. */
 export function authorizationInput(instance: AuthorizationInstance): AuthorizationInput {
-  // Built only when a value is bad: quoting the name costs on every call.
-  const where = (): string => `instance (${quoted(instance.name)})`;
   const s = instance.subject;
   const a = instance.action;
   return {
@@ -59,14 +57,15 @@ export function authorizationInput(instance: AuthorizationInstance): Authorizati
     subject: s && {
       user: s.user,
       groups: s.groups,
-      properties: decodeValueMap(s.properties, () => `${where()}.subject.properties`),
+      // Named only when a value is bad: quoting the name costs on every call.
+      properties: decodeValueMap(s.properties, () => `instance (${quoted(instance.name)}).subject.properties`),
     },
     action: a && {
       namespace: a.namespace,
       service: a.service,
       method: a.method,
       path: a.path,
-      properties: decodeValueMap(a.properties, () => `${where()}.action.properties`),
+      properties: decodeValueMap(a.properties, () => `instance (${quoted(instance.name)}).action.properties`),
     },
   };
 }

@@ -23,7 +23,7 @@ export function handleAuthorization(ctx: ServiceContext, answers: CheckResults):
   return (call, callback) => void check(ctx, answers, callback, call.request);
 }
 
-/** One check, answered from here (answer()'s steps without its extra async layer per call). */
+/** One check, answered from here: one async function per call (each costs ~0.4 KB of heap). */
 async function check(
   ctx: ServiceContext,
   answers: CheckResults,

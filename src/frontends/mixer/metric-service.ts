@@ -2,13 +2,13 @@
 // the records of the call to the handler's sink; OK only once they are written.
 // Large batches are decoded and formatted by a worker thread when there is a
 // decode pool; small ones are not worth the hop.
-import type { handleUnaryCall } from '@grpc/grpc-js';
+import type { handleUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import { metricRecord } from './instance.js';
 import { decodeMetricRequest } from './request.js';
 import { scanMetricEnvelope, type MetricEnvelope } from './metric-request.js';
 import { admitCost } from '../../core/call-cost.js';
 import type { ServiceContext } from './service-context.js';
-import { answer } from './service-context.js';
+import { answered, callStarted, failed } from './service-context.js';
 import { writeToSink } from '../../core/sink-call.js';
 import type { Sink } from '../../sinks/sink.js';
 import type { MetricRecord } from '../../record/types.js';
@@ -20,11 +20,6 @@ const REPORT_RESULT = Buffer.alloc(0);
 export const OFFLOAD_MIN_BYTES = 4096;
 /** ...unless they hold this many instances (two bytes each at the least): the main thread stays free for HTTP/2. */
 export const OFFLOAD_MIN_INSTANCES = 128;
-
-async function inline(ctx: ServiceContext, bytes: Buffer): Promise<void> {
-  const records = inlineRecords(ctx, bytes);
-  if (records) await writeToSink(ctx, records.handler, writeRecords, records.list);
-}
 
 /** The records of a request decoded on this thread; undefined when it carries none. */
 function inlineRecords(ctx: ServiceContext, bytes: Buffer) {
@@ -69,19 +64,30 @@ async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnv
 const writeRecords = (sink: Sink, signal: AbortSignal, records: readonly MetricRecord[]): Promise<void> =>
   sink.write(records, signal);
 
+const METHOD = 'HandleMetric';
+
 export function handleMetric(ctx: ServiceContext): handleUnaryCall<Buffer, Buffer> {
-  const work = (bytes: Buffer): Promise<Buffer> => report(ctx, bytes);
-  return (call, callback) => void answer(ctx, 'HandleMetric', callback, work, call.request);
+  return (call, callback) => void report(ctx, callback, call.request);
 }
 
-async function report(ctx: ServiceContext, bytes: Buffer): Promise<Buffer> {
-  const envelope = ctx.decodePool ? scanMetricEnvelope(bytes) : undefined;
-  if (envelope) {
-    // The instances alone, counted at the top level, may already be too many.
-    admitCost({ bytes: bytes.length, instances: envelope.instanceCount, mapEntries: 0 }, ctx.maxDecodeBytes);
+/** One report, answered from here: one async function per call (each costs ~0.4 KB of heap). */
+async function report(ctx: ServiceContext, callback: sendUnaryData<Buffer>, bytes: Buffer): Promise<void> {
+  const started = callStarted(ctx);
+  try {
+    const envelope = ctx.decodePool ? scanMetricEnvelope(bytes) : undefined;
+    if (envelope) {
+      // The instances alone, counted at the top level, may already be too many.
+      admitCost({ bytes: bytes.length, instances: envelope.instanceCount, mapEntries: 0 }, ctx.maxDecodeBytes);
+    }
+    if (envelope && (bytes.length >= OFFLOAD_MIN_BYTES || envelope.instanceCount >= OFFLOAD_MIN_INSTANCES)) {
+      await offloaded(ctx, bytes, envelope);
+    } else {
+      const records = inlineRecords(ctx, bytes);
+      if (records) await writeToSink(ctx, records.handler, writeRecords, records.list);
+    }
+  } catch (err) {
+    failed(ctx, METHOD, callback, started, err);
+    return;
   }
-  if (envelope && (bytes.length >= OFFLOAD_MIN_BYTES || envelope.instanceCount >= OFFLOAD_MIN_INSTANCES)) {
-    await offloaded(ctx, bytes, envelope);
-  } else await inline(ctx, bytes);
-  return REPORT_RESULT;
+  answered(ctx, METHOD, callback, started, REPORT_RESULT);
 }

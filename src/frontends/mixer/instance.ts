@@ -23,8 +23,9 @@ export interface CallContext {
 }
 
 export function metricRecord(instance: MetricInstance, index: number, ctx: CallContext): MetricRecord {
+  // One name function per instance, called only on error; each value adds its suffix.
   const where = (): string => `instances[${index}] (${quoted(instance.name)})`;
-  const value = decodeValue(instance.value, () => `${where()}.value`);
+  const value = decodeValue(instance.value, where, '.value');
   return {
     template: 'metric',
     instance: instance.name,
@@ -33,11 +34,12 @@ export function metricRecord(instance: MetricInstance, index: number, ctx: CallC
     config: ctx.config,
     value: value.value,
     valueKind: value.kind,
-    dimensions: decodeValueMap(instance.dimensions, () => `${where()}.dimensions`),
+    dimensions: decodeValueMap(instance.dimensions, where, '.dimensions'),
     monitoredResourceType: instance.monitored_resource_type,
     monitoredResourceDimensions: decodeValueMap(
       instance.monitored_resource_dimensions,
-      () => `${where()}.monitored_resource_dimensions`,
+      where,
+      '.monitored_resource_dimensions',
     ),
   };
 }
@@ -50,6 +52,8 @@ export interface AuthorizationInput {
 
 /** Decodes an authorization instance; the caller decides, then masks, then records. */
 export function authorizationInput(instance: AuthorizationInstance): AuthorizationInput {
+  // Built only when a value is bad: quoting the name costs on every call.
+  const where = (): string => `instance (${quoted(instance.name)})`;
   const s = instance.subject;
   const a = instance.action;
   return {
@@ -57,15 +61,14 @@ export function authorizationInput(instance: AuthorizationInstance): Authorizati
     subject: s && {
       user: s.user,
       groups: s.groups,
-      // Named only when a value is bad: quoting the name costs on every call.
-      properties: decodeValueMap(s.properties, () => `instance (${quoted(instance.name)}).subject.properties`),
+      properties: decodeValueMap(s.properties, where, '.subject.properties'),
     },
     action: a && {
       namespace: a.namespace,
       service: a.service,
       method: a.method,
       path: a.path,
-      properties: decodeValueMap(a.properties, () => `instance (${quoted(instance.name)}).action.properties`),
+      properties: decodeValueMap(a.properties, where, '.action.properties'),
     },
   };
 }

@@ -99,6 +99,41 @@ describe('npm run bench -- --scenarios mesh', () => {
   );
 });
 
+describe('npm run bench:alloc', () => {
+  it('counts what the server allocates per check and report, and says where', { timeout: 90_000 }, async () => {
+    const out = path.join(dir, 'alloc.json');
+    // dist/bench was built by the first test of this file.
+    const { stdout } = await run(
+      process.execPath,
+      [
+        'dist/bench/test/bench/alloc.js',
+        '--calls',
+        '300',
+        '--warmup',
+        '100',
+        '--scenarios',
+        'mesh_check_allow,mesh_report1',
+        '--profile',
+        '--top',
+        '5',
+        '--json',
+        out,
+      ],
+      { cwd: ROOT },
+    );
+    expect(stdout).toMatch(/^mesh_check_allow +\d+ /m);
+    const { results } = JSON.parse(readFileSync(out, 'utf8')) as {
+      results: { scenario: string; bytesPerCall: number; sites: unknown[]; groups: { group: string }[] }[];
+    };
+    expect(results.map((r) => r.scenario)).toEqual(['mesh_check_allow', 'mesh_report1']);
+    for (const r of results) {
+      expect(r.bytesPerCall).toBeGreaterThan(0);
+      expect(r.sites).toHaveLength(5);
+      expect(r.groups.map((g) => g.group)).toContain('@grpc/grpc-js');
+    }
+  });
+});
+
 describeWith(['h2load'], 'shared-cpu.js', () => {
   it(
     'runs the adapter and the no-op server at once on one CPU, each answering as expected',

@@ -7,7 +7,7 @@ import {
 } from '../src/frontends/mixer/instance.js';
 import { decodeParams } from '../src/core/params/params.js';
 import { formatJson } from '../src/format/json.js';
-import { formatText } from '../src/format/text.js';
+import { encodeText, formatText } from '../src/format/text.js';
 import type { InstanceMsg } from '../src/generated/metric/InstanceMsg.js';
 import { authorize } from '../src/core/authorize.js';
 import type { AuthorizationRecord, MetricRecord } from '../src/record/types.js';
@@ -131,6 +131,20 @@ describe('authorization records', () => {
     expect(text).not.toContain('abc');
     expect(text).not.toContain('wrong');
     expectGolden('authorization.txt', text);
+  });
+
+  it('encodes a check straight into the bytes of its text, whatever the characters', () => {
+    const records = [decided('abc', params), decided('wrong', params), decided(undefined, params)];
+    expect(encodeText(records)).toEqual(Buffer.from(formatText(records)));
+    // Past the encoder's first scratch size, and beyond ASCII and the BMP.
+    const wide = decided('abc', params);
+    wide.subject!.properties.values['\u00e9t\u00e9 \u{1F600}'] = '\u4e2d'.repeat(3000);
+    wide.subject!.properties.kinds['\u00e9t\u00e9 \u{1F600}'] = 'STRING';
+    expect(encodeText([wide])).toEqual(Buffer.from(formatText([wide])));
+    expect(encodeText([decided('abc', params)])).toEqual(Buffer.from(formatText([decided('abc', params)])));
+    // Records with metrics go through formatText.
+    const mixedCall = [...metricRecords([walkthrough], { file_path: 'out.txt' }), decided('abc', params)];
+    expect(encodeText(mixedCall)).toEqual(Buffer.from(formatText(mixedCall)));
   });
 
   it('golden: JSON lines for an allow, a deny and a missing property', () => {

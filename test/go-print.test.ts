@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { goFloat, goMap, goValue } from '../src/format/go-print.js';
+import { goFloat, goMap, goValue, goValueMap, putGoValueMap } from '../src/format/go-print.js';
 
 describe("goFloat matches Go's %v for float64", () => {
   it.each([
@@ -47,6 +47,22 @@ describe('goMap and goValue', () => {
         .map((k) => `${k}:v`)
         .join(' ')}]`,
     );
+  });
+
+  it('hands out the same map piece by piece (putGoValueMap) as goValueMap prints it', () => {
+    const values = { '\u{10000}': '2', '\uE000': 1e6, a: null, b: { y: '1', x: '2' }, B: 7 };
+    const kinds = {
+      '\u{10000}': 'STRING',
+      '\uE000': 'DOUBLE',
+      a: 'VALUE_TYPE_UNSPECIFIED',
+      b: 'STRING_MAP',
+      B: 'INT64',
+    } as const;
+    for (const m of [values, {}, Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${(i * 7) % 20}`, i]))]) {
+      let pieces = '';
+      putGoValueMap(m, kinds, { put: (p) => (pieces += p) });
+      expect(pieces).toBe(goValueMap(m, kinds));
+    }
   });
 
   it('prints doubles as Go does but integers in decimal', () => {

@@ -61,8 +61,8 @@ class GatedStream extends Writable {
 
 /** Waits until a group begun by writes made before it has been handed to the destination. */
 function groupStarted(): Promise<void> {
-  // The writer queues a chunk a microtask after write() and starts its group
-  // on the setImmediate after that: two turns of the loop cover both.
+  // The writer queues a chunk at once and starts its group on a setImmediate
+  // (a waiter admitted later, on the one after): two turns of the loop cover both.
   return new Promise((r) => setImmediate(() => setImmediate(r)));
 }
 

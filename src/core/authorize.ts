@@ -38,9 +38,36 @@ const REASON_TEXT: Record<DecisionReason, string> = {
   wrong_token: `the ${TOKEN_PROPERTY} token does not match auth_key`,
 };
 
+/** Shared by every call that gets it (see verdict()): read-only. */
 export interface Verdict {
-  decision: Decision;
-  reason: DecisionReason;
+  readonly decision: Decision;
+  readonly reason: DecisionReason;
+}
+
+// Each config gives one Decision per reason, the same on every call: they are
+// made once per config and shared (frozen) by every record that carries them.
+const verdicts = new WeakMap<HandlerConfig, Partial<Record<DecisionReason, Verdict>>>();
+
+function verdict(config: HandlerConfig, reason: DecisionReason): Verdict {
+  let byReason = verdicts.get(config);
+  if (byReason === undefined) {
+    byReason = {};
+    verdicts.set(config, byReason);
+  }
+  let made = byReason[reason];
+  if (made === undefined) {
+    const allowed = reason === 'token_matches';
+    const decision: Decision = Object.freeze({
+      code: allowed ? 'OK' : 'PERMISSION_DENIED',
+      message: allowed ? '' : UNAUTHORIZED,
+      reason: REASON_TEXT[reason],
+      validDuration: allowed ? config.view.validDuration : config.view.denyValidDuration,
+      validUseCount: allowed ? config.validUseCount : config.denyValidUseCount,
+    });
+    made = Object.freeze({ decision, reason });
+    byReason[reason] = made;
+  }
+  return made;
 }
 
 /**
@@ -48,31 +75,13 @@ export interface Verdict {
  * `subject` then holds U+FFFD); undefined means the string is exact.
  */
 export function authorize(config: HandlerConfig, subject: SubjectView | null, rawToken?: Buffer): Verdict {
-  const deny = (reason: DecisionReason): Verdict => ({
-    decision: {
-      code: 'PERMISSION_DENIED',
-      message: UNAUTHORIZED,
-      reason: REASON_TEXT[reason],
-      validDuration: config.view.denyValidDuration,
-      validUseCount: config.denyValidUseCount,
-    },
-    reason,
-  });
-  if (!config.authKeyDigest) return deny('no_key_configured');
+  if (!config.authKeyDigest) return verdict(config, 'no_key_configured');
   const token = subject?.properties.values[TOKEN_PROPERTY];
-  if (token === undefined) return deny('missing_token');
+  if (token === undefined) return verdict(config, 'missing_token');
   if (typeof token !== 'string' || subject?.properties.kinds[TOKEN_PROPERTY] !== 'STRING') {
-    return deny('token_not_string');
+    return verdict(config, 'token_not_string');
   }
   // A string is hashed as its UTF-8 bytes: no Buffer per call.
   const presented = digestSecret(rawToken ?? token);
-  if (!sameDigest(presented, config.authKeyDigest)) return deny('wrong_token');
-  const decision: Decision = {
-    code: 'OK',
-    message: '',
-    reason: '',
-    validDuration: config.view.validDuration,
-    validUseCount: config.validUseCount,
-  };
-  return { decision, reason: 'token_matches' };
+  return verdict(config, sameDigest(presented, config.authKeyDigest) ? 'token_matches' : 'wrong_token');
 }

@@ -68,7 +68,11 @@ class Window implements Deadline {
 
   leave(): void {
     if (--this.live > 0) return;
-    this.rejecters = []; // every call of the window has settled
+    // Every call of the window has settled: forget their rejecters. Emptied
+    // in place: calls that come one at a time would otherwise each grow a new
+    // array (~150 bytes).
+    const rejecters = this.rejecters;
+    while (rejecters.length > 0) rejecters.pop();
     if (!this.open && this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;

@@ -238,7 +238,8 @@ export class HandlerTable {
   }
 
   private remember(any: Any__Output | null, key: string): void {
-    if (!any || this.recent.some((r) => r.key === key)) return;
+    if (!any) return;
+    for (const r of this.recent) if (r.key === key) return; // a loop, not some(): no closure per call
     // A copy: the request's buffer may be a slice of a pooled or reused one.
     this.recent.unshift({ typeUrl: any.type_url, value: Buffer.from(any.value), key });
     if (this.recent.length > RECENT_CONFIGS) this.recent.pop();
@@ -248,7 +249,39 @@ export class HandlerTable {
    * Runs `use` with the handler's sink open. The call holds its own reference
    * so an eviction in the meantime cannot close the sink under it.
    */
-  async withSink<T>(handler: Handler, use: (sink: Sink) => Promise<T>): Promise<T> {
+  withSink<T>(handler: Handler, use: (sink: Sink) => Promise<T>): Promise<T> {
+    // The sink is open for every call but a configuration's first: use it
+    // without awaiting the pool's promise (an await per call).
+    const open = this.sinks.acquireOpen(handler.sinkSpec);
+    return open === undefined ? this.withSinkOpening(handler, use) : this.useSink(handler, open, use);
+  }
+
+  /**
+   * withSink() for a caller that holds the reference itself: the handler's
+   * sink when it is open, with a reference the caller gives back with
+   * releaseSink() once its use settles; undefined (nothing held) when it is
+   * not open yet (then withSink()). Saves a call on the hot path its async
+   * wrapper.
+   */
+  openSink(handler: Handler): Sink | undefined {
+    const sink = this.sinks.acquireOpen(handler.sinkSpec);
+    if (sink !== undefined) this.holdFor(handler);
+    return sink;
+  }
+
+  releaseSink(handler: Handler): void {
+    this.sinks.release(handler.sinkSpec);
+  }
+
+  /** A cached handler keeps its sink open between calls (its own reference, dropped on eviction). */
+  private holdFor(handler: Handler): void {
+    if (!handler.holdsSink && this.cache.peek(handler.key) === handler) {
+      this.sinks.retain(handler.sinkSpec);
+      handler.holdsSink = true;
+    }
+  }
+
+  private async withSinkOpening<T>(handler: Handler, use: (sink: Sink) => Promise<T>): Promise<T> {
     let sink: Sink;
     try {
       sink = await this.sinks.acquire(handler.sinkSpec);
@@ -256,11 +289,13 @@ export class HandlerTable {
       this.events.sinkOpenFailed?.(handler, err);
       throw err;
     }
+    return this.useSink(handler, sink, use);
+  }
+
+  /** `use` with `sink`, acquired for this call; released when `use` settles. */
+  private async useSink<T>(handler: Handler, sink: Sink, use: (sink: Sink) => Promise<T>): Promise<T> {
     try {
-      if (!handler.holdsSink && this.cache.peek(handler.key) === handler) {
-        this.sinks.retain(handler.sinkSpec);
-        handler.holdsSink = true;
-      }
+      this.holdFor(handler);
       return await use(sink);
     } finally {
       this.sinks.release(handler.sinkSpec);

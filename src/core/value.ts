@@ -11,8 +11,8 @@ import { InvalidInputError } from '../common/errors.js';
  */
 export type Where = string | (() => string);
 
-function named(where: Where): string {
-  return typeof where === 'string' ? where : where();
+function named(where: Where, suffix = ''): string {
+  return (typeof where === 'string' ? where : where()) + suffix;
 }
 
 export interface DecodedValue {
@@ -28,12 +28,13 @@ const MAX_TIMESTAMP_SECONDS = 253402300799; // 9999-12-31T23:59:59Z
 const MAX_DURATION_SECONDS = 315576000000; // about 10,000 years
 
 /**
- * Decodes one Value. `where` names the value in error messages
- * (e.g. `dimensions["source_ip"]`). A Value with no member set decodes to
+ * Decodes one Value. `where` and `suffix` name the value in error messages
+ * (e.g. `dimensions["source_ip"]`; the suffix lets callers share one `where`
+ * function between several values). A Value with no member set decodes to
  * null with kind VALUE_TYPE_UNSPECIFIED; malformed members throw
  * InvalidInputError.
  */
-export function decodeValue(v: Value__Output | null | undefined, where: Where): DecodedValue {
+export function decodeValue(v: Value__Output | null | undefined, where: Where, suffix = ''): DecodedValue {
   if (!v?.value) return UNSET;
   const member = v.value;
   switch (member) {
@@ -46,11 +47,11 @@ export function decodeValue(v: Value__Output | null | undefined, where: Where): 
     case 'bool_value':
       return { kind: 'BOOL', value: v.bool_value ?? false };
     case 'ip_address_value':
-      return { kind: 'IP_ADDRESS', value: ipAddress(v.ip_address_value?.value, where) };
+      return { kind: 'IP_ADDRESS', value: ipAddress(v.ip_address_value?.value, where, suffix) };
     case 'timestamp_value':
-      return { kind: 'TIMESTAMP', value: timestamp(v.timestamp_value?.value, where) };
+      return { kind: 'TIMESTAMP', value: timestamp(v.timestamp_value?.value, where, suffix) };
     case 'duration_value':
-      return { kind: 'DURATION', value: duration(v.duration_value?.value, where) };
+      return { kind: 'DURATION', value: duration(v.duration_value?.value, where, suffix) };
     case 'email_address_value':
       return { kind: 'EMAIL_ADDRESS', value: v.email_address_value?.value ?? '' };
     case 'dns_name_value':
@@ -61,13 +62,17 @@ export function decodeValue(v: Value__Output | null | undefined, where: Where): 
       return { kind: 'STRING_MAP', value: { ...(v.string_map_value?.value ?? {}) } };
     default: {
       const unreachable: never = member;
-      throw new InvalidInputError(`${named(where)}: unknown Value member ${String(unreachable)}`);
+      throw new InvalidInputError(`${named(where, suffix)}: unknown Value member ${String(unreachable)}`);
     }
   }
 }
 
-/** Decodes a map<string, Value>; `where` prefixes each entry's name in errors. */
-export function decodeValueMap(map: Record<string, Value__Output> | null | undefined, where: Where): ValueMap {
+/** Decodes a map<string, Value>; `where` and `suffix` prefix each entry's name in errors. */
+export function decodeValueMap(
+  map: Record<string, Value__Output> | null | undefined,
+  where: Where,
+  suffix = '',
+): ValueMap {
   const values: Record<string, PlainValue> = {};
   const kinds: Record<string, ValueKind> = {};
   if (map) {
@@ -82,7 +87,7 @@ export function decodeValueMap(map: Record<string, Value__Output> | null | undef
         values[key] = int64(v.int64_value ?? '0');
         kinds[key] = 'INT64';
       } else {
-        const decoded = decodeValue(v, () => `${named(where)}[${quoted(key)}]`);
+        const decoded = decodeValue(v, () => `${named(where, suffix)}[${quoted(key)}]`);
         values[key] = decoded.value;
         kinds[key] = decoded.kind;
       }
@@ -101,11 +106,11 @@ function double(n: number): number | string {
   return Number.isFinite(n) ? n : String(n); // JSON has no NaN or Infinity
 }
 
-function ipAddress(bytes: Buffer | undefined, where: Where): string {
+function ipAddress(bytes: Buffer | undefined, where: Where, suffix: string): string {
   const b = bytes ?? Buffer.alloc(0);
   if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
   if (b.length === 16) return ipv6(b);
-  throw new InvalidInputError(`${named(where)}: IP address has ${b.length} bytes, expected 4 or 16`);
+  throw new InvalidInputError(`${named(where, suffix)}: IP address has ${b.length} bytes, expected 4 or 16`);
 }
 
 /** RFC 5952 text (IPv4-mapped: dotted): lower case, longest run of two or more zero groups compressed. */
@@ -143,27 +148,31 @@ interface SecondsNanos {
   nanos: number;
 }
 
-function timestamp(ts: SecondsNanos | null | undefined, where: Where): string {
+function timestamp(ts: SecondsNanos | null | undefined, where: Where, suffix: string): string {
   const seconds = Number(ts?.seconds ?? 0);
   const nanos = ts?.nanos ?? 0;
   if (seconds < MIN_TIMESTAMP_SECONDS || seconds > MAX_TIMESTAMP_SECONDS) {
-    throw new InvalidInputError(`${named(where)}: timestamp seconds ${ts?.seconds} outside 0001-01-01..9999-12-31`);
+    throw new InvalidInputError(
+      `${named(where, suffix)}: timestamp seconds ${ts?.seconds} outside 0001-01-01..9999-12-31`,
+    );
   }
   if (nanos < 0 || nanos > 999_999_999) {
-    throw new InvalidInputError(`${named(where)}: timestamp nanos ${nanos} outside 0..999999999`);
+    throw new InvalidInputError(`${named(where, suffix)}: timestamp nanos ${nanos} outside 0..999999999`);
   }
   const iso = new Date(seconds * 1000).toISOString(); // always YYYY-MM-DDTHH:MM:SS.000Z in this range
   return `${iso.slice(0, 19)}${fraction(nanos)}Z`;
 }
 
-function duration(d: SecondsNanos | null | undefined, where: Where): string {
+function duration(d: SecondsNanos | null | undefined, where: Where, suffix: string): string {
   const seconds = BigInt(d?.seconds ?? '0');
   const nanos = d?.nanos ?? 0;
   if (seconds > BigInt(MAX_DURATION_SECONDS) || seconds < -BigInt(MAX_DURATION_SECONDS)) {
-    throw new InvalidInputError(`${named(where)}: duration seconds ${d?.seconds} outside ±${MAX_DURATION_SECONDS}`);
+    throw new InvalidInputError(
+      `${named(where, suffix)}: duration seconds ${d?.seconds} outside ±${MAX_DURATION_SECONDS}`,
+    );
   }
   if (nanos < -999_999_999 || nanos > 999_999_999 || (seconds > 0n && nanos < 0) || (seconds < 0n && nanos > 0)) {
-    throw new InvalidInputError(`${named(where)}: duration nanos ${nanos} invalid for seconds ${d?.seconds}`);
+    throw new InvalidInputError(`${named(where, suffix)}: duration nanos ${nanos} invalid for seconds ${d?.seconds}`);
   }
   return formatDuration(seconds, nanos);
 }

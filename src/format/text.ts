@@ -1,8 +1,15 @@
 // The walkthrough's out.txt block for metric calls, and a block in the same
 // style for authorization decisions. Lines: two-space indent, two TABs before
 // Value/Dimensions, no newline after an instance's closing brace.
-import type { AdapterRecord, AuthorizationRecord, ConfigView, MetricRecord, ValueMap } from '../record/types.js';
-import { goValue, goValueMap } from './go-print.js';
+import type {
+  AdapterRecord,
+  AuthorizationRecord,
+  ConfigView,
+  Decision,
+  MetricRecord,
+  ValueMap,
+} from '../record/types.js';
+import { goValue, goValueMap, putGoValueMap } from './go-print.js';
 
 /** `&Params{FilePath:out.txt,}`: FilePath always (as the sample prints it), other fields when set. */
 export function goParams(c: ConfigView): string {
@@ -29,24 +36,136 @@ function metricBlock(records: readonly MetricRecord[]): string {
   return s + '\n';
 }
 
-function props(m: ValueMap): string {
-  return goValueMap(m.values, m.kinds);
+// The lines of a block that depend only on the handler's config or on the
+// decision are made once per config view and per decision (both objects live
+// as long as their handler; decisions are shared, see core/authorize.ts).
+const authorizationHeads = new WeakMap<ConfigView, string>();
+const resultLines = new WeakMap<Decision, string>();
+
+function authorizationHead(c: ConfigView): string {
+  let head = authorizationHeads.get(c);
+  if (head === undefined) {
+    head = `HandleAuthorization invoked with:\n  Adapter config: ${goParams(c)}\n  Instance: '`;
+    authorizationHeads.set(c, head);
+  }
+  return head;
+}
+
+function resultLine(d: Decision): string {
+  let line = resultLines.get(d);
+  if (line === undefined) {
+    line =
+      `  Result: ${d.code}${d.message ? ` (${d.message})` : ''}${d.reason ? `, reason: ${d.reason}` : ''}, ` +
+      `valid duration: ${d.validDuration}, valid use count: ${d.validUseCount}\n`;
+    resultLines.set(d, line);
+  }
+  return line;
+}
+
+/** Where a block's text goes, piece by piece: a string (formatText) or bytes (encodeText). */
+interface TextOut {
+  put(piece: string): void;
+}
+
+class StringOut implements TextOut {
+  text = '';
+  put(piece: string): void {
+    this.text += piece;
+  }
+}
+
+function putProps(m: ValueMap, out: TextOut): void {
+  putGoValueMap(m.values, m.kinds, out);
+}
+
+/** An authorization record's block, the same pieces whichever way they go. */
+function putAuthorizationBlock(r: AuthorizationRecord, out: TextOut): void {
+  out.put(authorizationHead(r.config));
+  out.put(r.instance);
+  out.put("':\n  {\n\t\tSubject = ");
+  const s = r.subject;
+  if (s) {
+    out.put('&SubjectMsg{User:');
+    out.put(s.user);
+    out.put(',Groups:');
+    out.put(s.groups);
+    out.put(',Properties:');
+    putProps(s.properties, out);
+    out.put(',}');
+  } else {
+    out.put('<nil>');
+  }
+  out.put('\n\t\tAction = ');
+  const a = r.action;
+  if (a) {
+    out.put('&ActionMsg{Namespace:');
+    out.put(a.namespace);
+    out.put(',Service:');
+    out.put(a.service);
+    out.put(',Method:');
+    out.put(a.method);
+    out.put(',Path:');
+    out.put(a.path);
+    out.put(',Properties:');
+    putProps(a.properties, out);
+    out.put(',}');
+  } else {
+    out.put('<nil>');
+  }
+  out.put('\n  }\n');
+  out.put(resultLine(r.decision));
 }
 
 function authorizationBlock(r: AuthorizationRecord): string {
-  const subject = r.subject
-    ? `&SubjectMsg{User:${r.subject.user},Groups:${r.subject.groups},Properties:${props(r.subject.properties)},}`
-    : '<nil>';
-  const action = r.action
-    ? `&ActionMsg{Namespace:${r.action.namespace},Service:${r.action.service},Method:${r.action.method},` +
-      `Path:${r.action.path},Properties:${props(r.action.properties)},}`
-    : '<nil>';
-  const d = r.decision;
-  return (
-    `HandleAuthorization invoked with:\n  Adapter config: ${goParams(r.config)}\n  Instance: '${r.instance}':\n  {\n` +
-    `\t\tSubject = ${subject}\n\t\tAction = ${action}\n  }\n` +
-    `  Result: ${d.code}${d.message ? ` (${d.message})` : ''}${d.reason ? `, reason: ${d.reason}` : ''}, valid duration: ${d.validDuration}, valid use count: ${d.validUseCount}\n`
-  );
+  const out = new StringOut();
+  putAuthorizationBlock(r, out);
+  return out.text;
+}
+
+/**
+ * Bytes written piece by piece into one scratch buffer, then copied out at
+ * their length: a check's block costs one Buffer, not the concatenated
+ * strings and their flat copy that Buffer.from(formatText(...)) makes
+ * (~0.6 KB of heap per check). One per thread; encodeText is synchronous.
+ */
+class ByteOut implements TextOut {
+  private static readonly KEEP_BYTES = 64 * 1024;
+  private buf = Buffer.allocUnsafeSlow(4096);
+  private pos = 0;
+
+  put(piece: string): void {
+    // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair: 4 for 2).
+    if (this.buf.length - this.pos < piece.length * 3) this.grow(piece.length * 3);
+    this.pos += this.buf.write(piece, this.pos);
+  }
+
+  private grow(needed: number): void {
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + needed));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+
+  /** The bytes put since the last take(), as a Buffer of their own. */
+  take(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    this.pos = 0;
+    // A huge record does not keep its scratch space for ever.
+    if (this.buf.length > ByteOut.KEEP_BYTES) this.buf = Buffer.allocUnsafeSlow(4096);
+    return out;
+  }
+}
+
+const bytesOut = new ByteOut();
+
+/**
+ * formatText's bytes (UTF-8). Authorization records are written straight into
+ * bytes; calls with metric records go through formatText.
+ */
+export function encodeText(records: readonly AdapterRecord[]): Buffer {
+  for (const r of records) if (r.template === 'metric') return Buffer.from(formatText(records));
+  for (const r of records) putAuthorizationBlock(r as AuthorizationRecord, bytesOut);
+  return bytesOut.take();
 }
 
 /** Formats the records of one call: one block for all metric records, one per authorization record. */

@@ -13,6 +13,7 @@ export class BufferFullError extends Error {
   override name = 'BufferFullError';
 }
 
+/** One caller's chunk, from write() until it is written, refused or dropped. */
 interface Pending<C> {
   chunk: C;
   /** The chunk's size as the buffer bound counts it. */
@@ -20,14 +21,10 @@ interface Pending<C> {
   signal: AbortSignal | undefined;
   resolve: () => void;
   reject: (err: unknown) => void;
-}
-
-interface Waiter {
-  bytes: number;
-  signal: AbortSignal | undefined;
-  admit: () => void;
-  /** The caller gave up: reject with its reason, without counting a refusal. */
-  drop: () => void;
+  /** While it waits for room: refuses it after maxWaitMs. */
+  timer: NodeJS.Timeout | undefined;
+  /** The next chunk of its queue or group (a list through the chunks: no array per group). */
+  next: Pending<C> | undefined;
 }
 
 /**
@@ -109,20 +106,36 @@ export interface WriterCounters {
   refusedChunks: number;
 }
 
-/** Resolves after the poll phase: the calls read together have all queued by then. */
-function nextCheckPhase(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+/** Turns a failure into what the caller of write() gets (the sink's own error type); identity by default. */
+export type MapError = (err: unknown, signal: AbortSignal | undefined) => unknown;
+
+// Module-level so that no closure is made per call.
+const callerGaveUp = (p: { signal: AbortSignal | undefined }): boolean => p.signal?.aborted === true;
 
 /**
  * C is what a group write takes: Buffers for sinks that write bytes (file,
  * stdout), record arrays for those that take records (plug-ins, memory), so
  * records never pass through bytes only to be parsed back.
+ *
+ * Per call this costs one promise and its Pending (a write sits on every
+ * call's path); per group one setImmediate, the chunk and signal arrays and
+ * the destination's own promise: the group loop runs on callbacks made once,
+ * and queue and group are lists through the Pendings.
  */
 export class BatchingWriter<C = Buffer> {
-  private queue: Pending<C>[] = [];
-  private inFlight: Promise<void> | undefined;
-  private waiters: Waiter[] = [];
+  /** Chunks queued for the next group, first to last. */
+  private head: Pending<C> | undefined;
+  private tail: Pending<C> | undefined;
+  /** A group is due (setImmediate) or being written. */
+  private busy = false;
+  /** The group being written (a list), its length, its bytes, and when it started (only read for metrics). */
+  private group: Pending<C> | undefined;
+  private groupLength = 0;
+  private groupBytes = 0;
+  private groupStarted = 0n;
+  /** flush() callers waiting for the writer to go idle. */
+  private flushed: (() => void)[] = [];
+  private waiters: Pending<C>[] = [];
   private buffered = 0;
   readonly counters: WriterCounters = { bytesWritten: 0, groupsWritten: 0, failedChunks: 0, refusedChunks: 0 };
 
@@ -131,6 +144,7 @@ export class BatchingWriter<C = Buffer> {
     private readonly limits: BufferLimits = UNBOUNDED,
     private readonly events: WriterEvents = {},
     private readonly size: ChunkSize<C> = bufferLength as unknown as ChunkSize<C>,
+    private readonly mapError: MapError | undefined = undefined,
   ) {}
 
   /** Bytes accepted but not yet written. */
@@ -138,60 +152,72 @@ export class BatchingWriter<C = Buffer> {
     return this.buffered;
   }
 
-  async write(chunk: C, signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
-    const bytes = this.size(chunk);
-    await this.admit(bytes, signal);
+  write(chunk: C, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ chunk, bytes, signal, resolve, reject });
-      this.inFlight ??= nextCheckPhase().then(() => this.drain());
+      try {
+        signal?.throwIfAborted();
+        const bytes = this.size(chunk);
+        const p: Pending<C> = { chunk, bytes, signal, resolve, reject, timer: undefined, next: undefined };
+        if (this.waiters.length === 0 && this.fits(bytes)) {
+          this.take(bytes);
+          this.enqueue(p);
+        } else {
+          this.wait(p);
+        }
+      } catch (err) {
+        const fail: (err: unknown) => void = reject; // what the caller gets is mapError's to say
+        fail(this.mapped(err, signal));
+      }
     });
   }
 
   /** Resolves once every chunk accepted before the call is settled (written or failed). */
-  async flush(): Promise<void> {
-    while (this.inFlight) await this.inFlight;
+  flush(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => this.flushed.push(resolve));
   }
 
-  private admit(bytes: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.waiters.length === 0 && this.fits(bytes)) {
-      this.take(bytes);
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        bytes,
-        signal,
-        admit: () => {
-          clearTimeout(timer);
-          this.take(bytes);
-          resolve();
-        },
-        drop: () => {
-          clearTimeout(timer);
-          reject(signal!.reason as Error);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        this.listenIfWaiting();
-        if (signal?.aborted) {
-          waiter.drop();
-          this.wakeWaiters();
-          return;
-        }
-        this.counters.refusedChunks++;
-        this.events.refused?.();
-        reject(
-          new BufferFullError(
-            `sink buffer full (${this.buffered} of ${this.limits.maxBytes} bytes queued${this.sharedNote()}) for ${this.limits.maxWaitMs} ms`,
-          ),
-        );
-        this.wakeWaiters(); // a large refused chunk may have held up smaller ones behind it
-      }, this.limits.maxWaitMs);
-      this.waiters.push(waiter);
+  private mapped(err: unknown, signal: AbortSignal | undefined): unknown {
+    return this.mapError ? this.mapError(err, signal) : err;
+  }
+
+  private fail(p: Pending<C>, err: unknown): void {
+    p.reject(this.mapped(err, p.signal));
+  }
+
+  private enqueue(p: Pending<C>): void {
+    p.next = undefined;
+    if (this.tail) this.tail.next = p;
+    else this.head = p;
+    this.tail = p;
+    if (this.busy) return; // the group being written takes the queue next
+    this.busy = true;
+    // After the poll phase: the calls read together have all queued by then.
+    setImmediate(this.nextGroup);
+  }
+
+  /** Waits for room; refused after maxWaitMs (dropped sooner when its caller gives up). */
+  private wait(p: Pending<C>): void {
+    p.timer = setTimeout(() => {
+      this.waiters = this.waiters.filter((w) => w !== p);
       this.listenIfWaiting();
-    });
+      if (p.signal?.aborted) {
+        this.fail(p, p.signal.reason);
+        this.wakeWaiters();
+        return;
+      }
+      this.counters.refusedChunks++;
+      this.events.refused?.();
+      this.fail(
+        p,
+        new BufferFullError(
+          `sink buffer full (${this.buffered} of ${this.limits.maxBytes} bytes queued${this.sharedNote()}) for ${this.limits.maxWaitMs} ms`,
+        ),
+      );
+      this.wakeWaiters(); // a large refused chunk may have held up smaller ones behind it
+    }, this.limits.maxWaitMs);
+    this.waiters.push(p);
+    this.listenIfWaiting();
   }
 
   private fits(bytes: number): boolean {
@@ -226,50 +252,111 @@ export class BatchingWriter<C = Buffer> {
 
   /** Admits waiting chunks in arrival order while they fit; those whose caller gave up go first. */
   private wakeWaiters(): void {
-    if (this.waiters.some((w) => w.signal?.aborted)) {
-      const [gone, left] = partition(this.waiters, (w) => w.signal?.aborted === true);
+    if (this.waiters.length === 0) return;
+    if (this.waiters.some(callerGaveUp)) {
+      const [gone, left] = partition(this.waiters, callerGaveUp);
       this.waiters = left;
-      for (const w of gone) w.drop();
+      for (const w of gone) {
+        clearTimeout(w.timer);
+        this.fail(w, w.signal!.reason);
+      }
     }
     while (this.waiters.length > 0 && this.fits(this.waiters[0]!.bytes)) {
-      this.waiters.shift()!.admit();
+      const w = this.waiters.shift()!;
+      clearTimeout(w.timer);
+      this.take(w.bytes);
+      this.enqueue(w);
     }
     this.listenIfWaiting();
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      let group = this.queue;
-      this.queue = [];
-      if (group.some((p) => p.signal?.aborted)) {
-        const [gone, live] = partition(group, (p) => p.signal?.aborted === true);
-        for (const p of gone) {
+  /** Writes the queue as one group; called again as each group settles, until the queue is empty. */
+  private readonly nextGroup = (): void => {
+    for (;;) {
+      let p = this.head;
+      if (p === undefined) return this.idle();
+      this.head = this.tail = undefined;
+      // Chunks whose callers gave up are dropped; the rest stay linked in order.
+      let first: Pending<C> | undefined;
+      let last: Pending<C> | undefined;
+      let length = 0;
+      let bytes = 0;
+      for (; p !== undefined; p = p.next) {
+        if (p.signal?.aborted === true) {
           this.release(p.bytes);
-          p.reject(p.signal!.reason);
+          this.fail(p, p.signal.reason);
+          continue;
         }
-        group = live;
-        if (group.length === 0) continue;
+        if (last) last.next = p;
+        else first = p;
+        last = p;
+        length++;
+        bytes += p.bytes;
       }
-      const chunks = group.map((p) => p.chunk);
-      const signals = group.map((p) => p.signal);
-      const bytes = group.reduce((n, p) => n + p.bytes, 0);
-      const started = process.hrtime.bigint();
+      if (last === undefined) continue;
+      last.next = undefined;
+      const chunks = new Array<C>(length);
+      const signals = new Array<AbortSignal | undefined>(length);
+      let i = 0;
+      for (let q = first; q !== undefined; q = q.next, i++) {
+        chunks[i] = q.chunk;
+        signals[i] = q.signal;
+      }
+      this.group = first;
+      this.groupLength = length;
+      this.groupBytes = bytes;
+      // The clock is read only for whoever times the writes (metrics).
+      this.groupStarted = this.events.groupWritten ? process.hrtime.bigint() : 0n;
+      let written: Promise<void>;
       try {
-        await this.writeChunks(chunks, signals);
-        this.counters.bytesWritten += bytes;
-        this.counters.groupsWritten++;
-        this.events.groupWritten?.(bytes, Number(process.hrtime.bigint() - started) / 1e9);
-        for (const p of group) p.resolve();
+        written = this.writeChunks(chunks, signals);
       } catch (err) {
-        this.counters.failedChunks += group.length;
-        this.events.failed?.(group.length);
-        for (const p of group) p.reject(err);
-      } finally {
-        this.release(bytes);
-        this.wakeWaiters();
+        this.groupFailed(err); // goes on with the next group
+        return;
       }
+      written.then(this.groupWritten, this.groupFailed);
+      return;
     }
-    this.inFlight = undefined;
+  };
+
+  private readonly groupWritten = (): void => {
+    try {
+      this.counters.bytesWritten += this.groupBytes;
+      this.counters.groupsWritten++;
+      this.events.groupWritten?.(this.groupBytes, Number(process.hrtime.bigint() - this.groupStarted) / 1e9);
+    } catch (err) {
+      this.groupFailed(err);
+      return;
+    }
+    for (let p = this.takeGroup(); p !== undefined; p = p.next) p.resolve();
+    this.groupDone();
+  };
+
+  private readonly groupFailed = (err: unknown): void => {
+    this.counters.failedChunks += this.groupLength;
+    this.events.failed?.(this.groupLength);
+    for (let p = this.takeGroup(); p !== undefined; p = p.next) this.fail(p, err);
+    this.groupDone();
+  };
+
+  private takeGroup(): Pending<C> | undefined {
+    const group = this.group;
+    this.group = undefined;
+    return group;
+  }
+
+  private groupDone(): void {
+    this.release(this.groupBytes);
+    this.wakeWaiters();
+    this.nextGroup();
+  }
+
+  private idle(): void {
+    this.busy = false;
+    const flushed = this.flushed;
+    if (flushed.length === 0) return;
+    this.flushed = [];
+    for (const resolve of flushed) resolve();
   }
 }
 

@@ -97,6 +97,8 @@ interface PoolEntry {
   refs: number;
   spec: SinkSpec;
   sink: Promise<Sink>;
+  /** The sink once `sink` has resolved (acquireOpen hands it out without a promise). */
+  opened: Sink | undefined;
 }
 
 /**
@@ -180,9 +182,10 @@ export class SinkPool {
       // One destination, one writer: wait for a sink closing there (it may still flush or rotate).
       const closing = spec.path === '' ? undefined : this.closing.get(destinationKey(spec));
       const opened = closing ? closing.then(() => factory(spec, this.env)) : factory(spec, this.env);
-      const created: PoolEntry = { refs: 0, spec, sink: opened };
+      const created: PoolEntry = { refs: 0, spec, sink: opened, opened: undefined };
       created.sink.then(
-        () => {
+        (sink) => {
+          created.opened = sink;
           if (spec.path !== '') this.claims.set(destinationKey(spec), spec.format);
         },
         () => {
@@ -194,6 +197,19 @@ export class SinkPool {
     }
     entry.refs++;
     return entry.sink;
+  }
+
+  /**
+   * acquire() for a sink already open: the sink itself, with a reference
+   * taken, or undefined (nothing taken) when it is not open yet; then
+   * acquire() it. Every call acquires its sink: no promise to await for the
+   * open one.
+   */
+  acquireOpen(spec: SinkSpec): Sink | undefined {
+    const entry = this.entries.get(SinkPool.key(spec));
+    if (entry?.opened === undefined) return undefined;
+    entry.refs++;
+    return entry.opened;
   }
 
   /**

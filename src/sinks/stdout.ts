@@ -12,7 +12,7 @@
 // its calls were answered DEADLINE_EXCEEDED meanwhile: bytes in a pipe cannot
 // be recalled without tearing a record (docs/operations.md, Broken destinations).
 import type { Writable } from 'node:stream';
-import type { Formatter } from '../format/index.js';
+import { encoderOf, type Encoder, type Formatter } from '../format/index.js';
 import type { AdapterRecord } from '../record/types.js';
 import { UNBOUNDED, type BufferLimits, type WriterCounters, type WriterEvents } from './batching-writer.js';
 import { WriterSink } from './writer-sink.js';
@@ -40,10 +40,11 @@ interface Dropped {
 
 export class StreamSink extends WriterSink {
   private readonly dropped: Dropped;
+  private readonly encodeRecords: Encoder;
 
   constructor(
     stream: Writable,
-    private readonly format: Formatter,
+    format: Formatter,
     buffer: BufferLimits = UNBOUNDED,
     events?: WriterEvents,
     /** Shared by every sink on `stream`; a sink alone on it may leave the default. */
@@ -77,6 +78,7 @@ export class StreamSink extends WriterSink {
       },
     );
     this.dropped = dropped;
+    this.encodeRecords = encoderOf(format);
     // Errors also arrive through the write callbacks; without a listener an
     // EPIPE on stdout would be thrown as an uncaught exception.
     if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
@@ -90,7 +92,7 @@ export class StreamSink extends WriterSink {
   }
 
   protected encode(records: readonly AdapterRecord[]): Buffer {
-    return Buffer.from(this.format(records));
+    return this.encodeRecords(records);
   }
 
   /** The stream belongs to the process and stays open. */

@@ -11,6 +11,12 @@ import {
 } from './batching-writer.js';
 import { SinkClosedError, SinkError, type Sink } from './sink.js';
 
+/** A promise rejected with `err` as it is (an encoder's own error, as an async write() gave it). */
+// eslint-disable-next-line @typescript-eslint/require-await
+const rejected = async (err: unknown): Promise<never> => {
+  throw err;
+};
+
 /**
  * C is what the destination takes per call: the encoded bytes (file, stdout)
  * or the records themselves (plug-ins, memory; `size` then estimates their
@@ -28,7 +34,12 @@ export abstract class WriterSink<C = Buffer> implements Sink {
     events: WriterEvents | undefined,
     size?: ChunkSize<C>,
   ) {
-    this.writer = new BatchingWriter(writeChunks, buffer, events, size);
+    this.writer = new BatchingWriter(writeChunks, buffer, events, size, (err, signal) =>
+      // A caller's own abort reason (its deadline) passes through unchanged.
+      err instanceof BufferFullError || (signal?.aborted && err === signal.reason)
+        ? err
+        : SinkError.from(`cannot write to ${this.what}`, err),
+    );
   }
 
   /** What represents these records on the destination. */
@@ -52,28 +63,30 @@ export abstract class WriterSink<C = Buffer> implements Sink {
   /** Sinks that write their format's bytes unchanged say so (the memory sink does not). */
   abstract readonly acceptsEncoded: boolean;
 
-  async write(records: readonly AdapterRecord[], signal?: AbortSignal): Promise<void> {
-    if (this.closed) throw new SinkClosedError(this.what);
-    if (records.length === 0) return;
-    await this.append(this.encode(records), signal);
-  }
+  // write() and writeEncoded() hand the writer's promise straight back (no
+  // async wrapper per call: each would add a promise and its reactions to
+  // every call); the writer maps failures to SinkErrors (see the constructor).
 
-  async writeEncoded(bytes: Buffer, signal?: AbortSignal): Promise<void> {
-    if (this.closed) throw new SinkClosedError(this.what);
-    // Only sinks whose chunks are bytes say acceptsEncoded (callers check it).
-    if (!this.acceptsEncoded) throw new SinkError(`${this.what} takes records, not encoded bytes`, 'EINVAL');
-    if (bytes.length === 0) return;
-    await this.append(bytes as unknown as C, signal);
-  }
-
-  private async append(chunk: C, signal: AbortSignal | undefined): Promise<void> {
+  write(records: readonly AdapterRecord[], signal?: AbortSignal): Promise<void> {
+    if (this.closed) return Promise.reject(new SinkClosedError(this.what));
+    if (records.length === 0) return Promise.resolve();
+    let chunk: C;
     try {
-      await this.writer.write(chunk, signal);
+      chunk = this.encode(records);
     } catch (err) {
-      // A caller's own abort reason (its deadline) passes through unchanged.
-      if (err instanceof BufferFullError || (signal?.aborted && err === signal.reason)) throw err;
-      throw SinkError.from(`cannot write to ${this.what}`, err);
+      return rejected(err);
     }
+    return this.writer.write(chunk, signal);
+  }
+
+  writeEncoded(bytes: Buffer, signal?: AbortSignal): Promise<void> {
+    if (this.closed) return Promise.reject(new SinkClosedError(this.what));
+    // Only sinks whose chunks are bytes say acceptsEncoded (callers check it).
+    if (!this.acceptsEncoded) {
+      return Promise.reject(new SinkError(`${this.what} takes records, not encoded bytes`, 'EINVAL'));
+    }
+    if (bytes.length === 0) return Promise.resolve();
+    return this.writer.write(bytes as unknown as C, signal);
   }
 
   flush(): Promise<void> {

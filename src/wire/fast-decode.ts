@@ -36,9 +36,21 @@ const EMPTY_BYTES = Buffer.alloc(0);
 // the reference decoder, so that its result stands for them.
 const FAST_VARINT_BYTES = 7;
 
-/** A reader over a whole request, for the fast decoders. */
+// One reader for every request a thread decodes: a fast decode runs to its
+// end (or throws) before the next can start, and the result holds no reader.
+const shared = new WireReader(Buffer.alloc(0), FAST_VARINT_BYTES);
+
+/**
+ * A reader over a whole request, for the fast decoders; valid until the next
+ * call. Each decode ends with releaseReader() (in a finally).
+ */
 export function requestReader(buf: Buffer): WireReader {
-  return new WireReader(buf, FAST_VARINT_BYTES);
+  return shared.reset(buf);
+}
+
+/** The reader lets go of the request's bytes (the next request may be a long way off, the last one large). */
+export function releaseReader(r: WireReader): void {
+  r.reset(EMPTY_BYTES);
 }
 
 export function expectWire(wire: number, expected: number): void {

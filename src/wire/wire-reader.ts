@@ -87,7 +87,8 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 export class WireReader {
-  readonly buf: Buffer;
+  /** The bytes read; rebound only by reset(). */
+  buf: Buffer;
   pos = 0;
   /** End of the innermost message being read: no read goes past it. */
   limit: number;
@@ -111,6 +112,20 @@ export class WireReader {
   ) {
     this.buf = asBuffer(bytes);
     this.limit = bytes.length;
+  }
+
+  /** Reads `bytes` from the start, as a new reader would (the fast decoders reuse one per thread). */
+  reset(bytes: Uint8Array): this {
+    this.buf = asBuffer(bytes);
+    this.pos = 0;
+    this.limit = bytes.length;
+    this.field = 0;
+    this.wire = 0;
+    this.problemKind = NO_PROBLEM;
+    this.problemAt = 0;
+    this.bytesNeeded = 0;
+    this.bytesLeft = 0;
+    return this;
   }
 
   private fail(kind: number, at: number, needed = 0): never {

@@ -14,6 +14,8 @@ export interface ServerProcess {
   peakRssBytes(): number;
   /** What it wrote on stderr (bounded). */
   stderr(): string;
+  /** The child itself (its IPC channel when started with `ipc`). */
+  child: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -34,9 +36,20 @@ export function readPeakRssBytes(pid: number): number {
 
 const STDERR_KEEP = 64 * 1024;
 
-/** Spawns `command args`, stdout to /dev/null, and resolves once it is listening. */
-export async function startServer(command: string, args: string[], cwd: string): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * Spawns `command args`, stdout to /dev/null, and resolves once it is
+ * listening. `ipc`: with a node IPC channel (alloc.ts talks to its probe).
+ */
+export async function startServer(
+  command: string,
+  args: string[],
+  cwd: string,
+  { ipc = false }: { ipc?: boolean } = {},
+): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(command, args, {
+    cwd,
+    stdio: ipc ? ['ignore', 'ignore', 'pipe', 'ipc'] : ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const address = await new Promise<string>((resolve, reject) => {
@@ -64,8 +77,10 @@ export async function startServer(command: string, args: string[], cwd: string):
     cpuSeconds: () => readCpuSeconds(pid),
     peakRssBytes: () => readPeakRssBytes(pid),
     stderr: () => err,
+    child,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.connected) child.disconnect();
       const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       child.kill('SIGTERM');
       await exited;

@@ -12,6 +12,7 @@ import {
   readAny,
   readMapEntry,
   readValue,
+  releaseReader,
   requestReader,
 } from '../../wire/fast-decode.js';
 import { INSTANCE_NAME_FIELD } from '../../wire/template-fields.js';
@@ -73,15 +74,19 @@ function readInstance(r: WireReader): InstanceMsg__Output {
  */
 export function decodeAuthorizationFast(buf: Buffer): HandleAuthorizationRequest__Output {
   const r = requestReader(buf);
-  const req: HandleAuthorizationRequest__Output = { instance: null, adapter_config: null, dedup_id: '' };
-  while (r.pos < r.limit) {
-    r.tag();
-    const field = r.field;
-    expectWire(r.wire, WIRE_LEN);
-    if (field === 1) req.instance = readInstance(r);
-    else if (field === 2) req.adapter_config = readAny(r);
-    else if (field === 3) req.dedup_id = r.string();
-    else throw FALL_BACK;
+  try {
+    const req: HandleAuthorizationRequest__Output = { instance: null, adapter_config: null, dedup_id: '' };
+    while (r.pos < r.limit) {
+      r.tag();
+      const field = r.field;
+      expectWire(r.wire, WIRE_LEN);
+      if (field === 1) req.instance = readInstance(r);
+      else if (field === 2) req.adapter_config = readAny(r);
+      else if (field === 3) req.dedup_id = r.string();
+      else throw FALL_BACK;
+    }
+    return req;
+  } finally {
+    releaseReader(r);
   }
-  return req;
 }

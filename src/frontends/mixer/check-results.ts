@@ -23,23 +23,29 @@ function checkResult(config: HandlerConfig, decision: Decision): CheckResult {
   };
 }
 
+interface Encoded {
+  code: Decision['code'];
+  message: string;
+  bytes: Buffer;
+}
+
 /** The encoded answers of each handler configuration, kept as long as the configuration is. */
 export class CheckResults {
-  private readonly encoded = new WeakMap<HandlerConfig, Map<string, Buffer>>();
+  private readonly encoded = new WeakMap<HandlerConfig, Encoded[]>();
 
   bytes(config: HandlerConfig, decision: Decision): Buffer {
     let byDecision = this.encoded.get(config);
     if (!byDecision) {
-      byDecision = new Map();
+      byDecision = [];
       this.encoded.set(config, byDecision);
     }
-    // Validity and use count come from the config this map belongs to.
-    const key = `${decision.code}\u0000${decision.message}`;
-    let bytes = byDecision.get(key);
-    if (!bytes) {
-      bytes = serviceDefinitions().authorization.HandleAuthorization.responseSerialize(checkResult(config, decision));
-      if (byDecision.size < MAX_PER_CONFIG) byDecision.set(key, bytes);
-    }
+    // Validity and use count come from the config this list belongs to; a
+    // decision is its code and message (compared, not joined into a key per call).
+    for (const e of byDecision) if (e.code === decision.code && e.message === decision.message) return e.bytes;
+    const bytes = serviceDefinitions().authorization.HandleAuthorization.responseSerialize(
+      checkResult(config, decision),
+    );
+    if (byDecision.length < MAX_PER_CONFIG) byDecision.push({ code: decision.code, message: decision.message, bytes });
     return bytes;
   }
 }

@@ -23,8 +23,9 @@ export interface CallContext {
 }
 
 export function metricRecord(instance: MetricInstance, index: number, ctx: CallContext): MetricRecord {
+  // One name function per instance, called only on error; each value adds its suffix.
   const where = (): string => `instances[${index}] (${quoted(instance.name)})`;
-  const value = decodeValue(instance.value, () => `${where()}.value`);
+  const value = decodeValue(instance.value, where, '.value');
   return {
     template: 'metric',
     instance: instance.name,
@@ -33,11 +34,12 @@ export function metricRecord(instance: MetricInstance, index: number, ctx: CallC
     config: ctx.config,
     value: value.value,
     valueKind: value.kind,
-    dimensions: decodeValueMap(instance.dimensions, () => `${where()}.dimensions`),
+    dimensions: decodeValueMap(instance.dimensions, where, '.dimensions'),
     monitoredResourceType: instance.monitored_resource_type,
     monitoredResourceDimensions: decodeValueMap(
       instance.monitored_resource_dimensions,
-      () => `${where()}.monitored_resource_dimensions`,
+      where,
+      '.monitored_resource_dimensions',
     ),
   };
 }
@@ -59,42 +61,47 @@ export function authorizationInput(instance: AuthorizationInstance): Authorizati
     subject: s && {
       user: s.user,
       groups: s.groups,
-      properties: decodeValueMap(s.properties, () => `${where()}.subject.properties`),
+      properties: decodeValueMap(s.properties, where, '.subject.properties'),
     },
     action: a && {
       namespace: a.namespace,
       service: a.service,
       method: a.method,
       path: a.path,
-      properties: decodeValueMap(a.properties, () => `${where()}.action.properties`),
+      properties: decodeValueMap(a.properties, where, '.action.properties'),
     },
   };
 }
 
-/** A copy of `m` with the token property masked, so records never hold a secret. */
-export function maskToken(m: ValueMap): ValueMap {
-  if (!(TOKEN_PROPERTY in m.values)) return m;
-  const token = m.values[TOKEN_PROPERTY];
-  return {
-    values: { ...m.values, [TOKEN_PROPERTY]: token === '' || token === null ? token : '***' },
-    kinds: m.kinds,
-  };
+/** Masks the token property of `m` in place, so records never hold a secret. */
+function maskTokenInPlace(m: ValueMap): void {
+  const values = m.values;
+  if (!(TOKEN_PROPERTY in values)) return;
+  const token = values[TOKEN_PROPERTY];
+  if (token !== '' && token !== null) values[TOKEN_PROPERTY] = '***';
 }
 
-/** The record of one authorization decision; token-bearing properties masked. */
+/**
+ * The record of one authorization decision; token-bearing properties masked.
+ * It takes `input` over (its subject and action become the record's, masked
+ * in place: no copy per check), so decide before recording and do not use
+ * `input` after.
+ */
 export function authorizationRecord(
   input: AuthorizationInput,
   decision: Decision,
   ctx: CallContext,
 ): AuthorizationRecord {
+  if (input.subject) maskTokenInPlace(input.subject.properties);
+  if (input.action) maskTokenInPlace(input.action.properties);
   return {
     template: 'authorization',
     instance: input.instance,
     dedupId: ctx.dedupId,
     receivedAt: ctx.receivedAt,
     config: ctx.config,
-    subject: input.subject && { ...input.subject, properties: maskToken(input.subject.properties) },
-    action: input.action && { ...input.action, properties: maskToken(input.action.properties) },
+    subject: input.subject,
+    action: input.action,
     decision,
   };
 }

@@ -12,6 +12,7 @@ import {
   readAny,
   readMapEntry,
   readValue,
+  releaseReader,
   requestReader,
 } from '../../wire/fast-decode.js';
 import { INSTANCE_NAME_FIELD } from '../../wire/template-fields.js';
@@ -64,17 +65,21 @@ function readInstance(r: WireReader): InstanceMsg__Output {
  */
 export function decodeMetricFast(buf: Buffer): HandleMetricRequest__Output {
   const r = requestReader(buf);
-  const req: HandleMetricRequest__Output = { instances: [], adapter_config: null, dedup_id: '' };
-  while (r.pos < r.limit) {
-    r.tag();
-    const field = r.field;
-    expectWire(r.wire, WIRE_LEN);
-    if (field === 1) req.instances.push(readInstance(r));
-    else if (field === 2) req.adapter_config = readAny(r);
-    else if (field === 3) req.dedup_id = r.string();
-    else throw FALL_BACK;
+  try {
+    const req: HandleMetricRequest__Output = { instances: [], adapter_config: null, dedup_id: '' };
+    while (r.pos < r.limit) {
+      r.tag();
+      const field = r.field;
+      expectWire(r.wire, WIRE_LEN);
+      if (field === 1) req.instances.push(readInstance(r));
+      else if (field === 2) req.adapter_config = readAny(r);
+      else if (field === 3) req.dedup_id = r.string();
+      else throw FALL_BACK;
+    }
+    return req;
+  } finally {
+    releaseReader(r);
   }
-  return req;
 }
 
 /** What the server needs of a metric request before its instances are decoded. */
@@ -91,8 +96,8 @@ export interface MetricEnvelope {
  * Undefined for anything off the fast path (the caller decodes it all inline).
  */
 export function scanMetricEnvelope(buf: Buffer): MetricEnvelope | undefined {
+  const r = requestReader(buf);
   try {
-    const r = requestReader(buf);
     const envelope: MetricEnvelope = { adapterConfig: null, dedupId: '', instanceCount: 0 };
     while (r.pos < r.limit) {
       r.tag();
@@ -113,5 +118,7 @@ export function scanMetricEnvelope(buf: Buffer): MetricEnvelope | undefined {
     return envelope;
   } catch {
     return undefined;
+  } finally {
+    releaseReader(r);
   }
 }

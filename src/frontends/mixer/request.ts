@@ -142,13 +142,22 @@ export interface AuthorizationCall {
   rawToken: Buffer | undefined;
 }
 
+// The token's raw bytes, caught by the strict check when they are not UTF-8;
+// module-level (decoding is synchronous) so that no closure is made per call.
+let caughtToken: Buffer | undefined;
+function acceptToken(path: string, raw: Uint8Array): boolean {
+  if (path !== TOKEN_PATH) return false;
+  caughtToken = Buffer.from(raw); // a copy: the request buffer is not ours to keep
+  return true;
+}
+
 /** A HandleAuthorizationRequest, bounded as decodeMetricRequest is. */
 export function decodeAuthorizationRequest(bytes: Buffer, maxDecodeBytes = Infinity): AuthorizationCall {
-  let rawToken: Buffer | undefined;
-  const request = decodeWith(AUTHORIZATION, bytes, maxDecodeBytes, (path, raw) => {
-    if (path !== TOKEN_PATH) return false;
-    rawToken = Buffer.from(raw); // a copy: the request buffer is not ours to keep
-    return true;
-  });
-  return { request, rawToken };
+  caughtToken = undefined;
+  try {
+    const request = decodeWith(AUTHORIZATION, bytes, maxDecodeBytes, acceptToken);
+    return { request, rawToken: caughtToken };
+  } finally {
+    caughtToken = undefined;
+  }
 }

@@ -11,31 +11,47 @@ export interface ServiceContext extends CoreContext {
   decodePool?: DecodePool | undefined;
 }
 
-/**
- * Runs one call's work and answers exactly once: the result, or the status
- * that says what went wrong (also logged: the same failure repeated within
- * an interval is one line with a count). Never lets a rejection escape.
- */
-export function answer<T>(
+// How each call is answered, in the steps a service's one async function per
+// call takes (an answer() wrapping the work would be a second async layer,
+// ~0.4 KB of heap per call): callStarted(), then answered() with the result
+// or failed() with what went wrong, exactly once; a service never lets a
+// rejection escape.
+
+/** When a call started, for its duration metric; without metrics nobody reads it: no clock read. */
+export function callStarted(ctx: ServiceContext): bigint {
+  return ctx.metrics === NO_METRICS ? 0n : process.hrtime.bigint();
+}
+
+/** Answers `result`. */
+export function answered<T>(
   ctx: ServiceContext,
   method: string,
   callback: sendUnaryData<T>,
-  work: () => Promise<T>,
+  started: bigint,
+  result: T,
 ): void {
-  // Without metrics nobody reads the duration: no clock reads per call.
-  const started = ctx.metrics === NO_METRICS ? 0n : process.hrtime.bigint();
-  const seconds = () => (started === 0n ? 0 : Number(process.hrtime.bigint() - started) / 1e9);
-  work().then(
-    (result) => {
-      ctx.metrics.callFinished(method, 'OK', seconds());
-      callback(null, result);
-    },
-    (err: unknown) => {
-      const callError = toCallError(err);
-      const codeName = status[callError.code];
-      ctx.metrics.callFinished(method, codeName, seconds());
-      ctx.notes.note('warn', `${method} failed (${codeName}): ${callError.details}`, { method, code: callError.code });
-      callback(callError);
-    },
-  );
+  ctx.metrics.callFinished(method, 'OK', secondsSince(started));
+  callback(null, result);
+}
+
+/**
+ * Answers the status that says what went wrong, also logged (the same
+ * failure repeated within an interval is one line with a count).
+ */
+export function failed<T>(
+  ctx: ServiceContext,
+  method: string,
+  callback: sendUnaryData<T>,
+  started: bigint,
+  err: unknown,
+): void {
+  const callError = toCallError(err);
+  const codeName = status[callError.code];
+  ctx.metrics.callFinished(method, codeName, secondsSince(started));
+  ctx.notes.note('warn', `${method} failed (${codeName}): ${callError.details}`, { method, code: callError.code });
+  callback(callError);
+}
+
+function secondsSince(started: bigint): number {
+  return started === 0n ? 0 : Number(process.hrtime.bigint() - started) / 1e9;
 }

@@ -23,7 +23,7 @@ function modelPoint(meshPerSec: number, capacity: number): PointResult {
     measuredSeconds: 5,
     callsPerSec: over ? capacity / 100 : calls,
     instancesPerSec: over ? capacity : meshPerSec,
-    latencyMs: { p50: 2, p90: 3, p99: over ? 900 : 5, max: over ? 2000 : 8 },
+    latencyMs: { p50: 2, p90: 3, p99: over ? 900 : 5, p999: over ? 1500 : 7, max: over ? 2000 : 8 },
     errors: 0,
     wrongAnswers: 0,
     cpuPercent: (Math.min(meshPerSec, capacity) / capacity) * 100,

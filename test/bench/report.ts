@@ -19,7 +19,7 @@ export interface PointResult {
   measuredSeconds: number;
   callsPerSec: number;
   instancesPerSec: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
   errors: number;
   wrongAnswers: number;
   firstError?: string;
@@ -54,6 +54,7 @@ const COLUMNS: [string, number, (p: PointResult) => string][] = [
   ['p50ms', 8, (p) => p.latencyMs.p50.toFixed(3)],
   ['p90ms', 8, (p) => p.latencyMs.p90.toFixed(3)],
   ['p99ms', 8, (p) => p.latencyMs.p99.toFixed(3)],
+  ['p99.9ms', 8, (p) => p.latencyMs.p999.toFixed(3)],
   ['maxms', 9, (p) => p.latencyMs.max.toFixed(3)],
   ['errors', 7, (p) => String(p.errors + p.wrongAnswers)],
   ['cpu%', 6, (p) => p.cpuPercent.toFixed(0)],

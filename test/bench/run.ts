@@ -298,6 +298,7 @@ export async function runPoint(opts: Options, scenario: Scenario, load: Load): P
         p50: ms(histogram.getValueAtPercentile(50)),
         p90: ms(histogram.getValueAtPercentile(90)),
         p99: ms(histogram.getValueAtPercentile(99)),
+        p999: ms(histogram.getValueAtPercentile(99.9)),
         max: ms(histogram.maxValue),
       },
       // Open loop: a call still unanswered OPEN_LOOP_GRACE_MS after the stop fails its deadline and counts here.

@@ -115,7 +115,7 @@ describe('--memory-limit and the defaults it sizes', () => {
 
 describe('the adapter in a container of 256 MiB', () => {
   itWith(
-    ['cgroups'],
+    ['memory-cgroup'],
     "reads the cgroup's limit, sizes its heap from it (starting itself again) and reports both on the start line",
     async () => {
       const adapter = await startAsDeployment(['0', '--host', '127.0.0.1', '--log-level', 'warn']);

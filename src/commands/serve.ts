@@ -4,8 +4,7 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { createLogger } from '../log.js';
 import { startAdapter, type AdapterOptions, type RunningAdapter } from '../main.js';
 import { flagFileError } from '../lifecycle/start-error.js';
-import { fitNodeFlags, type NodeFlagsState } from '../lifecycle/node-flags.js';
-import { containerCpuQuota } from '../options/cpu-quota.js';
+import { fitHeap, type HeapState } from '../lifecycle/heap.js';
 import { adapterVersion } from '../observe/version.js';
 import { declareFlags } from '../options/read-flags.js';
 import { readServeOptions, SERVE_FLAGS } from '../options/serve-flags.js';
@@ -94,10 +93,8 @@ function startFailure(err: unknown, options: AdapterOptions): Error {
 
 export async function serve(args: ServeArgs): Promise<void> {
   const options = toAdapterOptions(args);
-  // Before anything opens: this may start the process again with the container's V8 flags.
-  const cpuQuota = containerCpuQuota();
-  const singleThreadedGc = options.gc === 'single-threaded' || (options.gc === 'auto' && (cpuQuota ?? Infinity) <= 1);
-  const node = fitNodeFlags(options.memory, singleThreadedGc, cpuQuota);
+  // Before anything opens: this may start the process again with a sized heap.
+  const heap = fitHeap(options.memory);
   let adapter: RunningAdapter;
   try {
     adapter = await startAdapter(options);
@@ -118,7 +115,7 @@ export async function serve(args: ServeArgs): Promise<void> {
     }
     process.once('exit', () => rmSync(pidFile, { force: true }));
   }
-  logStartLine(adapter, options, node);
+  logStartLine(adapter, options, heap);
 }
 
 /**
@@ -127,21 +124,21 @@ export async function serve(args: ServeArgs): Promise<void> {
  * `address`), the version, and the effective configuration. Written whatever
  * --log-level says, because starting tools depend on it.
  */
-function logStartLine(adapter: RunningAdapter, options: AdapterOptions, node: NodeFlagsState): void {
+function logStartLine(adapter: RunningAdapter, options: AdapterOptions, heap: HeapState): void {
   const level = adapter.log.level;
   adapter.log.level = 'info';
   adapter.log.info(
     // The options hold paths and sizes, never a secret (token and key files
     // are named, not read); the logger's redaction paths apply regardless.
-    { address: adapter.address, version: adapterVersion(), config: options, heap: node.heap, gc: node.gc },
+    { address: adapter.address, version: adapterVersion(), config: options, heap },
     `listening on ${adapter.address}`,
   );
   adapter.log.level = level;
-  if (node.missing.length > 0) {
+  if (heap.sizing === 'unsized') {
     adapter.log.warn(
-      { heap: node.heap, gc: node.gc },
-      `node runs without the V8 flags this container asks for: start node with ${node.missing.join(' ')} ` +
-        '(Node.js 22.15 or later adds them itself)',
+      { heap },
+      `the V8 heap is sized for the machine, not the memory limit: start node with --max-old-space-size=${heap.budgetMb} ` +
+        '(Node.js 22.15 or later does this itself)',
     );
   }
 }

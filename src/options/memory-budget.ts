@@ -3,7 +3,7 @@
 // a client can fill takes its default bound as a share of it; the buffers
 // that live outside the V8 heap (records queued for sinks, requests still
 // arriving) and a fixed native reserve come off the top, and the V8 old
-// generation gets the rest (lifecycle/node-flags.ts), so that together they stay
+// generation gets the rest (lifecycle/heap.ts), so that together they stay
 // under the limit and an attack meets a refusal instead of the OOM killer.
 // Without a limit the shares are taken of REFERENCE_LIMIT_BYTES, the
 // Deployment's limit, and the heap is left as V8 sized it.

@@ -26,7 +26,6 @@ import { FlagProblems, readFlags, type OptionsOf } from './read-flags.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const FSYNC: readonly FsyncPolicy[] = ['never', 'batch', 'interval'];
-const GC_CHOICES = ['auto', 'single-threaded', 'parallel'] as const;
 const MiB = 1024 * 1024;
 /** Records queued for the sinks, all together: 16 MiB at 256 MiB (a stalled sink's backlog of seconds, not minutes). */
 const SINK_BUFFER_SHARE = 1 / 16;
@@ -118,14 +117,6 @@ export const SERVE_FLAGS = [
     default: DEFAULT_MAX_PARAMS_BYTES,
     min: 1024,
     describe: 'largest adapter_config (Params) accepted; a larger one is INVALID_ARGUMENT, naming the bound',
-  }),
-  choice({
-    flag: 'gc',
-    key: 'gc',
-    choices: GC_CHOICES,
-    default: 'auto',
-    describe:
-      "V8's garbage collector: single-threaded in a container of at most one CPU (auto), or as named; applied by starting again",
   }),
   count({
     flag: 'decode-workers',

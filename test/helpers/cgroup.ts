@@ -1,6 +1,6 @@
-// Cgroups of their own for the tests that hold the adapter to a container's
-// memory limit or CPU quota: made under this process's own cgroup (v1
-// memory or cpu controller, or v2), as root.
+// Memory cgroups of their own for the tests that hold the adapter to a
+// container's memory limit: made under this process's own memory cgroup
+// (v1 memory controller, or v2), as root.
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -47,41 +47,6 @@ export function makeMemoryCgroup(bytes: number): Cgroup | undefined {
   return undefined;
 }
 
-/** A fresh cgroup whose CPU quota is `cpus` CPUs (v1 cpu controller or v2 cpu.max); undefined when none can be made here. */
-export function makeCpuCgroup(cpus: number): Cgroup | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
-  const v1 = own.map((l) => /^\d+:(?:[^:]*,)?cpu(?:,[^:]*)?:(.*)$/.exec(l)?.[1]).find((p) => p !== undefined);
-  const v2 = own.map((l) => /^0::(.*)$/.exec(l)?.[1]).find((p) => p !== undefined);
-  const name = `mygrpcadapter-test-${process.pid}-${++made}`;
-  const period = 100_000;
-  const tries: [string, [string, string][]][] = [];
-  if (v1 !== undefined && existsSync('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')) {
-    const quota = [
-      ['cpu.cfs_period_us', String(period)],
-      ['cpu.cfs_quota_us', String(Math.round(cpus * period))],
-    ] as [string, string][];
-    tries.push([path.join('/sys/fs/cgroup/cpu', v1, name), quota]);
-  }
-  if (v2 !== undefined && existsSync('/sys/fs/cgroup/cgroup.controllers')) {
-    tries.push([path.join('/sys/fs/cgroup', v2, name), [['cpu.max', `${Math.round(cpus * period)} ${period}`]]]);
-  }
-  for (const [dir, settings] of tries) {
-    try {
-      mkdirSync(dir);
-    } catch {
-      continue;
-    }
-    try {
-      for (const [file, value] of settings) writeFileSync(path.join(dir, file), value);
-      return { dir, procs: path.join(dir, 'cgroup.procs') };
-    } catch {
-      removeCgroup(dir);
-    }
-  }
-  return undefined;
-}
-
 /** Removes an empty cgroup; false while a process is still in it (the kernel notes an exit a moment after it). */
 export function removeCgroup(dir: string): boolean {
   try {
@@ -92,12 +57,8 @@ export function removeCgroup(dir: string): boolean {
   }
 }
 
-/** Whether this process can make memory and CPU cgroups (tried once). */
-export const cgroupsHere: boolean = (() => {
-  const memory = makeMemoryCgroup(256 * 1024 * 1024);
-  const cpu = makeCpuCgroup(1);
-  const made = memory !== undefined && cpu !== undefined;
-  if (memory) removeCgroup(memory.dir);
-  if (cpu) removeCgroup(cpu.dir);
-  return made;
+/** Whether this process can make memory cgroups (tried once). */
+export const memoryCgroupsHere: boolean = (() => {
+  const probe = makeMemoryCgroup(256 * 1024 * 1024);
+  return probe !== undefined && removeCgroup(probe.dir);
 })();

@@ -1,5 +1,5 @@
 // Tests that run a real peer this repository does not hold: Debian's
-// prometheus, promtool, logrotate and h2load, root (to mount), cgroups, realmixer
+// prometheus, promtool, logrotate and h2load, root (to mount), a memory cgroup, realmixer
 // (../shared, see shared.ts). test/setup/peers.ts installs or builds each one
 // before the tests when it can. When one is still missing, the tests that
 // need it skip, and one line says what is missing and how to get it; under
@@ -8,10 +8,10 @@ import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, type SuiteFactory, type TestFunction } from 'vitest';
 import { ROOT } from './cli.js';
-import { cgroupsHere } from './cgroup.js';
+import { memoryCgroupsHere } from './cgroup.js';
 import { realmixerLacking } from './shared.js';
 
-export type Need = 'prometheus' | 'promtool' | 'logrotate' | 'h2load' | 'root' | 'realmixer' | 'cgroups';
+export type Need = 'prometheus' | 'promtool' | 'logrotate' | 'h2load' | 'root' | 'realmixer' | 'memory-cgroup';
 
 /** Every peer must be here: a missing one fails its tests (CI runs every test). */
 export const REQUIRE_ALL_PEERS = process.env.REQUIRE_ALL_PEERS === '1';
@@ -44,10 +44,10 @@ function lack(need: Need): string | undefined {
     return process.getuid?.() === 0 ? undefined : 'root (not root here: run npm test as root)';
   }
   if (need === 'realmixer') return realmixerLacking();
-  if (need === 'cgroups') {
-    return cgroupsHere
+  if (need === 'memory-cgroup') {
+    return memoryCgroupsHere
       ? undefined
-      : 'cgroups of its own (root, and cgroup v1 memory and cpu controllers or cgroup v2 this process may create groups in)';
+      : 'a memory cgroup of its own (root, and a cgroup v1 memory controller or cgroup v2 this process may create groups in)';
   }
   const pkg = DEBIAN[need]!;
   if (programPath(need)) return undefined;

@@ -123,7 +123,8 @@ export async function openLoop(job: OpenLoopJob, schedule: Schedule): Promise<Wo
   }
   return {
     calls,
-    offered: calls + errors,
+    // What the schedule put in the window: a client or server that falls behind answers fewer.
+    offered: Math.round((job.callsPerSec * (schedule.stopAt - schedule.measureAt)) / 1000),
     measuredUntil: schedule.stopAt,
     errors,
     wrongAnswers: 0,

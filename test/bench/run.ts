@@ -2,6 +2,8 @@
 // from grpc-js clients in worker threads, one connection per worker.
 //
 //   --target adapter|noop   server to measure (default adapter)
+//   --target-command CMD    or another server: `bash -c CMD` in the point's folder, {port} replaced
+//                           by 0; it prints `listening on "<addr>"` (the Go walkthrough adapter does)
 //   --smoke                 0.2 s warm-up + 0.5 s per point, concurrency 1 and 16
 //   --warmup S --duration S seconds of warm-up and of measurement per point (1, 5)
 //   --concurrency 1,16,64   calls in flight (closed-loop scenarios)
@@ -50,7 +52,9 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../../../..');
 
 export interface Options {
-  target: 'adapter' | 'noop';
+  target: 'adapter' | 'noop' | 'command';
+  /** The server's shell command when target is 'command'. */
+  targetCommand: string | undefined;
   warmupSeconds: number;
   measureSeconds: number;
   concurrency: number[];
@@ -75,6 +79,7 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     options: {
       target: { type: 'string', default: 'adapter' },
+      'target-command': { type: 'string' },
       smoke: { type: 'boolean', default: false },
       warmup: { type: 'string' },
       duration: { type: 'string' },
@@ -111,7 +116,8 @@ function parseOptions(argv: string[]): Options {
     throw new Error('--client h2load: open loop only, so mesh scenarios only (--scenarios mesh_check_allow,...)');
   }
   return {
-    target: values.target,
+    target: values['target-command'] === undefined ? values.target : 'command',
+    targetCommand: values['target-command'],
     warmupSeconds: positive('warmup', values.warmup ?? (smoke ? '0.2' : '1')),
     measureSeconds: positive('duration', values.duration ?? (smoke ? '0.5' : '5')),
     concurrency: list('concurrency', values.concurrency ?? (smoke ? '1,16' : '1,16,64')).map(Math.round),
@@ -148,7 +154,11 @@ function pinning(cpus: number | undefined): string[] {
   return ['taskset', '-c', `${total - cpus}-${total - 1}`];
 }
 
-function serverCommand(opts: Options, profileDir?: string): string[] {
+function serverCommand(opts: Options, profileDir?: string, dir = '.'): string[] {
+  if (opts.targetCommand !== undefined) {
+    const command = opts.targetCommand.replaceAll('{port}', '0');
+    return [...pinning(opts.cpus), 'bash', '-c', `cd '${dir}' && exec ${command}`];
+  }
   const script =
     opts.target === 'adapter'
       ? path.join(ROOT, 'dist/src/bin.js')
@@ -228,7 +238,7 @@ const sleepUntil = (epoch: number): Promise<void> => new Promise((r) => setTimeo
 export async function runPoint(opts: Options, scenario: Scenario, load: Load): Promise<PointResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mygrpcadapter-bench-'));
   const filePath = path.join(dir, 'out.txt');
-  const [command, ...args] = serverCommand(opts, opts.profileDir);
+  const [command, ...args] = serverCommand(opts, opts.profileDir, dir);
   // The adapter only writes inside its data dir.
   if (opts.target === 'adapter') args.push('--data-dir', dir);
   let server: ServerProcess | undefined;
@@ -236,7 +246,7 @@ export async function runPoint(opts: Options, scenario: Scenario, load: Load): P
     server = await startServer(command!, args, ROOT);
     const request = scenario.mesh ? loadMeshRequest(ROOT, scenario) : encodeRequest(scenario, filePath);
     // The no-op server answers OK to everything; only the adapter's decisions are checked.
-    const expectCheckCode = opts.target === 'adapter' ? scenario.expectCheckCode : undefined;
+    const expectCheckCode = opts.target === 'noop' ? undefined : scenario.expectCheckCode;
     const workers =
       opts.client === 'h2load' && load.kind === 'open'
         ? [await h2loadWorker(server.address, scenario, request, expectCheckCode, load.callsPerSec, dir, opts.cpus)]

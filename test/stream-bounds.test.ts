@@ -164,6 +164,40 @@ describe('connection and stream bounds', () => {
     session.destroy();
   }, 120_000);
 
+  it('300 HTTP/2 connections that send their preface and then nothing: a new client is still served', async () => {
+    // Each resolves once the adapter's SETTINGS came, or the connection was closed (past the limit).
+    const idle = await Promise.all(
+      Array.from(
+        { length: 300 },
+        () =>
+          new Promise<http2.ClientHttp2Session | undefined>((resolve) => {
+            const s = http2.connect(`http://127.0.0.1:${port}`);
+            s.on('error', () => undefined);
+            s.once('remoteSettings', () => resolve(s));
+            s.once('close', () => resolve(undefined));
+          }),
+      ),
+    );
+    // Past the connection limit the idlest gave way: the newest idle ones are all that is left.
+    await waitFor(
+      () => idle.filter((s) => s && !s.closed && !s.destroyed).length <= DEFAULT_STREAM_LIMITS.maxConnections,
+      30_000,
+    );
+    const fresh = connect(adapter.address);
+    try {
+      await fresh.metric({
+        instances: [{ name: 'fresh', value: int(1) }],
+        adapter_config: paramsAny({ sink: 'stdout' }),
+      });
+    } finally {
+      fresh.close();
+    }
+    await served();
+    expect(adapter.child.exitCode).toBeNull();
+    expect(await report('idle HTTP/2 connections')).toBeLessThan(DEPLOYMENT_LIMIT);
+    for (const s of idle) s?.destroy();
+  }, 120_000);
+
   it('2000 TCP connections that never send the HTTP/2 preface', async () => {
     const sockets: net.Socket[] = [];
     let closed = 0;

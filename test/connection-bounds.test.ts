@@ -26,6 +26,9 @@ import { mixerCredentials, report } from './helpers/mixer-tls.js';
 import { int } from './helpers/values.js';
 import { waitFor } from './helpers/wait.js';
 import { grpcPrefix } from './helpers/wire.js';
+import { MiB, peakRssBytes } from './helpers/child-memory.js';
+import { stopCli } from './helpers/cli.js';
+import { DEPLOYMENT_LIMIT, startAsDeployment } from './helpers/deployment.js';
 
 const LIMIT = 16;
 
@@ -288,4 +291,23 @@ describe('dead TLS sessions', () => {
       expect(released, `${left} sockets still open`).toBe(true);
     }, 60_000);
   }
+
+  it('the storm of the report (300 sessions reset, three times) against the adapter run as the Deployment runs it', async () => {
+    const deployed = await startAsDeployment([
+      ...['0', '--host', '127.0.0.1', '--log-level', 'warn'],
+      ...['--tls-cert', server.cert, '--tls-key', server.key],
+    ]);
+    try {
+      const port = Number(deployed.address.split(':').at(-1));
+      await storm(port, 3, 300, false);
+      const { served } = await newClients(port, LIMIT, false);
+      expect(served).toBe(LIMIT);
+      expect(deployed.child.exitCode).toBeNull();
+      const peak = await peakRssBytes(deployed.child.pid!);
+      console.log(`connection-bounds: TLS storm, the adapter as deployed: peak RSS ${(peak / MiB).toFixed(1)} MiB`);
+      expect(peak).toBeLessThan(DEPLOYMENT_LIMIT);
+    } finally {
+      await stopCli(deployed);
+    }
+  }, 120_000);
 });

@@ -25,7 +25,7 @@ import { connect, paramsAny, rawStatus, type Clients } from './helpers/clients.j
 import { mixerCredentials, report } from './helpers/mixer-tls.js';
 import { int } from './helpers/values.js';
 import { waitFor } from './helpers/wait.js';
-import { grpcPrefix } from './helpers/wire.js';
+import { grpcPrefix, rawGrpcStream } from './helpers/wire.js';
 import { MiB, peakRssBytes } from './helpers/child-memory.js';
 import { stopCli } from './helpers/cli.js';
 import { DEPLOYMENT_LIMIT, startAsDeployment } from './helpers/deployment.js';
@@ -142,13 +142,7 @@ describe('idle connections give way (plaintext)', () => {
     let busyClosed = false;
     busy.once('close', () => (busyClosed = true));
     busy.once('goaway', () => (busyClosed = true));
-    const held = busy.request({
-      ':method': 'POST',
-      ':path': METRIC_METHOD_PATH,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    held.on('error', () => undefined);
+    const held = rawGrpcStream(busy);
     held.write(Buffer.concat([grpcPrefix(64), Buffer.from('half')]));
     // Next: a client that made a call and now waits, as Mixer between reports.
     const mixer = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());

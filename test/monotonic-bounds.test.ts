@@ -11,7 +11,7 @@ import { SinkHealth } from '../src/core/sink-health.js';
 import type { SinkSpec } from '../src/sinks/sink.js';
 import { AdapterHealth } from '../src/transport/health.js';
 import { DEFAULT_STREAM_LIMITS, guardStreams, type GuardEvent } from '../src/transport/stream-guard.js';
-import { grpcMessage, grpcPrefix } from './helpers/wire.js';
+import { grpcMessage, grpcPrefix, rawGrpcStream } from './helpers/wire.js';
 
 const PATH = '/test.Hold/Call';
 
@@ -67,13 +67,7 @@ async function holdingServer(limits: Partial<typeof DEFAULT_STREAM_LIMITS>, cuts
 }
 
 function open(session: http2.ClientHttp2Session, whole: boolean): http2.ClientHttp2Stream {
-  const stream = session.request({
-    ':method': 'POST',
-    ':path': PATH,
-    'content-type': 'application/grpc',
-    te: 'trailers',
-  });
-  stream.on('error', () => undefined);
+  const stream = rawGrpcStream(session, PATH);
   if (whole) stream.end(grpcMessage(Buffer.from('held')));
   else stream.write(Buffer.concat([grpcPrefix(256), Buffer.from('par')])); // announces 256 bytes, sends 3
   return stream;

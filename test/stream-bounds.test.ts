@@ -9,14 +9,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceDefinitions, METRIC_METHOD_PATH } from '../src/wire/load.js';
+import { serviceDefinitions } from '../src/wire/load.js';
 import { DEFAULT_STREAM_LIMITS } from '../src/transport/stream-guard.js';
 import { type CliProcess } from './helpers/cli.js';
 import { connect, paramsAny, type Clients } from './helpers/clients.js';
 import { MiB, peakRssBytes, rssBytes } from './helpers/child-memory.js';
 import { int } from './helpers/values.js';
 import { waitFor } from './helpers/wait.js';
-import { grpcMessage, grpcPrefix } from './helpers/wire.js';
+import { grpcMessage, grpcPrefix, rawGrpcStream } from './helpers/wire.js';
 import { DEPLOYMENT_LIMIT, startAsDeployment } from './helpers/deployment.js';
 
 let dir: string;
@@ -57,17 +57,6 @@ function rawSession(settings: http2.Settings = {}): Promise<http2.ClientHttp2Ses
   });
 }
 
-function openStream(session: http2.ClientHttp2Session): http2.ClientHttp2Stream {
-  const stream = session.request({
-    ':method': 'POST',
-    ':path': METRIC_METHOD_PATH,
-    'content-type': 'application/grpc',
-    te: 'trailers',
-  });
-  stream.on('error', () => undefined); // resets are the point
-  return stream;
-}
-
 async function report(what: string): Promise<number> {
   const peak = await peakRssBytes(adapter.child.pid!);
   const now = await rssBytes(adapter.child.pid!);
@@ -84,7 +73,7 @@ describe('connection and stream bounds', () => {
     const chunk = Buffer.concat([grpcPrefix(1024 * 1024), Buffer.alloc(64 * 1024 - 5, 1)]);
     for (const session of sessions) {
       for (let i = 0; i < 1024; i++) {
-        const stream = openStream(session);
+        const stream = rawGrpcStream(session);
         stream.on('close', () => resets.push(stream.rstCode ?? -1));
         stream.write(chunk);
       }
@@ -120,7 +109,7 @@ describe('connection and stream bounds', () => {
             while (open < 1000 && opened < TOTAL && !session.closed && !session.destroyed) {
               opened++;
               open++;
-              const stream = openStream(session);
+              const stream = rawGrpcStream(session);
               stream.on('close', () => {
                 open--;
                 cut++;
@@ -150,7 +139,7 @@ describe('connection and stream bounds', () => {
     const body = grpcMessage(GOOD);
     let answeredHeaders = 0;
     for (let i = 0; i < 5000; i++) {
-      const stream = openStream(session);
+      const stream = rawGrpcStream(session);
       stream.on('response', () => answeredHeaders++);
       stream.end(body);
     }

@@ -4,12 +4,12 @@
 // calls on other connections go on.
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRIC_METHOD_PATH, serviceDefinitions } from '../src/wire/load.js';
+import { serviceDefinitions } from '../src/wire/load.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { paramsAny } from './helpers/clients.js';
 import { int } from './helpers/values.js';
 import { waitFor } from './helpers/wait.js';
-import { grpcMessage } from './helpers/wire.js';
+import { grpcMessage, rawGrpcStream } from './helpers/wire.js';
 
 let t: TestAdapter;
 
@@ -28,19 +28,16 @@ function rawSession(settings: http2.Settings = {}): Promise<http2.ClientHttp2Ses
 }
 
 function closedWith(stream: http2.ClientHttp2Stream): Promise<number | undefined> {
-  stream.on('error', () => undefined);
   return new Promise((resolve) => stream.once('close', () => resolve(stream.rstCode)));
 }
 
 const served = () =>
   t.clients.metric({ instances: [{ name: 'ok', value: int(1) }], adapter_config: paramsAny({ sink: 'stdout' }) });
 
-const headers = { ':method': 'POST', ':path': METRIC_METHOD_PATH, 'content-type': 'application/grpc', te: 'trailers' };
-
 describe('stream deadlines', () => {
   it('resets a request that never finishes arriving', async () => {
     const session = await rawSession();
-    const stream = session.request(headers);
+    const stream = rawGrpcStream(session);
     const closed = closedWith(stream);
     stream.write(Buffer.from([0, 0, 0, 1, 0, 1, 2, 3])); // announces 256 bytes, sends 3
     await served();
@@ -55,7 +52,7 @@ describe('stream deadlines', () => {
       instances: [{ name: 'unread', value: int(1) }],
       adapter_config: paramsAny({ sink: 'stdout' }),
     });
-    const stream = session.request(headers);
+    const stream = rawGrpcStream(session);
     const closed = closedWith(stream);
     stream.end(grpcMessage(body));
     await served();

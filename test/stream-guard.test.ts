@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_STREAM_LIMITS, guardStreams, type GuardEvent } from '../src/transport/stream-guard.js';
 import { waitFor } from './helpers/wait.js';
-import { grpcPrefix } from './helpers/wire.js';
+import { grpcPrefix, rawGrpcStream } from './helpers/wire.js';
 
 const PATH = '/test.Hold/Call';
 const LIMIT = 64 * 1024;
@@ -49,13 +49,7 @@ async function holdingServer(cuts: GuardEvent[]): Promise<{ port: number; held: 
 }
 
 function call(session: http2.ClientHttp2Session, body: Buffer, end: boolean): http2.ClientHttp2Stream {
-  const stream = session.request({
-    ':method': 'POST',
-    ':path': PATH,
-    'content-type': 'application/grpc',
-    te: 'trailers',
-  });
-  stream.on('error', () => undefined);
+  const stream = rawGrpcStream(session, PATH);
   const prefix = grpcPrefix(MESSAGE);
   if (end) stream.end(Buffer.concat([prefix, body]));
   else stream.write(Buffer.concat([prefix, body.subarray(0, body.length / 2)]));

@@ -7,7 +7,8 @@ import type {
   HandleMetricRequest,
   HandleMetricRequest__Output,
 } from '../../src/generated/metric/HandleMetricRequest.js';
-import { serviceDefinitions } from '../../src/wire/load.js';
+import type http2 from 'node:http2';
+import { METRIC_METHOD_PATH, serviceDefinitions } from '../../src/wire/load.js';
 import { decodeAuthorizationRequest, decodeMetricRequest } from '../../src/frontends/mixer/request.js';
 
 /** gRPC's 5-byte message prefix (not compressed) announcing `length` bytes; attacks announce more than they send. */
@@ -15,6 +16,22 @@ export function grpcPrefix(length: number): Buffer {
   const prefix = Buffer.alloc(5);
   prefix.writeUInt32BE(length, 1);
   return prefix;
+}
+
+/**
+ * A gRPC call opened by hand on `session` (POST with gRPC's headers), for
+ * tests that send what a gRPC client would not. Its resets are what such
+ * tests look at, so its errors are swallowed.
+ */
+export function rawGrpcStream(session: http2.ClientHttp2Session, path = METRIC_METHOD_PATH): http2.ClientHttp2Stream {
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': path,
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  });
+  stream.on('error', () => undefined);
+  return stream;
 }
 
 /** A whole gRPC message as it travels in DATA frames: prefix, then the bytes. */

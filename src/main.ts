@@ -34,6 +34,7 @@ import type { SinkSpec } from './sinks/sink.js';
 import { Lifecycle } from './lifecycle/lifecycle.js';
 import { fileError, flagFileError, hostPort, listenError, StartError } from './lifecycle/start-error.js';
 import type { AdapterOptions } from './options/serve-flags.js';
+import { MiB } from './options/memory-budget.js';
 
 // The options and their defaults come from the serve command's flag table.
 export { DEFAULT_OPTIONS, type AdapterOptions } from './options/serve-flags.js';
@@ -383,7 +384,7 @@ async function openSinks(
   const plugins: Record<string, SinkFactory> = {};
   for (const option of options.sinkModules) {
     const loaded = await loadSinkModule(option, options.sinkWriteTimeoutMs, {
-      maxHeapMb: Math.max(1, Math.floor(options.sinkModuleHeapBytes / (1024 * 1024))),
+      maxHeapMb: Math.max(1, Math.floor(options.sinkModuleHeapBytes / MiB)),
     });
     loaded.onFault((fault) => metrics.pluginFault(fault.plugin, fault.kind));
     plugins[option.name] = loaded.factory;

@@ -6,12 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { memoryBudget, NATIVE_RESERVE_BYTES, REFERENCE_LIMIT_BYTES, shareOf } from '../src/options/memory-budget.js';
 import { readServeOptions, SERVE_FLAGS } from '../src/options/serve-flags.js';
 import { FlagProblems } from '../src/options/read-flags.js';
+import { MiB } from './helpers/child-memory.js';
 import { BIN, startCli, stopCli } from './helpers/cli.js';
 import { DEPLOYMENT_LIMIT, imageNodeMajor, nodeRelease, startAsDeployment } from './helpers/deployment.js';
 import { itWith } from './helpers/peers.js';
 import { waitFor } from './helpers/wait.js';
-
-const MiB = 1024 * 1024;
 
 /** The flags whose default is a share of the budget, by options key. */
 const BUDGETED = SERVE_FLAGS.filter((f) => f.share !== undefined).map((f) => f.key);

@@ -4,9 +4,7 @@
 // options object's type is inferred from the table instead of restated.
 import path from 'node:path';
 import { parseChoice, parseCount, parseMs, parseSize } from '../commands/flag-values.js';
-import { REFERENCE_LIMIT_BYTES } from './memory-budget.js';
-
-const MiB = 1024 * 1024;
+import { MiB, REFERENCE_LIMIT_BYTES } from './memory-budget.js';
 
 export type Kind = 'size' | 'duration' | 'count' | 'port' | 'choice' | 'string' | 'path' | 'boolean' | 'list';
 

@@ -9,7 +9,7 @@
 // Deployment's limit, and the heap is left as V8 sized it.
 import os from 'node:os';
 
-const MiB = 1024 * 1024;
+export const MiB = 1024 * 1024;
 
 /** The Deployment's memory limit (deploy/base/deployment.yaml); the shares' defaults are measured at it. */
 export const REFERENCE_LIMIT_BYTES = 256 * MiB;

@@ -17,6 +17,7 @@ import { DEFAULT_STREAM_LIMITS, type StreamLimits } from '../transport/stream-gu
 import { budgetSize, choice, count, duration, file, list, port, size, text, toggle } from './flag.js';
 import {
   memoryBudget,
+  MiB,
   MIN_MEMORY_LIMIT_BYTES,
   REFERENCE_LIMIT_BYTES,
   shareOf,
@@ -26,7 +27,6 @@ import { FlagProblems, readFlags, type OptionsOf } from './read-flags.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const FSYNC: readonly FsyncPolicy[] = ['never', 'batch', 'interval'];
-const MiB = 1024 * 1024;
 /** Records queued for the sinks, all together: 16 MiB at 256 MiB (a stalled sink's backlog of seconds, not minutes). */
 const SINK_BUFFER_SHARE = 1 / 16;
 /** Each sink plug-in's worker heap: 32 MiB at 256 MiB, outside the adapter's own heap. */

@@ -3,7 +3,6 @@ import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startNodeFlags } from '../bench/start-command.js';
 
 /** The checkout: the nearest folder up with a package.json (this file also runs compiled, from dist/bench/). */
 export const ROOT: string = (() => {
@@ -109,12 +108,4 @@ export async function stopCli(proc: CliProcess | undefined, graceMs = 10_000): P
   const killer = setTimeout(() => proc.child.kill('SIGKILL'), graceMs);
   await proc.exited;
   clearTimeout(killer);
-}
-
-/**
- * The built adapter as `npm start` and the image run it (the start script's
- * node flags): for the tests that hold its memory to the Deployment's limit.
- */
-export function startAsNpmStart(args: string[]): Promise<CliProcess> {
-  return startCli([...startNodeFlags(ROOT), BIN, ...args], { command: process.execPath });
 }

@@ -92,12 +92,14 @@ describe('bounds on the monotonic clock', () => {
 
   it('a wall clock stepped 3600 s back spares no stream past its bounds', async () => {
     const cuts: GuardEvent[] = [];
-    const { session } = await holdingServer({ requestArrivalMs: 1000, maxStreamMs: 2000 }, cuts);
+    // The two bounds lie two sweeps apart: a sweep a second, run late on a busy
+    // machine, must not find the half-sent stream past both and name the wrong one.
+    const { session } = await holdingServer({ requestArrivalMs: 1000, maxStreamMs: 3000 }, cuts);
     const halfSent = open(session, false);
     const held = open(session, true);
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.now() - 3_600_000);
-    // Cut after 1 s and 2 s of real time (a sweep a second), not an hour later.
+    // Cut after 1-2 s and 3-4 s of real time (a sweep a second), not an hour later.
     expect(await until(() => halfSent.closed && held.closed, 8000)).toBe(true);
     expect(cuts.sort()).toEqual(['request-arrival', 'stream-age']);
   });

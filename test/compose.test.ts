@@ -11,7 +11,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { adapterOptionsFromArgv } from '../src/commands/serve.js';
-import { parseResources } from '../src/tools/opconfig/load.js';
+import { parseResources } from '../src/opconfig/load.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { paramsAny } from './helpers/clients.js';
 import { int } from './helpers/values.js';

@@ -15,7 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { adapterOptionsFromArgv } from '../src/commands/serve.js';
 import { DEFAULT_OPTIONS } from '../src/main.js';
-import { loadResources } from '../src/tools/opconfig/load.js';
+import { loadResources } from '../src/opconfig/load.js';
 import { ROOT } from './helpers/cli.js';
 import { DEPLOY, kustomize, KUSTOMIZERS, OVERLAY, sorted, type K8sObject } from './helpers/kustomize.js';
 

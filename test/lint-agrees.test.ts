@@ -7,7 +7,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lintPaths } from '../src/tools/lint/lint.js';
+import { lintPaths } from '../src/opconfig/lint/lint.js';
 import type { RunningAdapter } from '../src/main.js';
 import { startQuietAdapter } from './helpers/adapter.js';
 import { ROOT, runBin } from './helpers/cli.js';

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import protobuf from 'protobufjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkKeys, jsonName } from '../src/tools/lint/keys.js';
-import { lintLoaded, lintPaths } from '../src/tools/lint/lint.js';
-import { candidates, ResourceIndex } from '../src/tools/lint/names.js';
-import type { Finding } from '../src/tools/lint/findings.js';
-import { loadResources, parseResources, type LoadResult } from '../src/tools/opconfig/load.js';
+import { checkKeys, jsonName } from '../src/opconfig/lint/keys.js';
+import { lintLoaded, lintPaths } from '../src/opconfig/lint/lint.js';
+import { candidates, ResourceIndex } from '../src/opconfig/lint/names.js';
+import type { Finding } from '../src/opconfig/lint/findings.js';
+import { loadResources, parseResources, type LoadResult } from '../src/opconfig/load.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');

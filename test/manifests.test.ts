@@ -6,10 +6,10 @@ import { promisify } from 'node:util';
 import protobuf from 'protobufjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { findParamsType, paramsTypeUrl, rootFromDescriptorSet } from '../src/tools/opconfig/descriptor.js';
+import { findParamsType, paramsTypeUrl, rootFromDescriptorSet } from '../src/opconfig/descriptor.js';
 import { generateManifests, type GeneratedFile } from '../src/tools/manifests/generate.js';
 import { projectRoot } from '../src/tools/manifests/project.js';
-import { findTemplateFile, missingImports, readFiles, readTemplateOptions } from '../src/tools/manifests/wire.js';
+import { findTemplateFile, missingImports, readFiles, readTemplateOptions } from '../src/opconfig/template-options.js';
 
 const run = promisify(execFile);
 const ROOT = projectRoot();

@@ -7,10 +7,10 @@ import {
   bagFromFlags,
   parseHexBytes,
   parseStringMap,
-} from '../src/tools/mixer/attributes.js';
+} from '../src/opconfig/attributes.js';
 import { bagsFromJson } from '../src/tools/mixer/attribute-sets.js';
-import type { TypedValue, ValueType } from '../src/tools/mixer/values.js';
-import { formatGoDuration, parseRfc3339 } from '../src/tools/mixer/time.js';
+import type { TypedValue, ValueType } from '../src/opconfig/values.js';
+import { formatGoDuration, parseRfc3339 } from '../src/opconfig/time.js';
 
 const manifest: Record<string, ValueType> = {
   'request.size': 'INT64',

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { bagFromFlags } from '../src/tools/mixer/attributes.js';
-import { compile, CompileError, evaluate, EvalError } from '../src/tools/mixer/expr/index.js';
-import { globMatch } from '../src/tools/mixer/expr/evaluate.js';
-import type { TypedValue, ValueType } from '../src/tools/mixer/values.js';
+import { bagFromFlags } from '../src/opconfig/attributes.js';
+import { compile, CompileError, evaluate, EvalError } from '../src/opconfig/expr/index.js';
+import { globMatch } from '../src/opconfig/expr/evaluate.js';
+import type { TypedValue, ValueType } from '../src/opconfig/values.js';
 
 const manifest: Record<string, ValueType> = {
   'request.size': 'INT64',

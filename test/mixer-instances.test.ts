@@ -1,12 +1,12 @@
 // Instance params -> InstanceMsg: which Value member each kind of param
 // fills (contract §1.3), checked on the encoded request.
 import { describe, expect, it } from 'vitest';
-import { bagFromFlags } from '../src/tools/mixer/attributes.js';
-import { instanceBuilder, InstanceConfigError } from '../src/tools/mixer/instances.js';
+import { bagFromFlags } from '../src/opconfig/attributes.js';
+import { instanceBuilder, InstanceConfigError } from '../src/opconfig/instances.js';
 import { decodeView } from '../src/recording/calls.js';
-import { encodeHandleRequest } from '../src/tools/mixer/dispatch.js';
+import { encodeHandleRequest } from '../src/opconfig/rules.js';
 import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../src/wire/load.js';
-import type { ValueType } from '../src/tools/mixer/values.js';
+import type { ValueType } from '../src/opconfig/values.js';
 
 const manifest: Record<string, ValueType> = {
   'request.size': 'INT64',

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type protobuf from 'protobufjs';
-import { findParamsType, paramsTypeUrl, rootFromDescriptorSet } from '../src/tools/opconfig/descriptor.js';
-import { encodeParams, jsonName, ParamsError } from '../src/tools/mixer/params-encoding.js';
+import { findParamsType, paramsTypeUrl, rootFromDescriptorSet } from '../src/opconfig/descriptor.js';
+import { encodeParams, jsonName, ParamsError } from '../src/opconfig/params-encoding.js';
 import { adapterConfigBase64, descriptorSetBase64 } from './helpers/opconfig.js';
 
 function paramsOf(base64: string): protobuf.Type {

@@ -13,8 +13,8 @@ export async function lint(args: LintArgs): Promise<void> {
   // Loaded on use, like every command's implementation: `serve` keeps only
   // what serving needs in memory (see cli.ts).
   const [{ countErrors, formatFinding }, { lintPaths }] = await Promise.all([
-    import('../lint/findings.js'),
-    import('../lint/lint.js'),
+    import('../../opconfig/lint/findings.js'),
+    import('../../opconfig/lint/lint.js'),
   ]);
   const { findings, checked } = await lintPaths(args.paths, { pluginSinks: args.sink, dataDir: args['data-dir'] });
   if (checked === 0 && findings.length === 0) {

@@ -2,7 +2,7 @@
 // follow mixc so commands from the Istio docs can be reused.
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { ATTRIBUTE_FLAGS, type AttributeFlag } from '../mixer/attributes.js';
+import { ATTRIBUTE_FLAGS, type AttributeFlag } from '../../opconfig/attributes.js';
 import { dialSettings, withDialOptions, type DialArgs } from '../../commands/dial-options.js';
 
 interface MixerArgs extends DialArgs {

@@ -3,11 +3,11 @@
 // before it is written, so a broken proto fails here and not in the cluster.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { findParamsType, rootFromDescriptorSet } from '../opconfig/descriptor.js';
+import { findParamsType, rootFromDescriptorSet } from '../../opconfig/descriptor.js';
 import { buildDescriptorSet } from './buf.js';
 import { renderYaml } from './render.js';
 import { ADAPTER, API_VERSION, NAMESPACE, templateProto } from './spec.js';
-import { findTemplateFile, missingImports, readFiles } from './wire.js';
+import { findTemplateFile, missingImports, readFiles } from '../../opconfig/template-options.js';
 
 export interface GeneratedFile {
   /** File name inside the output folder. */

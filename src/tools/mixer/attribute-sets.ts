@@ -1,8 +1,8 @@
 // Attribute sets from a JSON file (`--attributes-file`): values are read by
 // the manifest type of each attribute, so no type tags are needed.
 import { isIP } from 'node:net';
-import { AttributeError, EXAMPLES, parseTyped } from './attributes.js';
-import { ipBytes, type TypedValue, type ValueType } from './values.js';
+import { AttributeError, EXAMPLES, parseTyped } from '../../opconfig/attributes.js';
+import { ipBytes, type TypedValue, type ValueType } from '../../opconfig/values.js';
 
 /** A JSON attribute value converted to the manifest type of its attribute. */
 function fromJson(type: ValueType, v: unknown, where: string): TypedValue {

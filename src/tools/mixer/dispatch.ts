@@ -3,12 +3,11 @@
 // its way of folding results into one answer.
 import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../../wire/load.js';
 import { decodeView, recordedCall, statusName, type CallRecorder } from '../../recording/calls.js';
-import type { Bag } from './attributes.js';
+import type { Bag } from '../../opconfig/attributes.js';
 import type { ClientPool } from './client.js';
-import type { Action, HandlerConfig, MixerConfig } from './config.js';
-import { evaluate, EvalError } from './expr/index.js';
-import { TEMPLATES, type InstanceBuilder, type TemplateName } from './instances.js';
-import { WireWriter } from './wire.js';
+import type { HandlerConfig, MixerConfig } from '../../opconfig/config.js';
+import { TEMPLATES, type TemplateName } from '../../opconfig/instances.js';
+import { encodeHandleRequest, matchingActions, tryBuild, type BuiltInstance } from '../../opconfig/rules.js';
 
 export interface DispatchContext {
   pool: ClientPool;
@@ -63,60 +62,6 @@ const METHODS: Record<TemplateName, string> = { metric: METRIC_METHOD_PATH, auth
 // Mixer's answer to an OK check whose handlers asked for no caching limits.
 export const DEFAULT_VALID_USE_COUNT = 10000;
 export const DEFAULT_VALID_DURATION = 60_000_000_000n;
-
-/** The actions whose rule matches `bag`; match errors go to `errors`. */
-function matchingActions(config: MixerConfig, bag: Bag, errors: string[]): Action[] {
-  const out: Action[] = [];
-  for (const rule of config.rules) {
-    if (rule.match) {
-      try {
-        if (evaluate(rule.match, bag, config.typeOf).value !== true) continue;
-      } catch (err) {
-        if (!(err instanceof EvalError)) throw err;
-        errors.push(`rule ${rule.fullName}: match ${JSON.stringify(rule.match.text)}: ${err.message}`);
-        continue;
-      }
-    }
-    out.push(...rule.actions);
-  }
-  return out;
-}
-
-/** A built instance: its name and InstanceMsg bytes. */
-interface BuiltInstance {
-  name: string;
-  bytes: Buffer;
-}
-
-/**
- * Handle<Template>Request bytes in Mixer's order: the instance(s) (field 1),
- * adapter_config (2, absent when the adapter has none), dedup_id (3).
- */
-export function encodeHandleRequest(
-  instances: readonly Buffer[],
-  adapterConfig: HandlerConfig['adapterConfig'],
-  dedupId: string,
-): Buffer {
-  const w = new WireWriter();
-  for (const i of instances) w.bytesField(1, i);
-  if (adapterConfig) {
-    const any = new WireWriter();
-    if (adapterConfig.type_url !== '') any.stringField(1, adapterConfig.type_url);
-    if (adapterConfig.value.length > 0) any.bytesField(2, adapterConfig.value);
-    w.bytesField(2, any.finish());
-  }
-  return w.stringField(3, dedupId).finish();
-}
-
-function tryBuild(inst: InstanceBuilder, bag: Bag, errors: string[]): BuiltInstance | undefined {
-  try {
-    return { name: inst.fullName, bytes: inst.build(bag) };
-  } catch (err) {
-    if (!(err instanceof EvalError)) throw err;
-    errors.push(err.message);
-    return undefined;
-  }
-}
 
 async function send(
   ctx: DispatchContext,

@@ -1,6 +1,6 @@
 // mixc's console lines for one result, and a JSON form for scripts.
 import type { CheckOutcome, ReportOutcome } from './dispatch.js';
-import { formatGoDuration } from './time.js';
+import { formatGoDuration } from '../../opconfig/time.js';
 
 export type Outcome = ReportOutcome | CheckOutcome;
 

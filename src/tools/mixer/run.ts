@@ -4,14 +4,14 @@ import { readFile } from 'node:fs/promises';
 import { CallRecorder } from '../../recording/calls.js';
 import { bagsFromJson } from './attribute-sets.js';
 import { randomBytes } from 'node:crypto';
-import { addGuessedAttributes, bagFromFlags, type AttributeFlag, type Bag } from './attributes.js';
+import { addGuessedAttributes, bagFromFlags, type AttributeFlag, type Bag } from '../../opconfig/attributes.js';
 import { ClientPool } from './client.js';
 import { dial, PLAINTEXT, type DialSettings } from '../../transport/dial.js';
-import { loadMixerConfig } from './config.js';
-import type { TypeOf } from './expr/index.js';
+import { loadMixerConfig } from '../../opconfig/config.js';
+import type { TypeOf } from '../../opconfig/expr/index.js';
 import { dispatchCheck, dispatchReport, type DispatchContext } from './dispatch.js';
 import { formatSummary, runLoad, type LoadOptions } from './load-run.js';
-import type { TypedValue } from './values.js';
+import type { TypedValue } from '../../opconfig/values.js';
 import { formatOutcome, isDenied, isError, outcomeJson, outcomeLabel, type Outcome } from './output.js';
 import { dialHint } from './hints.js';
 

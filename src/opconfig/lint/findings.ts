@@ -1,5 +1,5 @@
 // What the linter reports: one problem, where it is and how bad.
-import { position } from '../opconfig/load.js';
+import { position } from '../load.js';
 
 export type Severity = 'error' | 'warning';
 

@@ -5,10 +5,10 @@
 import type protobuf from 'protobufjs';
 import { decodeParams, type HandlerConfig } from '../../core/params/params.js';
 import { InvalidInputError } from '../../common/errors.js';
-import type { TypeOf } from '../mixer/expr/index.js';
-import { instanceProblems, isTemplate } from '../mixer/instances.js';
-import { encodeParams, ParamsError } from '../mixer/params-encoding.js';
-import { paramsTypeUrl } from '../opconfig/descriptor.js';
+import type { TypeOf } from '../expr/index.js';
+import { instanceProblems, isTemplate } from '../instances.js';
+import { encodeParams, ParamsError } from '../params-encoding.js';
+import { paramsTypeUrl } from '../descriptor.js';
 import { PARAMS_TYPE_URL } from '../../wire/load.js';
 import type { Severity } from './findings.js';
 

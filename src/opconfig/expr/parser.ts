@@ -2,7 +2,7 @@
 // || < && < == != < | (fallback, Go's additive level) < unary ! < index.
 import type { BinaryOp, FunctionName, Node } from './ast.js';
 import { ExprError, SUPPORTED_FUNCTIONS, tokenize, type Op, type Token } from './lexer.js';
-import { parseGoDuration } from '../../../common/go-duration.js';
+import { parseGoDuration } from '../../common/go-duration.js';
 import type { TypedValue } from '../values.js';
 
 const FUNCTIONS: Record<FunctionName, number> = { match: 2, ip: 1, timestamp: 1, email: 1, dnsName: 1, uri: 1 };

@@ -2,9 +2,9 @@
 // template's descriptor once, and runs the per-kind checks.
 import path from 'node:path';
 import type protobuf from 'protobufjs';
-import { loadResources, type LoadResult, type Resource } from '../opconfig/load.js';
-import { manifest } from '../mixer/config.js';
-import type { TypeOf } from '../mixer/expr/index.js';
+import { loadResources, type LoadResult, type Resource } from '../load.js';
+import { manifest } from '../config.js';
+import type { TypeOf } from '../expr/index.js';
 import { checkResource, SPEC_FIELDS, type LintContext } from './checks.js';
 import type { Finding } from './findings.js';
 import { ResourceIndex } from './names.js';

@@ -7,9 +7,9 @@
 // Go integer literal ("0x10") and are written as 64-bit varints without a
 // range check (3000000000 in an int32 field arrives negative).
 import protobuf from 'protobufjs';
-import { WireWriter } from './wire.js';
+import { WireWriter } from './wire-writer.js';
 import { parseRfc3339 } from './time.js';
-import { parseGoDuration } from '../../common/go-duration.js';
+import { parseGoDuration } from '../common/go-duration.js';
 
 export class ParamsError extends Error {}
 

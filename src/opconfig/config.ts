@@ -2,11 +2,11 @@
 // -> what the stand-in dispatches. Every problem is collected with the
 // resource's position; nothing is dropped silently.
 import type protobuf from 'protobufjs';
-import { loadResources, position, type Resource } from '../opconfig/load.js';
-import { findParamsType, paramsTypeUrl, rootFromDescriptorSet } from '../opconfig/descriptor.js';
+import { loadResources, position, type Resource } from './load.js';
+import { findParamsType, paramsTypeUrl, rootFromDescriptorSet } from './descriptor.js';
 import { compile, CompileError, type Compiled, type TypeOf } from './expr/index.js';
 import { instanceBuilder, InstanceConfigError, isTemplate, TEMPLATES, type InstanceBuilder } from './instances.js';
-import { PLAINTEXT, type DialSettings } from '../../transport/dial.js';
+import { PLAINTEXT, type DialSettings } from '../transport/dial.js';
 import { encodeParams, jsonName, ParamsError } from './params-encoding.js';
 import { isValueType, type ValueType } from './values.js';
 

@@ -2,7 +2,7 @@
 // linted. Mixer's store (and Kubernetes) holds one resource per name, so all
 // but the last one applied are lost without a word: worth a warning that
 // names every place, since either may be the one meant.
-import { position, type Resource } from '../opconfig/load.js';
+import { position, type Resource } from '../load.js';
 import type { Finding } from './findings.js';
 import { resourceName } from './names.js';
 

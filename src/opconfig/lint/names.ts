@@ -3,7 +3,7 @@
 //   `x`        -> x.<kind>.<own namespace>
 //   `x.y`      -> x.y.<own namespace> (old style, y = kind), else x.<kind>.y
 //   `x.y.z`    -> taken as written (fully qualified)
-import type { Resource } from '../opconfig/load.js';
+import type { Resource } from '../load.js';
 
 export function fullName(name: string, kind: string, namespace: string): string {
   return `${name}.${kind}.${namespace}`;

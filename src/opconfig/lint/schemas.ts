@@ -1,8 +1,8 @@
 // The message types the linter checks params against, decoded from the
 // adapter and template resources themselves (their base64 descriptor sets).
 import type protobuf from 'protobufjs';
-import { findTemplateFile } from '../manifests/wire.js';
-import { findParamsType, rootFromDescriptorSet } from '../opconfig/descriptor.js';
+import { findTemplateFile } from '../template-options.js';
+import { findParamsType, rootFromDescriptorSet } from '../descriptor.js';
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
 

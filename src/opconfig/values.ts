@@ -2,7 +2,7 @@
 // istio.policy.v1beta1.ValueType, so the evaluator and the Value encoder
 // share a single exhaustive switch.
 import { isIP } from 'node:net';
-import { ValueType as ProtoValueType } from '../../generated/istio/policy/v1beta1/ValueType.js';
+import { ValueType as ProtoValueType } from '../generated/istio/policy/v1beta1/ValueType.js';
 
 /** Every istio.policy.v1beta1.ValueType an attribute can have (all but UNSPECIFIED). */
 export type ValueType = Exclude<keyof typeof ProtoValueType, 'VALUE_TYPE_UNSPECIFIED'>;

@@ -7,7 +7,7 @@ import { compile, CompileError, evaluate, EvalError, type Compiled, type TypeOf 
 import type { Bag } from './attributes.js';
 import { isStringLike, type TypedValue } from './values.js';
 import { jsonName } from './params-encoding.js';
-import { WireWriter } from './wire.js';
+import { WireWriter } from './wire-writer.js';
 
 export const TEMPLATES = { metric: 'REPORT', authorization: 'CHECK' } as const;
 export type TemplateName = keyof typeof TEMPLATES;

@@ -2,13 +2,13 @@
 // throws on bad input, so every problem in a folder is reported in one run.
 import type protobuf from 'protobufjs';
 import { parseGoDuration } from '../../common/go-duration.js';
-import type { Resource } from '../opconfig/load.js';
+import type { Resource } from '../load.js';
 import type { Finding } from './findings.js';
 import { checkKeys, jsonName } from './keys.js';
 import { resourceName, type ResourceIndex } from './names.js';
 import type { Decoded, TemplateSchema } from './schemas.js';
 import { ValueType } from '../../generated/istio/policy/v1beta1/ValueType.js';
-import type { TypeOf } from '../mixer/expr/index.js';
+import type { TypeOf } from '../expr/index.js';
 import { checkHandlerParams, checkInstanceExpressions, type Report as MixerReport } from './mixer-checks.js';
 import { checkFilePath } from './data-dir.js';
 

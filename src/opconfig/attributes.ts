@@ -1,8 +1,8 @@
 // mixc-style attribute flags ("-s a=b,c=d", "--stringmap_attributes
 // m=k1:v1;k2:v2") -> attribute bags, and how Mixer reads a bag value whose
 // kind differs from the manifest type.
-import { parseGoDuration } from '../../common/go-duration.js';
-import { goFloat, goMap } from '../../format/go-print.js';
+import { parseGoDuration } from '../common/go-duration.js';
+import { goFloat, goMap } from '../format/go-print.js';
 import { formatGoDuration, formatRfc3339, parseRfc3339 } from './time.js';
 import { isStringLike, type TypedValue, type ValueType } from './values.js';
 

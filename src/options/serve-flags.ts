@@ -267,6 +267,13 @@ export const SERVE_FLAGS = [
     describe: 'time between re-reads of certificate and token files',
   }),
   list({
+    flag: 'operator-config',
+    key: 'operatorConfig',
+    value: 'PATH',
+    describe:
+      "Mixer operator config (handler, instance, rule and attribute manifest YAML; a file or a folder) that drives the Envoy front-ends (ext_authz, access logs), served on the gRPC port when given; repeatable",
+  }),
+  list({
     flag: 'sink-module',
     key: 'sinkModules',
     value: 'NAME=MODULE',

@@ -176,9 +176,13 @@ describe('Prometheus metrics', () => {
     const destination = path.join(dir, 'z.txt');
     expect(sample(after, 'mygrpcadapter_decisions_total', { decision: 'allow', reason: 'token_matches' })).toBe(1);
     for (const reason of ['wrong_token', 'missing_token', 'no_key_configured', 'token_not_string']) {
-      expect(after).toMatch(
-        new RegExp(`mygrpcadapter_decisions_total\\{handler="\\w+",decision="deny",reason="${reason}"\\} 0`),
-      );
+      for (const frontend of ['mixer', 'envoy']) {
+        expect(after).toMatch(
+          new RegExp(
+            `mygrpcadapter_decisions_total\\{handler="\\w+",decision="deny",reason="${reason}",frontend="${frontend}"\\} 0`,
+          ),
+        );
+      }
     }
     for (const stage of ['open', 'write']) {
       expect(sample(after, 'mygrpcadapter_sink_failed_writes_total', { destination, stage }), stage).toBe(0);

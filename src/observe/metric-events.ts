@@ -2,6 +2,7 @@
 // when --metrics-port is set; otherwise NO_METRICS does, and prom-client is
 // never loaded: no per-call bookkeeping and no registry for nobody to read.
 import type { DecisionReason } from '../core/authorize.js';
+import type { FrontEnd } from '../core/context.js';
 import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
 
@@ -10,10 +11,10 @@ export interface MetricEvents {
   /** A call refused before its handler ran (token, client certificate); `method` is the full path. */
   callRefused(method: string, code: string): void;
   /** An authorization decision answered. */
-  decided(handler: string, allowed: boolean, reason: DecisionReason): void;
+  decided(handler: string, allowed: boolean, reason: DecisionReason, frontEnd: FrontEnd): void;
   /** A call could not open the sink for `spec`, so its records were not written. */
   sinkOpenFailed(spec: SinkSpec): void;
-  instances(template: string, handler: string, n: number): void;
+  instances(template: string, handler: string, n: number, frontEnd: FrontEnd): void;
   paramsDecodeError(): void;
   /** A handler configuration entered the cache: its series exist from now on, at zero. */
   handlerCreated(handler: string, sink: SinkSpec): void;

@@ -2,6 +2,7 @@
 // several adapters in one process (tests) do not collide.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DECISION_REASONS, type DecisionReason } from '../core/authorize.js';
+import { FRONT_ENDS, type FrontEnd } from '../core/context.js';
 import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
 import type { MetricEvents } from './metric-events.js';
@@ -77,8 +78,8 @@ export class AdapterMetrics implements MetricEvents {
   });
   private readonly instanceCount = new Counter({
     name: `${PREFIX}instances_total`,
-    help: 'Instances received, by template and handler (the id logged when a handler configuration is first seen).',
-    labelNames: ['template', 'handler'],
+    help: 'Instances received, by template, handler (the id logged when a handler configuration is first seen) and front-end (mixer, envoy).',
+    labelNames: ['template', 'handler', 'frontend'],
     registers: [this.registry],
   });
   private readonly paramsErrors = new Counter({
@@ -113,8 +114,8 @@ export class AdapterMetrics implements MetricEvents {
   });
   private readonly decisions = new Counter({
     name: `${PREFIX}decisions_total`,
-    help: 'Authorization decisions answered, by handler, decision (allow, deny) and reason class.',
-    labelNames: ['handler', 'decision', 'reason'],
+    help: 'Authorization decisions answered, by handler, decision (allow, deny), reason class and front-end (mixer, envoy).',
+    labelNames: ['handler', 'decision', 'reason', 'frontend'],
     registers: [this.registry],
   });
   private readonly sinkTimeouts = new Counter({
@@ -204,14 +205,14 @@ export class AdapterMetrics implements MetricEvents {
     this.calls.inc({ method: method.slice(method.lastIndexOf('/') + 1), code });
   }
 
-  decided(handler: string, allowed: boolean, reason: DecisionReason): void {
-    // The reason implies the decision, so handler and reason make the key.
-    const key = `${handler} ${reason}`;
+  decided(handler: string, allowed: boolean, reason: DecisionReason, frontend: FrontEnd): void {
+    // The reason implies the decision, so handler, reason and front-end make the key.
+    const key = `${handler} ${reason} ${frontend}`;
     let child = this.decisionChildren.get(key);
     if (!child) {
       // A call that outlived its handler's eviction adds no series back.
       if (!this.liveHandlers.has(handler)) return;
-      child = this.decisions.labels({ handler, decision: allowed ? 'allow' : 'deny', reason });
+      child = this.decisions.labels({ handler, decision: allowed ? 'allow' : 'deny', reason, frontend });
       this.decisionChildren.set(key, child);
     }
     child.inc();
@@ -237,13 +238,13 @@ export class AdapterMetrics implements MetricEvents {
     }
   }
 
-  instances(template: string, handler: string, n: number): void {
-    const key = `${template} ${handler}`;
+  instances(template: string, handler: string, n: number, frontend: FrontEnd): void {
+    const key = `${template} ${handler} ${frontend}`;
     let child = this.instanceChildren.get(key);
     if (!child) {
       // A call that outlived its handler's eviction adds no series back.
       if (!this.liveHandlers.has(handler)) return;
-      child = this.instanceCount.labels({ template, handler });
+      child = this.instanceCount.labels({ template, handler, frontend });
       this.instanceChildren.set(key, child);
     }
     child.inc(n);
@@ -263,8 +264,10 @@ export class AdapterMetrics implements MetricEvents {
 
   handlerCreated(handler: string, sink: SinkSpec): void {
     this.liveHandlers.add(handler);
-    for (const reason of DECISION_REASONS) {
-      this.decisions.inc({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason }, 0);
+    for (const frontend of FRONT_ENDS) {
+      for (const reason of DECISION_REASONS) {
+        this.decisions.inc({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason, frontend }, 0);
+      }
     }
     const labels = { sink: sink.type, destination: destination(sink) };
     this.handlerDestinations.set(handler, labels);
@@ -275,13 +278,15 @@ export class AdapterMetrics implements MetricEvents {
 
   private forgetHandler(handler: string): void {
     this.liveHandlers.delete(handler);
-    for (const template of ['metric', 'authorization']) {
-      this.instanceChildren.delete(`${template} ${handler}`);
-      this.instanceCount.remove({ template, handler });
-    }
-    for (const reason of DECISION_REASONS) {
-      this.decisionChildren.delete(`${handler} ${reason}`);
-      this.decisions.remove({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason });
+    for (const frontend of FRONT_ENDS) {
+      for (const template of ['metric', 'authorization']) {
+        this.instanceChildren.delete(`${template} ${handler} ${frontend}`);
+        this.instanceCount.remove({ template, handler, frontend });
+      }
+      for (const reason of DECISION_REASONS) {
+        this.decisionChildren.delete(`${handler} ${reason} ${frontend}`);
+        this.decisions.remove({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason, frontend });
+      }
     }
     const labels = this.handlerDestinations.get(handler);
     if (!labels) return;

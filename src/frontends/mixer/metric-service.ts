@@ -8,6 +8,7 @@ import { decodeMetricRequest } from './request.js';
 import { scanMetricEnvelope, type MetricEnvelope } from './metric-request.js';
 import { admitCost } from '../../core/call-cost.js';
 import type { ServiceContext } from './service-context.js';
+import type { CoreContext, FrontEnd } from '../../core/context.js';
 import { answered, callStarted, failed } from './service-context.js';
 import { writeToSink } from '../../core/sink-call.js';
 import type { Sink } from '../../sinks/sink.js';
@@ -22,12 +23,12 @@ export const OFFLOAD_MIN_BYTES = 4096;
 export const OFFLOAD_MIN_INSTANCES = 128;
 
 /** The records of a request decoded on this thread; undefined when it carries none. */
-function inlineRecords(ctx: ServiceContext, bytes: Buffer) {
+export function inlineRecords(ctx: CoreContext, bytes: Buffer, frontEnd: FrontEnd) {
   const req = decodeMetricRequest(bytes, ctx.maxDecodeBytes);
   const handler = ctx.handlers.resolve(req.adapter_config);
   const callCtx = { dedupId: req.dedup_id, receivedAt: ctx.receivedAt(), config: handler.config.view };
   const records = req.instances.map((instance, i) => metricRecord(instance, i, callCtx));
-  ctx.metrics.instances('metric', handler.id, records.length);
+  ctx.metrics.instances('metric', handler.id, records.length, frontEnd);
   return records.length > 0 ? { handler, list: records } : undefined;
 }
 
@@ -41,7 +42,7 @@ async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnv
     handler,
     async (sink: Sink, signal: AbortSignal) => {
       if (!sink.acceptsEncoded) {
-        const records = inlineRecords(ctx, bytes);
+        const records = inlineRecords(ctx, bytes, 'mixer');
         if (records) await sink.write(records.list, signal);
         return;
       }
@@ -53,7 +54,7 @@ async function offloaded(ctx: ServiceContext, bytes: Buffer, envelope: MetricEnv
         receivedAt,
         ctx.maxDecodeBytes,
       );
-      ctx.metrics.instances('metric', handler.id, instances);
+      ctx.metrics.instances('metric', handler.id, instances, 'mixer');
       signal.throwIfAborted(); // the deadline passed while the worker encoded
       await sink.writeEncoded(encoded, signal);
     },
@@ -82,7 +83,7 @@ async function report(ctx: ServiceContext, callback: sendUnaryData<Buffer>, byte
     if (envelope && (bytes.length >= OFFLOAD_MIN_BYTES || envelope.instanceCount >= OFFLOAD_MIN_INSTANCES)) {
       await offloaded(ctx, bytes, envelope);
     } else {
-      const records = inlineRecords(ctx, bytes);
+      const records = inlineRecords(ctx, bytes, 'mixer');
       if (records) await writeToSink(ctx, records.handler, writeRecords, records.list);
     }
   } catch (err) {

@@ -20,6 +20,10 @@ import { openSecurity, type Security } from './security/security.js';
 import { isoClock } from './core/clock.js';
 import { DecodePool } from './frontends/mixer/decode-pool.js';
 import { AdapterHealth } from './transport/health.js';
+import { ALS_HEALTH, EXT_AUTHZ_HEALTH } from './wire/envoy.js';
+import type { CoreContext } from './core/context.js';
+import type { FrontEndService } from './transport/server.js';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import { SinkCalls } from './core/sink-call.js';
 import { SinkHealth } from './core/sink-health.js';
 import { sinkFactories, SinkPool, type SinkFactory } from './sinks/registry.js';
@@ -137,7 +141,8 @@ export async function startAdapter(
     () => openVerifiedSecurity(options, log, metrics, notes),
     (s) => s.close(),
   );
-  const health = new AdapterHealth();
+  const envoyOn = options.operatorConfig.length > 0;
+  const health = new AdapterHealth(envoyOn ? [EXT_AUTHZ_HEALTH, ALS_HEALTH] : []);
   // Early, so they stop late: /healthz and /readyz (503) answer until the process is done.
   const http = await life.step(
     'ops and metrics listeners',
@@ -208,24 +213,31 @@ export async function startAdapter(
     },
     (r) => r?.close(),
   );
+  const core: CoreContext = {
+    handlers,
+    log,
+    notes,
+    metrics,
+    receivedAt: isoClock(),
+    maxDecodeBytes: options.maxDecodeBytes,
+    sinkCalls: new SinkCalls({
+      writeTimeoutMs: options.sinkWriteTimeoutMs,
+      strictDecisionRecords: options.strictDecisionRecords,
+      health: sinkHealth,
+    }),
+  };
+  // The Envoy front-ends, with the operator config that drives them; loaded
+  // only when asked for, so a Mixer-only adapter carries none of it.
+  const envoy = await life.step(
+    'operator config',
+    () => (envoyOn ? openEnvoyFrontEnd(options, core, log, metrics) : undefined),
+    (e) => e?.close(),
+  );
   const server = await life.step(
     'gRPC server',
     async () => {
       const server = createAdapterServer(
-        mixerServices({
-          handlers,
-          log,
-          notes,
-          metrics,
-          receivedAt: isoClock(),
-          decodePool,
-          maxDecodeBytes: options.maxDecodeBytes,
-          sinkCalls: new SinkCalls({
-            writeTimeoutMs: options.sinkWriteTimeoutMs,
-            strictDecisionRecords: options.strictDecisionRecords,
-            health: sinkHealth,
-          }),
-        }),
+        [...mixerServices({ ...core, decodePool }), ...(envoy?.services ?? [])],
         {
           maxReceiveMessageBytes: options.maxMessageBytes,
           maxConnectionAgeMs: options.maxConnectionAgeMs,
@@ -234,7 +246,7 @@ export async function startAdapter(
           onCut: (event) => notes.note('warn', `connection or stream cut by a bound: ${event}`, { bound: event }),
         },
         health,
-        { recorder, interceptors: security.interceptors },
+        { recorder, interceptors: security.interceptors, reflection: envoy?.reflection },
       );
       const port = await bindQuietly(server, options, security.credentials, log);
       if (options.security.tokenFile !== undefined) keepRepeatedHeaders(server, [options.security.tokenHeader]);
@@ -287,6 +299,69 @@ export async function startAdapter(
     stop: () => life.stop(),
     reopenSinks,
   };
+}
+
+interface EnvoyFrontEnd {
+  services: FrontEndService[];
+  reflection: PackageDefinition;
+  close(): void;
+}
+
+/** --operator-config loaded and linted (refusing the start on errors, with file and line), watched, and the Envoy services on it. */
+async function openEnvoyFrontEnd(
+  options: AdapterOptions,
+  core: CoreContext,
+  log: Logger,
+  metrics: MetricEvents,
+): Promise<EnvoyFrontEnd> {
+  const [{ LiveOperatorConfig, OperatorConfigError }, { envoyServices }, { envoyProtos }, { dedupCounters }] =
+    await Promise.all([
+      import('./opconfig/live.js'),
+      import('./frontends/envoy/services.js'),
+      import('./wire/envoy.js'),
+      import('./opconfig/rules.js'),
+    ]);
+  let live: Awaited<ReturnType<typeof LiveOperatorConfig.load>>;
+  let started = false;
+  try {
+    live = await LiveOperatorConfig.load({
+      paths: options.operatorConfig,
+      pluginSinks: options.sinkModules.map((m) => m.name),
+      dataDir: options.dataDir,
+      intervalMs: options.security.reloadIntervalMs,
+      events: {
+        loaded: (summary) => {
+          if (started) metrics.operatorConfigReloaded('ok');
+          log.info(
+            { operatorConfig: options.operatorConfig, ...summary },
+            started ? 'operator config reloaded' : 'operator config loaded',
+          );
+        },
+        refused: (problems) => {
+          metrics.operatorConfigReloaded('error');
+          log.error(
+            { operatorConfig: options.operatorConfig, problems },
+            'operator config change refused; the last good config stays in use',
+          );
+        },
+        warned: (findings) => log.warn({ findings }, 'operator config warnings'),
+      },
+    });
+  } catch (err) {
+    const paths = options.operatorConfig.join(' ');
+    if (err instanceof OperatorConfigError) {
+      throw new StartError(
+        `--operator-config ${paths}: ${err.problems.length} problem(s): ${err.problems.join('; ')}`,
+        `fix them; \`mygrpcadapter lint ${paths}\` lists them too`,
+        { cause: err },
+      );
+    }
+    throw flagFileError('--operator-config', paths, err, 'point --operator-config at operator config files or folders');
+  }
+  started = true;
+  live.watch();
+  const ctx = { ...core, operatorConfig: () => live.current, nextDedupId: dedupCounters() };
+  return { services: envoyServices(ctx), reflection: envoyProtos().pkg, close: () => live.stop() };
 }
 
 /** TLS credentials (checked by a loopback handshake) and the per-call checks; closes them again if the check fails. */

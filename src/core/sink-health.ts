@@ -9,6 +9,7 @@
 // Failures are timed on the monotonic clock: a wall-clock step neither ends
 // one early nor makes it last.
 import { AUTHORIZATION_SERVICE, METRIC_SERVICE } from '../wire/load.js';
+import { ALS_HEALTH, EXT_AUTHZ_HEALTH } from '../wire/envoy.js';
 import { SinkPool } from '../sinks/registry.js';
 import type { SinkSpec } from '../sinks/sink.js';
 import type { AdapterHealth } from '../transport/health.js';
@@ -61,8 +62,12 @@ export class SinkHealth {
       this.failing.delete(key);
     }
     const anyFailing = this.failing.size > 0;
+    // Reports (Mixer's or Envoy's access logs) need their records written;
+    // checks only under --strict-decision-records.
     this.health.degrade(METRIC_SERVICE, anyFailing);
+    this.health.degrade(ALS_HEALTH, anyFailing);
     this.health.degrade(AUTHORIZATION_SERVICE, anyFailing && this.strictDecisionRecords);
+    this.health.degrade(EXT_AUTHZ_HEALTH, anyFailing && this.strictDecisionRecords);
     if (!anyFailing) this.close();
   }
 }

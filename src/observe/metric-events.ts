@@ -31,6 +31,8 @@ export interface MetricEvents {
   decisionRecordLost(code: string): void;
   /** A sink plug-in's worker faulted (`kind`: uncaughtException, unhandledRejection, ...) and is restarted or disabled. */
   pluginFault(plugin: string, kind: string): void;
+  /** A look at --operator-config that took a changed config (`ok`) or refused one (`error`; the last good one stays). */
+  operatorConfigReloaded(outcome: 'ok' | 'error'): void;
 }
 
 const NO_WRITER_EVENTS: WriterEvents = {};
@@ -50,4 +52,5 @@ export const NO_METRICS: MetricEvents = {
   sinkWriteTimedOut: () => undefined,
   decisionRecordLost: () => undefined,
   pluginFault: () => undefined,
+  operatorConfigReloaded: () => undefined,
 };

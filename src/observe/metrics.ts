@@ -141,6 +141,12 @@ export class AdapterMetrics implements MetricEvents {
     help: 'Handler configurations evicted from the bounded cache.',
     registers: [this.registry],
   });
+  private readonly operatorConfigReloads = new Counter({
+    name: `${PREFIX}operator_config_reloads_total`,
+    help: 'Changes to --operator-config taken (ok) or refused (error: the last good config stays in use).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   private readonly tlsReloads = new Counter({
     name: `${PREFIX}tls_reloads_total`,
     help: 'Times the serving certificate or client CA was reloaded from disk, by outcome.',
@@ -159,7 +165,10 @@ export class AdapterMetrics implements MetricEvents {
       for (const code of ANSWERED_CODES) this.calls.inc({ method, code }, 0);
       this.callSeconds.zero({ method });
     }
-    for (const outcome of TLS_OUTCOMES) this.tlsReloads.inc({ outcome }, 0);
+    for (const outcome of TLS_OUTCOMES) {
+      this.tlsReloads.inc({ outcome }, 0);
+      this.operatorConfigReloads.inc({ outcome }, 0);
+    }
     for (const code of SINK_FAILURE_CODES) this.decisionRecordsLost.inc({ code }, 0);
     new Gauge({
       name: `${PREFIX}sink_buffer_bytes`,
@@ -321,6 +330,10 @@ export class AdapterMetrics implements MetricEvents {
   handlerEvicted(handler: string): void {
     this.evictions.inc();
     this.forgetHandler(handler);
+  }
+
+  operatorConfigReloaded(outcome: 'ok' | 'error'): void {
+    this.operatorConfigReloads.inc({ outcome });
   }
 
   tlsReloaded(outcome: 'ok' | 'error'): void {

@@ -57,7 +57,19 @@ export async function yamlFiles(paths: readonly string[]): Promise<string[]> {
     }
     const entries = await readdir(p, { recursive: true, withFileTypes: true });
     for (const e of entries) {
-      if (e.isFile() && YAML_FILE.test(e.name)) out.push(path.join(e.parentPath, e.name));
+      if (!YAML_FILE.test(e.name)) continue;
+      const file = path.join(e.parentPath, e.name);
+      // A mounted ConfigMap: each key is a symlink through `..data` to a
+      // `..<timestamp>` folder, which Kubernetes swaps on update. Read the
+      // links by their own names and skip the `..` folders behind them.
+      if (
+        path
+          .relative(p, file)
+          .split(path.sep)
+          .some((part) => part.startsWith('..'))
+      )
+        continue;
+      if (e.isFile() || (e.isSymbolicLink() && (await stat(file).catch(() => undefined))?.isFile())) out.push(file);
     }
   }
   const byLocation = new Map<string, string>();

@@ -1,6 +1,7 @@
 // Which rules an attribute bag selects, and the instances they build, as
 // Mixer's dispatcher does: shared by the stand-in (which sends them to an
 // adapter) and the Envoy front-ends (which hand them to the core in-process).
+import { randomBytes } from 'node:crypto';
 import type { Bag } from './attributes.js';
 import type { Action, HandlerConfig, MixerConfig } from './config.js';
 import { evaluate, EvalError } from './expr/index.js';
@@ -59,4 +60,17 @@ export function tryBuild(inst: InstanceBuilder, bag: Bag, errors: string[]): Bui
     errors.push(err.message);
     return undefined;
   }
+}
+
+/**
+ * Mixer's dedup ids: one unsigned 64-bit counter per handler, starting at a
+ * random value, as decimal text (contract §5.2).
+ */
+export function dedupCounters(): (handler: string) => string {
+  const next = new Map<string, bigint>();
+  return (handler) => {
+    const n = next.get(handler) ?? randomBytes(8).readBigUInt64BE();
+    next.set(handler, BigInt.asUintN(64, n + 1n));
+    return n.toString();
+  };
 }

@@ -271,7 +271,7 @@ export const SERVE_FLAGS = [
     key: 'operatorConfig',
     value: 'PATH',
     describe:
-      "Mixer operator config (handler, instance, rule and attribute manifest YAML; a file or a folder) that drives the Envoy front-ends (ext_authz, access logs), served on the gRPC port when given; repeatable",
+      'Mixer operator config (handler, instance, rule and attribute manifest YAML; a file or a folder) that drives the Envoy front-ends (ext_authz, access logs), served on the gRPC port when given; repeatable',
   }),
   list({
     flag: 'sink-module',

@@ -1,5 +1,6 @@
-// grpc.health.v1.Health for the whole server ("") and each handle service,
-// so probes and load balancers can see a draining adapter before it stops.
+// grpc.health.v1.Health for the whole server ("") and each handle service
+// (and each Envoy service when the Envoy front-ends are on), so probes and
+// load balancers can see a draining adapter before it stops.
 // A handle service whose records cannot be written is NOT_SERVING on its own
 // name while "" stays SERVING (see sink-health.ts).
 import type { Server } from '@grpc/grpc-js';
@@ -10,11 +11,16 @@ export const HEALTH_SERVICES = ['', METRIC_SERVICE, AUTHORIZATION_SERVICE] as co
 export type HandleService = typeof METRIC_SERVICE | typeof AUTHORIZATION_SERVICE;
 
 export class AdapterHealth {
-  private readonly impl = new HealthImplementation(
-    Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])),
-  );
+  private readonly services: readonly string[];
+  private readonly impl: HealthImplementation;
   private running = false;
   private readonly degraded = new Set<string>();
+
+  /** `frontEndServices`: the names of services beyond Mixer's that this server answers (Envoy's). */
+  constructor(frontEndServices: readonly string[] = []) {
+    this.services = [...HEALTH_SERVICES, ...frontEndServices];
+    this.impl = new HealthImplementation(Object.fromEntries(this.services.map((s) => [s, 'NOT_SERVING' as const])));
+  }
 
   addToServer(server: Server): void {
     this.impl.addToServer(server);
@@ -26,7 +32,7 @@ export class AdapterHealth {
   }
 
   /** Marks a handle service as unable to do its job (on) or able again (off). */
-  degrade(service: HandleService, on: boolean): void {
+  degrade(service: string, on: boolean): void {
     if (on === this.degraded.has(service)) return;
     if (on) this.degraded.add(service);
     else this.degraded.delete(service);
@@ -34,7 +40,7 @@ export class AdapterHealth {
   }
 
   private publish(): void {
-    for (const s of HEALTH_SERVICES) {
+    for (const s of this.services) {
       this.impl.setStatus(s, this.running && !this.degraded.has(s) ? 'SERVING' : 'NOT_SERVING');
     }
   }

@@ -6,7 +6,7 @@ import { recordedCall, type CallRecorder } from '../recording/calls.js';
 
 type RawMethod = grpc.MethodDefinition<Buffer, object>;
 
-/** An implementation of `definition` that records every unary call, then answers as `implementation` does. */
+/** An implementation of `definition` that records every unary call, then answers as `implementation` does; streams pass through unrecorded. */
 export function recordingImplementation(
   definition: grpc.ServiceDefinition,
   implementation: grpc.UntypedServiceImplementation,
@@ -15,6 +15,11 @@ export function recordingImplementation(
 ): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
   for (const [name, m] of Object.entries(definition as Record<string, RawMethod>)) {
+    // Streams (Envoy's access logs) are served as they are, not recorded.
+    if (m.requestStream || m.responseStream) {
+      if (implementation[name]) impl[name] = implementation[name];
+      continue;
+    }
     const original = implementation[name] as grpc.handleUnaryCall<Buffer, object> | undefined;
     if (!original) continue;
     impl[name] = (call: grpc.ServerUnaryCall<Buffer, object>, callback: grpc.sendUnaryData<object>) => {

@@ -2,6 +2,7 @@
 // the connection and stream bounds; bind and graceful shutdown.
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
+import type { PackageDefinition } from '@grpc/proto-loader';
 import { packageDefinition } from '../wire/load.js';
 import type { CallRecorder } from '../recording/calls.js';
 import type { AdapterHealth } from './health.js';
@@ -47,6 +48,8 @@ class GuardedServer extends grpc.Server {
 }
 
 export interface ServerExtras {
+  /** What reflection serves besides the Mixer services (the Envoy front-end's protos). */
+  reflection?: PackageDefinition | undefined;
   /** Every call is also appended to it (serve --record). */
   recorder?: CallRecorder | undefined;
   /** Per-call checks (client SAN allow-list, token), run before a request is decoded. */
@@ -63,7 +66,7 @@ export function createAdapterServer(
   services: readonly FrontEndService[],
   limits: ServerLimits,
   health: AdapterHealth,
-  { recorder, interceptors = [] }: ServerExtras = {},
+  { recorder, interceptors = [], reflection }: ServerExtras = {},
 ): grpc.Server {
   const streamLimits = { ...DEFAULT_STREAM_LIMITS, ...limits.streams };
   const server = new GuardedServer(
@@ -89,7 +92,7 @@ export function createAdapterServer(
   }
   health.addToServer(server);
   // Reflection lets grpcurl list and call the services without local protos.
-  new ReflectionService(packageDefinition()).addToServer(server);
+  new ReflectionService({ ...packageDefinition(), ...reflection }).addToServer(server);
   return server;
 }
 

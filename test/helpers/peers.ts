@@ -9,9 +9,10 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it, type SuiteFactory, type TestFunction } from 'vitest';
 import { ROOT } from './cli.js';
 import { memoryCgroupsHere } from './cgroup.js';
-import { realmixerLacking } from './shared.js';
+import { envoyProtosLacking, realmixerLacking } from './shared.js';
 
-export type Need = 'prometheus' | 'promtool' | 'logrotate' | 'h2load' | 'root' | 'realmixer' | 'memory-cgroup';
+export type Need =
+  'prometheus' | 'promtool' | 'logrotate' | 'h2load' | 'root' | 'realmixer' | 'memory-cgroup' | 'envoy-protos';
 
 /** Every peer must be here: a missing one fails its tests (CI runs every test). */
 export const REQUIRE_ALL_PEERS = process.env.REQUIRE_ALL_PEERS === '1';
@@ -44,6 +45,7 @@ function lack(need: Need): string | undefined {
     return process.getuid?.() === 0 ? undefined : 'root (not root here: run npm test as root)';
   }
   if (need === 'realmixer') return realmixerLacking();
+  if (need === 'envoy-protos') return envoyProtosLacking();
   if (need === 'memory-cgroup') {
     return memoryCgroupsHere
       ? undefined

@@ -22,6 +22,16 @@ export function sharedLacking(relative: string, what: string): string | undefine
   return existsSync(file) ? undefined : `${what}: ${file} not found (../shared/${relative}, beside the checkout in CI)`;
 }
 
+/** Envoy's own .proto files (a reference encoder for the Envoy front-ends' tests). */
+export const ENVOY_PROTO_DIR = path.join(SHARED, 'envoy', 'proto');
+
+export function envoyProtosLacking(): string | undefined {
+  return sharedLacking(
+    'envoy/proto/envoy/service/auth/v3/external_auth.proto',
+    "Envoy's own protos (the reference client)",
+  );
+}
+
 /**
  * Why realmixer cannot run here, or undefined: its sources are not beside the
  * checkout, or test/setup/peers.ts could not build it for want of root

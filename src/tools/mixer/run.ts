@@ -3,11 +3,11 @@
 import { readFile } from 'node:fs/promises';
 import { CallRecorder } from '../../recording/calls.js';
 import { bagsFromJson } from './attribute-sets.js';
-import { randomBytes } from 'node:crypto';
 import { addGuessedAttributes, bagFromFlags, type AttributeFlag, type Bag } from '../../opconfig/attributes.js';
 import { ClientPool } from './client.js';
 import { dial, PLAINTEXT, type DialSettings } from '../../transport/dial.js';
 import { loadMixerConfig } from '../../opconfig/config.js';
+import { dedupCounters } from '../../opconfig/rules.js';
 import type { TypeOf } from '../../opconfig/expr/index.js';
 import { dispatchCheck, dispatchReport, type DispatchContext } from './dispatch.js';
 import { formatSummary, runLoad, type LoadOptions } from './load-run.js';
@@ -53,19 +53,6 @@ async function attributeSets(options: MixerRunOptions, typeOf: TypeOf): Promise<
   }
   // Flags apply on top of every set from the file.
   return bagsFromJson(json, typeOf, options.attributesFile).map((bag) => new Map([...bag, ...flags]));
-}
-
-/**
- * Mixer's dedup ids: one unsigned 64-bit counter per handler, starting at a
- * random value, as decimal text (contract §5.2).
- */
-export function dedupCounters(): (handler: string) => string {
-  const next = new Map<string, bigint>();
-  return (handler) => {
-    const n = next.get(handler) ?? randomBytes(8).readBigUInt64BE();
-    next.set(handler, BigInt.asUintN(64, n + 1n));
-    return n.toString();
-  };
 }
 
 /** Runs the command; resolves with the process exit code. */

@@ -1,0 +1,125 @@
+// Attribute bags from Envoy -> the rules of the operator config -> the
+// instances those rules build (the bytes Mixer would have sent) -> the same
+// core calls the Mixer handle services make, in this process. Checks fold
+// their results as Mixer's dispatcher does: the first denial's code, every
+// denial's "<handler>:<message>", joined.
+import { status } from '@grpc/grpc-js';
+import type { Bag } from '../../opconfig/attributes.js';
+import type { HandlerConfig, MixerConfig } from '../../opconfig/config.js';
+import { TEMPLATES } from '../../opconfig/instances.js';
+import { encodeHandleRequest, matchingActions, tryBuild, type BuiltInstance } from '../../opconfig/rules.js';
+import { decideAuthorization, decisionAnswered } from '../mixer/authorization-call.js';
+import { inlineRecords } from '../mixer/metric-service.js';
+import { keepDecisionRecord } from '../../core/decision-record.js';
+import type { CoreContext } from '../../core/context.js';
+import { writeToSink } from '../../core/sink-call.js';
+import type { Decision, MetricRecord } from '../../record/types.js';
+import type { Sink } from '../../sinks/sink.js';
+
+/** What the operator config gives a bag: the instances built, or why they could not be. */
+export class DispatchError extends Error {
+  readonly code = status.INTERNAL;
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+  }
+}
+
+export interface EnvoyContext extends CoreContext {
+  /** The operator config in use (read once per request). */
+  operatorConfig(): MixerConfig;
+  /** Mixer's dedup ids: a counter per handler. */
+  nextDedupId(handler: string): string;
+}
+
+export interface CheckOutcome {
+  /** google.rpc code: 0 allows. */
+  code: number;
+  message: string;
+  /** The decisions, in rule order (empty: no rule selected the request). */
+  decisions: { handler: string; decision: Decision }[];
+}
+
+const CODES: Record<Decision['code'], number> = { OK: status.OK, PERMISSION_DENIED: status.PERMISSION_DENIED };
+
+/** One check: every authorization instance the rules build for `bag`, decided and recorded. */
+export async function checkBag(ctx: EnvoyContext, bag: Bag): Promise<CheckOutcome> {
+  const config = ctx.operatorConfig();
+  const errors: string[] = [];
+  const pending: { handler: HandlerConfig; msg: BuiltInstance }[] = [];
+  for (const action of matchingActions(config, bag, errors)) {
+    for (const inst of action.instances) {
+      if (TEMPLATES[inst.template] !== 'CHECK') continue;
+      const msg = tryBuild(inst, bag, errors);
+      if (msg) pending.push({ handler: action.handler, msg });
+    }
+  }
+  // As Mixer: an instance that cannot be built fails the whole check, and no handler runs.
+  if (errors.length > 0) throw new DispatchError(errors);
+  const decisions = await Promise.all(pending.map((p) => decideOne(ctx, p.handler, p.msg)));
+  const outcome: CheckOutcome = { code: status.OK, message: '', decisions };
+  const denials: string[] = [];
+  for (const { handler, decision } of decisions) {
+    if (decision.code === 'OK') continue;
+    if (outcome.code === (status.OK as number)) outcome.code = CODES[decision.code];
+    denials.push(`${handler}:${decision.message}`);
+  }
+  outcome.message = denials.join(', ');
+  return outcome;
+}
+
+async function decideOne(
+  ctx: EnvoyContext,
+  handler: HandlerConfig,
+  msg: BuiltInstance,
+): Promise<{ handler: string; decision: Decision }> {
+  const bytes = encodeHandleRequest([msg.bytes], handler.adapterConfig, ctx.nextDedupId(handler.fullName));
+  const decided = decideAuthorization(ctx, bytes, 'envoy');
+  await keepDecisionRecord(ctx, decided.handler, decided.record);
+  decisionAnswered(ctx, decided, 'envoy');
+  return { handler: handler.fullName, decision: decided.decision };
+}
+
+/** What a report of several bags wrote. */
+export interface ReportOutcome {
+  /** Records written (one per metric instance built). */
+  records: number;
+  /** Instances that could not be built (bad attributes for a rule), one line each. */
+  problems: string[];
+}
+
+const writeRecords = (sink: Sink, signal: AbortSignal, records: readonly MetricRecord[]): Promise<void> =>
+  sink.write(records, signal);
+
+/**
+ * Reports `bags` (one access-log message's entries, in order): one call per
+ * handler, as Mixer batches a Report; resolves once every record is written,
+ * rejects with the first write's failure.
+ */
+export async function reportBags(ctx: EnvoyContext, bags: readonly Bag[]): Promise<ReportOutcome> {
+  const config = ctx.operatorConfig();
+  const problems: string[] = [];
+  const batches = new Map<HandlerConfig, Buffer[]>();
+  for (const bag of bags) {
+    for (const action of matchingActions(config, bag, problems)) {
+      for (const inst of action.instances) {
+        if (TEMPLATES[inst.template] !== 'REPORT') continue;
+        const msg = tryBuild(inst, bag, problems);
+        if (!msg) continue;
+        let batch = batches.get(action.handler);
+        if (!batch) batches.set(action.handler, (batch = []));
+        batch.push(msg.bytes);
+      }
+    }
+  }
+  let records = 0;
+  await Promise.all(
+    [...batches].map(async ([handler, instances]) => {
+      const bytes = encodeHandleRequest(instances, handler.adapterConfig, ctx.nextDedupId(handler.fullName));
+      const made = inlineRecords(ctx, bytes, 'envoy');
+      if (!made) return;
+      await writeToSink(ctx, made.handler, writeRecords, made.list);
+      records += made.list.length;
+    }),
+  );
+  return { records, problems };
+}

@@ -1,0 +1,192 @@
+// Operator config a serving adapter reads from files (--operator-config):
+// loaded and linted at start (errors refuse the start, naming file and line),
+// then re-read every interval; a change that lints clean replaces the config
+// in one step, a bad one keeps the last good config, logged once and counted.
+// Files are read once per look and parsed from those same bytes, so a
+// half-written edit is one consistent (bad) snapshot, never a mix.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { PARAMS_TYPE_URL } from '../wire/load.js';
+import { buildConfig, ConfigError, type MixerConfig } from './config.js';
+import { parseResources, position, yamlFiles, type LoadResult } from './load.js';
+import { countErrors, formatFinding, type Finding } from './lint/findings.js';
+import { lintLoaded } from './lint/lint.js';
+
+export interface LiveConfigOptions {
+  paths: readonly string[];
+  /** Sink plug-in names and the data dir, as lint checks them. */
+  pluginSinks: readonly string[];
+  dataDir: string;
+  intervalMs: number;
+  events: LiveConfigEvents;
+}
+
+export interface LiveConfigEvents {
+  /** A new config is in use (also at start). */
+  loaded(summary: ConfigSummary): void;
+  /** A changed config was refused; the last good one stays. `problems`: one line each. */
+  refused(problems: string[]): void;
+  /** Lint warnings of a config that was taken. */
+  warned(findings: string[]): void;
+}
+
+export interface ConfigSummary {
+  files: number;
+  rules: number;
+  handlers: number;
+}
+
+/** A config that cannot be used: every problem, one per line, with file and line. */
+export class OperatorConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`--operator-config has ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
+  }
+}
+
+interface Snapshot {
+  digest: string;
+  loaded: LoadResult;
+  files: number;
+}
+
+async function readSnapshot(paths: readonly string[]): Promise<Snapshot> {
+  const files = await yamlFiles(paths);
+  const hash = createHash('sha256');
+  const loaded: LoadResult = { resources: [], problems: [] };
+  for (const file of files) {
+    const text = await readFile(file, 'utf8');
+    hash.update(`${file}\u0000${text.length}\u0000${text}`);
+    const parsed = parseResources(file, text);
+    loaded.resources.push(...parsed.resources);
+    loaded.problems.push(...parsed.problems);
+  }
+  return { digest: hash.digest('hex'), loaded, files: files.length };
+}
+
+interface Built {
+  config: MixerConfig;
+  warnings: Finding[];
+  summary: ConfigSummary;
+}
+
+function build(snapshot: Snapshot, options: LiveConfigOptions): Built {
+  const findings = lintLoaded(snapshot.loaded, { pluginSinks: options.pluginSinks, dataDir: options.dataDir });
+  if (countErrors(findings) > 0) {
+    throw new OperatorConfigError(findings.filter((f) => f.severity === 'error').map(formatFinding));
+  }
+  if (!snapshot.loaded.resources.some((r) => r.kind === 'rule')) {
+    throw new OperatorConfigError([`no rule in ${options.paths.join(' ')}: nothing would reach a handler`]);
+  }
+  let config: MixerConfig;
+  try {
+    config = buildConfig(snapshot.loaded.resources);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new OperatorConfigError(err.problems);
+    throw err;
+  }
+  // This process serves its own handlers only: another adapter's would need
+  // a call to that adapter, which is Mixer's job, not ours.
+  const foreign = new Set<string>();
+  const handlers = new Set<string>();
+  for (const rule of config.rules) {
+    for (const action of rule.actions) {
+      handlers.add(action.handler.fullName);
+      if (action.handler.adapterConfig?.type_url !== PARAMS_TYPE_URL) foreign.add(action.handler.fullName);
+    }
+  }
+  if (foreign.size > 0) {
+    const where = new Map(snapshot.loaded.resources.map((r) => [`${r.name}.${r.kind}.${r.namespace}`, position(r)]));
+    throw new OperatorConfigError(
+      [...foreign].map(
+        (h) =>
+          `${where.get(h) ?? h}: handler ${h}: its adapter is not this one (Params ${PARAMS_TYPE_URL}); the Envoy front-ends run only this adapter's handlers`,
+      ),
+    );
+  }
+  return {
+    config,
+    warnings: findings,
+    summary: { files: snapshot.files, rules: config.rules.length, handlers: handlers.size },
+  };
+}
+
+export class LiveOperatorConfig {
+  private timer: NodeJS.Timeout | undefined;
+  private lastDigest: string;
+  /** Digest of the last refused snapshot: the same bad edit is reported once. */
+  private refusedDigest = '';
+  private looking = false;
+
+  private constructor(
+    private built: Built,
+    digest: string,
+    private readonly options: LiveConfigOptions,
+  ) {
+    this.lastDigest = digest;
+  }
+
+  /** Loads and lints; throws OperatorConfigError (or a read error) when the config cannot be used. */
+  static async load(options: LiveConfigOptions): Promise<LiveOperatorConfig> {
+    const snapshot = await readSnapshot(options.paths);
+    const built = build(snapshot, options);
+    const live = new LiveOperatorConfig(built, snapshot.digest, options);
+    if (built.warnings.length > 0) options.events.warned(built.warnings.map(formatFinding));
+    options.events.loaded(built.summary);
+    return live;
+  }
+
+  /** The config in use: read it once per request and use that object throughout. */
+  get current(): MixerConfig {
+    return this.built.config;
+  }
+
+  get summary(): ConfigSummary {
+    return this.built.summary;
+  }
+
+  /** Starts looking for changes every intervalMs. */
+  watch(): void {
+    this.timer ??= setInterval(() => void this.reload(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One look at the files (also what the timer runs); resolves once it is taken or refused. */
+  async reload(): Promise<void> {
+    if (this.looking) return;
+    this.looking = true;
+    try {
+      let snapshot: Snapshot;
+      try {
+        snapshot = await readSnapshot(this.options.paths);
+      } catch (err) {
+        this.refuse(`read-error:${(err as Error).message}`, [`--operator-config: ${(err as Error).message}`]);
+        return;
+      }
+      if (snapshot.digest === this.lastDigest) return;
+      try {
+        this.built = build(snapshot, this.options);
+      } catch (err) {
+        const problems = err instanceof OperatorConfigError ? err.problems : [(err as Error).message];
+        this.refuse(snapshot.digest, problems);
+        return;
+      }
+      this.lastDigest = snapshot.digest;
+      this.refusedDigest = '';
+      if (this.built.warnings.length > 0) this.options.events.warned(this.built.warnings.map(formatFinding));
+      this.options.events.loaded(this.built.summary);
+    } finally {
+      this.looking = false;
+    }
+  }
+
+  private refuse(digest: string, problems: string[]): void {
+    if (digest === this.refusedDigest) return;
+    this.refusedDigest = digest;
+    this.options.events.refused(problems);
+  }
+}

@@ -1,0 +1,107 @@
+// The ext_authz front-end on the adapter's gRPC port, driven by the sample
+// operator config (operatorconfig/), with requests encoded by the reference
+// client compiled from Envoy's own protos: the walkthrough's rule decides,
+// the decision is recorded as for a Mixer check, and the answer carries an
+// explicit HTTP status on a deny; the v3, v2 and v2alpha paths agree.
+import { readFile, rm } from 'node:fs/promises';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
+import { callRaw, CHECK_PATHS, envoyReference } from './helpers/envoy-reference.js';
+import { sampleOperatorConfig } from './helpers/envoy-opconfig.js';
+import { tempDir } from './helpers/opconfig.js';
+import { describeWith } from './helpers/peers.js';
+
+const CHECK_REQUEST = 'envoy.service.auth.v3.CheckRequest';
+const CHECK_RESPONSE = 'envoy.service.auth.v3.CheckResponse';
+
+/** A CheckRequest as Envoy's HTTP filter fills it (contract §3.2). */
+export function httpCheck(headers: Record<string, string>, extra: Record<string, unknown> = {}) {
+  return {
+    attributes: {
+      source: {
+        address: { socket_address: { address: '10.1.2.3', port_value: 43210 } },
+        principal: 'spiffe://cluster.local/ns/default/sa/productpage',
+      },
+      destination: {
+        address: { socket_address: { address: '10.4.5.6', port_value: 9080 } },
+        principal: 'spiffe://cluster.local/ns/default/sa/reviews',
+      },
+      request: {
+        time: { seconds: 1_700_000_000, nanos: 5 },
+        http: {
+          id: '1234',
+          method: 'GET',
+          headers: { ':authority': 'reviews:9080', ':method': 'GET', ':path': '/reviews/1', ...headers },
+          path: '/reviews/1',
+          host: 'reviews:9080',
+          scheme: 'http',
+          protocol: 'HTTP/1.1',
+        },
+      },
+      ...extra,
+    },
+  };
+}
+
+describeWith(['envoy-protos'], 'ext_authz with the sample operator config', () => {
+  let dir: string;
+  let out: string;
+  let t: TestAdapter;
+
+  beforeAll(async () => {
+    dir = await tempDir('envoy-authz-');
+    const sample = await sampleOperatorConfig(dir);
+    out = sample.out;
+    t = await startTestAdapter({ dataDir: dir, operatorConfig: [sample.folder] });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function check(request: Record<string, unknown>, path: string = CHECK_PATHS.v3) {
+    const ref = envoyReference();
+    const result = await callRaw(t.adapter.address, path, ref.encode(CHECK_REQUEST, request));
+    return { ...result, answer: result.response && ref.decode(CHECK_RESPONSE, result.response) };
+  }
+
+  it('allows a request carrying the handler key, with an ok_response, and records the decision', async () => {
+    const { code, answer } = await check(httpCheck({ 'x-custom-token': 'abc' }));
+    expect(code).toBe(0);
+    expect(answer).toEqual({ status: {}, ok_response: {}, http_response: 'ok_response' });
+    const records = await readFile(out, 'utf8');
+    expect(records).toContain("Instance: 'icheck.instance.istio-system'");
+    expect(records).toContain('Result: OK');
+  });
+
+  it('denies a wrong key: Mixer code and message, and a denied_response with HTTP 403', async () => {
+    const { code, answer } = await check(httpCheck({ 'x-custom-token': 'wrong' }));
+    expect(code).toBe(0);
+    expect(answer).toEqual({
+      status: { code: 7, message: 'h1.handler.istio-system:Unauthorized...' },
+      denied_response: { status: { code: 'Forbidden' } },
+      http_response: 'denied_response',
+    });
+  });
+
+  it('answers the v2 and v2alpha paths with the same bytes as v3', async () => {
+    for (const headers of [{ 'x-custom-token': 'abc' }, { 'x-custom-token': 'nope' }, {}]) {
+      const [v3, v2, v2alpha] = await Promise.all(
+        [CHECK_PATHS.v3, CHECK_PATHS.v2, CHECK_PATHS.v2alpha].map((p) => check(httpCheck(headers), p)),
+      );
+      expect(v2!.response).toEqual(v3!.response);
+      expect(v2alpha!.response).toEqual(v3!.response);
+    }
+  });
+
+  it('decides a TCP check (no request, network filter) too: no token, denied', async () => {
+    const { answer } = await check({ attributes: { source: httpCheck({}).attributes.source } });
+    expect(answer).toMatchObject({ status: { code: 7 }, denied_response: { status: { code: 'Forbidden' } } });
+  });
+
+  it('answers bytes that are not a CheckRequest with INVALID_ARGUMENT', async () => {
+    const { code, details } = await callRaw(t.adapter.address, CHECK_PATHS.v3, Buffer.from([0x0a, 0x05, 0x01]));
+    expect(code).toBe(3);
+    expect(details).toMatch(/CheckRequest/);
+  });
+});

@@ -1,0 +1,21 @@
+// operatorconfig/ as a test's own copy: the sample's file_path pointed into
+// the test's folder, everything else unchanged.
+import { copyFile, readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { ROOT } from './cli.js';
+
+export const SAMPLE_FILE_PATH = '/volume/out.txt';
+
+/** Copies operatorconfig/ to `dir/operatorconfig` with the sample handler writing `dir/out.txt`; returns the folder. */
+export async function sampleOperatorConfig(dir: string): Promise<{ folder: string; out: string }> {
+  const folder = path.join(dir, 'operatorconfig');
+  await mkdir(folder, { recursive: true });
+  const out = path.join(dir, 'out.txt');
+  for (const name of await readdir(path.join(ROOT, 'operatorconfig'))) {
+    const from = path.join(ROOT, 'operatorconfig', name);
+    if (name === 'sample_operator_config.yaml') {
+      await writeFile(path.join(folder, name), (await readFile(from, 'utf8')).replaceAll(SAMPLE_FILE_PATH, out));
+    } else if (name !== 'prometheus_sample.yaml') await copyFile(from, path.join(folder, name));
+  }
+  return { folder, out };
+}

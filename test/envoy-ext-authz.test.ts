@@ -85,7 +85,8 @@ describeWith(['envoy-protos'], 'ext_authz with the sample operator config', () =
   });
 
   it('answers the v2 and v2alpha paths with the same bytes as v3', async () => {
-    for (const headers of [{ 'x-custom-token': 'abc' }, { 'x-custom-token': 'nope' }, {}]) {
+    const cases: Record<string, string>[] = [{ 'x-custom-token': 'abc' }, { 'x-custom-token': 'nope' }, {}];
+    for (const headers of cases) {
       const [v3, v2, v2alpha] = await Promise.all(
         [CHECK_PATHS.v3, CHECK_PATHS.v2, CHECK_PATHS.v2alpha].map((p) => check(httpCheck(headers), p)),
       );

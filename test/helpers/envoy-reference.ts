@@ -69,8 +69,9 @@ export function callRaw(
   method: string,
   request: Buffer,
   credentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
 ): Promise<{ code: number; details: string; response?: Buffer }> {
-  const client = new grpc.Client(address, credentials);
+  const client = new grpc.Client(address, credentials, options);
   return new Promise((resolve) => {
     client.makeUnaryRequest(
       method,

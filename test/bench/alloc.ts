@@ -125,7 +125,7 @@ function sendCalls(client: grpc.Client, scenario: Scenario, request: Buffer, cal
             ? (err?.message ?? 'empty reply')
             : scenario.expectCheckCode === undefined
               ? undefined
-              : wrongCheckResult(reply, scenario.expectCheckCode);
+              : wrongCheckResult(reply, scenario.expectCheckCode, scenario.path);
         if (wrong !== undefined) {
           failed = true;
           reject(new Error(`${scenario.name}: ${wrong}`));

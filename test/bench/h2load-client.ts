@@ -33,7 +33,7 @@ export async function preflight(
       ),
     );
     if (expectCheckCode === undefined) return;
-    const wrong = wrongCheckResult(reply, expectCheckCode);
+    const wrong = wrongCheckResult(reply, expectCheckCode, scenario.path);
     if (wrong !== undefined) throw new Error(wrong);
   } catch (err) {
     throw new Error(`${name} does not answer ${scenario.name} as expected: ${(err as Error).message}`);

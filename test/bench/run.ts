@@ -8,7 +8,8 @@
 //   --warmup S --duration S seconds of warm-up and of measurement per point (1, 5)
 //   --concurrency 1,16,64   calls in flight (closed-loop scenarios)
 //   --scenarios a,b         subset of the scenarios (default: the closed-loop ones);
-//                           `mesh` = every mesh_* scenario (Mixer-shaped, open loop)
+//                           `mesh` = every mesh_* scenario (Mixer-shaped, open loop);
+//                           `envoy` = the same checks through the ext_authz front-end
 //   --rates R1,R2           mesh scenarios: offered mesh requests/s to measure at;
 //                           without it, a search for the highest sustained rate (sizing)
 //   --p99 MS                sizing: the p99 a sustained rate must stay under (100)
@@ -31,7 +32,14 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import hdr from 'hdr-histogram-js';
 import { formatTable, renderSvg, type BenchResults, type PointResult } from './report.js';
-import { DEFAULT_SCENARIOS, encodeRequest, loadMeshRequest, selectScenarios, type Scenario } from './scenarios.js';
+import {
+  DEFAULT_SCENARIOS,
+  encodeRequest,
+  loadMeshRequest,
+  scenarioServerArgs,
+  selectScenarios,
+  type Scenario,
+} from './scenarios.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { findSustainedRate, formatSizing, type SizingRow } from './sizing.js';
 import { startNodeFlags } from './start-command.js';
@@ -240,7 +248,7 @@ export async function runPoint(opts: Options, scenario: Scenario, load: Load): P
   const filePath = path.join(dir, 'out.txt');
   const [command, ...args] = serverCommand(opts, opts.profileDir, dir);
   // The adapter only writes inside its data dir.
-  if (opts.target === 'adapter') args.push('--data-dir', dir);
+  if (opts.target === 'adapter') args.push('--data-dir', dir, ...scenarioServerArgs(ROOT, scenario, dir));
   let server: ServerProcess | undefined;
   try {
     server = await startServer(command!, args, ROOT);

@@ -4,6 +4,8 @@
 // (test/fixtures/mesh/, scripts/record-mesh-fixtures.sh).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { envoyProtos } from '../../src/wire/envoy.js';
 import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH, PARAMS_TYPE_URL, protoRoot } from '../../src/wire/load.js';
 
 /** Where the adapter writes the records: its stdout (sent to /dev/null) or a temp file. */
@@ -24,7 +26,15 @@ export interface Scenario {
    * checks). They run open loop, at offered rates of mesh requests.
    */
   mesh?: { fixture: string; requestsPerCall: number };
+  /**
+   * Envoy scenarios: the same mesh request through an Envoy front-end,
+   * decided by the sample operator config (`--operator-config`), which the
+   * bench writes into the server's data dir.
+   */
+  envoy?: 'check';
 }
+
+const EXT_AUTHZ_PATH = '/envoy.service.auth.v3.Authorization/Check';
 
 export const SCENARIOS: readonly Scenario[] = [
   { name: 'metric1_stdout', path: METRIC_METHOD_PATH, instancesPerCall: 1, sink: 'stdout' },
@@ -55,6 +65,15 @@ export const SCENARIOS: readonly Scenario[] = [
     expectCheckCode: 7,
     mesh: { fixture: 'check-deny.dump', requestsPerCall: 1 },
   },
+  ...(['allow', 'deny'] as const).map((d): Scenario => ({
+    name: `envoy_check_${d}`,
+    path: EXT_AUTHZ_PATH,
+    instancesPerCall: 1,
+    sink: 'file',
+    expectCheckCode: d === 'allow' ? 0 : 7,
+    mesh: { fixture: `envoy-check-${d}`, requestsPerCall: 1 },
+    envoy: 'check',
+  })),
 ];
 
 /** The scenarios `npm run bench` runs when none are named: the closed-loop ones. */
@@ -84,6 +103,7 @@ export function selectScenarios(names: readonly string[]): Scenario[] {
  */
 export function loadMeshRequest(root: string, scenario: Scenario): Buffer {
   if (!scenario.mesh) throw new Error(`${scenario.name} is not a mesh scenario`);
+  if (scenario.envoy === 'check') return envoyCheckRequest(scenario.expectCheckCode === 0 ? 'abc' : 'wrong');
   const file = path.join(root, 'test/fixtures/mesh', scenario.mesh.fixture);
   const [methodPath, hex] = readFileSync(file, 'utf8').trim().split(' ');
   if (methodPath !== scenario.path || hex === undefined) {
@@ -142,4 +162,69 @@ export function encodeRequest(scenario: Scenario, filePath: string): Buffer {
     dedup_id: DEDUP_ID,
   };
   return Buffer.from(type.encode(type.fromObject(request)).finish());
+}
+
+/**
+ * A CheckRequest as an Istio sidecar's ext_authz filter sends it for the
+ * mesh request the Mixer check fixtures stand for: peers, the HTTP request
+ * and its headers (the sample's x-custom-token among them).
+ */
+function envoyCheckRequest(token: string): Buffer {
+  const type = envoyProtos().checkRequest;
+  const headers = {
+    ':authority': 'details.default.svc.cluster.local:9080',
+    ':method': 'GET',
+    ':path': '/details/0',
+    ':scheme': 'http',
+    'user-agent': 'curl/7.68.0',
+    accept: '*/*',
+    'x-request-id': '4f1a9c8e-6a2b-4f0e-9d52-0c7b1f6e2a11',
+    'x-forwarded-proto': 'http',
+    'x-custom-token': token,
+  };
+  const request = {
+    attributes: {
+      source: {
+        address: { socket_address: { address: '10.44.0.11', port_value: 51234 } },
+        principal: 'spiffe://cluster.local/ns/default/sa/bookinfo-productpage',
+      },
+      destination: {
+        address: { socket_address: { address: '10.44.0.23', port_value: 9080 } },
+        principal: 'spiffe://cluster.local/ns/default/sa/bookinfo-details',
+      },
+      request: {
+        time: { seconds: 1_733_400_000, nanos: 123_000_000 },
+        http: {
+          id: '10862491873619418021',
+          method: 'GET',
+          headers,
+          path: '/details/0',
+          host: 'details.default.svc.cluster.local:9080',
+          scheme: 'http',
+          protocol: 'HTTP/1.1',
+        },
+      },
+    },
+  };
+  return Buffer.from(type.encode(type.fromObject(request)).finish());
+}
+
+/**
+ * Server flags an Envoy scenario needs: the sample operator config, written
+ * into `dir` with its file sink pointed at `dir/out.txt`. Empty for the others.
+ */
+export function scenarioServerArgs(root: string, scenario: Scenario, dir: string): string[] {
+  if (scenario.envoy === undefined) return [];
+  const folder = path.join(dir, 'operatorconfig');
+  mkdirSync(folder, { recursive: true });
+  for (const name of readdirSync(path.join(root, 'operatorconfig'))) {
+    const from = path.join(root, 'operatorconfig', name);
+    if (name === 'sample_operator_config.yaml') {
+      writeFileSync(
+        path.join(folder, name),
+        readFileSync(from, 'utf8').replaceAll('/volume/out.txt', path.join(dir, 'out.txt')),
+      );
+    } else if (name !== 'prometheus_sample.yaml') copyFileSync(from, path.join(folder, name));
+  }
+  return ['--operator-config', folder];
 }

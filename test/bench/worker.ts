@@ -7,6 +7,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import hdr from 'hdr-histogram-js';
 import type protobuf from 'protobufjs';
+import { envoyProtos } from '../../src/wire/envoy.js';
 import { protoRoot } from '../../src/wire/load.js';
 
 /** Closed loop: this many calls in flight. Open loop: calls started per second. */
@@ -81,9 +82,15 @@ export const identity = (b: Buffer): Buffer => b;
 
 let checkResultType: protobuf.Type | undefined;
 
-/** What is wrong with a CheckResult whose status code should be `expected`; undefined when nothing. */
-export function wrongCheckResult(reply: Buffer, expected: number): string | undefined {
-  const type = (checkResultType ??= protoRoot().lookupType('istio.mixer.adapter.model.v1beta1.CheckResult'));
+/**
+ * What is wrong with a check's answer whose status code should be
+ * `expected`; undefined when nothing. Mixer's CheckResult and Envoy's
+ * CheckResponse (calls to `/envoy.*`) both carry it as field 1.
+ */
+export function wrongCheckResult(reply: Buffer, expected: number, path = ''): string | undefined {
+  const type = path.startsWith('/envoy.')
+    ? envoyProtos().checkResponse
+    : (checkResultType ??= protoRoot().lookupType('istio.mixer.adapter.model.v1beta1.CheckResult'));
   const decoded = type.toObject(type.decode(reply), { defaults: true }) as {
     status?: { code?: number; message?: string };
   };
@@ -113,7 +120,7 @@ async function run(job: WorkerJob, port: MessagePort): Promise<WorkerResult> {
   };
 
   const wrongAnswer = (reply: Buffer): string | undefined =>
-    job.expectCheckCode === undefined ? undefined : wrongCheckResult(reply, job.expectCheckCode);
+    job.expectCheckCode === undefined ? undefined : wrongCheckResult(reply, job.expectCheckCode, job.path);
 
   const failed = (err: grpc.ServiceError | null, reply: Buffer | undefined): boolean => {
     if (err || !reply) {

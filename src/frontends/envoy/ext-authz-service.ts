@@ -40,11 +40,36 @@ export function decodeBounded<T>(type: protobuf.Type, bytes: Buffer, maxDecodeBy
   }
 }
 
-export function extAuthzCheck(ctx: EnvoyContext): handleUnaryCall<Buffer, Buffer> {
-  return (call, callback) => void check(ctx, callback, call.request);
+/**
+ * The encoded answers: a config gives a handful of distinct (code, message)
+ * pairs, so each is encoded once. Bounded: messages name handlers, which
+ * come from the operator config, but a config may change many times.
+ */
+class EncodedAnswers {
+  private readonly byKey = new Map<string, Buffer>();
+  bytes(code: number, message: string): Buffer {
+    const key = `${code} ${message}`;
+    let bytes = this.byKey.get(key);
+    if (bytes === undefined) {
+      bytes = encodeCheckResponse({ code, message });
+      if (this.byKey.size >= 256) this.byKey.clear();
+      this.byKey.set(key, bytes);
+    }
+    return bytes;
+  }
 }
 
-async function check(ctx: EnvoyContext, callback: sendUnaryData<Buffer>, bytes: Buffer): Promise<void> {
+export function extAuthzCheck(ctx: EnvoyContext): handleUnaryCall<Buffer, Buffer> {
+  const answers = new EncodedAnswers();
+  return (call, callback) => void check(ctx, answers, callback, call.request);
+}
+
+async function check(
+  ctx: EnvoyContext,
+  answers: EncodedAnswers,
+  callback: sendUnaryData<Buffer>,
+  bytes: Buffer,
+): Promise<void> {
   const started = callStarted(ctx);
   let result: Buffer;
   try {
@@ -55,7 +80,7 @@ async function check(ctx: EnvoyContext, callback: sendUnaryData<Buffer>, bytes: 
       'CheckRequest',
     );
     const outcome = await checkBag(ctx, bagOfCheck(req));
-    result = encodeCheckResponse({ code: outcome.code, message: outcome.message });
+    result = answers.bytes(outcome.code, outcome.message);
   } catch (err) {
     // As Mixer's bridge answered: INTERNAL with what the rules could not build.
     const cause =

@@ -20,6 +20,8 @@ import { openSecurity, type Security } from './security/security.js';
 import { isoClock } from './core/clock.js';
 import { DecodePool } from './frontends/mixer/decode-pool.js';
 import { AdapterHealth } from './transport/health.js';
+import { KeySets } from './security/key-sets.js';
+import { KeySetHealth } from './core/key-set-health.js';
 import { ALS_HEALTH, EXT_AUTHZ_HEALTH } from './wire/envoy.js';
 import type { CoreContext } from './core/context.js';
 import type { FrontEndService } from './transport/server.js';
@@ -213,7 +215,18 @@ export async function startAdapter(
     },
     (r) => r?.close(),
   );
+  const keySetHealth: KeySetHealth = new KeySetHealth(health, (): KeySets | undefined => keySets);
+  const keySets: KeySets | undefined = await life.step(
+    'key sets',
+    () => (options.keysDir === undefined ? undefined : openKeySets(options, log, keySetHealth)),
+    (k) => k?.close(),
+  );
   const core: CoreContext = {
+    keySets,
+    keySetMissing: (name) => {
+      keySetHealth.report(name);
+      notes.note('warn', `key set ${name} is missing or empty under --keys-dir: its handlers deny`, { keySet: name });
+    },
     handlers,
     log,
     notes,
@@ -299,6 +312,23 @@ export async function startAdapter(
     stop: () => life.stop(),
     reopenSinks,
   };
+}
+
+/** --keys-dir read now (a folder that cannot be read stops the start) and re-read every --reload-interval. */
+async function openKeySets(options: AdapterOptions, log: Logger, health: KeySetHealth): Promise<KeySets> {
+  const dir = options.keysDir!;
+  try {
+    return await KeySets.open(dir, options.security.reloadIntervalMs, {
+      // The file's name, never its content.
+      refused: (file, why) => log.error({ file }, `key file refused: ${why}`),
+      loaded: (sets) => {
+        log.info({ keysDir: dir, sets }, 'key sets loaded');
+        health.recheck();
+      },
+    });
+  } catch (err) {
+    throw flagFileError('--keys-dir', dir, err, 'point --keys-dir at a folder of key-set folders');
+  }
 }
 
 interface EnvoyFrontEnd {

@@ -78,9 +78,9 @@ describeWith(['envoy-protos'], 'ext_authz behind mutual TLS', () => {
       const text = await (await fetch(`http://127.0.0.1:${t.adapter.metricsPort}/metrics`)).text();
       const at = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
       return {
-        envoyAllow: at(/decisions_total\{[^}]*decision="allow",reason="token_matches",frontend="envoy"\} (\d+)/),
-        envoyWrong: at(/decisions_total\{[^}]*decision="deny",reason="wrong_token",frontend="envoy"\} (\d+)/),
-        mixerAllow: at(/decisions_total\{[^}]*decision="allow",reason="token_matches",frontend="mixer"\} (\d+)/),
+        envoyAllow: at(/decisions_total\{[^}]*decision="allow",reason="token_matches",frontend="envoy",key=""\} (\d+)/),
+        envoyWrong: at(/decisions_total\{[^}]*decision="deny",reason="wrong_token",frontend="envoy",key=""\} (\d+)/),
+        mixerAllow: at(/decisions_total\{[^}]*decision="allow",reason="token_matches",frontend="mixer",key=""\} (\d+)/),
         instances: at(/instances_total\{template="authorization",[^}]*frontend="envoy"\} (\d+)/),
         checks: at(/calls_total\{method="Check",code="OK"\} (\d+)/),
       };

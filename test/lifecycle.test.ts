@@ -349,6 +349,8 @@ describe('start-up and shutdown: one ordered list of steps', () => {
       'handler table',
       'decode workers',
       'call recorder',
+      'key sets',
+      'operator config',
       'gRPC server',
       'serving',
     ]);

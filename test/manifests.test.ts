@@ -97,6 +97,12 @@ describe('adapter resource', () => {
       metrics: [10, '.adapter.mygrpcadapter.config.Params.MetricInfo'],
       metrics_expiration_policy: [11, '.adapter.mygrpcadapter.config.Params.MetricsExpirationPolicy'],
       max_series_per_metric: [12, 'int32'],
+      key_set: [13, 'string'],
+      mode: [14, 'string'],
+      auth_realm: [15, 'string'],
+      auth_scheme: [16, 'string'],
+      deny_body: [17, 'string'],
+      deny_headers: [18, '.adapter.mygrpcadapter.config.Params.DenyHeadersEntry'],
     });
   });
 });

@@ -179,7 +179,7 @@ describe('Prometheus metrics', () => {
       for (const frontend of ['mixer', 'envoy']) {
         expect(after).toMatch(
           new RegExp(
-            `mygrpcadapter_decisions_total\\{handler="\\w+",decision="deny",reason="${reason}",frontend="${frontend}"\\} 0`,
+            `mygrpcadapter_decisions_total\\{handler="\\w+",decision="deny",reason="${reason}",frontend="${frontend}",key=""\\} 0`,
           ),
         );
       }

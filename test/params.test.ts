@@ -108,7 +108,7 @@ describe('decodeParams refuses what a strict protobuf decoder refuses', () => {
     ['a string running past the end', [0x0a, 0x05, 0x61], /5 bytes needed at offset 2, 1 left/],
     ['a known field with the wrong wire type', [0x0d, 0x01, 0x02, 0x03, 0x04], /Params.file_path: wire type 5/],
     ['invalid UTF-8 in a string', [0x12, 0x02, 0xff, 0xfe], /Params.auth_key: string is not valid UTF-8/],
-    ['a wire type that does not exist', [0x7f, 0x01], /Params.#15: invalid wire type 7/],
+    ['a wire type that does not exist', [0xff, 0x01, 0x01], /Params.#31: invalid wire type 7/],
     ['a truncated varint', [0x28, 0xff], /varint runs past the end/],
   ])('%s', (_name, bytes, message) => {
     const any = { type_url: PARAMS_TYPE_URL, value: Buffer.from(bytes) };

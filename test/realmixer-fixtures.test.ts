@@ -220,7 +220,7 @@ const EXPECTED: Record<string, Expectation> = {
   'check-missing-header': {
     answers: [deny()],
     // The `| ""` fallback: an empty token, recorded as empty, not masked.
-    json: [authorization(config(), denied(MISMATCH), '')],
+    json: [authorization(config(), denied('the custom_token_header token is empty (a missing header)'), '')],
   },
   'check-empty-subject': {
     answers: [deny()],

@@ -7,10 +7,8 @@ import type { RepeatLog } from '../observe/repeat-log.js';
 import type { IsoClock } from './clock.js';
 import type { HandlerTable } from './handler-table.js';
 import type { SinkCalls } from './sink-call.js';
-
-/** Which front-end a call came through: a label on the decision and instance metrics. */
-export const FRONT_ENDS = ['mixer', 'envoy'] as const;
-export type FrontEnd = (typeof FRONT_ENDS)[number];
+export type { FrontEnd } from './front-end.js';
+import type { KeySets } from '../security/key-sets.js';
 
 export interface CoreContext {
   handlers: HandlerTable;
@@ -24,4 +22,8 @@ export interface CoreContext {
   maxDecodeBytes: number;
   /** Write deadline, decision-record policy and sink health. */
   sinkCalls: SinkCalls;
+  /** --keys-dir's key sets; undefined without the flag (a handler naming a key_set then denies). */
+  keySets?: KeySets | undefined;
+  /** Told when a check found its handler's key set missing or empty (health shows it). */
+  keySetMissing?: ((name: string) => void) | undefined;
 }

@@ -54,8 +54,12 @@ function authorizationHead(c: ConfigView): string {
 function resultLine(d: Decision): string {
   let line = resultLines.get(d);
   if (line === undefined) {
+    // Key id and audit outcome only when there are some: the walkthrough's line stays as it was.
+    const key = d.keyId ? `, key: ${d.keyId}` : '';
+    const audit = d.wouldBe ? `, audit: would be ${d.wouldBe}` : '';
+    const http = d.http ? `, http: ${d.http.code}` : '';
     line =
-      `  Result: ${d.code}${d.message ? ` (${d.message})` : ''}${d.reason ? `, reason: ${d.reason}` : ''}, ` +
+      `  Result: ${d.code}${d.message ? ` (${d.message})` : ''}${d.reason ? `, reason: ${d.reason}` : ''}${key}${audit}${http}, ` +
       `valid duration: ${d.validDuration}, valid use count: ${d.validUseCount}\n`;
     resultLines.set(d, line);
   }

@@ -2,7 +2,8 @@
 // when --metrics-port is set; otherwise NO_METRICS does, and prom-client is
 // never loaded: no per-call bookkeeping and no registry for nobody to read.
 import type { DecisionReason } from '../core/authorize.js';
-import type { FrontEnd } from '../core/context.js';
+import type { FrontEnd } from '../core/front-end.js';
+import type { Decision } from '../record/types.js';
 import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
 
@@ -10,8 +11,8 @@ export interface MetricEvents {
   callFinished(method: string, code: string, seconds: number): void;
   /** A call refused before its handler ran (token, client certificate); `method` is the full path. */
   callRefused(method: string, code: string): void;
-  /** An authorization decision answered. */
-  decided(handler: string, allowed: boolean, reason: DecisionReason, frontEnd: FrontEnd): void;
+  /** An authorization decision answered (its key id, code and audit outcome are labels). */
+  decided(handler: string, decision: Decision, reason: DecisionReason, frontEnd: FrontEnd): void;
   /** A call could not open the sink for `spec`, so its records were not written. */
   sinkOpenFailed(spec: SinkSpec): void;
   instances(template: string, handler: string, n: number, frontEnd: FrontEnd): void;

@@ -2,10 +2,11 @@
 // several adapters in one process (tests) do not collide.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DECISION_REASONS, type DecisionReason } from '../core/authorize.js';
-import { FRONT_ENDS, type FrontEnd } from '../core/context.js';
+import { FRONT_ENDS, type FrontEnd } from '../core/front-end.js';
 import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
 import type { MetricEvents } from './metric-events.js';
+import type { Decision } from '../record/types.js';
 
 // The adapter's own metrics; the standard process_* and nodejs_* ones are not prefixed.
 const PREFIX = 'mygrpcadapter_';
@@ -114,8 +115,8 @@ export class AdapterMetrics implements MetricEvents {
   });
   private readonly decisions = new Counter({
     name: `${PREFIX}decisions_total`,
-    help: 'Authorization decisions answered, by handler, decision (allow, deny), reason class and front-end (mixer, envoy).',
-    labelNames: ['handler', 'decision', 'reason', 'frontend'],
+    help: 'Authorization decisions answered, by handler, decision (allow, deny, audit_deny: allowed in audit mode, denied if enforced), reason class, front-end (mixer, envoy) and the id of the key that matched (a key set file name; empty otherwise).',
+    labelNames: ['handler', 'decision', 'reason', 'frontend', 'key'],
     registers: [this.registry],
   });
   private readonly sinkTimeouts = new Counter({
@@ -196,7 +197,10 @@ export class AdapterMetrics implements MetricEvents {
   // increment itself on the per-call path.
   private readonly callChildren = new Map<string, { count: Counter.Internal; seconds: Histogram.Internal<'method'> }>();
   private readonly instanceChildren = new Map<string, Counter.Internal>();
-  private readonly decisionChildren = new Map<string, Counter.Internal>();
+  private readonly decisionChildren = new Map<
+    string,
+    { child: Counter.Internal; labels: Record<'handler' | 'decision' | 'reason' | 'frontend' | 'key', string> }
+  >();
   private readonly sinkTypesSeen = new Set<string>();
 
   callFinished(method: string, code: string, seconds: number): void {
@@ -214,17 +218,19 @@ export class AdapterMetrics implements MetricEvents {
     this.calls.inc({ method: method.slice(method.lastIndexOf('/') + 1), code });
   }
 
-  decided(handler: string, allowed: boolean, reason: DecisionReason, frontend: FrontEnd): void {
-    // The reason implies the decision, so handler, reason and front-end make the key.
-    const key = `${handler} ${reason} ${frontend}`;
-    let child = this.decisionChildren.get(key);
-    if (!child) {
+  decided(handler: string, decision: Decision, reason: DecisionReason, frontend: FrontEnd): void {
+    const key = decision.keyId ?? '';
+    const verdict = decision.wouldBe !== undefined ? 'audit_deny' : decision.code === 'OK' ? 'allow' : 'deny';
+    const childKey = `${handler} ${reason} ${frontend} ${verdict} ${key}`;
+    let entry = this.decisionChildren.get(childKey);
+    if (!entry) {
       // A call that outlived its handler's eviction adds no series back.
       if (!this.liveHandlers.has(handler)) return;
-      child = this.decisions.labels({ handler, decision: allowed ? 'allow' : 'deny', reason, frontend });
-      this.decisionChildren.set(key, child);
+      const labels = { handler, decision: verdict, reason, frontend, key };
+      entry = { child: this.decisions.labels(labels), labels };
+      this.decisionChildren.set(childKey, entry);
     }
-    child.inc();
+    entry.child.inc();
   }
 
   sinkOpenFailed(spec: SinkSpec): void {
@@ -273,16 +279,25 @@ export class AdapterMetrics implements MetricEvents {
 
   handlerCreated(handler: string, sink: SinkSpec): void {
     this.liveHandlers.add(handler);
-    for (const frontend of FRONT_ENDS) {
-      for (const reason of DECISION_REASONS) {
-        this.decisions.inc({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason, frontend }, 0);
-      }
-    }
+    for (const labels of this.zeroDecisions(handler)) this.decisions.inc(labels, 0);
     const labels = { sink: sink.type, destination: destination(sink) };
     this.handlerDestinations.set(handler, labels);
     const key = `${labels.sink}\u0000${labels.destination}`;
     this.openFailureUsers.set(key, (this.openFailureUsers.get(key) ?? 0) + 1);
     this.sinkFailed.inc({ ...labels, stage: 'open' }, 0);
+  }
+
+  /** The decision series a handler has from its start (enforcing, no key id), at zero. */
+  private zeroDecisions(handler: string) {
+    return FRONT_ENDS.flatMap((frontend) =>
+      DECISION_REASONS.map((reason) => ({
+        handler,
+        decision: reason === 'token_matches' ? 'allow' : 'deny',
+        reason,
+        frontend,
+        key: '',
+      })),
+    );
   }
 
   private forgetHandler(handler: string): void {
@@ -292,10 +307,12 @@ export class AdapterMetrics implements MetricEvents {
         this.instanceChildren.delete(`${template} ${handler} ${frontend}`);
         this.instanceCount.remove({ template, handler, frontend });
       }
-      for (const reason of DECISION_REASONS) {
-        this.decisionChildren.delete(`${handler} ${reason} ${frontend}`);
-        this.decisions.remove({ handler, decision: reason === 'token_matches' ? 'allow' : 'deny', reason, frontend });
-      }
+    }
+    for (const labels of this.zeroDecisions(handler)) this.decisions.remove(labels);
+    for (const [childKey, entry] of this.decisionChildren) {
+      if (entry.labels.handler !== handler) continue;
+      this.decisionChildren.delete(childKey);
+      this.decisions.remove(entry.labels);
     }
     const labels = this.handlerDestinations.get(handler);
     if (!labels) return;

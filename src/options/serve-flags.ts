@@ -241,6 +241,13 @@ export const SERVE_FLAGS = [
     describe: 'URI SAN (SPIFFE ID) a client certificate must carry; repeatable, any one suffices',
   }),
   file({
+    flag: 'keys-dir',
+    key: 'keysDir',
+    value: 'DIR',
+    describe:
+      "folder of key sets (one folder per set, e.g. a mounted Secret; one file per key, named by the key's id) that handlers name in Params key_set; re-read every --reload-interval",
+  }),
+  file({
     flag: 'token-file',
     key: 'security.tokenFile',
     value: 'FILE',

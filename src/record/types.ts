@@ -31,6 +31,17 @@ export interface ConfigView {
   denyValidDuration: string;
   denyValidUseCount: number;
   sink: string;
+  /** The key set's name (present only when Params name one). */
+  keySet?: string;
+  /** "audit" (present only then). */
+  mode?: string;
+}
+
+/** An HTTP answer for the end user (a DirectHttpResponse in Mixer's terms). */
+export interface HttpAnswer {
+  code: number;
+  body: string;
+  headers: Readonly<Record<string, string>>;
 }
 
 interface RecordBase {
@@ -67,11 +78,17 @@ export interface ActionView {
 
 export interface Decision {
   /** google.rpc.Code name of the answer. */
-  code: 'OK' | 'PERMISSION_DENIED';
+  code: 'OK' | 'PERMISSION_DENIED' | 'UNAUTHENTICATED';
   /** The status message on the wire: "" or the walkthrough's "Unauthorized...". */
   message: string;
   /** Why a call was denied, for records and logs only ("" when allowed or the token differs). */
   reason: string;
+  /** The id of the key that let the request in (a key set's file name); "" otherwise. Never the key. */
+  keyId?: string;
+  /** Audit mode: what enforcing would have answered, when it is not what was answered. */
+  wouldBe?: 'PERMISSION_DENIED' | 'UNAUTHENTICATED';
+  /** The HTTP answer for the end user, sent in the status details (Mixer) or denied_response (Envoy). */
+  http?: HttpAnswer;
   /** As sent in CheckResult.valid_duration, e.g. "30s" ("0s" with count 0: Mixer's default on allow, not cached on deny). */
   validDuration: string;
   validUseCount: number;

@@ -14,7 +14,8 @@ export class AdapterHealth {
   private readonly services: readonly string[];
   private readonly impl: HealthImplementation;
   private running = false;
-  private readonly degraded = new Set<string>();
+  /** Service -> the causes that make it unable to do its job (sinks, key sets). */
+  private readonly degraded = new Map<string, Set<string>>();
 
   /** `frontEndServices`: the names of services beyond Mixer's that this server answers (Envoy's). */
   constructor(frontEndServices: readonly string[] = []) {
@@ -31,10 +32,13 @@ export class AdapterHealth {
     this.publish();
   }
 
-  /** Marks a handle service as unable to do its job (on) or able again (off). */
-  degrade(service: string, on: boolean): void {
-    if (on === this.degraded.has(service)) return;
-    if (on) this.degraded.add(service);
+  /** Marks a handle service as unable to do its job (on) or able again (off), for one cause. */
+  degrade(service: string, on: boolean, cause = 'sinks'): void {
+    const causes = this.degraded.get(service) ?? new Set<string>();
+    if (on === causes.has(cause)) return;
+    if (on) causes.add(cause);
+    else causes.delete(cause);
+    if (causes.size > 0) this.degraded.set(service, causes);
     else this.degraded.delete(service);
     this.publish();
   }

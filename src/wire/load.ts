@@ -25,6 +25,8 @@ const loaderOptions: protoLoader.Options = {
 export const METRIC_PROTO = 'mixer/template/metric/template_handler_service.proto';
 export const AUTHORIZATION_PROTO = 'mixer/template/authorization/template_handler_service.proto';
 export const CONFIG_PROTO = 'mixer/adapter/mygrpcadapter/config/config.proto';
+export const HTTP_RESPONSE_PROTO = 'policy/v1beta1/http_response.proto';
+export const DIRECT_HTTP_RESPONSE_TYPE_URL = 'type.googleapis.com/istio.policy.v1beta1.DirectHttpResponse';
 
 export const METRIC_SERVICE = 'metric.HandleMetricService';
 export const AUTHORIZATION_SERVICE = 'authorization.HandleAuthorizationService';
@@ -73,7 +75,7 @@ function load(): Loaded {
     // when proto-loader read those files itself (its fromJSON gives the same
     // descriptors and codecs as its loadSync did).
     const pkg = protoLoader.fromJSON(root.toJSON(), loaderOptions);
-    root.loadSync(CONFIG_PROTO, { keepCase: true });
+    root.loadSync([CONFIG_PROTO, HTTP_RESPONSE_PROTO], { keepCase: true });
     root.resolveAll();
     loaded = { root, pkg };
   }
@@ -100,4 +102,18 @@ export function serviceDefinitions(): ServiceDefinitions {
 /** The protobufjs Root holding every proto/ file (request and Params decoding, test clients). */
 export function protoRoot(): protobuf.Root {
   return load().root;
+}
+
+/**
+ * An HTTP answer as Mixer expects an adapter to give it: a
+ * DirectHttpResponse packed in an Any, for CheckResult.status.details.
+ */
+export function directHttpResponseAny(http: {
+  code: number;
+  body: string;
+  headers: Readonly<Record<string, string>>;
+}): { type_url: string; value: Buffer } {
+  const type = protoRoot().lookupType('istio.policy.v1beta1.DirectHttpResponse');
+  const message = type.fromObject({ code: http.code, body: http.body, headers: { ...http.headers } });
+  return { type_url: DIRECT_HTTP_RESPONSE_TYPE_URL, value: Buffer.from(type.encode(message).finish()) };
 }

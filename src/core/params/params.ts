@@ -1,7 +1,7 @@
 // adapter_config (google.protobuf.Any) -> validated HandlerConfig.
 import type { Params__Output as RawParams } from '../../generated/adapter/mygrpcadapter/config/Params.js';
 import type { Any__Output } from '../../generated/google/protobuf/Any.js';
-import type { ConfigView } from '../../record/types.js';
+import type { ConfigView, HttpAnswer } from '../../record/types.js';
 import { PARAMS_MESSAGE, PARAMS_TYPE_URL, protoRoot } from '../../wire/load.js';
 import { digestSecret, type SecretDigest } from '../../security/secret-digest.js';
 import { quoted } from '../../common/echo.js';
@@ -13,6 +13,8 @@ import { prometheusSettings, type PrometheusSettings } from './prometheus-params
 import { enablingFlag, PROMETHEUS_SINK } from '../../sinks/enabling-flag.js';
 
 export const FORMATS = ['text', 'json'] as const;
+export const AUTHORIZATION_MODES = ['enforce', 'audit'] as const;
+export type AuthorizationMode = (typeof AUTHORIZATION_MODES)[number];
 
 /**
  * Most bytes of Params (adapter_config.value) one handler configuration may
@@ -41,6 +43,14 @@ export interface HandlerConfig {
   prometheus: PrometheusSettings | undefined;
   /** sha256 of auth_key, for comparisons that do not leak its length or content through timing. */
   authKeyDigest: SecretDigest | null;
+  /** The key set's folder name under --keys-dir; "" when none. */
+  keySet: string;
+  /** audit: every request allowed, what enforcing would decide recorded and counted. */
+  mode: AuthorizationMode;
+  /** The HTTP answer to a missing or malformed token (401); undefined: the walkthrough's PERMISSION_DENIED. */
+  unauthenticated: HttpAnswer | undefined;
+  /** The HTTP answer to a wrong key (403); undefined: none. */
+  forbidden: HttpAnswer | undefined;
   /** What records show of this config: auth_key masked. */
   view: ConfigView;
 }
@@ -117,6 +127,12 @@ function emptyParams(): RawParams {
     metrics: [],
     metrics_expiration_policy: null,
     max_series_per_metric: 0,
+    key_set: '',
+    mode: '',
+    auth_realm: '',
+    auth_scheme: '',
+    deny_body: '',
+    deny_headers: {},
   };
 }
 
@@ -150,7 +166,17 @@ function validate(raw: RawParams, sinkTypes: readonly string[], explainSinks: bo
   const pathProblem = filePathProblem(raw.file_path);
   if (pathProblem !== undefined) problems.push(`file_path: ${pathProblem}, got ${quoted(raw.file_path)}`);
   const prometheus = prometheusSettings(raw, sink, problems);
+  const answers = httpAnswers(raw, problems);
+  if (raw.mode !== '' && !(AUTHORIZATION_MODES as readonly string[]).includes(raw.mode)) {
+    problems.push(`mode: expected one of ${AUTHORIZATION_MODES.join(', ')} (or empty), got ${quoted(raw.mode)}`);
+  }
+  if (raw.key_set !== '' && !KEY_SET_NAME.test(raw.key_set)) {
+    problems.push(
+      `key_set: expected a folder name under --keys-dir (letters, digits, . _ -), got ${quoted(raw.key_set)}`,
+    );
+  }
   if (problems.length > 0) throw new InvalidInputError(`adapter_config: invalid Params: ${problems.join('; ')}`);
+  const mode = (raw.mode === '' ? 'enforce' : raw.mode) as AuthorizationMode;
 
   const format = raw.format as FormatName | '';
   return {
@@ -163,7 +189,13 @@ function validate(raw: RawParams, sinkTypes: readonly string[], explainSinks: bo
     sink,
     prometheus,
     authKeyDigest: raw.auth_key === '' ? null : digestSecret(raw.auth_key),
+    keySet: raw.key_set,
+    mode,
+    ...answers,
     view: {
+      // Only when set: the view of a config without them (and its handler id) stays as it was.
+      ...(raw.key_set !== '' ? { keySet: raw.key_set } : {}),
+      ...(mode !== 'enforce' ? { mode } : {}),
       filePath: raw.file_path,
       authKey: raw.auth_key === '' ? '' : '***',
       format,
@@ -207,4 +239,47 @@ function secondsNanos(nanos: bigint): { seconds: number; nanos: number } {
 
 function durationText(nanos: bigint): string {
   return formatDuration(nanos / 1_000_000_000n, Number(nanos % 1_000_000_000n));
+}
+
+/** A Kubernetes Secret's name is a DNS subdomain; a folder name, never a path. */
+const KEY_SET_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$/;
+/** An HTTP token (header names, auth schemes). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What a header value may hold: visible characters and inner spaces, no CR, LF or NUL. */
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const HEADER_VALUE = /^[^\x00-\x1f\x7f]*$/;
+
+/** The 401 and 403 answers Params describe; problems go to `problems`. */
+function httpAnswers(
+  raw: RawParams,
+  problems: string[],
+): { unauthenticated: HttpAnswer | undefined; forbidden: HttpAnswer | undefined } {
+  const scheme = raw.auth_scheme === '' ? 'Bearer' : raw.auth_scheme;
+  if (!TOKEN.test(scheme))
+    problems.push(`auth_scheme: expected an HTTP auth scheme such as Bearer, got ${quoted(scheme)}`);
+  if (!HEADER_VALUE.test(raw.auth_realm) || raw.auth_realm.includes('"') || raw.auth_realm.includes('\\')) {
+    problems.push(`auth_realm: must not hold quotes, backslashes or control characters, got ${quoted(raw.auth_realm)}`);
+  }
+  if (raw.auth_scheme !== '' && raw.auth_realm === '')
+    problems.push('auth_scheme: set auth_realm too (the 401 needs both)');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw.deny_headers)) {
+    if (!TOKEN.test(name)) problems.push(`deny_headers: ${quoted(name)} is not a header name`);
+    else if (!HEADER_VALUE.test(value)) problems.push(`deny_headers.${name}: must not hold control characters`);
+    else headers[name.toLowerCase()] = value;
+  }
+  return {
+    unauthenticated:
+      raw.auth_realm === ''
+        ? undefined
+        : Object.freeze({
+            code: 401,
+            body: '',
+            headers: Object.freeze({ 'www-authenticate': `${scheme} realm="${raw.auth_realm}"` }),
+          }),
+    forbidden:
+      raw.deny_body === '' && Object.keys(headers).length === 0
+        ? undefined
+        : Object.freeze({ code: 403, body: raw.deny_body, headers: Object.freeze(headers) }),
+  };
 }

@@ -7,13 +7,7 @@
 import { status } from '@grpc/grpc-js';
 import { envoyProtos } from '../../wire/envoy.js';
 
-/** An HTTP answer for the client, as a Mixer adapter's DirectHttpResponse gives one. */
-export interface HttpAnswer {
-  /** 0: derive it from the RPC code. */
-  code: number;
-  body: string;
-  headers: Readonly<Record<string, string>>;
-}
+import type { HttpAnswer } from '../../record/types.js';
 
 export interface CheckAnswer {
   /** google.rpc code: 0 allows. */

@@ -13,7 +13,7 @@ import { inlineRecords } from '../mixer/metric-service.js';
 import { keepDecisionRecord } from '../../core/decision-record.js';
 import type { CoreContext } from '../../core/context.js';
 import { writeToSink } from '../../core/sink-call.js';
-import type { Decision, MetricRecord } from '../../record/types.js';
+import type { Decision, HttpAnswer, MetricRecord } from '../../record/types.js';
 import type { Sink } from '../../sinks/sink.js';
 
 /** What the operator config gives a bag: the instances built, or why they could not be. */
@@ -35,11 +35,17 @@ export interface CheckOutcome {
   /** google.rpc code: 0 allows. */
   code: number;
   message: string;
+  /** The first denial's HTTP answer, as Mixer took the first denial's DirectHttpResponse. */
+  http?: HttpAnswer | undefined;
   /** The decisions, in rule order (empty: no rule selected the request). */
   decisions: { handler: string; decision: Decision }[];
 }
 
-const CODES: Record<Decision['code'], number> = { OK: status.OK, PERMISSION_DENIED: status.PERMISSION_DENIED };
+const CODES: Record<Decision['code'], number> = {
+  OK: status.OK,
+  PERMISSION_DENIED: status.PERMISSION_DENIED,
+  UNAUTHENTICATED: status.UNAUTHENTICATED,
+};
 
 /** One check: every authorization instance the rules build for `bag`, decided and recorded. */
 export async function checkBag(ctx: EnvoyContext, bag: Bag): Promise<CheckOutcome> {
@@ -60,7 +66,10 @@ export async function checkBag(ctx: EnvoyContext, bag: Bag): Promise<CheckOutcom
   const denials: string[] = [];
   for (const { handler, decision } of decisions) {
     if (decision.code === 'OK') continue;
-    if (outcome.code === (status.OK as number)) outcome.code = CODES[decision.code];
+    if (outcome.code === (status.OK as number)) {
+      outcome.code = CODES[decision.code];
+      outcome.http = decision.http;
+    }
     denials.push(`${handler}:${decision.message}`);
   }
   outcome.message = denials.join(', ');

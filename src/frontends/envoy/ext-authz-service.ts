@@ -13,6 +13,7 @@ import { decodeCost } from '../../wire/schema-cost.js';
 import { answered, callStarted, failed } from '../mixer/service-context.js';
 import { checkBag as bagOfCheck, type CheckRequestObject } from './check-attributes.js';
 import { encodeCheckResponse } from './check-response.js';
+import type { HttpAnswer } from '../../record/types.js';
 import { checkBag, DispatchError, type EnvoyContext } from './dispatch.js';
 
 const METHOD = 'Check';
@@ -47,7 +48,9 @@ export function decodeBounded<T>(type: protobuf.Type, bytes: Buffer, maxDecodeBy
  */
 class EncodedAnswers {
   private readonly byKey = new Map<string, Buffer>();
-  bytes(code: number, message: string): Buffer {
+  bytes(code: number, message: string, http: HttpAnswer | undefined): Buffer {
+    // An HTTP answer comes from its handler's config: encoded per call (denials that carry one).
+    if (http) return encodeCheckResponse({ code, message, http });
     const key = `${code} ${message}`;
     let bytes = this.byKey.get(key);
     if (bytes === undefined) {
@@ -80,7 +83,7 @@ async function check(
       'CheckRequest',
     );
     const outcome = await checkBag(ctx, bagOfCheck(req));
-    result = answers.bytes(outcome.code, outcome.message);
+    result = answers.bytes(outcome.code, outcome.message, outcome.http);
   } catch (err) {
     // As Mixer's bridge answered: INTERNAL with what the rules could not build.
     const cause =

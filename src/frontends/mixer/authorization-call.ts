@@ -33,7 +33,8 @@ export function decideAuthorization(ctx: CoreContext, bytes: Buffer, frontEnd: F
   if (!req.instance) throw new InvalidInputError('instance: missing (an authorization call carries exactly one)');
   const input = authorizationInput(req.instance);
   ctx.metrics.instances('authorization', handler.id, 1, frontEnd);
-  const { decision, reason } = authorize(handler.config, input.subject, rawToken);
+  const keySet = handler.config.keySet === '' ? undefined : ctx.keySets?.get(handler.config.keySet);
+  const { decision, reason } = authorize(handler.config, input.subject, rawToken, keySet);
   const record = authorizationRecord(input, decision, {
     dedupId: req.dedup_id,
     receivedAt: ctx.receivedAt(),
@@ -45,8 +46,9 @@ export function decideAuthorization(ctx: CoreContext, bytes: Buffer, frontEnd: F
 /** Counts and logs a decision once its record is kept, just before it is answered. */
 export function decisionAnswered(ctx: CoreContext, decided: Decided, frontEnd: FrontEnd): void {
   const { handler, decision, reason } = decided;
-  const allowed = decision.code === 'OK';
-  ctx.metrics.decided(handler.id, allowed, reason, frontEnd);
+  const allowed = decision.code === 'OK' && decision.wouldBe === undefined;
+  ctx.metrics.decided(handler.id, decision, reason, frontEnd);
+  if (reason === 'key_set_empty') ctx.keySetMissing?.(handler.config.keySet);
   // The reason class only: the token and its digest never reach a log.
   if (!allowed) ctx.notes.note('info', DENIED[reason], { handler: handler.id, reason, frontEnd });
   // The fields object is built only when debug is on (most calls at the default level).

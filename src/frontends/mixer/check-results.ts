@@ -1,51 +1,41 @@
-// The CheckResult bytes of each decision a handler gives. A handler has two
-// distinct answers (allow and deny; the deny reason stays off the wire), both
-// fixed by its config, so each is encoded once and the same bytes go out on
-// every call after.
+// The CheckResult bytes of each decision a handler gives. Decisions are made
+// once per handler configuration, reason and key id and shared (see
+// core/authorize.ts), so each is encoded once and the same bytes go out on
+// every call after. A decision with an HTTP answer carries it as Mixer
+// expects an adapter to: a DirectHttpResponse packed in the status details.
 import type { HandlerConfig } from '../../core/params/params.js';
 import type { CheckResult } from '../../generated/istio/mixer/adapter/model/v1beta1/CheckResult.js';
-import { serviceDefinitions } from '../../wire/load.js';
+import { directHttpResponseAny, serviceDefinitions } from '../../wire/load.js';
 import type { Decision } from '../../record/types.js';
 
-const STATUS_CODES = { OK: 0, PERMISSION_DENIED: 7 } as const;
-
-/** Distinct answers kept per config; there are two, this is only a guard. */
-const MAX_PER_CONFIG = 16;
+const STATUS_CODES = { OK: 0, PERMISSION_DENIED: 7, UNAUTHENTICATED: 16 } as const;
 
 function checkResult(config: HandlerConfig, decision: Decision): CheckResult {
-  // Allow and deny have separate validity (Params valid_* and deny_valid_*).
-  const allowed = decision.code === 'OK';
+  // Allow and deny have separate validity (Params valid_* and deny_valid_*);
+  // the decision already carries the one that applies.
+  const allowed = decision.code === 'OK' && decision.wouldBe === undefined;
   const { seconds, nanos } = allowed ? config.validDuration : config.denyValidDuration;
   return {
-    status: { code: STATUS_CODES[decision.code], message: decision.message },
+    status: {
+      code: STATUS_CODES[decision.code],
+      message: decision.message,
+      details: decision.http ? [directHttpResponseAny(decision.http)] : [],
+    },
     valid_duration: { seconds, nanos },
-    valid_use_count: allowed ? config.validUseCount : config.denyValidUseCount,
+    valid_use_count: decision.validUseCount,
   };
 }
 
-interface Encoded {
-  code: Decision['code'];
-  message: string;
-  bytes: Buffer;
-}
-
-/** The encoded answers of each handler configuration, kept as long as the configuration is. */
+/** The encoded answer of each decision, kept as long as the decision is (its config's lifetime). */
 export class CheckResults {
-  private readonly encoded = new WeakMap<HandlerConfig, Encoded[]>();
+  private readonly encoded = new WeakMap<Decision, Buffer>();
 
   bytes(config: HandlerConfig, decision: Decision): Buffer {
-    let byDecision = this.encoded.get(config);
-    if (!byDecision) {
-      byDecision = [];
-      this.encoded.set(config, byDecision);
+    let bytes = this.encoded.get(decision);
+    if (bytes === undefined) {
+      bytes = serviceDefinitions().authorization.HandleAuthorization.responseSerialize(checkResult(config, decision));
+      this.encoded.set(decision, bytes);
     }
-    // Validity and use count come from the config this list belongs to; a
-    // decision is its code and message (compared, not joined into a key per call).
-    for (const e of byDecision) if (e.code === decision.code && e.message === decision.message) return e.bytes;
-    const bytes = serviceDefinitions().authorization.HandleAuthorization.responseSerialize(
-      checkResult(config, decision),
-    );
-    if (byDecision.length < MAX_PER_CONFIG) byDecision.push({ code: decision.code, message: decision.message, bytes });
     return bytes;
   }
 }

@@ -103,6 +103,12 @@ export interface Params {
   metrics?: _adapter_mygrpcadapter_config_Params_MetricInfo[];
   metrics_expiration_policy?: _adapter_mygrpcadapter_config_Params_MetricsExpirationPolicy | null;
   max_series_per_metric?: number;
+  key_set?: string;
+  mode?: string;
+  auth_realm?: string;
+  auth_scheme?: string;
+  deny_body?: string;
+  deny_headers?: { [key: string]: string };
 }
 
 export interface Params__Output {
@@ -117,4 +123,10 @@ export interface Params__Output {
   metrics: _adapter_mygrpcadapter_config_Params_MetricInfo__Output[];
   metrics_expiration_policy: _adapter_mygrpcadapter_config_Params_MetricsExpirationPolicy__Output | null;
   max_series_per_metric: number;
+  key_set: string;
+  mode: string;
+  auth_realm: string;
+  auth_scheme: string;
+  deny_body: string;
+  deny_headers: { [key: string]: string };
 }

@@ -310,6 +310,20 @@ describe('the kustomizations', () => {
       expect(containerOf(objects).args.some((a) => a.startsWith('--operator-config'))).toBe(false);
     }
   }, 60_000);
+
+  it('docs/kubernetes.md names them and deploy/istio/', async () => {
+    const doc = await readFile(path.join(ROOT, 'docs', 'kubernetes.md'), 'utf8');
+    for (const dir of [
+      COMPONENT,
+      ENVOY,
+      ENVOY_1_25,
+      path.join(DEPLOY, 'istio', '1.9-1.12'),
+      path.join(DEPLOY, 'istio', 'current'),
+    ]) {
+      expect(doc).toContain(path.relative(ROOT, dir));
+    }
+    expect(doc).toContain('node scripts/sync-operator-config.mjs');
+  });
 });
 
 describe('the Envoy overlays against the Kubernetes API schemas (offline)', () => {

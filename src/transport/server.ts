@@ -48,7 +48,7 @@ class GuardedServer extends grpc.Server {
 }
 
 export interface ServerExtras {
-  /** What reflection serves besides the Mixer services (the Envoy front-end's protos). */
+  /** What reflection serves instead of the Mixer services alone (the Mixer and Envoy protos together). */
   reflection?: PackageDefinition | undefined;
   /** Every call is also appended to it (serve --record). */
   recorder?: CallRecorder | undefined;
@@ -92,7 +92,7 @@ export function createAdapterServer(
   }
   health.addToServer(server);
   // Reflection lets grpcurl list and call the services without local protos.
-  new ReflectionService({ ...packageDefinition(), ...reflection }).addToServer(server);
+  new ReflectionService(reflection ?? packageDefinition()).addToServer(server);
   return server;
 }
 

@@ -7,7 +7,7 @@ import type { ServiceDefinition } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PROTO_DIR } from './load.js';
+import { AUTHORIZATION_PROTO, METRIC_PROTO, PROTO_DIR } from './load.js';
 import loaderOptionsJson from './loader-options.json' with { type: 'json' };
 
 const EXT_AUTHZ_PROTOS = [
@@ -38,7 +38,7 @@ export interface EnvoyProtos {
   checkRequest: protobuf.Type;
   checkResponse: protobuf.Type;
   logsMessage: protobuf.Type;
-  /** proto-loader's view of the same Root: the services, and what reflection serves. */
+  /** proto-loader's view of the same files and the Mixer services': the services, and what reflection serves. */
   pkg: protoLoader.PackageDefinition;
 }
 
@@ -54,10 +54,15 @@ export function envoyProtos(): EnvoyProtos {
     };
     root.loadSync([...EXT_AUTHZ_PROTOS, ...ALS_PROTOS], { keepCase: true });
     root.resolveAll();
-    const pkg = protoLoader.fromJSON(root.toJSON(), {
+    // proto-loader reads the files itself here, the Mixer services' with
+    // them: reflection indexes descriptors by file, and two definitions each
+    // with its own google.protobuf file would hide one's types from the
+    // other (it then warns on stderr, not as JSON).
+    const pkg = protoLoader.loadSync([METRIC_PROTO, AUTHORIZATION_PROTO, ...EXT_AUTHZ_PROTOS, ...ALS_PROTOS], {
       ...loaderOptionsJson,
       longs: String,
       enums: String,
+      includeDirs: [PROTO_DIR],
     });
     loaded = {
       root,

@@ -58,7 +58,11 @@ function builder(y: Argv): Argv<MixerArgs> {
       defaultDescription: "this package's operatorconfig/",
       describe: 'operator config folders or files (handlers, instances, rules, adapter, attributemanifest)',
     })
-    .option('address', { type: 'string', describe: "host:port to call instead of each handler's connection.address" })
+    .option('address', {
+      type: 'string',
+      describe:
+        "host:port to call instead of each handler's connection.address (with --envoy: the adapter's gRPC port)",
+    })
     .option('attributes-file', {
       type: 'string',
       describe: 'JSON: one attribute set {"name": value} or an array of sets; values are read by manifest type',

@@ -6,7 +6,7 @@
 // REQUIRE_ALL_PEERS=1 (.ci/run) they fail with that line instead.
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it, type SuiteFactory, type TestFunction } from 'vitest';
+import { beforeAll, describe, expect, it, type SuiteFactory, type TestContext, type TestFunction } from 'vitest';
 import { ROOT } from './cli.js';
 import { memoryCgroupsHere } from './cgroup.js';
 import { envoyProtosLacking, realmixerLacking } from './shared.js';
@@ -106,4 +106,16 @@ export function itWith(needs: Need[], name: string, fn: TestFunction, timeout?: 
     skipLine(name, line);
     it.skip(name, fn, timeout);
   }
+}
+
+/**
+ * For a need only a running test can judge (what a started server serves):
+ * with `line` (what is missing) the test skips, saying so in one line, or
+ * fails under REQUIRE_ALL_PEERS=1; without it, nothing happens.
+ */
+export function skipUnless(line: string | undefined, ctx: TestContext): void {
+  if (line === undefined) return;
+  if (REQUIRE_ALL_PEERS) throw requiredError(line);
+  skipLine(ctx.task.name, line);
+  ctx.skip(line);
 }

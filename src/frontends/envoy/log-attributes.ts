@@ -64,7 +64,7 @@ export interface TcpEntryObject {
 }
 
 // Envoy's short codes, in the order Mixer's bridge joined them (contract §6.3).
-const FLAG_CODES: [string, string][] = [
+export const FLAG_CODES: [string, string][] = [
   ['failed_local_healthcheck', 'LH'],
   ['no_healthy_upstream', 'UH'],
   ['upstream_request_timeout', 'UT'],

@@ -17,6 +17,7 @@ interface MixerArgs extends DialArgs {
   rate: number;
   record: string | undefined;
   report_batch_size: number;
+  envoy: 'v3' | 'v2' | 'v2alpha' | undefined;
   [flag: string]: unknown;
 }
 
@@ -57,7 +58,11 @@ function builder(y: Argv): Argv<MixerArgs> {
       defaultDescription: "this package's operatorconfig/",
       describe: 'operator config folders or files (handlers, instances, rules, adapter, attributemanifest)',
     })
-    .option('address', { type: 'string', describe: "host:port to call instead of each handler's connection.address" })
+    .option('address', {
+      type: 'string',
+      describe:
+        "host:port to call instead of each handler's connection.address (with --envoy: the adapter's gRPC port)",
+    })
     .option('attributes-file', {
       type: 'string',
       describe: 'JSON: one attribute set {"name": value} or an array of sets; values are read by manifest type',
@@ -91,7 +96,12 @@ function builder(y: Argv): Argv<MixerArgs> {
       coerce: asList,
       describe: 'attributes of any type: name=value,... read as the manifest type (IP_ADDRESS also as 1.2.3.4)',
     })
-    .option('record', { type: 'string', describe: 'append every call sent (and its answer) to this JSON-lines file' });
+    .option('record', { type: 'string', describe: 'append every call sent (and its answer) to this JSON-lines file' })
+    .option('envoy', {
+      choices: ['v3', 'v2', 'v2alpha'] as const,
+      describe:
+        "send as Envoy would, to the adapter's Envoy front-ends at --address: check as an ext_authz Check (v3, v2, v2alpha), report as an access-log stream (v3, v2)",
+    });
   for (const flag of Object.keys(ATTRIBUTE_FLAGS) as AttributeFlag[]) {
     const short = SHORT[flag];
     out = out.option(flag, {
@@ -143,6 +153,7 @@ async function handler(args: MixerArgs): Promise<void> {
       repeat: args.repeat,
       concurrency: args.concurrency,
       rate: args.rate,
+      envoy: args.envoy,
     },
     { stdout: process.stdout, stderr: process.stderr },
   );

@@ -4,6 +4,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { dial, type Dial, type DialSettings } from '../../transport/dial.js';
 
+export interface RawStreamResult {
+  code: number;
+  details: string;
+  /** Every message the server sent back. */
+  responses: Buffer[];
+}
+
 export interface RawResult {
   code: number;
   details: string;
@@ -64,6 +71,38 @@ export class ClientPool {
           else resolve({ code: grpc.status.OK, details: '', response: response ?? Buffer.alloc(0) });
         },
       );
+    });
+  }
+
+  /**
+   * A client stream: `requests` written in order, then the half-close; resolves
+   * with the final status. Opened as a bidi call, which sends the same frames
+   * but lets the server answer with no message (Envoy's access-log service
+   * need not reply, and grpc-js's client-stream call fails such an OK).
+   */
+  async stream(
+    address: string,
+    method: string,
+    requests: readonly Buffer[],
+    timeoutMs: number,
+  ): Promise<RawStreamResult> {
+    let client: grpc.Client;
+    try {
+      client = await this.client(address, undefined);
+    } catch (err) {
+      return { code: grpc.status.UNAVAILABLE, details: (err as Error).message, responses: [] };
+    }
+    return new Promise((resolve) => {
+      const responses: Buffer[] = [];
+      const call = client.makeBidiStreamRequest(method, identity, identity, new grpc.Metadata(), {
+        deadline: Date.now() + timeoutMs,
+      });
+      call.on('data', (b: Buffer) => responses.push(b));
+      // A failed call emits 'error' and 'status'; the status is the answer.
+      call.on('error', () => undefined);
+      call.on('status', (s: grpc.StatusObject) => resolve({ code: s.code, details: s.details, responses }));
+      for (const r of requests) call.write(r);
+      call.end();
     });
   }
 

@@ -42,7 +42,9 @@ export function localConfigArgs(root: string, cwd: string): string {
 export function dialHint(outcomes: readonly Outcome[], ctx: HintContext): string | undefined {
   // Calls to an --address the user chose fail for other reasons (nothing listening there).
   if (ctx.address !== undefined) return undefined;
-  const unreachable = outcomes.flatMap((o) => o.calls).filter((c) => c.codeName === 'UNAVAILABLE');
+  const unreachable = outcomes
+    .flatMap((o) => ('calls' in o ? o.calls : []))
+    .filter((c) => c.codeName === 'UNAVAILABLE');
   if (unreachable.length === 0) return undefined;
   if (ctx.defaultConfigRoot !== undefined) {
     return (

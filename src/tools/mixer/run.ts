@@ -14,6 +14,8 @@ import { formatSummary, runLoad, type LoadOptions } from './load-run.js';
 import type { TypedValue } from '../../opconfig/values.js';
 import { formatOutcome, isDenied, isError, outcomeJson, outcomeLabel, type Outcome } from './output.js';
 import { dialHint } from './hints.js';
+import { envoyCheck, envoyReport, LOG_VERSIONS, type EnvoyVersion } from './envoy-dispatch.js';
+import { notSentNote, unservedHint } from './envoy-output.js';
 
 export interface MixerRunOptions extends LoadOptions {
   method: 'report' | 'check';
@@ -32,6 +34,21 @@ export interface MixerRunOptions extends LoadOptions {
   reportBatchSize?: number;
   /** The package folder when `config` is its operatorconfig/ because --config was not given. */
   defaultConfigRoot?: string;
+  /** Send as Envoy would, on this API version, to the adapter's Envoy front-ends at `address`. */
+  envoy?: EnvoyVersion | undefined;
+}
+
+/** What the Envoy modes cannot do, as the flags say it. */
+function checkEnvoyOptions(options: MixerRunOptions, envoy: EnvoyVersion): string {
+  if (options.address === undefined)
+    throw new Error(
+      "--envoy needs --address host:port, the adapter's gRPC port (Envoy calls the adapter, not the handlers' connection.address)",
+    );
+  if (options.method === 'report' && !(LOG_VERSIONS as readonly string[]).includes(envoy))
+    throw new Error(`--envoy ${envoy}: the access-log service has ${LOG_VERSIONS.join(' and ')} only`);
+  if (options.record !== undefined)
+    throw new Error('--record keeps Mixer handle calls; with --envoy record on the adapter (its --record)');
+  return options.address;
 }
 
 export interface MixerIo {
@@ -57,6 +74,7 @@ async function attributeSets(options: MixerRunOptions, typeOf: TypeOf): Promise<
 
 /** Runs the command; resolves with the process exit code. */
 export async function runMixer(options: MixerRunOptions, io: MixerIo): Promise<number> {
+  const envoy = options.envoy && { version: options.envoy, address: checkEnvoyOptions(options, options.envoy) };
   const config = await loadMixerConfig(options.config);
   const sets = await attributeSets(options, config.typeOf);
   const batch = options.method === 'report' ? (options.reportBatchSize ?? 1) : 1;
@@ -66,13 +84,23 @@ export async function runMixer(options: MixerRunOptions, io: MixerIo): Promise<n
   const flags = options.dial ?? PLAINTEXT;
   const pool = new ClientPool(JSON.stringify(flags) === JSON.stringify(PLAINTEXT) ? undefined : await dial(flags));
   const ctx: DispatchContext = { pool, address: options.address, nextDedupId: dedupCounters(), recorder };
-  const once = async (): Promise<Outcome[]> =>
-    options.method === 'report'
+  const once = async (): Promise<Outcome[]> => {
+    if (envoy) {
+      const to = { pool, ...envoy };
+      return options.method === 'report'
+        ? [await envoyReport(bags, to)]
+        : Promise.all(bags.map((bag) => envoyCheck(bag, to)));
+    }
+    return options.method === 'report'
       ? [await dispatchReport(config, bags, ctx)]
       : Promise.all(bags.map((bag) => dispatchCheck(config, bag, ctx)));
+  };
   const failed = (o: Outcome): boolean => isError(o) || (options.failOnDeny && isDenied(o));
   // After mixc's output, which stays as mixc prints it: what to change when handlers were out of reach.
   const hint = (outcomes: readonly Outcome[]): void => {
+    const envoyOutcomes = outcomes.filter((o) => o.kind === 'envoy-check' || o.kind === 'envoy-report');
+    for (const line of [notSentNote(envoyOutcomes), unservedHint(envoyOutcomes)])
+      if (line !== undefined) io.stderr.write(`${line}\n`);
     const line = dialHint(outcomes, {
       defaultConfigRoot: options.defaultConfigRoot,
       address: options.address,

@@ -243,7 +243,7 @@ export async function startAdapter(
   // only when asked for, so a Mixer-only adapter carries none of it.
   const envoy = await life.step(
     'operator config',
-    () => (envoyOn ? openEnvoyFrontEnd(options, core, log, metrics) : undefined),
+    () => (envoyOn ? openEnvoyFrontEnd(options, core, sinks.types, log, metrics) : undefined),
     (e) => e?.close(),
   );
   const server = await life.step(
@@ -341,6 +341,7 @@ interface EnvoyFrontEnd {
 async function openEnvoyFrontEnd(
   options: AdapterOptions,
   core: CoreContext,
+  sinkTypes: readonly string[],
   log: Logger,
   metrics: MetricEvents,
 ): Promise<EnvoyFrontEnd> {
@@ -358,6 +359,7 @@ async function openEnvoyFrontEnd(
       paths: options.operatorConfig,
       pluginSinks: options.sinkModules.map((m) => m.name),
       dataDir: options.dataDir,
+      sinkTypes,
       intervalMs: options.security.reloadIntervalMs,
       events: {
         loaded: (summary) => {

@@ -54,9 +54,9 @@ describe('npm run bench -- --smoke', () => {
   });
 });
 
-describe('npm run bench -- --scenarios mesh', () => {
+describe('npm run bench -- --scenarios mesh,envoy', () => {
   it(
-    'replays every Mixer-recorded request open loop at the offered rate, answered as Mixer expects',
+    'replays every Mixer-recorded request, and the same checks through ext_authz, open loop at the offered rate, answered as expected',
     { timeout: 90_000 },
     async () => {
       const out = path.join(dir, 'mesh.json');
@@ -68,7 +68,7 @@ describe('npm run bench -- --scenarios mesh', () => {
           'dist/bench/test/bench/run.js',
           '--smoke',
           '--scenarios',
-          'mesh',
+          'mesh,envoy',
           '--rates',
           '200',
           '--out',

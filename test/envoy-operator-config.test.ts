@@ -63,6 +63,7 @@ it('reports a refused change once however often the same files are looked at', a
     paths: [folder],
     pluginSinks: [],
     dataDir: dir,
+    sinkTypes: ['file', 'stdout'],
     intervalMs: 60_000,
     events: { loaded: () => loaded++, refused: (p) => refused.push(p), warned: () => undefined },
   });

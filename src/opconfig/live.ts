@@ -7,6 +7,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { PARAMS_TYPE_URL } from '../wire/load.js';
+import { decodeParams } from '../core/params/params.js';
+import { confineToDataDir } from '../sinks/path-guard.js';
 import { buildConfig, ConfigError, type MixerConfig } from './config.js';
 import { parseResources, position, yamlFiles, type LoadResult } from './load.js';
 import { countErrors, formatFinding, type Finding } from './lint/findings.js';
@@ -17,6 +19,8 @@ export interface LiveConfigOptions {
   /** Sink plug-in names and the data dir, as lint checks them. */
   pluginSinks: readonly string[];
   dataDir: string;
+  /** The sink types this adapter has (built-in, enabled by flags, plug-ins): a handler's Params are checked against them. */
+  sinkTypes: readonly string[];
   intervalMs: number;
   events: LiveConfigEvents;
 }
@@ -86,23 +90,27 @@ function build(snapshot: Snapshot, options: LiveConfigOptions): Built {
   }
   // This process serves its own handlers only: another adapter's would need
   // a call to that adapter, which is Mixer's job, not ours.
-  const foreign = new Set<string>();
-  const handlers = new Set<string>();
-  for (const rule of config.rules) {
-    for (const action of rule.actions) {
-      handlers.add(action.handler.fullName);
-      if (action.handler.adapterConfig?.type_url !== PARAMS_TYPE_URL) foreign.add(action.handler.fullName);
+  const where = new Map(snapshot.loaded.resources.map((r) => [`${r.name}.${r.kind}.${r.namespace}`, position(r)]));
+  const handlers = new Map(config.rules.flatMap((rule) => rule.actions.map((a) => [a.handler.fullName, a.handler])));
+  const problems: string[] = [];
+  for (const [name, handler] of handlers) {
+    const at = `${where.get(name) ?? name}: handler ${name}`;
+    if (handler.adapterConfig?.type_url !== PARAMS_TYPE_URL) {
+      problems.push(
+        `${at}: its adapter is not this one (Params ${PARAMS_TYPE_URL}); the Envoy front-ends run only this adapter's handlers`,
+      );
+      continue;
+    }
+    // What a call would refuse (a sink this adapter was not started with, a
+    // file_path outside --data-dir) is refused here, before Envoy sends one.
+    try {
+      const params = decodeParams(handler.adapterConfig, options.sinkTypes);
+      if (params.sink === 'file') confineToDataDir(params.filePath, options.dataDir);
+    } catch (err) {
+      problems.push(`${at}: ${(err as Error).message}`);
     }
   }
-  if (foreign.size > 0) {
-    const where = new Map(snapshot.loaded.resources.map((r) => [`${r.name}.${r.kind}.${r.namespace}`, position(r)]));
-    throw new OperatorConfigError(
-      [...foreign].map(
-        (h) =>
-          `${where.get(h) ?? h}: handler ${h}: its adapter is not this one (Params ${PARAMS_TYPE_URL}); the Envoy front-ends run only this adapter's handlers`,
-      ),
-    );
-  }
+  if (problems.length > 0) throw new OperatorConfigError(problems);
   return {
     config,
     warnings: findings,

@@ -61,6 +61,6 @@ export function decisionAnswered(ctx: CoreContext, decided: Decided, frontEnd: F
         reason,
         frontEnd,
       },
-      'authorization decided',
+      frontEnd === 'mixer' ? 'HandleAuthorization done' : 'ext_authz check decided',
     );
 }

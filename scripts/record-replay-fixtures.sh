@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates test/fixtures/replay/*.jsonl: starts the adapter with --record,
 # drives it with the Mixer stand-in (which records too), and keeps both
-# recordings. Loopback only. Run after `npm run build`.
+# recordings, secrets kept (the test key "abc"), so that every call replays.
+# Loopback only. Run after `npm run build`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -10,7 +11,7 @@ mkdir -p "$out"
 rm -f "$out/adapter.jsonl" "$out/standin.jsonl"
 
 node dist/src/bin.js 0 --host 127.0.0.1 --data-dir "$work" --log-level warn \
-  --record "$PWD/$out/adapter.jsonl" 2>"$work/adapter.err" &
+  --record "$PWD/$out/adapter.jsonl" --record-secrets 2>"$work/adapter.err" &
 adapter=$!
 trap 'kill "$adapter" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 50); do grep -q '"msg":"listening on ' "$work/adapter.err" && break; sleep 0.1; done
@@ -34,7 +35,7 @@ for flow in metric authorization; do
     "test/fixtures/opconfig/$flow/operator.yaml" >"$work/$flow/operator.yaml"
 done
 
-mixer() { node dist/src/bin.js mixer "$@" --record "$out/standin.jsonl"; }
+mixer() { node dist/src/bin.js mixer "$@" --record "$out/standin.jsonl" --record-secrets; }
 mixer report --config "$work/metric" -s destination.service=svc.cluster.local -i request.size=1235
 mixer report --config "$work/metric" -s destination.service=svc.cluster.local
 mixer check --config "$work/authorization" --stringmap_attributes request.headers=x-custom-token:abc

@@ -207,11 +207,19 @@ export async function startAdapter(
     'call recorder',
     async () => {
       if (options.record === undefined) return undefined;
+      let recorder: CallRecorder;
       try {
-        return await CallRecorder.open(options.record);
+        recorder = await CallRecorder.open(options.record, options.recordSecrets ? 'keep' : 'mask');
       } catch (err) {
         throw flagFileError('--record', options.record, err, 'point --record at a file in a writable folder');
       }
+      if (options.recordSecrets) {
+        log.warn(
+          { record: options.record },
+          '--record-secrets: the recording keeps auth_key values, tokens and credential headers in the clear; treat the file as a secret and delete it when done',
+        );
+      }
+      return recorder;
     },
     (r) => r?.close(),
   );

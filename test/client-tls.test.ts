@@ -189,6 +189,7 @@ describe('mutual TLS (connection.authentication.mutual)', () => {
       ...mtls(),
       '--record',
       recording,
+      '--record-secrets',
     ]);
     expect(check.stdout).toMatch(/Check status was OK\n/);
     const replay = await runBin(['replay', recording, '--address', adapter.address, ...mtls()]);

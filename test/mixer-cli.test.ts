@@ -231,8 +231,11 @@ describe('mixer check (authorization walkthrough)', () => {
     expect(r.code).toBe(1);
   });
 
-  it('records what it sends with --record', async () => {
-    const file = path.join(work, 'standin.jsonl');
+  it.each([
+    ['masked', [], '***'],
+    ['kept', ['--record-secrets'], 'abc'],
+  ])('records what it sends with --record, secrets %s', async (secrets, flags, token) => {
+    const file = path.join(work, `standin-${secrets}.jsonl`);
     await runBin([
       'mixer',
       'check',
@@ -242,6 +245,7 @@ describe('mixer check (authorization walkthrough)', () => {
       'request.headers=x-custom-token:abc',
       '--record',
       file,
+      ...flags,
     ]);
     const lines = (await readFile(file, 'utf8'))
       .trim()
@@ -250,16 +254,19 @@ describe('mixer check (authorization walkthrough)', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       method: '/authorization.HandleAuthorizationService/HandleAuthorization',
+      secrets,
       status: { code: 0, name: 'OK' },
       view: {
         instance: {
           name: 'icheck.instance.istio-system',
-          subject: { properties: { custom_token_header: { string_value: 'abc' } } },
+          subject: { properties: { custom_token_header: { string_value: token } } },
         },
         adapter_config: { type_url: 'type.googleapis.com/adapter.mygrpcadapter.config.Params' },
         dedup_id: expect.stringMatching(/^\d{1,20}$/),
       },
     });
+    if (secrets === 'masked') expect(lines[0]?.masked).toEqual(['custom_token_header', 'auth_key']);
+    else expect(lines[0]).not.toHaveProperty('masked');
     expect(typeof lines[0]?.request).toBe('string');
     expect(typeof lines[0]?.response).toBe('string');
   });

@@ -71,6 +71,8 @@ describe('the stand-in sends what real Mixer sends', () => {
       adapter.address,
       '--record',
       record,
+      // The bytes as sent, auth_key and token included, to compare with Mixer's.
+      '--record-secrets',
     ]);
     const sent = (await readFile(record, 'utf8').catch(() => ''))
       .split('\n')

@@ -75,9 +75,9 @@ describe('replay of the committed recordings', () => {
 });
 
 describe('serve --record', () => {
-  it('records raw request, decoded view and answer for each call, and the recording replays', async () => {
+  it('records raw request, decoded view and answer for each call, and with its secrets kept the recording replays', async () => {
     const file = path.join(work, 'server.jsonl');
-    const recording = await startQuietAdapter(work, { record: file });
+    const recording = await startQuietAdapter(work, { record: file, recordSecrets: true });
     try {
       const dir = await opConfig('authorization', { address: recording.address, filePath: 'auth.txt' });
       const check = await runBin([
@@ -89,6 +89,7 @@ describe('serve --record', () => {
         'request.headers=x-custom-token:abc',
         '--record',
         path.join(work, 'client.jsonl'),
+        '--record-secrets',
       ]);
       expect(check.code).toBe(0);
     } finally {
@@ -98,6 +99,7 @@ describe('serve --record', () => {
     const [client] = await readLines(path.join(work, 'client.jsonl'));
     expect(server).toMatchObject({
       method: '/authorization.HandleAuthorizationService/HandleAuthorization',
+      secrets: 'kept',
       status: { code: 0, name: 'OK', details: '' },
       view: { instance: { name: 'icheck.instance.istio-system' }, dedup_id: expect.stringMatching(/^\d{1,20}$/) },
       responseView: { status: { code: 0 } },

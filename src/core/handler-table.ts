@@ -6,7 +6,7 @@
 // kept; the cache is keyed by a keyed SHA-256 of the bytes (not the bytes:
 // 300 configurations with a 4 MB auth_key once kept 1.2 GB of keys), and
 // holds at most maxEntries handlers and maxBytes of their estimated size.
-import { createHash, hash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Any__Output } from '../generated/google/protobuf/Any.js';
 import {
@@ -29,7 +29,7 @@ export interface Handler {
    * guessed offline; keyed, even a leaked digest says nothing.
    */
   key: string;
-  /** Short stable id of this configuration for logs and metric labels; derived from nothing secret (see handlerId). */
+  /** Short id of this configuration for logs and metric labels; tells nothing about auth_key (see handlerId). */
   id: string;
   config: HandlerConfig;
   sinkSpec: SinkSpec;
@@ -109,14 +109,21 @@ export interface HandlerTableEvents {
 
 /**
  * sha256 prefix of what the `new handler configuration` log line shows beside
- * the id (the config view, auth_key masked as `***`), never of the Params
- * bytes: those hold auth_key, and a hash prefix of them let a short key be
- * guessed offline. So the id is the same on every replica and after restarts,
- * and configurations that differ only in auth_key share it.
+ * the id (the config view, auth_key masked as `***`) and, for a configuration
+ * with an auth_key, of `secretTag`: an HMAC of the key under a key each table
+ * draws at random (HandlerTable.secretTag). Never a hash of the Params bytes
+ * or of auth_key alone: a short key could then be guessed offline from the id.
+ * So configurations that differ only in auth_key get different ids (their
+ * metric series stay apart), a configuration without one has the same id on
+ * every replica and after restarts, and one with a key gets an id of this
+ * process only, which says nothing about the key.
  */
-export function handlerId(view: ConfigView): string {
+export function handlerId(view: ConfigView, secretTag = ''): string {
   const canonical = JSON.stringify(view, Object.keys(view).sort());
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 8);
+  const sha = createHash('sha256').update(canonical);
+  // JSON has no raw newline: the tag cannot run into the view.
+  if (secretTag !== '') sha.update('\n' + secretTag);
+  return sha.digest('hex').slice(0, 8);
 }
 
 const NO_CONFIG = '\u0000absent';
@@ -127,6 +134,8 @@ export class HandlerTable {
   private readonly cache: LRUCache<string, Handler>;
   /** The secret every cache key is hashed with: random, never leaves this table. */
   private readonly keySecret = randomBytes(32);
+  /** The key of the HMAC that handler ids take of auth_key (a key of its own: one purpose each). */
+  private readonly idSecret = randomBytes(32);
   private readonly maxParamsBytes: number;
 
   constructor(
@@ -195,7 +204,7 @@ export class HandlerTable {
       };
       handler = {
         key,
-        id: handlerId(config.view),
+        id: handlerId(config.view, this.secretTag(config)),
         config,
         sinkSpec,
         holdsSink: false,
@@ -223,6 +232,12 @@ export class HandlerTable {
   private digest(any: Any__Output): string {
     const typeUrl = Buffer.from(`${Buffer.byteLength(any.type_url)}:${any.type_url}`);
     return hash('sha256', Buffer.concat([this.keySecret, typeUrl, any.value]), 'base64');
+  }
+
+  /** What handlerId mixes in for auth_key: its digest under this table's random id key; "" without a key. */
+  private secretTag(config: HandlerConfig): string {
+    if (config.authKeyDigest === null) return '';
+    return createHmac('sha256', this.idSecret).update(config.authKeyDigest).digest('hex');
   }
 
   // The last few adapter_configs seen, compared by bytes: Mixer repeats the

@@ -214,7 +214,14 @@ export const SERVE_FLAGS = [
     flag: 'record',
     key: 'record',
     value: 'FILE',
-    describe: 'append every received call (raw request, decoded view, answer) to this JSON-lines file',
+    describe:
+      'append every received call (request, decoded view, answer) to this JSON-lines file; auth_key, tokens and credential header values masked as `***`',
+  }),
+  toggle({
+    flag: 'record-secrets',
+    key: 'recordSecrets',
+    describe:
+      'keep the secrets --record masks (auth_key, tokens, header values) in its file, so that every call replays; WARNING: the file then holds live keys and credentials',
   }),
   file({
     flag: 'tls-cert',
@@ -414,6 +421,7 @@ export function readServeOptions(argv: Readonly<Record<string, unknown>>): Adapt
         `(${options.maxMessageBytes}): the largest request could never arrive; raise it, or --memory-limit`,
     );
   }
+  if (options.recordSecrets && options.record === undefined) combined.push('--record-secrets needs --record');
   const flagOf = (problem: string): string | undefined => FLAG.exec(problem)?.[0];
   const refused = new Set(problems.map(flagOf));
   problems.push(...combined.filter((p) => flagOf(p) === undefined || !refused.has(flagOf(p))));

@@ -1,8 +1,9 @@
-// --record for the server: wraps each handler so that the raw request bytes
-// (handlers receive requests undecoded) and the answer are appended to a
-// CallRecorder. The handlers themselves are unchanged.
+// --record for the server: wraps each handler so that the request bytes
+// (handlers receive requests undecoded; the recorder masks their secrets
+// unless --record-secrets) and the answer are appended to a CallRecorder.
+// The handlers themselves are unchanged.
 import type * as grpc from '@grpc/grpc-js';
-import { recordedCall, type CallRecorder } from '../recording/calls.js';
+import type { CallRecorder } from '../recording/calls.js';
 
 type RawMethod = grpc.MethodDefinition<Buffer, object>;
 
@@ -28,7 +29,7 @@ export function recordingImplementation(
         const response = err ? undefined : m.responseSerialize(value ?? {});
         const code = err ? (err.code ?? 2) : 0;
         const details = err ? (err.details ?? ('message' in err ? err.message : '')) : '';
-        recorder.write(recordedCall(received, m.path, call.request, { code, details }, response));
+        recorder.record(received, m.path, call.request, { code, details }, response);
         callback(err, value, ...rest);
       });
     };

@@ -16,6 +16,7 @@ interface MixerArgs extends DialArgs {
   concurrency: number;
   rate: number;
   record: string | undefined;
+  'record-secrets': boolean;
   report_batch_size: number;
   envoy: 'v3' | 'v2' | 'v2alpha' | undefined;
   [flag: string]: unknown;
@@ -96,7 +97,15 @@ function builder(y: Argv): Argv<MixerArgs> {
       coerce: asList,
       describe: 'attributes of any type: name=value,... read as the manifest type (IP_ADDRESS also as 1.2.3.4)',
     })
-    .option('record', { type: 'string', describe: 'append every call sent (and its answer) to this JSON-lines file' })
+    .option('record', {
+      type: 'string',
+      describe: 'append every call sent (and its answer) to this JSON-lines file, auth_key and tokens masked as ***',
+    })
+    .option('record-secrets', {
+      type: 'boolean',
+      default: false,
+      describe: 'keep auth_key and tokens in the --record file (it then holds live keys)',
+    })
     .option('envoy', {
       choices: ['v3', 'v2', 'v2alpha'] as const,
       describe:
@@ -148,6 +157,7 @@ async function handler(args: MixerArgs): Promise<void> {
       json: args.json,
       failOnDeny: args['fail-on-deny'],
       record: args.record,
+      recordSecrets: args['record-secrets'],
       reportBatchSize: args.report_batch_size,
       dial: dialSettings(args),
       repeat: args.repeat,

@@ -17,9 +17,11 @@ async function handler(args: ReplayArgs): Promise<void> {
     for (const r of summary.results) {
       if (r.verdict !== 'same') process.stdout.write(`${args.file}:${r.line} ${r.method}: ${r.verdict}: ${r.detail}\n`);
     }
+    // The last part only for recordings made with secrets masked (the line stays as it was otherwise).
+    const masked = summary.unreproducible > 0 ? `, ${summary.unreproducible} not replayed (secrets masked)` : '';
     process.stdout.write(
       `replayed ${summary.total} calls to ${args.address}: ${summary.same} same, ${summary.different} different, ` +
-        `${summary.unchecked} without a recorded answer\n`,
+        `${summary.unchecked} without a recorded answer${masked}\n`,
     );
   }
   process.exitCode = summary.different > 0 ? 1 : 0;

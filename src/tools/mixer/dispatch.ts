@@ -2,7 +2,7 @@
 // (report: one call per handler and template; check: one per instance) and
 // its way of folding results into one answer.
 import { AUTHORIZATION_METHOD_PATH, METRIC_METHOD_PATH } from '../../wire/load.js';
-import { decodeView, recordedCall, statusName, type CallRecorder } from '../../recording/calls.js';
+import { decodeView, statusName, type CallRecorder } from '../../recording/calls.js';
 import type { Bag } from '../../opconfig/attributes.js';
 import type { ClientPool } from './client.js';
 import type { HandlerConfig, MixerConfig } from '../../opconfig/config.js';
@@ -81,7 +81,7 @@ async function send(
   const started = performance.now();
   const result = await ctx.pool.call(address, method, bytes, handler.timeoutMs, handler.dial);
   const ms = performance.now() - started;
-  ctx.recorder?.write(recordedCall(sent, method, bytes, result, result.response));
+  ctx.recorder?.record(sent, method, bytes, result, result.response);
   const report: CallReport = {
     handler: handler.fullName,
     template,

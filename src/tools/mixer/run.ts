@@ -28,6 +28,8 @@ export interface MixerRunOptions extends LoadOptions {
   json: boolean;
   failOnDeny: boolean;
   record: string | undefined;
+  /** --record-secrets: the recording keeps auth_key and tokens (default: masked). */
+  recordSecrets?: boolean;
   /** How to dial the handlers (Mixer's connection.authentication as flags). */
   dial?: DialSettings;
   /** mixc's --report_batch_size: the attribute sets repeated this many times in one Report. */
@@ -79,7 +81,9 @@ export async function runMixer(options: MixerRunOptions, io: MixerIo): Promise<n
   const sets = await attributeSets(options, config.typeOf);
   const batch = options.method === 'report' ? (options.reportBatchSize ?? 1) : 1;
   const bags = Array.from({ length: batch }, () => sets).flat();
-  const recorder = options.record ? await CallRecorder.open(options.record) : undefined;
+  const recorder = options.record
+    ? await CallRecorder.open(options.record, options.recordSecrets ? 'keep' : 'mask')
+    : undefined;
   // Dial flags, when given, replace every handler's connection.authentication (as --address its address).
   const flags = options.dial ?? PLAINTEXT;
   const pool = new ClientPool(JSON.stringify(flags) === JSON.stringify(PLAINTEXT) ? undefined : await dial(flags));

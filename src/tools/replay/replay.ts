@@ -1,17 +1,24 @@
 // Sends recorded calls again (the exact request bytes) and compares each
 // answer with the recorded one: same status code, and for OK calls the same
-// decoded response.
+// decoded response. A call whose answer depended on a secret masked when it
+// was recorded is not sent: it could not give its answer again, so it is
+// reported as such, not as a difference.
 import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { ClientPool } from '../mixer/client.js';
 import { dial, PLAINTEXT, type DialSettings } from '../../transport/dial.js';
 import { decodeView, knownMethod, statusName, type RecordedCall } from '../../recording/calls.js';
+import { unreproducible } from '../../recording/mask.js';
 
 export interface ReplayResult {
   line: number;
   method: string;
-  /** same: matches; different: does not; unchecked: the file has no answer to compare with. */
-  verdict: 'same' | 'different' | 'unchecked';
+  /**
+   * same: matches; different: does not; unchecked: the file has no answer to
+   * compare with; unreproducible: not sent, its answer depended on a secret
+   * masked when it was recorded (detail says which).
+   */
+  verdict: 'same' | 'different' | 'unchecked' | 'unreproducible';
   detail: string;
 }
 
@@ -20,6 +27,7 @@ export interface ReplaySummary {
   same: number;
   different: number;
   unchecked: number;
+  unreproducible: number;
   results: ReplayResult[];
 }
 
@@ -38,6 +46,9 @@ export function parseRecording(text: string, file: string): { line: number; call
       throw new Error(`${file}:${i + 1}: method ${JSON.stringify(call.method)} is not a handle method of this adapter`);
     }
     if (typeof call.request !== 'string') throw new Error(`${file}:${i + 1}: request (base64) missing`);
+    if (call.masked !== undefined && !(Array.isArray(call.masked) && call.masked.every((m) => typeof m === 'string'))) {
+      throw new Error(`${file}:${i + 1}: masked must be a list of strings`);
+    }
     out.push({ line: i + 1, call });
   });
   return out;
@@ -71,6 +82,11 @@ export async function replayFile(
   try {
     // One after another, in recorded order, so sinks see the same sequence.
     for (const { line, call } of calls) {
+      const why = call.secrets === 'masked' ? unreproducible(call.method, call.masked ?? []) : undefined;
+      if (why !== undefined) {
+        results.push({ line, method: call.method, verdict: 'unreproducible', detail: `not replayed: ${why}` });
+        continue;
+      }
       const r = await pool.call(address, call.method, Buffer.from(call.request, 'base64'), timeoutMs);
       const [verdict, detail] = compare(call, r.code, r.details, r.response);
       results.push({ line, method: call.method, verdict, detail });
@@ -84,6 +100,7 @@ export async function replayFile(
     same: count('same'),
     different: count('different'),
     unchecked: count('unchecked'),
+    unreproducible: count('unreproducible'),
     results,
   };
 }

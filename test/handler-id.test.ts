@@ -232,7 +232,7 @@ describe('two configurations that differ only in auth_key', () => {
       expect(series(before, one!).length).toBeGreaterThan(0);
       const kept = series(before, two!);
       expect(kept).toContain(
-        `mygrpcadapter_decisions_total{handler="${two}",decision="allow",reason="token_matches",frontend="mixer"} 1`,
+        `mygrpcadapter_decisions_total{handler="${two}",decision="allow",reason="token_matches",frontend="mixer",key=""} 1`,
       );
       expect(kept).toContain(`mygrpcadapter_instances_total{template="metric",handler="${two}",frontend="mixer"} 1`);
 

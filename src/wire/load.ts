@@ -114,6 +114,11 @@ export function directHttpResponseAny(http: {
   headers: Readonly<Record<string, string>>;
 }): { type_url: string; value: Buffer } {
   const type = protoRoot().lookupType('istio.policy.v1beta1.DirectHttpResponse');
-  const message = type.fromObject({ code: http.code, body: http.body, headers: { ...http.headers } });
+  // Empty fields left out, as a proto3 encoder leaves them.
+  const message = type.fromObject({
+    code: http.code,
+    ...(http.body === '' ? {} : { body: http.body }),
+    headers: { ...http.headers },
+  });
   return { type_url: DIRECT_HTTP_RESPONSE_TYPE_URL, value: Buffer.from(type.encode(message).finish()) };
 }

@@ -8,9 +8,7 @@ import type { IsoClock } from './clock.js';
 import type { HandlerTable } from './handler-table.js';
 import type { SinkCalls } from './sink-call.js';
 
-/** Which front-end a call came through: a label on the decision and instance metrics. */
-export const FRONT_ENDS = ['mixer', 'envoy'] as const;
-export type FrontEnd = (typeof FRONT_ENDS)[number];
+export { FRONT_ENDS, type FrontEnd } from './front-ends.js';
 
 export interface CoreContext {
   handlers: HandlerTable;

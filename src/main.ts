@@ -230,7 +230,7 @@ export async function startAdapter(
   // only when asked for, so a Mixer-only adapter carries none of it.
   const envoy = await life.step(
     'operator config',
-    () => (envoyOn ? openEnvoyFrontEnd(options, core, log, metrics) : undefined),
+    () => (envoyOn ? openEnvoyFrontEnd(options, core, log, metrics, Object.keys(io.extraSinks ?? {})) : undefined),
     (e) => e?.close(),
   );
   const server = await life.step(
@@ -253,6 +253,8 @@ export async function startAdapter(
       return { server, port };
     },
     async ({ server }) => {
+      // Open access-log streams never end on their own: answered first, once what they sent is written.
+      await envoy?.drain(options.shutdownGraceMs);
       const forced = await shutdown(server, options.shutdownGraceMs);
       if (forced) log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight calls cancelled after the grace period');
     },
@@ -304,6 +306,7 @@ export async function startAdapter(
 interface EnvoyFrontEnd {
   services: FrontEndService[];
   reflection: PackageDefinition;
+  drain(graceMs: number): Promise<void>;
   close(): void;
 }
 
@@ -313,6 +316,8 @@ async function openEnvoyFrontEnd(
   core: CoreContext,
   log: Logger,
   metrics: MetricEvents,
+  /** Sink types given by the embedder (tests' memory sinks): handlers may name them too. */
+  extraSinks: readonly string[],
 ): Promise<EnvoyFrontEnd> {
   const [{ LiveOperatorConfig, OperatorConfigError }, { envoyServices }, { envoyProtos }, { dedupCounters }] =
     await Promise.all([
@@ -326,7 +331,7 @@ async function openEnvoyFrontEnd(
   try {
     live = await LiveOperatorConfig.load({
       paths: options.operatorConfig,
-      pluginSinks: options.sinkModules.map((m) => m.name),
+      pluginSinks: [...options.sinkModules.map((m) => m.name), ...extraSinks],
       dataDir: options.dataDir,
       intervalMs: options.security.reloadIntervalMs,
       events: {
@@ -361,7 +366,8 @@ async function openEnvoyFrontEnd(
   started = true;
   live.watch();
   const ctx = { ...core, operatorConfig: () => live.current, nextDedupId: dedupCounters() };
-  return { services: envoyServices(ctx), reflection: envoyProtos().pkg, close: () => live.stop() };
+  const { services, drain } = envoyServices(ctx);
+  return { services, reflection: envoyProtos().pkg, drain, close: () => live.stop() };
 }
 
 /** TLS credentials (checked by a loopback handshake) and the per-call checks; closes them again if the check fails. */

@@ -79,47 +79,81 @@ async function decideOne(
   return { handler: handler.fullName, decision: decided.decision };
 }
 
+/** What became of one bag's records. */
+export type BagResult =
+  /** Every record the rules made of it is on its sink. */
+  | { outcome: 'written' }
+  /** No rule made a record of it. */
+  | { outcome: 'unmatched' }
+  /** A rule's match or instance could not be evaluated on it (the first problem). */
+  | { outcome: 'unbuilt'; problem: string }
+  /** A write of (some of) its records failed. */
+  | { outcome: 'failed'; error: unknown };
+
 /** What a report of several bags wrote. */
 export interface ReportOutcome {
   /** Records written (one per metric instance built). */
   records: number;
-  /** Instances that could not be built (bad attributes for a rule), one line each. */
-  problems: string[];
+  /** Per bag, in the order given. */
+  bags: BagResult[];
 }
+
+const WRITTEN: BagResult = { outcome: 'written' };
+const UNMATCHED: BagResult = { outcome: 'unmatched' };
 
 const writeRecords = (sink: Sink, signal: AbortSignal, records: readonly MetricRecord[]): Promise<void> =>
   sink.write(records, signal);
 
 /**
- * Reports `bags` (one access-log message's entries, in order): one call per
- * handler, as Mixer batches a Report; resolves once every record is written,
- * rejects with the first write's failure.
+ * Reports `bags` (one access-log message's entries, in order; each is
+ * dropped once its instances are built): one call per handler, as Mixer
+ * batches a Report, the instances in bag order. Resolves once every write
+ * has settled, with what became of each bag; never rejects.
  */
-export async function reportBags(ctx: EnvoyContext, bags: readonly Bag[]): Promise<ReportOutcome> {
+export async function reportBags(ctx: EnvoyContext, bags: Iterable<Bag>): Promise<ReportOutcome> {
   const config = ctx.operatorConfig();
+  const results: BagResult[] = [];
+  const batches = new Map<HandlerConfig, { instances: Buffer[]; bags: number[] }>();
   const problems: string[] = [];
-  const batches = new Map<HandlerConfig, Buffer[]>();
   for (const bag of bags) {
+    const index = results.length;
+    let made = 0;
     for (const action of matchingActions(config, bag, problems)) {
       for (const inst of action.instances) {
         if (TEMPLATES[inst.template] !== 'REPORT') continue;
         const msg = tryBuild(inst, bag, problems);
         if (!msg) continue;
+        made++;
         let batch = batches.get(action.handler);
-        if (!batch) batches.set(action.handler, (batch = []));
-        batch.push(msg.bytes);
+        if (!batch) batches.set(action.handler, (batch = { instances: [], bags: [] }));
+        batch.instances.push(msg.bytes);
+        if (batch.bags.at(-1) !== index) batch.bags.push(index);
       }
     }
+    if (problems.length > 0) {
+      results.push({ outcome: 'unbuilt', problem: problems[0]! });
+      problems.length = 0;
+    } else results.push(made > 0 ? WRITTEN : UNMATCHED);
   }
-  let records = 0;
-  await Promise.all(
-    [...batches].map(async ([handler, instances]) => {
+  const written = await Promise.allSettled(
+    [...batches].map(async ([handler, { instances }]) => {
       const bytes = encodeHandleRequest(instances, handler.adapterConfig, ctx.nextDedupId(handler.fullName));
       const made = inlineRecords(ctx, bytes, 'envoy');
-      if (!made) return;
+      if (!made) return 0;
       await writeToSink(ctx, made.handler, writeRecords, made.list);
-      records += made.list.length;
+      return made.list.length;
     }),
   );
-  return { records, problems };
+  let records = 0;
+  [...batches.values()].forEach(({ bags: indexes }, i) => {
+    const settled = written[i]!;
+    if (settled.status === 'fulfilled') {
+      records += settled.value;
+      return;
+    }
+    for (const index of indexes) {
+      if (results[index]!.outcome !== 'unbuilt') results[index] = { outcome: 'failed', error: settled.reason };
+    }
+  });
+  return { records, bags: results };
 }

@@ -1,0 +1,75 @@
+// The access-log messages of all streams together: at most `maxInProgress`
+// estimated bytes being decoded and reported at once, and at most
+// `maxWaiting` bytes of messages waiting for their turn (first come, first
+// served). A stream is not read while its message waits or is in progress,
+// so each stream holds at most one message; the waiting bound is what
+// keeps many streams from holding many messages.
+import { CallTooLargeError } from '../../core/call-cost.js';
+
+/** The waiting room is full: the stream ends with RESOURCE_EXHAUSTED. */
+export class OverloadedError extends CallTooLargeError {
+  override name = 'OverloadedError';
+}
+
+interface Waiter {
+  cost: number;
+  waiting: number;
+  admit: (release: () => void) => void;
+}
+
+export class MessageBudget {
+  private inProgress = 0;
+  private waitingBytes = 0;
+  private readonly queue: Waiter[] = [];
+
+  constructor(
+    readonly maxInProgress: number,
+    readonly maxWaiting: number,
+  ) {}
+
+  /** Estimated bytes of the messages in progress, and bytes of those waiting (tests and metrics). */
+  get usage(): { inProgress: number; waiting: number; queued: number } {
+    return { inProgress: this.inProgress, waiting: this.waitingBytes, queued: this.queue.length };
+  }
+
+  /**
+   * Resolves with the release once a message of estimated `cost` may go
+   * ahead; meanwhile it counts `waiting` bytes (what the message holds) and
+   * throws OverloadedError when those would pass maxWaiting. A message
+   * larger than maxInProgress still goes when nothing else is in progress.
+   */
+  admit(cost: number, waiting: number): Promise<() => void> {
+    if (this.queue.length === 0 && this.fits(cost)) return Promise.resolve(this.start(cost));
+    if (this.waitingBytes + waiting > this.maxWaiting) {
+      throw new OverloadedError(
+        `access-log message not taken: messages waiting for their turn hold ${this.waitingBytes} bytes, ` +
+          `the bound is ${this.maxWaiting} (half of --max-decode-bytes); the sinks are slower than the logs arrive`,
+      );
+    }
+    this.waitingBytes += waiting;
+    return new Promise((admit) => this.queue.push({ cost, waiting, admit }));
+  }
+
+  private fits(cost: number): boolean {
+    return this.inProgress === 0 || this.inProgress + cost <= this.maxInProgress;
+  }
+
+  private start(cost: number): () => void {
+    this.inProgress += cost;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inProgress -= cost;
+      this.next();
+    };
+  }
+
+  private next(): void {
+    while (this.queue.length > 0 && this.fits(this.queue[0]!.cost)) {
+      const w = this.queue.shift()!;
+      this.waitingBytes -= w.waiting;
+      w.admit(this.start(w.cost));
+    }
+  }
+}

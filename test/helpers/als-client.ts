@@ -7,6 +7,12 @@ import { ALS_PATHS, envoyReference } from './envoy-reference.js';
 export const LOGS_MESSAGE = 'envoy.service.accesslog.v3.StreamAccessLogsMessage';
 export const LOGS_RESPONSE = 'envoy.service.accesslog.v3.StreamAccessLogsResponse';
 
+/** A 64-bit integer as protobufjs's verify() and fromObject() take one beyond 2^53: a Long-like object. */
+export function u64(value: bigint): { low: number; high: number; unsigned: boolean } {
+  const v = BigInt.asUintN(64, value);
+  return { low: Number(v & 0xffffffffn) | 0, high: Number(v >> 32n) | 0, unsigned: true };
+}
+
 const address = (ip: string, port: number) => ({ socket_address: { address: ip, port_value: port } });
 
 /** Common properties as Envoy fills them for an inbound sidecar request (contract §4.2). */

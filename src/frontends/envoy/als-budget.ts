@@ -1,9 +1,9 @@
 // The access-log messages of all streams together: at most `maxInProgress`
-// estimated bytes being decoded and reported at once, and at most
-// `maxWaiting` bytes of messages waiting for their turn (first come, first
-// served). A stream is not read while its message waits or is in progress,
-// so each stream holds at most one message; the waiting bound is what
-// keeps many streams from holding many messages.
+// estimated bytes being written at once, and at most `maxWaiting` estimated
+// bytes of messages waiting for their turn (first come, first served). A
+// stream is not read while its message waits or is in progress, so each
+// stream holds at most one message; the waiting bound is what keeps many
+// streams from holding many messages.
 import { CallTooLargeError } from '../../core/call-cost.js';
 
 /** The waiting room is full: the stream ends with RESOURCE_EXHAUSTED. */
@@ -36,11 +36,11 @@ export class MessageBudget {
    * Resolves with the release once a message of estimated `cost` may go
    * ahead; meanwhile it counts `waiting` bytes (what the message holds) and
    * throws OverloadedError when those would pass maxWaiting. A message
-   * larger than maxInProgress still goes when nothing else is in progress.
+   * larger than either bound still goes, or waits, when nothing else does.
    */
   admit(cost: number, waiting: number): Promise<() => void> {
     if (this.queue.length === 0 && this.fits(cost)) return Promise.resolve(this.start(cost));
-    if (this.waitingBytes + waiting > this.maxWaiting) {
+    if (this.waitingBytes > 0 && this.waitingBytes + waiting > this.maxWaiting) {
       throw new OverloadedError(
         `access-log message not taken: messages waiting for their turn hold ${this.waitingBytes} bytes, ` +
           `the bound is ${this.maxWaiting} (half of --max-decode-bytes); the sinks are slower than the logs arrive`,

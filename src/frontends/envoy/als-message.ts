@@ -1,6 +1,6 @@
-// One StreamAccessLogsMessage: what decoding and reporting it will cost,
-// counted from its bytes before anything is allocated, then the message
-// decoded into its identifier and entries.
+// One StreamAccessLogsMessage: what decoding it will cost, counted from its
+// bytes before anything is allocated, then the message decoded into its
+// identifier and entries.
 import type protobuf from 'protobufjs';
 import { InvalidInputError } from '../../common/errors.js';
 import { CallTooLargeError } from '../../core/call-cost.js';
@@ -9,28 +9,28 @@ import { decodeCost } from '../../wire/schema-cost.js';
 import { WIRE_LEN, WireReader } from '../../wire/wire-reader.js';
 import type { HttpEntryObject, TcpEntryObject } from './log-attributes.js';
 
-/**
- * Memory one entry takes on its way to the sink besides its decoded fields
- * (which the walk counts): its attribute bag (built and dropped one entry
- * at a time), the metric instance built from it and the record that
- * becomes, per instance. Measured with the sample config, from decode until
- * the sink takes the records: an Envoy HTTP entry (200 bytes on the wire)
- * holds 2.2 KB of heap and 1.0 KB of buffers, a TCP entry 1.6 KB and
- * 0.4 KB; the walk estimates 2.6 and 2.2 KB of them.
- */
-export const BYTES_PER_ENTRY = 1024;
-
-/** What a message will cost, from the walk over its bytes. */
+/** What decoding a message will cost, from the walk over its bytes. */
 export interface MessageCost {
   /** Entries of http_logs and tcp_logs. */
   entries: number;
-  /** Estimated heap bytes of decoding it and reporting its entries. */
+  /** Estimated heap bytes of decoding it. */
   bytes: number;
 }
 
 /** A message too large to decode and report; its entries are counted as not written. */
 export class MessageTooLargeError extends CallTooLargeError {
   override name = 'MessageTooLargeError';
+  constructor(
+    message: string,
+    readonly entries: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Bytes that are not a StreamAccessLogsMessage; `entries` as far as the walk could count them. */
+export class MalformedMessageError extends InvalidInputError {
+  override name = 'MalformedMessageError';
   constructor(
     message: string,
     readonly entries: number,
@@ -64,8 +64,8 @@ const LOG_ENTRY = 1;
 /** Decoded as plain objects: 64-bit fields as decimal strings, enums by name. */
 const TO_OBJECT = { longs: String, enums: String, defaults: false, oneofs: true } as const;
 
-function malformed(type: protobuf.Type, err: unknown): InvalidInputError {
-  return new InvalidInputError(`not a valid ${type.name}: ${(err as Error).message}`);
+function malformed(type: protobuf.Type, err: unknown, entries: number): MalformedMessageError {
+  return new MalformedMessageError(`not a valid ${type.name}: ${(err as Error).message}`, entries);
 }
 
 /** Entries in the message's http_logs and tcp_logs fields (every occurrence). */
@@ -90,41 +90,39 @@ function countEntries(bytes: Uint8Array): number {
   return entries;
 }
 
-/**
- * The cost of reporting `bytes` (throws InvalidInputError when they are not
- * protobuf); `perEntry` is BYTES_PER_ENTRY times the instances a bag may make.
- */
-export function messageCost(bytes: Uint8Array, perEntry: number): MessageCost {
+/** The cost of decoding `bytes`; MalformedMessageError when they are not protobuf. */
+export function messageCost(bytes: Uint8Array): MessageCost {
   const type = envoyProtos().logsMessage;
+  let entries = 0;
   try {
-    const entries = countEntries(bytes);
-    return { entries, bytes: decodeCost(type, bytes).bytes + entries * perEntry };
+    entries = countEntries(bytes);
+    return { entries, bytes: decodeCost(type, bytes).bytes };
   } catch (err) {
-    throw malformed(type, err);
+    throw malformed(type, err, entries);
   }
 }
 
-/** Throws MessageTooLargeError when `cost` is over `maxDecodeBytes`. */
-export function admitMessage(cost: MessageCost, length: number, maxDecodeBytes: number): void {
-  if (cost.bytes <= maxDecodeBytes) return;
+/** MessageTooLargeError when `estimate` (bytes) is over `maxDecodeBytes`. */
+export function admitMessage(entries: number, length: number, estimate: number, maxDecodeBytes: number): void {
+  if (estimate <= maxDecodeBytes) return;
   throw new MessageTooLargeError(
-    `access-log message not decoded: ${cost.entries} entries in ${length} bytes, about ${cost.bytes} bytes to ` +
+    `access-log message not reported: ${entries} entries in ${length} bytes, about ${estimate} bytes to ` +
       `decode and report; the per-message bound is ${maxDecodeBytes} (--max-decode-bytes)`,
-    cost.entries,
+    entries,
   );
 }
 
-/** The message's identifier and entries; InvalidInputError when its bytes do not decode. */
-export function decodeLogsMessage(bytes: Uint8Array): LogsMessage {
+/** The message's identifier and entries; MalformedMessageError when its bytes do not decode. */
+export function decodeLogsMessage(bytes: Uint8Array, entries = 0): LogsMessage {
   const type = envoyProtos().logsMessage;
   let msg: LogsMessageObject;
   try {
     msg = type.toObject(type.decode(bytes), TO_OBJECT);
   } catch (err) {
-    throw malformed(type, err);
+    throw malformed(type, err, entries);
   }
   // The oneof as protobufjs read it: the last of http_logs and tcp_logs.
   const kind = msg.log_entries === 'http_logs' ? 'http' : msg.log_entries === 'tcp_logs' ? 'tcp' : undefined;
-  const entries = (kind === 'http' ? msg.http_logs?.log_entry : kind === 'tcp' ? msg.tcp_logs?.log_entry : []) ?? [];
-  return { identifier: msg.identifier, kind, entries };
+  const list = (kind === 'http' ? msg.http_logs?.log_entry : kind === 'tcp' ? msg.tcp_logs?.log_entry : []) ?? [];
+  return { identifier: msg.identifier, kind, entries: list };
 }

@@ -1,29 +1,30 @@
-// One access-log message, from its bytes to its entries' records: bounded
-// (its estimated cost, then its turn in the shared budget), decoded, each
-// entry made an attribute bag and reported through the operator config's
-// rules, and what became of every entry counted, with one log line per
-// cause (repeats summed by the repeat log).
+// One access-log message, from its bytes to its entries' records: its
+// decoding bounded before anything is allocated, decoded, each entry made an
+// attribute bag and the rules' metric instances built, the whole bounded
+// again with Mixer's own estimate of the HandleMetric requests it makes,
+// then its turn in the shared budget, the writes, and what became of every
+// entry counted, with one log line per cause (repeats summed by the repeat
+// log).
 import { bounded, ECHO_MAX_BYTES } from '../../common/echo.js';
 import { InvalidInputError } from '../../common/errors.js';
 import { CallTooLargeError } from '../../core/call-cost.js';
 import { toCallError } from '../../core/status.js';
-import type { MixerConfig } from '../../opconfig/config.js';
-import { TEMPLATES } from '../../opconfig/instances.js';
 import type { Bag } from '../../opconfig/attributes.js';
 import { BufferFullError } from '../../sinks/batching-writer.js';
 import { SinkError, WRITE_DEADLINE } from '../../sinks/sink.js';
+import { estimatedDecodeBytes, metricRequestCost } from '../../wire/request-cost.js';
 import type { MessageBudget } from './als-budget.js';
 import {
   admitMessage,
-  BYTES_PER_ENTRY,
   decodeLogsMessage,
+  MalformedMessageError,
   MessageTooLargeError,
   messageCost,
   type IdentifierObject,
   type LogsMessage,
 } from './als-message.js';
 import type { AlsNotWrittenCause, AlsStreamEnd } from './als-outcomes.js';
-import { reportBags, type EnvoyContext } from './dispatch.js';
+import { buildReport, writeReport, type BuiltReport, type EnvoyContext } from './dispatch.js';
 import { httpEntryBag, tcpEntryBag, type HttpEntryObject, type TcpEntryObject } from './log-attributes.js';
 
 /**
@@ -32,6 +33,9 @@ import { httpEntryBag, tcpEntryBag, type HttpEntryObject, type TcpEntryObject } 
  * one DATA frame grpc-js has read ahead (16 KiB).
  */
 export const PAUSED_STREAM_BYTES = 80 * 1024;
+
+/** The longest dedup id (a uint64 in decimal): estimates do not depend on which one a request got. */
+const MAX_DEDUP_ID_BYTES = 20;
 
 /** Who sent a stream, from its first message's identifier (for log lines only; never required). */
 export interface StreamSource {
@@ -46,6 +50,15 @@ export interface StreamStop {
   error?: unknown;
 }
 
+/** A message decoded and its report built, not yet written. */
+export interface PreparedMessage {
+  identifier: IdentifierObject | undefined;
+  entries: number;
+  report: BuiltReport;
+  /** Estimated bytes from decoding until written: the decode walk, and Mixer's estimate of each request. */
+  estimate: number;
+}
+
 export function sourceOf(identifier: IdentifierObject): StreamSource {
   const short = (text: string | undefined) => (text ? bounded(text, ECHO_MAX_BYTES) : undefined);
   return {
@@ -55,22 +68,35 @@ export function sourceOf(identifier: IdentifierObject): StreamSource {
   };
 }
 
-const perEntryCache = new WeakMap<MixerConfig, number>();
+function* bagsOf(msg: LogsMessage): Generator<Bag> {
+  if (msg.kind === 'http') for (const e of msg.entries as HttpEntryObject[]) yield httpEntryBag(e);
+  else for (const e of msg.entries as TcpEntryObject[]) yield tcpEntryBag(e);
+}
 
-/** BYTES_PER_ENTRY for each metric instance an entry may make under `config` (at least one). */
-function perEntryBytes(config: MixerConfig): number {
-  let bytes = perEntryCache.get(config);
-  if (bytes === undefined) {
-    let instances = 0;
-    for (const rule of config.rules) {
-      for (const action of rule.actions) {
-        for (const inst of action.instances) if (TEMPLATES[inst.template] === 'REPORT') instances++;
-      }
-    }
-    bytes = BYTES_PER_ENTRY * Math.max(1, instances);
-    perEntryCache.set(config, bytes);
+/**
+ * Decodes `bytes` and builds their report, synchronously; throws
+ * MessageTooLargeError when decoding, or decoding and reporting, would take
+ * more than `maxDecodeBytes` (the first before anything is decoded), and
+ * MalformedMessageError for bytes that are not a StreamAccessLogsMessage.
+ */
+export function prepareMessage(
+  ctx: Pick<EnvoyContext, 'operatorConfig' | 'nextDedupId'>,
+  bytes: Buffer,
+  maxDecodeBytes: number,
+): PreparedMessage {
+  const cost = messageCost(bytes);
+  admitMessage(cost.entries, bytes.length, cost.bytes, maxDecodeBytes);
+  const msg = decodeLogsMessage(bytes, cost.entries);
+  const report = buildReport(ctx, bagsOf(msg));
+  // Each request is decoded into records under the same bound (frontends/mixer/request.ts):
+  // counted here as it will count it, so that no admitted message is refused there.
+  let estimate = cost.bytes;
+  for (const { request, dedupId } of report.calls) {
+    const c = metricRequestCost(request);
+    estimate += estimatedDecodeBytes({ ...c, bytes: c.bytes - dedupId.length + MAX_DEDUP_ID_BYTES });
   }
-  return bytes;
+  admitMessage(msg.entries.length, bytes.length, estimate, maxDecodeBytes);
+  return { identifier: msg.identifier, entries: msg.entries.length, report, estimate };
 }
 
 /** The cause a failed write of an entry's records is counted under. */
@@ -96,21 +122,14 @@ function notWritten(
   ctx.notes.note('warn', `access-log entries not written: ${cause}`, { cause, entries, reason, ...source });
 }
 
-function* bagsOf(msg: LogsMessage): Generator<Bag> {
-  if (msg.kind === 'http') for (const e of msg.entries as HttpEntryObject[]) yield httpEntryBag(e);
-  else for (const e of msg.entries as TcpEntryObject[]) yield tcpEntryBag(e);
-}
-
-/** Reports a decoded message's entries and counts what became of each; never rejects. */
-export async function reportEntries(ctx: EnvoyContext, msg: LogsMessage, source?: StreamSource): Promise<void> {
-  const total = msg.entries.length;
-  ctx.metrics.accessLogEntries('received', total);
-  if (total === 0) return;
+/** Writes a prepared message's records and counts what became of each entry; never rejects. */
+async function writeEntries(ctx: EnvoyContext, prepared: PreparedMessage, source?: StreamSource): Promise<void> {
+  if (prepared.entries === 0) return;
   let results;
   try {
-    results = (await reportBags(ctx, bagsOf(msg))).bags;
+    results = (await writeReport(ctx, prepared.report)).bags;
   } catch (err) {
-    notWritten(ctx, 'internal', total, toCallError(err).details, source);
+    notWritten(ctx, 'internal', prepared.entries, toCallError(err).details, source);
     return;
   }
   let written = 0;
@@ -145,36 +164,35 @@ export async function takeMessage(
   bytes: Buffer,
   stream: { source: StreamSource | undefined },
 ): Promise<StreamStop | undefined> {
-  let cost;
+  let prepared: PreparedMessage;
   try {
-    cost = messageCost(bytes, perEntryBytes(ctx.operatorConfig()));
-    admitMessage(cost, bytes.length, ctx.maxDecodeBytes);
+    prepared = prepareMessage(ctx, bytes, ctx.maxDecodeBytes);
   } catch (err) {
-    if (!(err instanceof MessageTooLargeError)) return { end: 'malformed', error: err };
-    ctx.metrics.accessLogEntries('received', err.entries);
-    notWritten(ctx, 'too_large', err.entries, err.message, stream.source);
-    return { end: 'too_large', error: err };
+    const end =
+      err instanceof MessageTooLargeError
+        ? 'too_large'
+        : err instanceof MalformedMessageError
+          ? 'malformed'
+          : undefined;
+    if (end === undefined) return { end: 'internal', error: err };
+    const entries = (err as MessageTooLargeError | MalformedMessageError).entries;
+    ctx.metrics.accessLogEntries('received', entries);
+    notWritten(ctx, end, entries, (err as Error).message, stream.source);
+    return { end, error: err };
   }
+  ctx.metrics.accessLogEntries('received', prepared.entries);
+  // Only the first message carries it; kept for the log lines.
+  if (prepared.identifier) stream.source ??= sourceOf(prepared.identifier);
+  const charge = prepared.estimate + PAUSED_STREAM_BYTES;
   let release: () => void;
   try {
-    release = await budget.admit(cost.bytes + PAUSED_STREAM_BYTES, bytes.length + PAUSED_STREAM_BYTES);
+    release = await budget.admit(charge, charge);
   } catch (err) {
-    ctx.metrics.accessLogEntries('received', cost.entries);
-    notWritten(ctx, 'overloaded', cost.entries, (err as Error).message, stream.source);
+    notWritten(ctx, 'overloaded', prepared.entries, (err as Error).message, stream.source);
     return { end: 'overloaded', error: err };
   }
   try {
-    let msg: LogsMessage;
-    try {
-      msg = decodeLogsMessage(bytes);
-    } catch (err) {
-      ctx.metrics.accessLogEntries('received', cost.entries);
-      notWritten(ctx, 'malformed', cost.entries, (err as Error).message, stream.source);
-      return { end: 'malformed', error: err };
-    }
-    // Only the first message carries it; kept for the log lines.
-    if (msg.identifier) stream.source ??= sourceOf(msg.identifier);
-    await reportEntries(ctx, msg, stream.source);
+    await writeEntries(ctx, prepared, stream.source);
     return undefined;
   } finally {
     release();

@@ -90,6 +90,13 @@ export type BagResult =
   /** A write of (some of) its records failed. */
   | { outcome: 'failed'; error: unknown };
 
+/** A report built and not yet written: one HandleMetricRequest per handler, as Mixer batches a Report. */
+export interface BuiltReport {
+  calls: { handler: HandlerConfig; request: Buffer; dedupId: string; bags: number[] }[];
+  /** Per bag, in the order given: what became of it so far (`written` until a write fails). */
+  bags: BagResult[];
+}
+
 /** What a report of several bags wrote. */
 export interface ReportOutcome {
   /** Records written (one per metric instance built). */
@@ -101,16 +108,15 @@ export interface ReportOutcome {
 const WRITTEN: BagResult = { outcome: 'written' };
 const UNMATCHED: BagResult = { outcome: 'unmatched' };
 
-const writeRecords = (sink: Sink, signal: AbortSignal, records: readonly MetricRecord[]): Promise<void> =>
-  sink.write(records, signal);
-
 /**
- * Reports `bags` (one access-log message's entries, in order; each is
- * dropped once its instances are built): one call per handler, as Mixer
- * batches a Report, the instances in bag order. Resolves once every write
- * has settled, with what became of each bag; never rejects.
+ * Builds the report of `bags` (one access-log message's entries, in order;
+ * each is dropped once its instances are built): the rules' metric
+ * instances, one request per handler with the instances in bag order.
  */
-export async function reportBags(ctx: EnvoyContext, bags: Iterable<Bag>): Promise<ReportOutcome> {
+export function buildReport(
+  ctx: Pick<EnvoyContext, 'operatorConfig' | 'nextDedupId'>,
+  bags: Iterable<Bag>,
+): BuiltReport {
   const config = ctx.operatorConfig();
   const results: BagResult[] = [];
   const batches = new Map<HandlerConfig, { instances: Buffer[]; bags: number[] }>();
@@ -135,25 +141,45 @@ export async function reportBags(ctx: EnvoyContext, bags: Iterable<Bag>): Promis
       problems.length = 0;
     } else results.push(made > 0 ? WRITTEN : UNMATCHED);
   }
+  const calls = [...batches].map(([handler, { instances, bags: indexes }]) => {
+    const dedupId = ctx.nextDedupId(handler.fullName);
+    return { handler, request: encodeHandleRequest(instances, handler.adapterConfig, dedupId), dedupId, bags: indexes };
+  });
+  return { calls, bags: results };
+}
+
+const writeRecords = (sink: Sink, signal: AbortSignal, records: readonly MetricRecord[]): Promise<void> =>
+  sink.write(records, signal);
+
+/**
+ * Writes a built report through the same core calls as a Mixer Report;
+ * resolves once every write has settled, with what became of each bag.
+ * Never rejects.
+ */
+export async function writeReport(ctx: EnvoyContext, built: BuiltReport): Promise<ReportOutcome> {
   const written = await Promise.allSettled(
-    [...batches].map(async ([handler, { instances }]) => {
-      const bytes = encodeHandleRequest(instances, handler.adapterConfig, ctx.nextDedupId(handler.fullName));
-      const made = inlineRecords(ctx, bytes, 'envoy');
+    built.calls.map(async ({ request }) => {
+      const made = inlineRecords(ctx, request, 'envoy');
       if (!made) return 0;
       await writeToSink(ctx, made.handler, writeRecords, made.list);
       return made.list.length;
     }),
   );
   let records = 0;
-  [...batches.values()].forEach(({ bags: indexes }, i) => {
-    const settled = written[i]!;
+  const results = built.bags;
+  written.forEach((settled, i) => {
     if (settled.status === 'fulfilled') {
       records += settled.value;
       return;
     }
-    for (const index of indexes) {
+    for (const index of built.calls[i]!.bags) {
       if (results[index]!.outcome !== 'unbuilt') results[index] = { outcome: 'failed', error: settled.reason };
     }
   });
   return { records, bags: results };
+}
+
+/** Builds and writes the report of `bags` (see buildReport, writeReport). */
+export async function reportBags(ctx: EnvoyContext, bags: Iterable<Bag>): Promise<ReportOutcome> {
+  return writeReport(ctx, buildReport(ctx, bags));
 }

@@ -40,14 +40,24 @@ export class MessageBudget {
    */
   admit(cost: number, waiting: number): Promise<() => void> {
     if (this.queue.length === 0 && this.fits(cost)) return Promise.resolve(this.start(cost));
+    this.refuseIfFull(cost, waiting);
+    this.waitingBytes += waiting;
+    return new Promise((admit) => this.queue.push({ cost, waiting, admit }));
+  }
+
+  /**
+   * Throws OverloadedError when a message of (at least) this cost would
+   * have to wait and the waiting room cannot take it: called before a
+   * message is decoded, so that an overload costs no decoding.
+   */
+  refuseIfFull(cost: number, waiting: number): void {
+    if (this.queue.length === 0 && this.fits(cost)) return;
     if (this.waitingBytes > 0 && this.waitingBytes + waiting > this.maxWaiting) {
       throw new OverloadedError(
         `access-log message not taken: messages waiting for their turn hold ${this.waitingBytes} bytes, ` +
           `the bound is ${this.maxWaiting} (half of --max-decode-bytes); the sinks are slower than the logs arrive`,
       );
     }
-    this.waitingBytes += waiting;
-    return new Promise((admit) => this.queue.push({ cost, waiting, admit }));
   }
 
   private fits(cost: number): boolean {

@@ -13,7 +13,7 @@ import type { Bag } from '../../opconfig/attributes.js';
 import { BufferFullError } from '../../sinks/batching-writer.js';
 import { SinkError, WRITE_DEADLINE } from '../../sinks/sink.js';
 import { estimatedDecodeBytes, metricRequestCost } from '../../wire/request-cost.js';
-import type { MessageBudget } from './als-budget.js';
+import { OverloadedError, type MessageBudget } from './als-budget.js';
 import {
   admitMessage,
   decodeLogsMessage,
@@ -22,6 +22,7 @@ import {
   messageCost,
   type IdentifierObject,
   type LogsMessage,
+  type MessageCost,
 } from './als-message.js';
 import type { AlsNotWrittenCause, AlsStreamEnd } from './als-outcomes.js';
 import { buildReport, writeReport, type BuiltReport, type EnvoyContext } from './dispatch.js';
@@ -83,8 +84,8 @@ export function prepareMessage(
   ctx: Pick<EnvoyContext, 'operatorConfig' | 'nextDedupId'>,
   bytes: Buffer,
   maxDecodeBytes: number,
+  cost: MessageCost = messageCost(bytes),
 ): PreparedMessage {
-  const cost = messageCost(bytes);
   admitMessage(cost.entries, bytes.length, cost.bytes, maxDecodeBytes);
   const msg = decodeLogsMessage(bytes, cost.entries);
   const report = buildReport(ctx, bagsOf(msg));
@@ -118,7 +119,8 @@ function notWritten(
 ): void {
   ctx.metrics.accessLogEntriesNotWritten(cause, entries);
   // Entries no rule selects are not a failure (Mixer reported nothing for them either): counted only.
-  if (cause === 'no_rule') return;
+  // A message with no entries counted says enough in its stream's end line.
+  if (cause === 'no_rule' || entries === 0) return;
   ctx.notes.note('warn', `access-log entries not written: ${cause}`, { cause, entries, reason, ...source });
 }
 
@@ -164,18 +166,24 @@ export async function takeMessage(
   bytes: Buffer,
   stream: { source: StreamSource | undefined },
 ): Promise<StreamStop | undefined> {
+  let cost: MessageCost | undefined;
   let prepared: PreparedMessage;
   try {
-    prepared = prepareMessage(ctx, bytes, ctx.maxDecodeBytes);
+    cost = messageCost(bytes);
+    // Refused before decoding when even the decoding alone would find the waiting room full.
+    budget.refuseIfFull(cost.bytes + PAUSED_STREAM_BYTES, cost.bytes + PAUSED_STREAM_BYTES);
+    prepared = prepareMessage(ctx, bytes, ctx.maxDecodeBytes, cost);
   } catch (err) {
     const end =
       err instanceof MessageTooLargeError
         ? 'too_large'
         : err instanceof MalformedMessageError
           ? 'malformed'
-          : undefined;
+          : err instanceof OverloadedError
+            ? 'overloaded'
+            : undefined;
     if (end === undefined) return { end: 'internal', error: err };
-    const entries = (err as MessageTooLargeError | MalformedMessageError).entries;
+    const entries = err instanceof OverloadedError ? (cost?.entries ?? 0) : (err as MessageTooLargeError).entries;
     ctx.metrics.accessLogEntries('received', entries);
     notWritten(ctx, end, entries, (err as Error).message, stream.source);
     return { end, error: err };

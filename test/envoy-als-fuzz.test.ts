@@ -11,6 +11,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { decodeLogsMessage, MalformedMessageError, MessageTooLargeError } from '../src/frontends/envoy/als-message.js';
+import { MessageBudget } from '../src/frontends/envoy/als-budget.js';
 import { prepareMessage } from '../src/frontends/envoy/als-report.js';
 import type { MixerConfig } from '../src/opconfig/config.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
@@ -22,7 +23,7 @@ import { describeWith } from './helpers/peers.js';
 import { sample, scrape } from './helpers/scrape.js';
 
 /** Small, so that some random messages are over it. */
-const MAX_DECODE = 64 * 1024;
+const MAX_DECODE = 256 * 1024;
 
 const text = fc.string({ maxLength: 12, unit: 'grapheme' });
 const u64s = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map(u64);
@@ -153,7 +154,7 @@ function oracle(config: MixerConfig, messages: Buffer[]): { code: number; record
   const ctx = { operatorConfig: () => config, nextDedupId: () => '1' };
   for (const bytes of messages) {
     try {
-      prepareMessage(ctx, bytes, MAX_DECODE);
+      prepareMessage(ctx, bytes, MessageBudget.of(MAX_DECODE).maxMessage);
     } catch (err) {
       if (err instanceof MessageTooLargeError) return { code: 8, records };
       if (err instanceof MalformedMessageError) return { code: 3, records };

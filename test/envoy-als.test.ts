@@ -176,14 +176,14 @@ describeWith(['envoy-protos'], 'access logs with the sample operator config', ()
   it('ends a stream at a message over --max-decode-bytes with RESOURCE_EXHAUSTED, its entries counted as not written', async () => {
     const counted = await metrics();
     const call = als(t.adapter.address);
-    // 16,000 entries in 3.2 MB (under --max-message-bytes): about 58 MB to decode and report.
+    // 16,000 entries in 3.2 MB (under --max-message-bytes): about 42 MB to decode alone.
     const big = logsMessage({ identifier: IDENTIFIER, http: entries(0, 16_000) });
     expect(big.length).toBeLessThan(4 * 1024 * 1024);
     await call.send(big);
     const answer = await call.answer;
     expect(answer.code).toBe(8);
     expect(answer.details).toMatch(
-      /16000 entries in \d+ bytes, about \d+ bytes to decode and report; .*--max-decode-bytes/,
+      /16000 entries in \d+ bytes, about \d+ bytes to decode and report; the per-message bound is 8388608 \(a quarter of --max-decode-bytes\)/,
     );
     const after = await metrics();
     const delta = (name: string, labels: Record<string, string>) =>
@@ -216,7 +216,7 @@ describeWith(['envoy-protos'], 'access logs against a stalled sink', () => {
   let gate: Gate;
   let folder: string;
   // Small enough that a few Envoy-size messages fill the shared budget.
-  const MAX_DECODE = 1024 * 1024;
+  const MAX_DECODE = 4 * 1024 * 1024;
 
   beforeAll(async () => {
     dir = await tempDir('envoy-als-gated-');
@@ -280,14 +280,14 @@ describeWith(['envoy-protos'], 'access logs against a stalled sink', () => {
   it('ends the streams whose messages find the waiting room full with RESOURCE_EXHAUSTED, and serves the rest', async () => {
     gate.close();
     const before = await scrape(t.adapter.metricsPort!);
-    // 8 KiB of 40 entries: ~280 KB estimated, plus 80 KiB for its paused stream. As many as fit
-    // are in progress (the first always), as many as fit in half of that wait (the first always),
-    // the rest are refused.
+    // 8 KiB of 40 entries: ~280 KB estimated to write and 4 KB held while waiting, each plus 80 KiB
+    // for its paused stream. As many as fit in a quarter of the bound are in progress (the first
+    // always), as many as fit in an eighth wait (the first always), the rest are refused.
     const message = logsMessage({ identifier: IDENTIFIER, http: entries(0, 40) });
-    const cost = estimateOf(await loadOperatorConfig(folder, dir, ['gated']), message) + PAUSED_STREAM_BYTES;
-    const inProgress = Math.max(1, Math.floor(MAX_DECODE / cost));
-    const waiting = Math.max(1, Math.floor(MAX_DECODE / 2 / cost));
-    const STREAMS = 8;
+    const { estimate, held } = estimateOf(await loadOperatorConfig(folder, dir, ['gated']), message);
+    const inProgress = Math.max(1, Math.floor(MAX_DECODE / 4 / (estimate + PAUSED_STREAM_BYTES)));
+    const waiting = Math.max(1, Math.floor(MAX_DECODE / 8 / (held + PAUSED_STREAM_BYTES)));
+    const STREAMS = inProgress + waiting + 3;
     expect(STREAMS - inProgress - waiting).toBeGreaterThan(0);
     const streams = Array.from({ length: STREAMS }, () => als(t.adapter.address));
     for (const s of streams) await s.send(message);
@@ -298,7 +298,9 @@ describeWith(['envoy-protos'], 'access logs against a stalled sink', () => {
     await waitFor(() => early.length === refusedCount, 10_000);
     for (const r of early) {
       expect(r.code).toBe(8);
-      expect(r.details).toMatch(/messages waiting for their turn hold \d+ bytes, the bound is 524288/);
+      expect(r.details).toMatch(
+        /messages waiting for their turn hold \d+ bytes, the bound is 524288 \(an eighth of --max-decode-bytes\)/,
+      );
     }
     gate.open();
     for (const s of streams) s.stream.end();

@@ -36,7 +36,12 @@ export async function loadOperatorConfig(folder: string, dataDir: string, sinks:
   return live.current;
 }
 
-/** What the access-log front-end estimates a message to take (its admission), under `config`. */
-export function estimateOf(config: MixerConfig, message: Buffer): number {
-  return prepareMessage({ operatorConfig: () => config, nextDedupId: () => '1' }, message, Infinity).estimate;
+/** What the access-log front-end estimates a message to take while written, and holds while it waits, under `config`. */
+export function estimateOf(config: MixerConfig, message: Buffer): { estimate: number; held: number } {
+  const { estimate, held } = prepareMessage(
+    { operatorConfig: () => config, nextDedupId: () => '1' },
+    message,
+    Infinity,
+  );
+  return { estimate, held };
 }

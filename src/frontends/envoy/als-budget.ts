@@ -1,6 +1,6 @@
 // The access-log messages of all streams together: at most `maxInProgress`
-// estimated bytes being written at once, and at most `maxWaiting` estimated
-// bytes of messages waiting for their turn (first come, first served). A
+// estimated bytes being written at once, and at most `maxWaiting` bytes
+// held by messages waiting for their turn (first come, first served). A
 // stream is not read while its message waits or is in progress, so each
 // stream holds at most one message; the waiting bound is what keeps many
 // streams from holding many messages.
@@ -27,6 +27,23 @@ export class MessageBudget {
     readonly maxWaiting: number,
   ) {}
 
+  /**
+   * The budget of one adapter, from --max-decode-bytes (one call's share of
+   * the heap): a quarter of it for the messages in progress, which is also
+   * the most one message may take (17 times Envoy's default 16 KiB batch),
+   * and an eighth for those waiting. Measured at 256 Mi (docs/operations.md),
+   * floods peaked at 196-208 MiB with these; with half and a quarter, at
+   * 223-246 MiB, too close to the limit.
+   */
+  static of(maxDecodeBytes: number): MessageBudget {
+    return new MessageBudget(Math.floor(maxDecodeBytes / 4), Math.floor(maxDecodeBytes / 8));
+  }
+
+  /** The most one message may be estimated to take. */
+  get maxMessage(): number {
+    return this.maxInProgress;
+  }
+
   /** Estimated bytes of the messages in progress, and bytes of those waiting (tests and metrics). */
   get usage(): { inProgress: number; waiting: number; queued: number } {
     return { inProgress: this.inProgress, waiting: this.waitingBytes, queued: this.queue.length };
@@ -36,7 +53,7 @@ export class MessageBudget {
    * Resolves with the release once a message of estimated `cost` may go
    * ahead; meanwhile it counts `waiting` bytes (what the message holds) and
    * throws OverloadedError when those would pass maxWaiting. A message
-   * larger than either bound still goes, or waits, when nothing else does.
+   * larger than the waiting bound still waits when nothing else does.
    */
   admit(cost: number, waiting: number): Promise<() => void> {
     if (this.queue.length === 0 && this.fits(cost)) return Promise.resolve(this.start(cost));
@@ -55,7 +72,7 @@ export class MessageBudget {
     if (this.waitingBytes > 0 && this.waitingBytes + waiting > this.maxWaiting) {
       throw new OverloadedError(
         `access-log message not taken: messages waiting for their turn hold ${this.waitingBytes} bytes, ` +
-          `the bound is ${this.maxWaiting} (half of --max-decode-bytes); the sinks are slower than the logs arrive`,
+          `the bound is ${this.maxWaiting} (an eighth of --max-decode-bytes); the sinks are slower than the logs arrive`,
       );
     }
   }

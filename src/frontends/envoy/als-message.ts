@@ -102,12 +102,12 @@ export function messageCost(bytes: Uint8Array): MessageCost {
   }
 }
 
-/** MessageTooLargeError when `estimate` (bytes) is over `maxDecodeBytes`. */
-export function admitMessage(entries: number, length: number, estimate: number, maxDecodeBytes: number): void {
-  if (estimate <= maxDecodeBytes) return;
+/** MessageTooLargeError when `estimate` (bytes) is over `bound` (a quarter of --max-decode-bytes). */
+export function admitMessage(entries: number, length: number, estimate: number, bound: number): void {
+  if (estimate <= bound) return;
   throw new MessageTooLargeError(
     `access-log message not reported: ${entries} entries in ${length} bytes, about ${estimate} bytes to ` +
-      `decode and report; the per-message bound is ${maxDecodeBytes} (--max-decode-bytes)`,
+      `decode and report; the per-message bound is ${bound} (a quarter of --max-decode-bytes)`,
     entries,
   );
 }

@@ -58,6 +58,8 @@ export interface PreparedMessage {
   report: BuiltReport;
   /** Estimated bytes from decoding until written: the decode walk, and Mixer's estimate of each request. */
   estimate: number;
+  /** Bytes it holds until its turn: its requests (the decoded message and its bags are gone by then). */
+  held: number;
 }
 
 export function sourceOf(identifier: IdentifierObject): StreamSource {
@@ -77,27 +79,29 @@ function* bagsOf(msg: LogsMessage): Generator<Bag> {
 /**
  * Decodes `bytes` and builds their report, synchronously; throws
  * MessageTooLargeError when decoding, or decoding and reporting, would take
- * more than `maxDecodeBytes` (the first before anything is decoded), and
+ * more than `bound` bytes (the first before anything is decoded), and
  * MalformedMessageError for bytes that are not a StreamAccessLogsMessage.
  */
 export function prepareMessage(
   ctx: Pick<EnvoyContext, 'operatorConfig' | 'nextDedupId'>,
   bytes: Buffer,
-  maxDecodeBytes: number,
+  bound: number,
   cost: MessageCost = messageCost(bytes),
 ): PreparedMessage {
-  admitMessage(cost.entries, bytes.length, cost.bytes, maxDecodeBytes);
+  admitMessage(cost.entries, bytes.length, cost.bytes, bound);
   const msg = decodeLogsMessage(bytes, cost.entries);
   const report = buildReport(ctx, bagsOf(msg));
   // Each request is decoded into records under the same bound (frontends/mixer/request.ts):
   // counted here as it will count it, so that no admitted message is refused there.
   let estimate = cost.bytes;
+  let held = 0;
   for (const { request, dedupId } of report.calls) {
     const c = metricRequestCost(request);
     estimate += estimatedDecodeBytes({ ...c, bytes: c.bytes - dedupId.length + MAX_DEDUP_ID_BYTES });
+    held += request.length;
   }
-  admitMessage(msg.entries.length, bytes.length, estimate, maxDecodeBytes);
-  return { identifier: msg.identifier, entries: msg.entries.length, report, estimate };
+  admitMessage(msg.entries.length, bytes.length, estimate, bound);
+  return { identifier: msg.identifier, entries: msg.entries.length, report, estimate, held };
 }
 
 /** The cause a failed write of an entry's records is counted under. */
@@ -156,11 +160,13 @@ async function writeEntries(ctx: EnvoyContext, prepared: PreparedMessage, source
 }
 
 /**
- * Takes one message of a stream: resolves with why the stream must end
- * (the message could not be taken), or undefined once its entries are
- * written or counted as not written. Never rejects.
+ * Takes one message of a stream: decodes it and builds its report at once
+ * (synchronously: the message's bytes are not held past this call), then
+ * resolves with why the stream must end (the message could not be taken),
+ * or undefined once its entries are written or counted as not written.
+ * Never rejects.
  */
-export async function takeMessage(
+export function takeMessage(
   ctx: EnvoyContext,
   budget: MessageBudget,
   bytes: Buffer,
@@ -170,9 +176,9 @@ export async function takeMessage(
   let prepared: PreparedMessage;
   try {
     cost = messageCost(bytes);
-    // Refused before decoding when even the decoding alone would find the waiting room full.
-    budget.refuseIfFull(cost.bytes + PAUSED_STREAM_BYTES, cost.bytes + PAUSED_STREAM_BYTES);
-    prepared = prepareMessage(ctx, bytes, ctx.maxDecodeBytes, cost);
+    // Refused before decoding when the message would have to wait and the waiting room is full.
+    budget.refuseIfFull(cost.bytes + PAUSED_STREAM_BYTES, PAUSED_STREAM_BYTES);
+    prepared = prepareMessage(ctx, bytes, budget.maxMessage, cost);
   } catch (err) {
     const end =
       err instanceof MessageTooLargeError
@@ -182,19 +188,28 @@ export async function takeMessage(
           : err instanceof OverloadedError
             ? 'overloaded'
             : undefined;
-    if (end === undefined) return { end: 'internal', error: err };
+    if (end === undefined) return Promise.resolve({ end: 'internal', error: err });
     const entries = err instanceof OverloadedError ? (cost?.entries ?? 0) : (err as MessageTooLargeError).entries;
     ctx.metrics.accessLogEntries('received', entries);
     notWritten(ctx, end, entries, (err as Error).message, stream.source);
-    return { end, error: err };
+    return Promise.resolve({ end, error: err });
   }
   ctx.metrics.accessLogEntries('received', prepared.entries);
   // Only the first message carries it; kept for the log lines.
   if (prepared.identifier) stream.source ??= sourceOf(prepared.identifier);
-  const charge = prepared.estimate + PAUSED_STREAM_BYTES;
+  return writeInTurn(ctx, budget, prepared, stream);
+}
+
+/** Waits for the message's turn in the budget, then writes it. Never rejects. */
+async function writeInTurn(
+  ctx: EnvoyContext,
+  budget: MessageBudget,
+  prepared: PreparedMessage,
+  stream: { source: StreamSource | undefined },
+): Promise<StreamStop | undefined> {
   let release: () => void;
   try {
-    release = await budget.admit(charge, charge);
+    release = await budget.admit(prepared.estimate + PAUSED_STREAM_BYTES, prepared.held + PAUSED_STREAM_BYTES);
   } catch (err) {
     notWritten(ctx, 'overloaded', prepared.entries, (err as Error).message, stream.source);
     return { end: 'overloaded', error: err };

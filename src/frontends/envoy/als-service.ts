@@ -21,9 +21,7 @@ export interface AccessLogService {
 }
 
 export function accessLogService(ctx: EnvoyContext): AccessLogService {
-  // All streams' messages in progress take at most one call's decode bound,
-  // and those waiting for their turn half of it.
-  const budget = new MessageBudget(ctx.maxDecodeBytes, Math.floor(ctx.maxDecodeBytes / 2));
+  const budget = MessageBudget.of(ctx.maxDecodeBytes);
   const open = new Set<LogStream>();
   let drainBy: number | undefined;
   let allDone: (() => void) | undefined;

@@ -40,7 +40,7 @@ export class LogStream {
     private readonly finished: (stream: LogStream, stop: StreamStop) => void,
   ) {
     this.next = oneMessageAtATime(call);
-    call.on('data', (bytes: Buffer) => void this.message(bytes));
+    call.on('data', (bytes: Buffer) => this.message(bytes));
     // Asked for only after the last message was written (see oneMessageAtATime).
     call.on('end', () => this.finish({ end: 'client_ended' }));
     // grpc-js also says 'cancelled' once an answer is sent: by then the stream is done.
@@ -58,11 +58,24 @@ export class LogStream {
     if (this.state === 'reading') this.waitQuiet();
   }
 
-  private async message(bytes: Buffer): Promise<void> {
+  // Not async: the message's bytes must not stay referenced while it waits and is written.
+  private message(bytes: Buffer): void {
     if (this.state !== 'reading') return;
     this.state = 'busy';
     clearTimeout(this.quiet);
-    const stop = await this.take(bytes, this).catch((error: unknown): StreamStop => ({ end: 'internal', error }));
+    let taken: Promise<StreamStop | undefined>;
+    try {
+      taken = this.take(bytes, this);
+    } catch (error) {
+      taken = Promise.resolve({ end: 'internal', error });
+    }
+    taken.then(
+      (stop) => this.taken(stop),
+      (error: unknown) => this.taken({ end: 'internal', error }),
+    );
+  }
+
+  private taken(stop: StreamStop | undefined): void {
     if (this.done) return; // cancelled meanwhile; the message was still written
     if (stop) return this.finish(stop);
     this.state = 'reading';

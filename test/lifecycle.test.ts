@@ -349,6 +349,8 @@ describe('start-up and shutdown: one ordered list of steps', () => {
       'handler table',
       'decode workers',
       'call recorder',
+      // Started (and stopped) even without --operator-config: it then opens nothing.
+      'operator config',
       'gRPC server',
       'serving',
     ]);

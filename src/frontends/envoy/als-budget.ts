@@ -32,8 +32,8 @@ export class MessageBudget {
    * the heap): a quarter of it for the messages in progress, which is also
    * the most one message may take (17 times Envoy's default 16 KiB batch),
    * and an eighth for those waiting. Measured at 256 Mi (docs/operations.md),
-   * floods peaked at 196-208 MiB with these; with half and a quarter, at
-   * 223-246 MiB, too close to the limit.
+   * floods peaked at 198-241 MiB with these; with half and a quarter, at up
+   * to 246 MiB, too close to the limit.
    */
   static of(maxDecodeBytes: number): MessageBudget {
     return new MessageBudget(Math.floor(maxDecodeBytes / 4), Math.floor(maxDecodeBytes / 8));
@@ -42,11 +42,6 @@ export class MessageBudget {
   /** The most one message may be estimated to take. */
   get maxMessage(): number {
     return this.maxInProgress;
-  }
-
-  /** Estimated bytes of the messages in progress, and bytes of those waiting (tests and metrics). */
-  get usage(): { inProgress: number; waiting: number; queued: number } {
-    return { inProgress: this.inProgress, waiting: this.waitingBytes, queued: this.queue.length };
   }
 
   /**

@@ -251,7 +251,10 @@ export async function startAdapter(
   // only when asked for, so a Mixer-only adapter carries none of it.
   const envoy = await life.step(
     'operator config',
-    () => (envoyOn ? openEnvoyFrontEnd(options, core, sinks.types, log, metrics) : undefined),
+    () =>
+      envoyOn
+        ? openEnvoyFrontEnd(options, core, sinks.types, log, metrics, Object.keys(io.extraSinks ?? {}))
+        : undefined,
     (e) => e?.close(),
   );
   const server = await life.step(
@@ -274,6 +277,8 @@ export async function startAdapter(
       return { server, port };
     },
     async ({ server }) => {
+      // Open access-log streams never end on their own: answered first, once what they sent is written.
+      await envoy?.drain(options.shutdownGraceMs);
       const forced = await shutdown(server, options.shutdownGraceMs);
       if (forced) log.warn({ graceMs: options.shutdownGraceMs }, 'in-flight calls cancelled after the grace period');
     },
@@ -342,6 +347,7 @@ async function openKeySets(options: AdapterOptions, log: Logger, health: KeySetH
 interface EnvoyFrontEnd {
   services: FrontEndService[];
   reflection: PackageDefinition;
+  drain(graceMs: number): Promise<void>;
   close(): void;
 }
 
@@ -352,6 +358,8 @@ async function openEnvoyFrontEnd(
   sinkTypes: readonly string[],
   log: Logger,
   metrics: MetricEvents,
+  /** Sink types given by the embedder (tests' memory sinks): handlers may name them too. */
+  extraSinks: readonly string[],
 ): Promise<EnvoyFrontEnd> {
   const [{ LiveOperatorConfig, OperatorConfigError }, { envoyServices }, { envoyProtos }, { dedupCounters }] =
     await Promise.all([
@@ -365,7 +373,7 @@ async function openEnvoyFrontEnd(
   try {
     live = await LiveOperatorConfig.load({
       paths: options.operatorConfig,
-      pluginSinks: options.sinkModules.map((m) => m.name),
+      pluginSinks: [...options.sinkModules.map((m) => m.name), ...extraSinks],
       dataDir: options.dataDir,
       sinkTypes,
       intervalMs: options.security.reloadIntervalMs,
@@ -401,7 +409,8 @@ async function openEnvoyFrontEnd(
   started = true;
   live.watch();
   const ctx = { ...core, operatorConfig: () => live.current, nextDedupId: dedupCounters() };
-  return { services: envoyServices(ctx), reflection: envoyProtos().pkg, close: () => live.stop() };
+  const { services, drain } = envoyServices(ctx);
+  return { services, reflection: envoyProtos().pkg, drain, close: () => live.stop() };
 }
 
 /** TLS credentials (checked by a loopback handshake) and the per-call checks; closes them again if the check fails. */

@@ -5,8 +5,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, expect, it } from 'vitest';
-import { GRPC_JS_VERSION, http2ServersOf } from '../src/transport/grpc-internals.js';
+import { GRPC_JS_VERSION, http2ServersOf, oneMessageAtATime } from '../src/transport/grpc-internals.js';
 import { ROOT } from './helpers/cli.js';
+import { waitFor } from './helpers/wait.js';
 
 let server: grpc.Server | undefined;
 afterEach(() => {
@@ -60,4 +61,80 @@ it('no other source file touches grpc-js internals', async () => {
     }
   }
   expect(touching).toEqual([path.join('transport', 'grpc-internals.ts')]);
+});
+
+it('hands a client-streaming call its messages one at a time, the end only after the last', async () => {
+  const PATH = '/test.Logs/Stream';
+  const service: grpc.ServiceDefinition = {
+    Stream: {
+      path: PATH,
+      requestStream: true,
+      responseStream: false,
+      requestSerialize: (b: Buffer) => b,
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (b: Buffer) => b,
+      responseDeserialize: (b: Buffer) => b,
+    },
+    Ping: {
+      path: '/test.Logs/Ping',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (b: Buffer) => b,
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (b: Buffer) => b,
+      responseDeserialize: (b: Buffer) => b,
+    },
+  };
+  const got: string[] = [];
+  let next: (() => void) | undefined;
+  server = new grpc.Server();
+  server.addService(service, {
+    Stream: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      next = oneMessageAtATime(call);
+      call.on('data', (b: Buffer) => got.push(b.toString()));
+      call.on('end', () => {
+        got.push('end');
+        callback(null, Buffer.alloc(0));
+      });
+    },
+    Ping: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.alloc(0)),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server!.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const ping = () =>
+    new Promise<void>((resolve, reject) =>
+      client.makeUnaryRequest(
+        '/test.Logs/Ping',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.alloc(0),
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
+  const answered = new Promise<void>((resolve) => {
+    const stream = client.makeClientStreamRequest(
+      PATH,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      () => resolve(),
+    );
+    for (const m of ['a', 'b', 'c']) stream.write(Buffer.from(m));
+    stream.end();
+  });
+  try {
+    for (const expected of [['a'], ['a', 'b'], ['a', 'b', 'c'], ['a', 'b', 'c', 'end']]) {
+      await waitFor(() => got.length === expected.length);
+      // Calls to the same server go on meanwhile; the stream hands over nothing more until asked.
+      for (let i = 0; i < 5; i++) await ping();
+      expect(got).toEqual(expected);
+      next!();
+    }
+    await answered;
+  } finally {
+    client.close();
+  }
 });

@@ -349,6 +349,7 @@ describe('start-up and shutdown: one ordered list of steps', () => {
       'handler table',
       'decode workers',
       'call recorder',
+      // Started (and stopped) even without --operator-config: it then opens nothing.
       'key sets',
       'operator config',
       'gRPC server',

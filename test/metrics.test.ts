@@ -9,6 +9,7 @@ import { paramsAny } from './helpers/clients.js';
 import { startTestAdapter, type TestAdapter } from './helpers/adapter.js';
 import { ROOT, startCli, type CliProcess } from './helpers/cli.js';
 import { itWith } from './helpers/peers.js';
+import { sample, scrape } from './helpers/scrape.js';
 import { int, str } from './helpers/values.js';
 
 let dir: string;
@@ -35,28 +36,6 @@ function promtool(text: string): Promise<{ code: number | null; output: string }
     child.on('close', (code) => resolve({ code, output }));
     child.stdin.end(text);
   });
-}
-
-async function scrape(port: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-  expect(res.status).toBe(200);
-  return res.text();
-}
-
-/** The value of one sample, matching a metric name and a subset of its labels; 0 when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  let found = false;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) {
-      total += Number(m[3]);
-      found = true;
-    }
-  }
-  return found ? total : 0;
 }
 
 describe('Prometheus metrics', () => {
@@ -167,6 +146,9 @@ describe('Prometheus metrics', () => {
     }
     expect(text).toContain('mygrpcadapter_tls_reloads_total{outcome="ok"} 0');
     expect(text).toContain('mygrpcadapter_tls_reloads_total{outcome="error"} 0');
+    expect(text).toContain('mygrpcadapter_access_log_entries_total{outcome="received",cause=""} 0');
+    expect(text).toContain('mygrpcadapter_access_log_entries_total{outcome="not_written",cause="sink_full"} 0');
+    expect(text).toContain('mygrpcadapter_access_log_streams_total{end="overloaded"} 0');
     // A handler's decision and sink-failure series exist from the call that creates it on.
     await t.clients.authorization({
       instance: { name: 'c', subject: { properties: { custom_token_header: str('k') } } },

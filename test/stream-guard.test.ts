@@ -5,7 +5,12 @@
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_STREAM_LIMITS, guardStreams, type GuardEvent } from '../src/transport/stream-guard.js';
+import {
+  DEFAULT_STREAM_LIMITS,
+  guardStreams,
+  type GuardEvent,
+  type StreamGuard,
+} from '../src/transport/stream-guard.js';
 import { waitFor } from './helpers/wait.js';
 import { grpcPrefix, rawGrpcStream } from './helpers/wire.js';
 
@@ -82,5 +87,67 @@ describe('stream guard: pending request bytes', () => {
     release();
     await waitFor(() => streams.every((s) => s.closed));
     for (const s of halfSent) s.close();
+  });
+});
+
+describe('stream guard: client-streaming calls', () => {
+  const STREAM_PATH = '/test.Logs/Stream';
+
+  /** A server whose one client-streaming method reads every message as it comes, and answers at the end. */
+  async function streamingServer(): Promise<{ port: number; guard: StreamGuard; messages: () => number }> {
+    let messages = 0;
+    server = new grpc.Server();
+    const service: grpc.ServiceDefinition = {
+      Stream: {
+        path: STREAM_PATH,
+        requestStream: true,
+        responseStream: false,
+        requestSerialize: (b: Buffer) => b,
+        requestDeserialize: (b: Buffer) => b,
+        responseSerialize: (b: Buffer) => b,
+        responseDeserialize: (b: Buffer) => b,
+      },
+    };
+    server.addService(service, {
+      Stream: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        call.on('data', () => messages++);
+        call.on('end', () => callback(null, Buffer.alloc(0)));
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server!.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
+    const guard = guardStreams(server, DEFAULT_STREAM_LIMITS, () => undefined, new Set([STREAM_PATH]));
+    return { port, guard, messages: () => messages };
+  }
+
+  it('counts only the bytes of the message still arriving, whatever the chunks', async () => {
+    const { port, guard, messages } = await streamingServer();
+    client = http2.connect(`http://127.0.0.1:${port}`);
+    const stream = rawGrpcStream(client, STREAM_PATH);
+    const a = Buffer.concat([grpcPrefix(100), Buffer.alloc(100, 1)]);
+    const b = Buffer.concat([grpcPrefix(0)]);
+    const c = Buffer.concat([grpcPrefix(300), Buffer.alloc(300, 3)]);
+    const wire = Buffer.concat([a, b, c]);
+    // Cut inside a's prefix, inside its body, across a's end, b and c's prefix, inside c.
+    const steps: [number, number, number][] = [
+      // [bytes sent so far, pending after them, messages whole]
+      [3, 3, 0],
+      [55, 55, 0],
+      [105 + 5 + 2, 2, 2],
+      [105 + 5 + 5 + 200, 205, 2],
+      [wire.length, 0, 3],
+    ];
+    let sent = 0;
+    for (const [upTo, pending, whole] of steps) {
+      stream.write(wire.subarray(sent, upTo));
+      sent = upTo;
+      await waitFor(() => messages() === whole && guard.pendingRequestBytes === pending);
+    }
+    stream.end();
+    await waitFor(() => stream.closed);
+    expect(guard.pendingRequestBytes).toBe(0);
   });
 });

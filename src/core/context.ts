@@ -7,7 +7,7 @@ import type { RepeatLog } from '../observe/repeat-log.js';
 import type { IsoClock } from './clock.js';
 import type { HandlerTable } from './handler-table.js';
 import type { SinkCalls } from './sink-call.js';
-export type { FrontEnd } from './front-end.js';
+export { FRONT_ENDS, type FrontEnd } from './front-end.js';
 import type { KeySets } from '../security/key-sets.js';
 
 export interface CoreContext {

@@ -4,6 +4,7 @@
 import type { DecisionReason } from '../core/authorize.js';
 import type { FrontEnd } from '../core/front-end.js';
 import type { Decision } from '../record/types.js';
+import type { AlsNotWrittenCause, AlsStreamEnd } from '../frontends/envoy/als-outcomes.js';
 import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
 
@@ -34,6 +35,11 @@ export interface MetricEvents {
   pluginFault(plugin: string, kind: string): void;
   /** A look at --operator-config that took a changed config (`ok`) or refused one (`error`; the last good one stays). */
   operatorConfigReloaded(outcome: 'ok' | 'error'): void;
+  /** Access-log entries: `n` received, written (every record they made is on its sink), or not written and why. */
+  accessLogEntries(outcome: 'received' | 'written', n: number): void;
+  accessLogEntriesNotWritten(cause: AlsNotWrittenCause, n: number): void;
+  /** An access-log stream ended, and how. */
+  accessLogStreamEnded(end: AlsStreamEnd): void;
 }
 
 const NO_WRITER_EVENTS: WriterEvents = {};
@@ -54,4 +60,7 @@ export const NO_METRICS: MetricEvents = {
   decisionRecordLost: () => undefined,
   pluginFault: () => undefined,
   operatorConfigReloaded: () => undefined,
+  accessLogEntries: () => undefined,
+  accessLogEntriesNotWritten: () => undefined,
+  accessLogStreamEnded: () => undefined,
 };

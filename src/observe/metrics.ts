@@ -3,6 +3,12 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DECISION_REASONS, type DecisionReason } from '../core/authorize.js';
 import { FRONT_ENDS, type FrontEnd } from '../core/front-end.js';
+import {
+  ALS_NOT_WRITTEN_CAUSES,
+  ALS_STREAM_ENDS,
+  type AlsNotWrittenCause,
+  type AlsStreamEnd,
+} from '../frontends/envoy/als-outcomes.js';
 import type { WriterEvents } from '../sinks/batching-writer.js';
 import type { SinkSpec } from '../sinks/sink.js';
 import type { MetricEvents } from './metric-events.js';
@@ -148,6 +154,18 @@ export class AdapterMetrics implements MetricEvents {
     labelNames: ['outcome'],
     registers: [this.registry],
   });
+  private readonly accessLogEntryCount = new Counter({
+    name: `${PREFIX}access_log_entries_total`,
+    help: 'Envoy access-log entries received, written (every record they made is on its sink), or not written, by cause.',
+    labelNames: ['outcome', 'cause'],
+    registers: [this.registry],
+  });
+  private readonly accessLogStreams = new Counter({
+    name: `${PREFIX}access_log_streams_total`,
+    help: 'Envoy access-log streams ended, by how: client_ended, drained (shutdown), too_large, overloaded, malformed, cancelled, internal.',
+    labelNames: ['end'],
+    registers: [this.registry],
+  });
   private readonly tlsReloads = new Counter({
     name: `${PREFIX}tls_reloads_total`,
     help: 'Times the serving certificate or client CA was reloaded from disk, by outcome.',
@@ -171,6 +189,9 @@ export class AdapterMetrics implements MetricEvents {
       this.operatorConfigReloads.inc({ outcome }, 0);
     }
     for (const code of SINK_FAILURE_CODES) this.decisionRecordsLost.inc({ code }, 0);
+    for (const outcome of ['received', 'written']) this.accessLogEntryCount.inc({ outcome, cause: '' }, 0);
+    for (const cause of ALS_NOT_WRITTEN_CAUSES) this.accessLogEntryCount.inc({ outcome: 'not_written', cause }, 0);
+    for (const end of ALS_STREAM_ENDS) this.accessLogStreams.inc({ end }, 0);
     new Gauge({
       name: `${PREFIX}sink_buffer_bytes`,
       help: 'Bytes a sink holds queued or being written.',
@@ -351,6 +372,18 @@ export class AdapterMetrics implements MetricEvents {
 
   operatorConfigReloaded(outcome: 'ok' | 'error'): void {
     this.operatorConfigReloads.inc({ outcome });
+  }
+
+  accessLogEntries(outcome: 'received' | 'written', n: number): void {
+    this.accessLogEntryCount.inc({ outcome, cause: '' }, n);
+  }
+
+  accessLogEntriesNotWritten(cause: AlsNotWrittenCause, n: number): void {
+    this.accessLogEntryCount.inc({ outcome: 'not_written', cause }, n);
+  }
+
+  accessLogStreamEnded(end: AlsStreamEnd): void {
+    this.accessLogStreams.inc({ end });
   }
 
   tlsReloaded(outcome: 'ok' | 'error'): void {

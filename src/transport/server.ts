@@ -42,6 +42,8 @@ class GuardedServer extends grpc.Server {
     options: grpc.ServerOptions,
     readonly streamLimits: StreamLimits,
     readonly onCut: ((event: GuardEvent) => void) | undefined,
+    /** Client-streaming methods' paths: the guard bounds them per message. */
+    readonly streamingPaths: ReadonlySet<string>,
   ) {
     super(options);
   }
@@ -84,6 +86,13 @@ export function createAdapterServer(
     },
     streamLimits,
     limits.onCut,
+    new Set(
+      services.flatMap(({ definition }) =>
+        Object.values(definition)
+          .filter((m) => m.requestStream)
+          .map((m) => m.path),
+      ),
+    ),
   );
   for (const { definition, implementation } of services) {
     const raw = rawMessages(definition);
@@ -128,7 +137,8 @@ export function bind(
     server.bindAsync(target, credentials, (err, bound) => {
       if (err) return reject(err);
       try {
-        if (server instanceof GuardedServer) guardStreams(server, server.streamLimits, server.onCut);
+        if (server instanceof GuardedServer)
+          guardStreams(server, server.streamLimits, server.onCut, server.streamingPaths);
       } catch (guardErr) {
         server.forceShutdown();
         return reject(guardErr instanceof Error ? guardErr : new Error(String(guardErr)));

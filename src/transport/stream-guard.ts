@@ -7,6 +7,13 @@
 // answers, or opens connections and sends nothing, would otherwise hold
 // memory and slots for as long as it likes.
 //
+// A client-streaming call (Envoy's access logs) never "fully arrives": its
+// messages come for as long as the client likes. Its stream is bounded per
+// message instead: the bytes of the message still arriving count as
+// pending, each message must arrive within the arrival bound of its first
+// byte (while the server is reading: time the handler spends with a message
+// is not the client's), and the stream-age bound does not apply.
+//
 // Every deadline and age here is measured on the monotonic clock
 // (performance.now()): a wall-clock step must neither cut streams nor spare
 // them.
@@ -28,9 +35,13 @@ export interface StreamLimits {
   maxStreams: number;
   /** Bytes of requests still arriving, over all streams; past it the connection holding the most loses its largest. */
   maxPendingRequestBytes: number;
-  /** A stream whose request has not fully arrived this many ms after its headers is reset. */
+  /**
+   * A stream whose request has not fully arrived this many ms after its
+   * headers is reset; for a client-streaming call, one whose message has not
+   * arrived this many ms (of reading) after its first byte.
+   */
   requestArrivalMs: number;
-  /** A stream still open this many ms after its headers (its answer unread, say) is reset. */
+  /** A stream still open this many ms after its headers (its answer unread, say) is reset; not client-streaming calls. */
   maxStreamMs: number;
   /** A connection that has not finished its TLS handshake and sent its HTTP/2 preface (SETTINGS) this many ms after it was accepted is closed. */
   prefaceMs: number;
@@ -79,6 +90,20 @@ interface StreamState {
   arrived: boolean;
   /** performance.now() when its headers came. */
   openedAt: number;
+  /** A client-streaming call's gRPC framing; undefined for other calls. */
+  framing: Framing | undefined;
+}
+
+/** Where a client-streaming call is in its gRPC messages (5-byte prefix, then the body). */
+interface Framing {
+  /** Bytes of the current message's prefix seen (0-5). */
+  prefix: number;
+  /** Its body length, read from the prefix. */
+  length: number;
+  /** Bytes of its body still to come. */
+  body: number;
+  /** performance.now() when its first byte came, or when the server last resumed reading it. */
+  since: number;
 }
 
 /** Streams of one connection, oldest first (Map keeps insertion order). */
@@ -172,6 +197,8 @@ export function guardStreams(
   server: Server,
   limits: StreamLimits,
   onCut: (event: GuardEvent) => void = () => undefined,
+  /** The `:path` of every client-streaming method: bounded per message (see above). */
+  streamingPaths: ReadonlySet<string> = new Set(),
 ): StreamGuard {
   let openStreams = 0;
   let pendingRequestBytes = 0;
@@ -317,11 +344,38 @@ export function guardStreams(
     pendingRequestBytes -= state.pending;
     state.pending = 0;
   }
+  /** Takes the messages `chunk` completes off a client-streaming call's pending bytes. */
+  const messagesArrived = (state: StreamState, f: Framing, chunk: Buffer): void => {
+    if (state.pending === chunk.length) f.since = now(); // a message's first byte
+    for (let i = 0; i < chunk.length;) {
+      if (f.prefix < 5) {
+        // Bytes 1-4 of the prefix are the body length, big-endian.
+        if (f.prefix > 0) f.length = f.length * 256 + chunk[i]!;
+        f.prefix++;
+        i++;
+        if (f.prefix === 5) f.body = f.length;
+      } else {
+        const take = Math.min(f.body, chunk.length - i);
+        f.body -= take;
+        i += take;
+      }
+      if (f.prefix === 5 && f.body === 0) {
+        // All of it was counted, unless a cut has zeroed the count since.
+        const done = Math.min(5 + f.length, state.pending);
+        state.pending -= done;
+        pendingRequestBytes -= done;
+        f.prefix = 0;
+        f.length = 0;
+        f.since = now();
+      }
+    }
+  };
   function onData(this: GuardedStream, chunk: Buffer): void {
     const state = this[STATE];
     if (state.arrived) return;
     state.pending += chunk.length;
     pendingRequestBytes += chunk.length;
+    if (state.framing) messagesArrived(state, state.framing, chunk);
     while (pendingRequestBytes > limits.maxPendingRequestBytes) {
       const victim = heaviest(pendingOf, (s) => s.pending);
       if (!victim || victim.pending === 0) break;
@@ -350,13 +404,17 @@ export function guardStreams(
     return conn;
   };
 
-  const onStream = (stream: http2.ServerHttp2Stream): void => {
+  const onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void => {
     const session = stream.session;
     if (!session) return;
     const conn = connOf(session);
     conn.carried = true;
+    const at = now();
+    const path = headers[':path'];
+    const framing =
+      path !== undefined && streamingPaths.has(path) ? { prefix: 0, length: 0, body: 0, since: at } : undefined;
     // No timers per stream (they cost on every call): one sweep checks the ages.
-    const state: StreamState = { stream, conn, pending: 0, arrived: false, openedAt: now() };
+    const state: StreamState = { stream, conn, pending: 0, arrived: false, openedAt: at, framing };
     (stream as GuardedStream)[STATE] = state;
     conn.streams.set(stream, state);
     openStreams++;
@@ -404,6 +462,15 @@ export function guardStreams(
         }
       }
       for (const state of streams.values()) {
+        const { framing } = state;
+        if (framing) {
+          // Only while the server reads: a paused stream waits on the server, not the client.
+          if (state.pending === 0 || state.stream.isPaused()) framing.since = at;
+          else if (at - framing.since > limits.requestArrivalMs) {
+            cut(state, http2.constants.NGHTTP2_CANCEL, 'request-arrival');
+          }
+          continue;
+        }
         const age = at - state.openedAt;
         if (age > limits.maxStreamMs) cut(state, http2.constants.NGHTTP2_CANCEL, 'stream-age');
         else if (!state.arrived && age > limits.requestArrivalMs) {

@@ -12,9 +12,9 @@ export async function rpcError(p: Promise<unknown>): Promise<ServiceError> {
 }
 
 /** Polls `predicate` every 20 ms until it holds; throws after `ms`. */
-export async function waitFor(predicate: () => boolean, ms = 5000): Promise<void> {
+export async function waitFor(predicate: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > end) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -88,47 +88,107 @@ async function decideOne(
   return { handler: handler.fullName, decision: decided.decision };
 }
 
+/** What became of one bag's records. */
+export type BagResult =
+  /** Every record the rules made of it is on its sink. */
+  | { outcome: 'written' }
+  /** No rule made a record of it. */
+  | { outcome: 'unmatched' }
+  /** A rule's match or instance could not be evaluated on it (the first problem). */
+  | { outcome: 'unbuilt'; problem: string }
+  /** A write of (some of) its records failed. */
+  | { outcome: 'failed'; error: unknown };
+
+/** A report built and not yet written: one HandleMetricRequest per handler, as Mixer batches a Report. */
+export interface BuiltReport {
+  calls: { handler: HandlerConfig; request: Buffer; dedupId: string; bags: number[] }[];
+  /** Per bag, in the order given: what became of it so far (`written` until a write fails). */
+  bags: BagResult[];
+}
+
 /** What a report of several bags wrote. */
 export interface ReportOutcome {
   /** Records written (one per metric instance built). */
   records: number;
-  /** Instances that could not be built (bad attributes for a rule), one line each. */
-  problems: string[];
+  /** Per bag, in the order given. */
+  bags: BagResult[];
+}
+
+const WRITTEN: BagResult = { outcome: 'written' };
+const UNMATCHED: BagResult = { outcome: 'unmatched' };
+
+/**
+ * Builds the report of `bags` (one access-log message's entries, in order;
+ * each is dropped once its instances are built): the rules' metric
+ * instances, one request per handler with the instances in bag order.
+ */
+export function buildReport(
+  ctx: Pick<EnvoyContext, 'operatorConfig' | 'nextDedupId'>,
+  bags: Iterable<Bag>,
+): BuiltReport {
+  const config = ctx.operatorConfig();
+  const results: BagResult[] = [];
+  const batches = new Map<HandlerConfig, { instances: Buffer[]; bags: number[] }>();
+  const problems: string[] = [];
+  for (const bag of bags) {
+    const index = results.length;
+    let made = 0;
+    for (const action of matchingActions(config, bag, problems)) {
+      for (const inst of action.instances) {
+        if (TEMPLATES[inst.template] !== 'REPORT') continue;
+        const msg = tryBuild(inst, bag, problems);
+        if (!msg) continue;
+        made++;
+        let batch = batches.get(action.handler);
+        if (!batch) batches.set(action.handler, (batch = { instances: [], bags: [] }));
+        batch.instances.push(msg.bytes);
+        if (batch.bags.at(-1) !== index) batch.bags.push(index);
+      }
+    }
+    if (problems.length > 0) {
+      results.push({ outcome: 'unbuilt', problem: problems[0]! });
+      problems.length = 0;
+    } else results.push(made > 0 ? WRITTEN : UNMATCHED);
+  }
+  const calls = [...batches].map(([handler, { instances, bags: indexes }]) => {
+    const dedupId = ctx.nextDedupId(handler.fullName);
+    return { handler, request: encodeHandleRequest(instances, handler.adapterConfig, dedupId), dedupId, bags: indexes };
+  });
+  return { calls, bags: results };
 }
 
 const writeRecords = (sink: Sink, signal: AbortSignal, records: readonly MetricRecord[]): Promise<void> =>
   sink.write(records, signal);
 
 /**
- * Reports `bags` (one access-log message's entries, in order): one call per
- * handler, as Mixer batches a Report; resolves once every record is written,
- * rejects with the first write's failure.
+ * Writes a built report through the same core calls as a Mixer Report;
+ * resolves once every write has settled, with what became of each bag.
+ * Never rejects.
  */
-export async function reportBags(ctx: EnvoyContext, bags: readonly Bag[]): Promise<ReportOutcome> {
-  const config = ctx.operatorConfig();
-  const problems: string[] = [];
-  const batches = new Map<HandlerConfig, Buffer[]>();
-  for (const bag of bags) {
-    for (const action of matchingActions(config, bag, problems)) {
-      for (const inst of action.instances) {
-        if (TEMPLATES[inst.template] !== 'REPORT') continue;
-        const msg = tryBuild(inst, bag, problems);
-        if (!msg) continue;
-        let batch = batches.get(action.handler);
-        if (!batch) batches.set(action.handler, (batch = []));
-        batch.push(msg.bytes);
-      }
-    }
-  }
-  let records = 0;
-  await Promise.all(
-    [...batches].map(async ([handler, instances]) => {
-      const bytes = encodeHandleRequest(instances, handler.adapterConfig, ctx.nextDedupId(handler.fullName));
-      const made = inlineRecords(ctx, bytes, 'envoy');
-      if (!made) return;
+export async function writeReport(ctx: EnvoyContext, built: BuiltReport): Promise<ReportOutcome> {
+  const written = await Promise.allSettled(
+    built.calls.map(async ({ request }) => {
+      const made = inlineRecords(ctx, request, 'envoy');
+      if (!made) return 0;
       await writeToSink(ctx, made.handler, writeRecords, made.list);
-      records += made.list.length;
+      return made.list.length;
     }),
   );
-  return { records, problems };
+  let records = 0;
+  const results = built.bags;
+  written.forEach((settled, i) => {
+    if (settled.status === 'fulfilled') {
+      records += settled.value;
+      return;
+    }
+    for (const index of built.calls[i]!.bags) {
+      if (results[index]!.outcome !== 'unbuilt') results[index] = { outcome: 'failed', error: settled.reason };
+    }
+  });
+  return { records, bags: results };
+}
+
+/** Builds and writes the report of `bags` (see buildReport, writeReport). */
+export async function reportBags(ctx: EnvoyContext, bags: Iterable<Bag>): Promise<ReportOutcome> {
+  return writeReport(ctx, buildReport(ctx, bags));
 }

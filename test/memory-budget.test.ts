@@ -91,6 +91,12 @@ describe('--memory-limit and the defaults it sizes', () => {
     expect(two.memory.heapMb).toBe(512 - 104 - 64 - 128);
   });
 
+  it("takes the Envoy front-ends' share off the heap when --operator-config is given", () => {
+    const envoy = readServeOptions({ 'memory-limit': '256Mi', 'operator-config': ['operatorconfig'] });
+    expect(envoy.memory.heapMb).toBe(256 - 104 - 32 - 16);
+    expect(readServeOptions({ 'memory-limit': '256Mi' }).memory.heapMb).toBe(120);
+  });
+
   it('scales them with the limit, and a flag given by hand keeps its value', () => {
     const at256 = readServeOptions({ 'memory-limit': '256Mi' }) as unknown as Record<string, number>;
     const at1g = readServeOptions({

@@ -16,6 +16,7 @@ import { sinkFactories } from '../sinks/registry.js';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from '../transport/stream-guard.js';
 import { budgetSize, choice, count, duration, file, list, port, size, text, toggle } from './flag.js';
 import {
+  ENVOY_FRONT_END_SHARE,
   memoryBudget,
   MiB,
   MIN_MEMORY_LIMIT_BYTES,
@@ -363,12 +364,14 @@ export type AdapterOptions = Omit<FlagOptions, 'security'> & {
 /**
  * The parts of the budget outside the adapter's V8 heap, which come off the
  * heap's part: the sinks' and the arriving requests' Buffers, and each sink
- * plug-in's worker heap (counted from --sink-module as typed).
+ * plug-in's worker heap (counted from --sink-module as typed), and the
+ * Envoy front-ends' share when --operator-config is given.
  */
 function outsideHeapShare(argv: Readonly<Record<string, unknown>>): number {
   const share = (key: string): number => SERVE_FLAGS.find((f) => f.key === key)!.share!;
   const plugins = [argv['sink-module'] ?? []].flat().length;
-  return share('sinkBufferBytes') + share('maxPendingRequestBytes') + plugins * share('sinkModuleHeapBytes');
+  const envoy = [argv['operator-config'] ?? []].flat().length > 0 ? ENVOY_FRONT_END_SHARE : 0;
+  return share('sinkBufferBytes') + share('maxPendingRequestBytes') + plugins * share('sinkModuleHeapBytes') + envoy;
 }
 
 /** --memory-limit alone, first: the other flags' defaults depend on it (a bad value is reported with the rest). */

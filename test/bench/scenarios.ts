@@ -31,10 +31,11 @@ export interface Scenario {
    * decided by the sample operator config (`--operator-config`), which the
    * bench writes into the server's data dir.
    */
-  envoy?: 'check';
+  envoy?: 'check' | 'als';
 }
 
 const EXT_AUTHZ_PATH = '/envoy.service.auth.v3.Authorization/Check';
+const ALS_PATH = '/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs';
 
 export const SCENARIOS: readonly Scenario[] = [
   { name: 'metric1_stdout', path: METRIC_METHOD_PATH, instancesPerCall: 1, sink: 'stdout' },
@@ -74,6 +75,16 @@ export const SCENARIOS: readonly Scenario[] = [
     mesh: { fixture: `envoy-check-${d}`, requestsPerCall: 1 },
     envoy: 'check',
   })),
+  // One access-log stream per call, holding one message of N HTTP entries
+  // (Envoy flushes every second or 16 KiB: tens of entries), then its end.
+  ...[10, 100].map((n): Scenario => ({
+    name: `envoy_als${n}`,
+    path: ALS_PATH,
+    instancesPerCall: n,
+    sink: 'file',
+    mesh: { fixture: `envoy-als-${n}`, requestsPerCall: n },
+    envoy: 'als',
+  })),
 ];
 
 /** The scenarios `npm run bench` runs when none are named: the closed-loop ones. */
@@ -104,6 +115,7 @@ export function selectScenarios(names: readonly string[]): Scenario[] {
 export function loadMeshRequest(root: string, scenario: Scenario): Buffer {
   if (!scenario.mesh) throw new Error(`${scenario.name} is not a mesh scenario`);
   if (scenario.envoy === 'check') return envoyCheckRequest(scenario.expectCheckCode === 0 ? 'abc' : 'wrong');
+  if (scenario.envoy === 'als') return envoyLogMessage(scenario.mesh.requestsPerCall);
   const file = path.join(root, 'test/fixtures/mesh', scenario.mesh.fixture);
   const [methodPath, hex] = readFileSync(file, 'utf8').trim().split(' ');
   if (methodPath !== scenario.path || hex === undefined) {
@@ -227,4 +239,45 @@ export function scenarioServerArgs(root: string, scenario: Scenario, dir: string
     } else if (name !== 'prometheus_sample.yaml') copyFileSync(from, path.join(folder, name));
   }
   return ['--operator-config', folder];
+}
+
+/**
+ * A StreamAccessLogsMessage as a sidecar's HTTP logger flushes it: the
+ * identifier (first message of a stream) and `entries` inbound HTTP entries.
+ */
+function envoyLogMessage(entries: number): Buffer {
+  const type = envoyProtos().logsMessage;
+  const address = (ip: string, port: number) => ({ socket_address: { address: ip, port_value: port } });
+  const entry = (i: number) => ({
+    common_properties: {
+      downstream_remote_address: address('10.44.0.11', 40000 + i),
+      downstream_direct_remote_address: address('10.44.0.11', 40000 + i),
+      downstream_local_address: address('10.44.0.23', 9080),
+      start_time: { seconds: 1_733_400_000 + i, nanos: 5_000_000 },
+      time_to_first_upstream_rx_byte: { nanos: 1_200_000 },
+      time_to_last_downstream_tx_byte: { nanos: 1_500_000 },
+      upstream_cluster: 'inbound|9080|http|details.default.svc.cluster.local',
+      response_flags: {},
+    },
+    protocol_version: 'HTTP11',
+    request: {
+      request_method: 'GET',
+      scheme: 'http',
+      authority: 'details.default.svc.cluster.local:9080',
+      path: '/details/0',
+      user_agent: 'curl/7.68.0',
+      request_id: `4f1a9c8e-6a2b-4f0e-9d52-${String(i).padStart(12, '0')}`,
+      request_headers_bytes: 210,
+      request_body_bytes: 1235 + i,
+    },
+    response: { response_code: { value: 200 }, response_headers_bytes: 180, response_body_bytes: 178 },
+  });
+  const message = {
+    identifier: {
+      node: { id: 'sidecar~10.44.0.23~details-v1.default~default.svc.cluster.local' },
+      log_name: 'http_envoy_accesslog',
+    },
+    http_logs: { log_entry: Array.from({ length: entries }, (_, i) => entry(i)) },
+  };
+  return Buffer.from(type.encode(type.fromObject(message)).finish());
 }

@@ -16,6 +16,10 @@ import { tempDir } from './helpers/opconfig.js';
 import { healthCheck } from './helpers/ops-clients.js';
 import { str } from './helpers/values.js';
 import { waitFor } from './helpers/wait.js';
+import { callRaw, CHECK_PATHS, envoyReference } from './helpers/envoy-reference.js';
+import { sampleOperatorConfig } from './helpers/envoy-opconfig.js';
+import { httpCheck } from './helpers/envoy-requests.js';
+import { describeWith } from './helpers/peers.js';
 
 /** A Secret as the kubelet mounts it: key -> ..data/key, ..data -> ..<version>/, swapped in one rename. */
 class MountedSecret {
@@ -222,5 +226,61 @@ describe('a handler with a key_set', () => {
     expect(await code('x'.repeat(1024 * 1024), 'odd')).toBe(7);
     const text = await readFile(path.join(dir, 'k.txt'), 'utf8');
     expect(text).toContain('reason: subject property custom_token_header holds control characters');
+  });
+});
+
+describeWith(['envoy-protos'], 'key sets and audit mode through the ext_authz front-end', () => {
+  let dir: string;
+  let t: TestAdapter;
+  let sample: { folder: string; out: string };
+  beforeAll(async () => {
+    dir = await tempDir('keysets-envoy-');
+    sample = await sampleOperatorConfig(dir);
+    const file = path.join(sample.folder, 'sample_operator_config.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('auth_key: abc', 'key_set: clients'));
+    await new MountedSecret(path.join(dir, 'keys', 'clients')).write({ 'team-a': 'envoy-key' });
+    t = await startTestAdapter({
+      dataDir: dir,
+      keysDir: path.join(dir, 'keys'),
+      operatorConfig: [sample.folder],
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
+      security: { ...DEFAULT_OPTIONS.security, reloadIntervalMs: 100 },
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function envoyCode(token: string): Promise<number> {
+    const ref = envoyReference();
+    const { response } = await callRaw(
+      t.adapter.address,
+      CHECK_PATHS.v3,
+      ref.encode('envoy.service.auth.v3.CheckRequest', httpCheck({ 'x-custom-token': token })),
+    );
+    return (
+      (ref.decode('envoy.service.auth.v3.CheckResponse', response!) as { status?: { code?: number } }).status?.code ?? 0
+    );
+  }
+
+  it('lets a key-set key in with its id counted under frontend="envoy", and audits before enforcing', async () => {
+    expect(await envoyCode('envoy-key')).toBe(0);
+    expect(await envoyCode('other')).toBe(7);
+    const metrics = await (await fetch(`http://127.0.0.1:${t.adapter.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(
+      /decisions_total\{[^}]*decision="allow",reason="token_matches",frontend="envoy",key="team-a"\} 1/,
+    );
+    expect(await readFile(sample.out, 'utf8')).toContain('Result: OK, key: team-a,');
+    // The same rule in audit mode: the unknown key goes through, recorded as a would-be denial.
+    const file = path.join(sample.folder, 'sample_operator_config.yaml');
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace('key_set: clients', 'key_set: clients\n    mode: audit'),
+    );
+    await waitFor(() => t.logs().includes('operator config reloaded'), 10_000);
+    expect(await envoyCode('other')).toBe(0);
+    expect(await readFile(sample.out, 'utf8')).toMatch(/audit: would be PERMISSION_DENIED/);
   });
 });

@@ -49,22 +49,30 @@ export class OperatorConfigError extends Error {
 
 interface Snapshot {
   digest: string;
-  loaded: LoadResult;
-  files: number;
+  /** Each file's text, in yamlFiles' order: parsed only when the digest changed. */
+  texts: { file: string; text: string }[];
 }
 
+/** One read of every file; cheap enough for every look (no YAML parsed). */
 async function readSnapshot(paths: readonly string[]): Promise<Snapshot> {
-  const files = await yamlFiles(paths);
   const hash = createHash('sha256');
-  const loaded: LoadResult = { resources: [], problems: [] };
-  for (const file of files) {
+  const texts: Snapshot['texts'] = [];
+  for (const file of await yamlFiles(paths)) {
     const text = await readFile(file, 'utf8');
     hash.update(`${file}\u0000${text.length}\u0000${text}`);
+    texts.push({ file, text });
+  }
+  return { digest: hash.digest('hex'), texts };
+}
+
+function parse(snapshot: Snapshot): LoadResult {
+  const loaded: LoadResult = { resources: [], problems: [] };
+  for (const { file, text } of snapshot.texts) {
     const parsed = parseResources(file, text);
     loaded.resources.push(...parsed.resources);
     loaded.problems.push(...parsed.problems);
   }
-  return { digest: hash.digest('hex'), loaded, files: files.length };
+  return loaded;
 }
 
 interface Built {
@@ -74,23 +82,24 @@ interface Built {
 }
 
 function build(snapshot: Snapshot, options: LiveConfigOptions): Built {
-  const findings = lintLoaded(snapshot.loaded, { pluginSinks: options.pluginSinks, dataDir: options.dataDir });
+  const loaded = parse(snapshot);
+  const findings = lintLoaded(loaded, { pluginSinks: options.pluginSinks, dataDir: options.dataDir });
   if (countErrors(findings) > 0) {
     throw new OperatorConfigError(findings.filter((f) => f.severity === 'error').map(formatFinding));
   }
-  if (!snapshot.loaded.resources.some((r) => r.kind === 'rule')) {
+  if (!loaded.resources.some((r) => r.kind === 'rule')) {
     throw new OperatorConfigError([`no rule in ${options.paths.join(' ')}: nothing would reach a handler`]);
   }
   let config: MixerConfig;
   try {
-    config = buildConfig(snapshot.loaded.resources);
+    config = buildConfig(loaded.resources);
   } catch (err) {
     if (err instanceof ConfigError) throw new OperatorConfigError(err.problems);
     throw err;
   }
   // This process serves its own handlers only: another adapter's would need
   // a call to that adapter, which is Mixer's job, not ours.
-  const where = new Map(snapshot.loaded.resources.map((r) => [`${r.name}.${r.kind}.${r.namespace}`, position(r)]));
+  const where = new Map(loaded.resources.map((r) => [`${r.name}.${r.kind}.${r.namespace}`, position(r)]));
   const handlers = new Map(config.rules.flatMap((rule) => rule.actions.map((a) => [a.handler.fullName, a.handler])));
   const problems: string[] = [];
   for (const [name, handler] of handlers) {
@@ -114,7 +123,7 @@ function build(snapshot: Snapshot, options: LiveConfigOptions): Built {
   return {
     config,
     warnings: findings,
-    summary: { files: snapshot.files, rules: config.rules.length, handlers: handlers.size },
+    summary: { files: snapshot.texts.length, rules: config.rules.length, handlers: handlers.size },
   };
 }
 
@@ -175,7 +184,8 @@ export class LiveOperatorConfig {
         this.refuse(`read-error:${(err as Error).message}`, [`--operator-config: ${(err as Error).message}`]);
         return;
       }
-      if (snapshot.digest === this.lastDigest) return;
+      // The same bytes as the config in use, or as the last refused one: nothing to parse.
+      if (snapshot.digest === this.lastDigest || snapshot.digest === this.refusedDigest) return;
       try {
         this.built = build(snapshot, this.options);
       } catch (err) {

@@ -157,7 +157,13 @@ describeWith(['realmixer'], 'through real Mixer 1.6.14', () => {
   it('turns the 403 into the route directive Envoy applied: code, body, headers, Set-Cookie split', async () => {
     const out = await mixerCheck('x-custom-token:wrong');
     expect(out).toContain('Check status was PERMISSION_DENIED (h1.handler.istio-system:Unauthorized...)');
-    const directive = JSON.parse(/Route directive: (.*)/.exec(out)![1]!) as Record<string, unknown>;
+    const directive = JSON.parse(/Route directive: (.*)/.exec(out)![1]!) as {
+      responseHeaderOperations: { name: string; value: string }[];
+    };
+    // Mixer walks the headers map in Go's map order: compare them as a set.
+    const byNameValue = (a: { name: string; value: string }, b: { name: string; value: string }) =>
+      `${a.name}=${a.value}`.localeCompare(`${b.name}=${b.value}`);
+    directive.responseHeaderOperations.sort(byNameValue);
     expect(directive).toEqual({
       responseHeaderOperations: [
         { name: 'set-cookie', value: 'a=1', operation: 'APPEND' },

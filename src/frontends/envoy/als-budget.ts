@@ -32,8 +32,8 @@ export class MessageBudget {
    * the heap): a quarter of it for the messages in progress, which is also
    * the most one message may take (17 times Envoy's default 16 KiB batch),
    * and an eighth for those waiting. Measured at 256 Mi (docs/operations.md),
-   * floods peaked at 198-241 MiB with these; with half and a quarter, at up
-   * to 246 MiB, too close to the limit.
+   * floods peaked at 198-245 MiB with these (with the whole test suite
+   * beside them at the top); with half and a quarter, at up to 246 MiB alone.
    */
   static of(maxDecodeBytes: number): MessageBudget {
     return new MessageBudget(Math.floor(maxDecodeBytes / 4), Math.floor(maxDecodeBytes / 8));

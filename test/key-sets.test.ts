@@ -237,7 +237,10 @@ describeWith(['envoy-protos'], 'key sets and audit mode through the ext_authz fr
     dir = await tempDir('keysets-envoy-');
     sample = await sampleOperatorConfig(dir);
     const file = path.join(sample.folder, 'sample_operator_config.yaml');
-    await writeFile(file, (await readFile(file, 'utf8')).replace('auth_key: abc', 'key_set: clients'));
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace('auth_key: abc', 'key_set: clients\n    key_id_header: x-key-id'),
+    );
     await new MountedSecret(path.join(dir, 'keys', 'clients')).write({ 'team-a': 'envoy-key' });
     t = await startTestAdapter({
       dataDir: dir,
@@ -253,24 +256,32 @@ describeWith(['envoy-protos'], 'key sets and audit mode through the ext_authz fr
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function envoyCode(token: string): Promise<number> {
+  async function envoyAnswer(token: string) {
     const ref = envoyReference();
     const { response } = await callRaw(
       t.adapter.address,
       CHECK_PATHS.v3,
       ref.encode('envoy.service.auth.v3.CheckRequest', httpCheck({ 'x-custom-token': token })),
     );
-    return (
-      (ref.decode('envoy.service.auth.v3.CheckResponse', response!) as { status?: { code?: number } }).status?.code ?? 0
-    );
+    return ref.decode('envoy.service.auth.v3.CheckResponse', response!) as {
+      status?: { code?: number };
+      ok_response?: unknown;
+    };
   }
+  const envoyCode = async (token: string) => (await envoyAnswer(token)).status?.code ?? 0;
+
+  it("sends the matched key's id upstream in key_id_header", async () => {
+    expect((await envoyAnswer('envoy-key')).ok_response).toEqual({
+      headers: [{ header: { key: 'x-key-id', value: 'team-a' } }],
+    });
+  });
 
   it('lets a key-set key in with its id counted under frontend="envoy", and audits before enforcing', async () => {
     expect(await envoyCode('envoy-key')).toBe(0);
     expect(await envoyCode('other')).toBe(7);
     const metrics = await (await fetch(`http://127.0.0.1:${t.adapter.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(
-      /decisions_total\{[^}]*decision="allow",reason="token_matches",frontend="envoy",key="team-a"\} 1/,
+      /decisions_total\{[^}]*decision="allow",reason="token_matches",frontend="envoy",key="team-a"\} [1-9]/,
     );
     expect(await readFile(sample.out, 'utf8')).toContain('Result: OK, key: team-a,');
     // The same rule in audit mode: the unknown key goes through, recorded as a would-be denial.
@@ -282,5 +293,7 @@ describeWith(['envoy-protos'], 'key sets and audit mode through the ext_authz fr
     await waitFor(() => t.logs().includes('operator config reloaded'), 10_000);
     expect(await envoyCode('other')).toBe(0);
     expect(await readFile(sample.out, 'utf8')).toMatch(/audit: would be PERMISSION_DENIED/);
+    // Let in by audit, not by a key: no id to carry, and a client's own x-key-id is removed.
+    expect((await envoyAnswer('other')).ok_response).toEqual({ headers_to_remove: ['x-key-id'] });
   });
 });

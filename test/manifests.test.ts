@@ -103,6 +103,7 @@ describe('adapter resource', () => {
       auth_scheme: [16, 'string'],
       deny_body: [17, 'string'],
       deny_headers: [18, '.adapter.mygrpcadapter.config.Params.DenyHeadersEntry'],
+      key_id_header: [19, 'string'],
     });
   });
 });

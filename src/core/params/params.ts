@@ -51,6 +51,8 @@ export interface HandlerConfig {
   unauthenticated: HttpAnswer | undefined;
   /** The HTTP answer to a wrong key (403); undefined: none. */
   forbidden: HttpAnswer | undefined;
+  /** Envoy front-end: the request header that carries the matched key's id upstream; "" for none. */
+  keyIdHeader: string;
   /** What records show of this config: auth_key masked. */
   view: ConfigView;
 }
@@ -133,6 +135,7 @@ function emptyParams(): RawParams {
     auth_scheme: '',
     deny_body: '',
     deny_headers: {},
+    key_id_header: '',
   };
 }
 
@@ -170,6 +173,9 @@ function validate(raw: RawParams, sinkTypes: readonly string[], explainSinks: bo
   if (raw.mode !== '' && !(AUTHORIZATION_MODES as readonly string[]).includes(raw.mode)) {
     problems.push(`mode: expected one of ${AUTHORIZATION_MODES.join(', ')} (or empty), got ${quoted(raw.mode)}`);
   }
+  if (raw.key_id_header !== '' && !TOKEN.test(raw.key_id_header)) {
+    problems.push(`key_id_header: expected a header name, got ${quoted(raw.key_id_header)}`);
+  }
   if (raw.key_set !== '' && !KEY_SET_NAME.test(raw.key_set)) {
     problems.push(
       `key_set: expected a folder name under --keys-dir (letters, digits, . _ -), got ${quoted(raw.key_set)}`,
@@ -190,6 +196,7 @@ function validate(raw: RawParams, sinkTypes: readonly string[], explainSinks: bo
     prometheus,
     authKeyDigest: raw.auth_key === '' ? null : digestSecret(raw.auth_key),
     keySet: raw.key_set,
+    keyIdHeader: raw.key_id_header.toLowerCase(),
     mode,
     ...answers,
     view: {

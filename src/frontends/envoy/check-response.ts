@@ -16,6 +16,8 @@ export interface CheckAnswer {
   http?: HttpAnswer | undefined;
   /** Request headers to set upstream on an allow. */
   upstreamHeaders?: Readonly<Record<string, string>> | undefined;
+  /** Request headers to remove on an allow. */
+  removeHeaders?: readonly string[] | undefined;
 }
 
 // The HTTP code of each RPC code when an adapter gives none (Mixer's
@@ -67,8 +69,11 @@ export function encodeCheckResponse(answer: CheckAnswer): Buffer {
   if (answer.message !== '') rpcStatus.message = answer.message;
   const body: Record<string, unknown> = { status: rpcStatus };
   if (answer.code === (status.OK as number)) {
+    const ok: Record<string, unknown> = {};
     const headers = headerOptions(answer.upstreamHeaders ?? {});
-    body.ok_response = headers.length > 0 ? { headers } : {};
+    if (headers.length > 0) ok.headers = headers;
+    if (answer.removeHeaders && answer.removeHeaders.length > 0) ok.headers_to_remove = [...answer.removeHeaders];
+    body.ok_response = ok;
   } else {
     const http = answer.http;
     const denied: Record<string, unknown> = {

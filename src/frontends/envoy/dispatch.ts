@@ -37,8 +37,12 @@ export interface CheckOutcome {
   message: string;
   /** The first denial's HTTP answer, as Mixer took the first denial's DirectHttpResponse. */
   http?: HttpAnswer | undefined;
+  /** Request headers for upstream on an allow: each matched key's id under its handler's key_id_header. */
+  upstreamHeaders?: Record<string, string> | undefined;
+  /** key_id_header names with no key id to carry: removed, so a client cannot send its own. */
+  removeHeaders?: string[] | undefined;
   /** The decisions, in rule order (empty: no rule selected the request). */
-  decisions: { handler: string; decision: Decision }[];
+  decisions: { handler: string; decision: Decision; keyIdHeader: string }[];
 }
 
 const CODES: Record<Decision['code'], number> = {
@@ -64,8 +68,13 @@ export async function checkBag(ctx: EnvoyContext, bag: Bag): Promise<CheckOutcom
   const decisions = await Promise.all(pending.map((p) => decideOne(ctx, p.handler, p.msg)));
   const outcome: CheckOutcome = { code: status.OK, message: '', decisions };
   const denials: string[] = [];
-  for (const { handler, decision } of decisions) {
-    if (decision.code === 'OK') continue;
+  for (const { handler, decision, keyIdHeader } of decisions) {
+    if (decision.code === 'OK') {
+      if (keyIdHeader === '') continue;
+      if (decision.keyId !== undefined) (outcome.upstreamHeaders ??= {})[keyIdHeader] = decision.keyId;
+      else (outcome.removeHeaders ??= []).push(keyIdHeader);
+      continue;
+    }
     if (outcome.code === (status.OK as number)) {
       outcome.code = CODES[decision.code];
       outcome.http = decision.http;
@@ -73,6 +82,15 @@ export async function checkBag(ctx: EnvoyContext, bag: Bag): Promise<CheckOutcom
     denials.push(`${handler}:${decision.message}`);
   }
   outcome.message = denials.join(', ');
+  if (outcome.code !== (status.OK as number)) {
+    outcome.upstreamHeaders = undefined;
+    outcome.removeHeaders = undefined;
+  }
+  // A header another decision sets is not also removed.
+  if (outcome.removeHeaders && outcome.upstreamHeaders) {
+    const set = outcome.upstreamHeaders;
+    outcome.removeHeaders = outcome.removeHeaders.filter((h) => !(h in set));
+  }
   return outcome;
 }
 
@@ -80,12 +98,12 @@ async function decideOne(
   ctx: EnvoyContext,
   handler: HandlerConfig,
   msg: BuiltInstance,
-): Promise<{ handler: string; decision: Decision }> {
+): Promise<{ handler: string; decision: Decision; keyIdHeader: string }> {
   const bytes = encodeHandleRequest([msg.bytes], handler.adapterConfig, ctx.nextDedupId(handler.fullName));
   const decided = decideAuthorization(ctx, bytes, 'envoy');
   await keepDecisionRecord(ctx, decided.handler, decided.record);
   decisionAnswered(ctx, decided, 'envoy');
-  return { handler: handler.fullName, decision: decided.decision };
+  return { handler: handler.fullName, decision: decided.decision, keyIdHeader: decided.handler.config.keyIdHeader };
 }
 
 /** What became of one bag's records. */

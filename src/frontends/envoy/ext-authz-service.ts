@@ -48,9 +48,17 @@ export function decodeBounded<T>(type: protobuf.Type, bytes: Buffer, maxDecodeBy
  */
 class EncodedAnswers {
   private readonly byKey = new Map<string, Buffer>();
-  bytes(code: number, message: string, http: HttpAnswer | undefined): Buffer {
-    // An HTTP answer comes from its handler's config: encoded per call (denials that carry one).
-    if (http) return encodeCheckResponse({ code, message, http });
+  bytes(
+    code: number,
+    message: string,
+    http: HttpAnswer | undefined,
+    upstreamHeaders: Record<string, string> | undefined,
+    removeHeaders: string[] | undefined,
+  ): Buffer {
+    // Answers that carry an HTTP answer or key-id headers are encoded per call.
+    if (http || upstreamHeaders || removeHeaders) {
+      return encodeCheckResponse({ code, message, http, upstreamHeaders, removeHeaders });
+    }
     const key = `${code} ${message}`;
     let bytes = this.byKey.get(key);
     if (bytes === undefined) {
@@ -83,7 +91,7 @@ async function check(
       'CheckRequest',
     );
     const outcome = await checkBag(ctx, bagOfCheck(req));
-    result = answers.bytes(outcome.code, outcome.message, outcome.http);
+    result = answers.bytes(outcome.code, outcome.message, outcome.http, outcome.upstreamHeaders, outcome.removeHeaders);
   } catch (err) {
     // As Mixer's bridge answered: INTERNAL with what the rules could not build.
     const cause =

@@ -109,6 +109,7 @@ export interface Params {
   auth_scheme?: string;
   deny_body?: string;
   deny_headers?: { [key: string]: string };
+  key_id_header?: string;
 }
 
 export interface Params__Output {
@@ -129,4 +130,5 @@ export interface Params__Output {
   auth_scheme: string;
   deny_body: string;
   deny_headers: { [key: string]: string };
+  key_id_header: string;
 }

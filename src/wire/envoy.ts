@@ -79,3 +79,11 @@ export function envoyProtos(): EnvoyProtos {
 export function envoyService(name: (typeof EXT_AUTHZ_SERVICES)[number] | (typeof ALS_SERVICES)[number]) {
   return envoyProtos().pkg[name] as unknown as ServiceDefinition;
 }
+
+/** How the Envoy front-ends decode: plain objects, 64-bit fields as decimal strings (numbers would lose precision), enums by name. */
+export const ENVOY_DECODE_OPTIONS = { longs: String, enums: String, defaults: false, oneofs: true } as const;
+
+/** `bytes` decoded as `type` into a plain object; throws protobufjs' error when they are not one. */
+export function decodePlain<T>(type: protobuf.Type, bytes: Uint8Array): T {
+  return type.toObject(type.decode(bytes), ENVOY_DECODE_OPTIONS) as T;
+}

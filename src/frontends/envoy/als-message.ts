@@ -4,7 +4,7 @@
 import type protobuf from 'protobufjs';
 import { InvalidInputError } from '../../common/errors.js';
 import { CallTooLargeError } from '../../core/call-cost.js';
-import { envoyProtos } from '../../wire/envoy.js';
+import { decodePlain, envoyProtos } from '../../wire/envoy.js';
 import { decodeCost } from '../../wire/schema-cost.js';
 import { WIRE_LEN, WireReader } from '../../wire/wire-reader.js';
 import type { HttpEntryObject, TcpEntryObject } from './log-attributes.js';
@@ -61,9 +61,6 @@ const HTTP_LOGS = 2;
 const TCP_LOGS = 3;
 const LOG_ENTRY = 1;
 
-/** Decoded as plain objects: 64-bit fields as decimal strings, enums by name. */
-const TO_OBJECT = { longs: String, enums: String, defaults: false, oneofs: true } as const;
-
 function malformed(type: protobuf.Type, err: unknown, entries: number): MalformedMessageError {
   return new MalformedMessageError(`not a valid ${type.name}: ${(err as Error).message}`, entries);
 }
@@ -117,7 +114,7 @@ export function decodeLogsMessage(bytes: Uint8Array, entries = 0): LogsMessage {
   const type = envoyProtos().logsMessage;
   let msg: LogsMessageObject;
   try {
-    msg = type.toObject(type.decode(bytes), TO_OBJECT);
+    msg = decodePlain<LogsMessageObject>(type, bytes);
   } catch (err) {
     throw malformed(type, err, entries);
   }

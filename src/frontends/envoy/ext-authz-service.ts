@@ -8,7 +8,7 @@ import type protobuf from 'protobufjs';
 import { status, type handleUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { CallTooLargeError } from '../../core/call-cost.js';
 import { InvalidInputError } from '../../common/errors.js';
-import { envoyProtos } from '../../wire/envoy.js';
+import { decodePlain, envoyProtos } from '../../wire/envoy.js';
 import { decodeCost } from '../../wire/schema-cost.js';
 import { answered, callStarted, failed } from '../mixer/service-context.js';
 import { checkBag as bagOfCheck, type CheckRequestObject } from './check-attributes.js';
@@ -17,9 +17,6 @@ import type { HttpAnswer } from '../../record/types.js';
 import { checkBag, DispatchError, type EnvoyContext } from './dispatch.js';
 
 const METHOD = 'Check';
-
-/** Decoded as plain objects: numbers for 64-bit fields would lose precision, so strings. */
-const TO_OBJECT = { longs: String, enums: String, defaults: false, oneofs: true } as const;
 
 /** Decodes a request of `type` after checking what decoding it costs (--max-decode-bytes). */
 export function decodeBounded<T>(type: protobuf.Type, bytes: Buffer, maxDecodeBytes: number, what: string): T {
@@ -35,7 +32,7 @@ export function decodeBounded<T>(type: protobuf.Type, bytes: Buffer, maxDecodeBy
     );
   }
   try {
-    return type.toObject(type.decode(bytes), TO_OBJECT) as T;
+    return decodePlain<T>(type, bytes);
   } catch (err) {
     throw new InvalidInputError(`${what}: not a valid ${type.name}: ${(err as Error).message}`);
   }

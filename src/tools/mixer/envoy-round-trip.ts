@@ -3,6 +3,7 @@
 // so the stand-in can say which attributes of a set do not reach the adapter
 // as given: those no field carries, and those of a type the field cannot hold.
 import type protobuf from 'protobufjs';
+import { decodePlain, ENVOY_DECODE_OPTIONS } from '../../wire/envoy.js';
 import type { Bag } from '../../opconfig/attributes.js';
 import { isStringLike, valuesEqual, type TypedValue } from '../../opconfig/values.js';
 import { checkBag, type CheckRequestObject } from '../../frontends/envoy/check-attributes.js';
@@ -13,25 +14,18 @@ import {
   type TcpEntryObject,
 } from '../../frontends/envoy/log-attributes.js';
 
-/** How the adapter decodes Envoy's messages (64-bit numbers as text, enums by name, the oneof member named). */
-export const VIEW = { longs: String, enums: String, defaults: false, oneofs: true } as const;
-
 export function encodeObject(type: protobuf.Type, object: Record<string, unknown>): Buffer {
   return Buffer.from(type.encode(type.fromObject(object)).finish());
 }
 
-export function viewOf<T = Record<string, unknown>>(type: protobuf.Type, bytes: Uint8Array): T {
-  return type.toObject(type.decode(bytes), VIEW) as T;
-}
-
 /** For people: as the adapter decodes, without the oneofs' virtual members (Address's `address: "socket_address"`). */
 export function displayOf<T = Record<string, unknown>>(type: protobuf.Type, bytes: Uint8Array): T {
-  return type.toObject(type.decode(bytes), { ...VIEW, oneofs: false }) as T;
+  return type.toObject(type.decode(bytes), { ...ENVOY_DECODE_OPTIONS, oneofs: false }) as T;
 }
 
 /** The attributes the adapter makes of a CheckRequest's bytes. */
 export const seenInCheck = (type: protobuf.Type, bytes: Uint8Array): Bag =>
-  checkBag(viewOf<CheckRequestObject>(type, bytes));
+  checkBag(decodePlain<CheckRequestObject>(type, bytes));
 
 interface LogsView {
   http_logs?: { log_entry?: HttpEntryObject[] };
@@ -40,7 +34,7 @@ interface LogsView {
 
 /** The attributes the adapter makes of each entry of a StreamAccessLogsMessage's bytes. */
 export function seenInLogs(type: protobuf.Type, bytes: Uint8Array): Bag[] {
-  const v = viewOf<LogsView>(type, bytes);
+  const v = decodePlain<LogsView>(type, bytes);
   return [...(v.http_logs?.log_entry ?? []).map(httpEntryBag), ...(v.tcp_logs?.log_entry ?? []).map(tcpEntryBag)];
 }
 

@@ -3,6 +3,7 @@
 // remembered with its file and position for messages.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { entryIs } from '../common/mounted-entries.js';
 import { isMap, isSeq, parseAllDocuments, type Node as YamlNode } from 'yaml';
 
 export interface Resource {
@@ -69,7 +70,7 @@ export async function yamlFiles(paths: readonly string[]): Promise<string[]> {
           .some((part) => part.startsWith('..'))
       )
         continue;
-      if (e.isFile() || (e.isSymbolicLink() && (await stat(file).catch(() => undefined))?.isFile())) out.push(file);
+      if (await entryIs(e, file, 'file')) out.push(file);
     }
   }
   const byLocation = new Map<string, string>();

@@ -8,7 +8,8 @@
 // log line naming it, never its content, and the rest of its set keeps
 // working. Lookups go by the presented token's SHA-256 digest: their time
 // depends on the digest, never on the key's content or length.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { entryIs } from '../common/mounted-entries.js';
 import path from 'node:path';
 import { digestSecret, type SecretDigest } from './secret-digest.js';
 
@@ -53,8 +54,7 @@ async function keyFiles(folder: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(folder, { withFileTypes: true })) {
     if (hidden(e.name)) continue;
-    const file = path.join(folder, e.name);
-    if (e.isFile() || (e.isSymbolicLink() && (await stat(file).catch(() => undefined))?.isFile())) out.push(e.name);
+    if (await entryIs(e, path.join(folder, e.name), 'file')) out.push(e.name);
   }
   return out.sort();
 }
@@ -63,9 +63,7 @@ async function subfolders(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true })) {
     if (hidden(e.name)) continue;
-    const folder = path.join(dir, e.name);
-    if (e.isDirectory() || (e.isSymbolicLink() && (await stat(folder).catch(() => undefined))?.isDirectory()))
-      out.push(e.name);
+    if (await entryIs(e, path.join(dir, e.name), 'directory')) out.push(e.name);
   }
   return out.sort();
 }

@@ -66,23 +66,28 @@ export interface Verdict {
   readonly reason: DecisionReason;
 }
 
-// Each config gives one Decision per reason (and key id), the same on every
-// call: they are made once per config and shared (frozen) by every record
-// that carries them. Keyed by key id too: a key set's ids are bounded by its
+// Each config gives one Decision per reason (and, for an allow by a key-set
+// key, per key id), the same on every call: they are made once per config and
+// shared (frozen) by every record that carries them. Looked up by reason and
+// by key id, no key string built per call; a key set's ids are bounded by its
 // files.
-const verdicts = new WeakMap<HandlerConfig, Map<string, Verdict>>();
+interface ConfigVerdicts {
+  byReason: Partial<Record<DecisionReason, Verdict>>;
+  byKeyId: Map<string, Verdict>;
+}
+const verdicts = new WeakMap<HandlerConfig, ConfigVerdicts>();
 
 function verdict(config: HandlerConfig, reason: DecisionReason, keyId = ''): Verdict {
   let made = verdicts.get(config);
   if (made === undefined) {
-    made = new Map();
+    made = { byReason: {}, byKeyId: new Map() };
     verdicts.set(config, made);
   }
-  const key = `${reason}\u0000${keyId}`;
-  let v = made.get(key);
+  let v = keyId === '' ? made.byReason[reason] : made.byKeyId.get(keyId);
   if (v === undefined) {
     v = Object.freeze({ decision: decide(config, reason, keyId), reason });
-    made.set(key, v);
+    if (keyId === '') made.byReason[reason] = v;
+    else made.byKeyId.set(keyId, v);
   }
   return v;
 }
